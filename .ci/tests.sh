@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the suite on the embedded default (SQLite), then the database suite on a real
+# PostgreSQL server started here from Debian's packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export OMP_THREAD_LIMIT=1
+
+$PY -m pytest -q tests
+
+if [ -n "${DANGAN_SKIP_POSTGRES:-}" ]; then
+  echo "DANGAN_SKIP_POSTGRES set: PostgreSQL suite skipped"; exit 0
+fi
+source .ci/postgres.sh
+start_postgres
+trap stop_postgres EXIT
+DANGAN_TEST_DB="$PG_URL" $PY -m pytest -q -m database tests

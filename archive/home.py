@@ -1,0 +1,39 @@
+"""The data home: one folder that holds everything an embedded installation needs.
+
+    dangan-data/
+      dangan.sqlite3     the database (unless DANGAN_DB points elsewhere)
+      index/             the search index
+      store/             masters, derived images, sources, quarantine (content-addressed)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = "dangan-data"
+
+
+@dataclass(frozen=True)
+class DataHome:
+    root: Path
+    db_url: str
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike | None = None, db: str | None = None) -> "DataHome":
+        """Settle the home and database from arguments, then environment, then defaults."""
+        root = Path(home or os.environ.get("DANGAN_HOME") or DEFAULT_HOME).expanduser().resolve()
+        url = db or os.environ.get("DANGAN_DB") or f"sqlite:///{root / 'dangan.sqlite3'}"
+        return cls(root=root, db_url=url)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.root / "store"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")

@@ -1,0 +1,287 @@
+"""The archive's tables. Every schema change goes through a migration in archive/migrations.
+
+The archive number lives on ArchiveRecord and nothing mutable is derived from it:
+business type, customer attributes and retention are metadata with a history
+(Classification rows), so a 过户 or 改类 never touches the number, the stored paths or
+the printed labels.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict: JSON, list: JSON}
+
+
+class Fonds(Base):
+    """全宗: the archive-owning unit."""
+
+    __tablename__ = "fonds"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Customer(Base):
+    """客户, keyed by an internal id: the 户号 can change (分户, 并户), so it is an alias."""
+
+    __tablename__ = "customer"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_number: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(400), default="")
+    voltage_class: Mapped[str] = mapped_column(String(8), default="")  # LV | HV
+    customer_class: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    aliases: Mapped[list["AccountAlias"]] = relationship(back_populates="customer")
+
+
+class AccountAlias(Base):
+    """Every 户号 a customer has ever had, so old numbers still find the record."""
+
+    __tablename__ = "account_alias"
+    account_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    customer: Mapped[Customer] = relationship(back_populates="aliases")
+
+
+class BusinessCase(Base):
+    """业务工单: one business case with its work-order number and billing-critical fields."""
+
+    __tablename__ = "business_case"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_order: Mapped[str | None] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    business_type: Mapped[str] = mapped_column(String(8), default="")
+    department: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(32), default="open")
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+    stage_dates: Mapped[dict] = mapped_column(JSON, default=dict)
+    billing_fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    facts: Mapped[dict] = mapped_column(JSON, default=dict)  # inputs of completeness predicates
+
+    customer: Mapped[Customer | None] = relationship()
+
+
+class NumberCounter(Base):
+    """Next serial per fonds, category and accession year; locked while a number is assigned."""
+
+    __tablename__ = "number_counter"
+    fonds: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_serial: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ArchiveRecord(Base):
+    """档案 (件): the unit that carries the archive number. Its number never changes."""
+
+    __tablename__ = "archive_record"
+    __table_args__ = (UniqueConstraint("fonds", "category", "year", "serial"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True, index=True)
+    fonds: Mapped[str] = mapped_column(ForeignKey("fonds.code"))
+    category: Mapped[str] = mapped_column(String(8))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | void | disposed
+    void_reason: Mapped[str] = mapped_column(Text, default="")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("business_case.id"), index=True)
+    title: Mapped[str] = mapped_column(String(400), default="")
+    born_digital: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    customer: Mapped[Customer | None] = relationship()
+    case: Mapped[BusinessCase | None] = relationship()
+    documents: Mapped[list["Document"]] = relationship(
+        back_populates="record", order_by="Document.item_no"
+    )
+    classifications: Mapped[list["Classification"]] = relationship(
+        back_populates="record", order_by="Classification.id"
+    )
+
+    @property
+    def classification(self) -> "Classification | None":
+        """The classification in force: the one not yet superseded."""
+        current = [c for c in self.classifications if c.valid_to is None]
+        return current[-1] if current else None
+
+
+class Classification(Base):
+    """A record's business type and customer attributes over time; never overwritten."""
+
+    __tablename__ = "classification"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("archive_record.id"), index=True)
+    business_type: Mapped[str] = mapped_column(String(8), default="")
+    voltage_class: Mapped[str] = mapped_column(String(8), default="")
+    customer_class: Mapped[str] = mapped_column(String(32), default="")
+    retention: Mapped[str] = mapped_column(String(8), default="")
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(100), default="")
+
+    record: Mapped[ArchiveRecord] = relationship(back_populates="classifications")
+
+
+class Document(Base):
+    """文件: one document of a record, with its type from the classification scheme."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("record_id", "item_no"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("archive_record.id"), index=True)
+    item_no: Mapped[int] = mapped_column(Integer)  # 件内顺序号, 1-based
+    doc_type: Mapped[str | None] = mapped_column(String(8))
+    doc_type_score: Mapped[float] = mapped_column(Float, default=0.0)
+    title: Mapped[str] = mapped_column(String(400), default="")
+
+    record: Mapped[ArchiveRecord] = relationship(back_populates="documents")
+    pages: Mapped[list["Page"]] = relationship(
+        back_populates="document",
+        order_by="Page.seq",
+        primaryjoin="and_(Page.document_id == Document.id, Page.superseded_by_id.is_(None))",
+        viewonly=True,
+    )
+
+
+class SourceFile(Base):
+    """A file as it arrived in a batch, kept byte for byte."""
+
+    __tablename__ = "source_file"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(400))
+    stored_path: Mapped[str] = mapped_column(String(400))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(64))
+    page_count: Mapped[int] = mapped_column(Integer, default=0)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"))
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("archive_record.id"))
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Page(Base):
+    """One page: its untouched master, its derived image, OCR text and quality findings."""
+
+    __tablename__ = "page"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("archive_record.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # image serial within the record (DA/T 31 naming)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("source_file.id"))
+    source_page: Mapped[int] = mapped_column(Integer, default=1)
+    master_path: Mapped[str] = mapped_column(String(400))
+    master_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    master_size: Mapped[int] = mapped_column(BigInteger)
+    master_format: Mapped[str] = mapped_column(String(16))
+    derived_path: Mapped[str] = mapped_column(String(400), default="")
+    derived_sha256: Mapped[str] = mapped_column(String(64), default="")
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    dpi: Mapped[int] = mapped_column(Integer, default=0)
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
+    skew: Mapped[float] = mapped_column(Float, default=0.0)
+    is_blank: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_colour: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_seal: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text, default="")
+    words: Mapped[list] = mapped_column(JSON, default=list)  # [[text, l, t, w, h, conf, line], …]
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    ocr_engine: Mapped[str] = mapped_column(String(64), default="")
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    flags: Mapped[list] = mapped_column(JSON, default=list)  # [{code, severity, message}]
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    qa_status: Mapped[str] = mapped_column(String(16), default="ok")  # ok|flagged|accepted|rescan
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("page.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    document: Mapped[Document] = relationship(foreign_keys=[document_id])
+    source: Mapped[SourceFile | None] = relationship()
+
+
+class Batch(Base):
+    """A scan batch: what the operator fed in, and how it went."""
+
+    __tablename__ = "batch"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    station: Mapped[str] = mapped_column(String(100), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stats: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Quarantined(Base):
+    """A file the pipeline refused, kept byte for byte with a reason a person can act on."""
+
+    __tablename__ = "quarantined"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"))
+    original_name: Mapped[str] = mapped_column(String(400))
+    stored_path: Mapped[str] = mapped_column(String(400))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Event(Base):
+    """Append-only, hash-chained log of everything done to the archive (PREMIS-like types)."""
+
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChainHead(Base):
+    """The event chain's head: one row, locked while an event is appended."""
+
+    __tablename__ = "chain_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class IndexOutbox(Base):
+    """Pages waiting for the search index, written in the same transaction as the page."""
+
+    __tablename__ = "index_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(Integer, index=True)
+    op: Mapped[str] = mapped_column(String(8), default="upsert")  # upsert | delete
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

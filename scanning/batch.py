@@ -1,0 +1,322 @@
+"""A scan batch, start to finish: the one place that walks files through the page pipeline.
+
+    discover files → check each (quarantine what we cannot take) → keep the source bytes
+    → pages in a process pool: read one page → store master → run_pipeline → store derived
+    → per folder: split into documents → accession (record + number + pages + events, one
+      transaction) → index outbox drained by the single index writer
+
+Nothing is lost on a crash or Ctrl-C: a folder is committed whole or not at all, files are
+content-addressed, and a rerun skips what is already in the archive.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import cv2
+
+from archive import events
+from archive.accession import (
+    FolderIntake,
+    IntakeDocument,
+    IntakePage,
+    accession_folder,
+    already_accessioned,
+    fields_summary,
+)
+from archive.db import Database
+from archive.models import Batch, Quarantined, utcnow
+from archive.store import FileStore, sha256_file
+from scanning.page import PageState, PipelineOptions
+from scanning.pipeline import run_pipeline
+from scanning.sources import PDF, SUFFIX, RejectedFile, SourceInfo, inspect, read_page
+from scanning.split import split_documents
+
+SCANNABLE = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    fonds: str = "GD01"
+    actor: str = "operator"
+    jobs: int = max(1, os.cpu_count() or 1)
+    label: str = ""
+    pipeline: PipelineOptions = field(default_factory=PipelineOptions)
+
+    def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise ValueError("--jobs must be at least 1")
+
+
+@dataclass
+class FolderResult:
+    source: str
+    status: str  # accessioned | skipped | quarantined
+    number: str = ""
+    pages: int = 0
+    documents: int = 0
+    flagged: int = 0
+    reason: str = ""
+
+
+@dataclass
+class BatchReport:
+    batch_id: int
+    folders: list[FolderResult]
+    pages: int
+    seconds: float
+
+    @property
+    def pages_per_minute(self) -> float:
+        return 60 * self.pages / self.seconds if self.seconds else 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.folders if f.status == status)
+
+
+Progress = Callable[[int, int], None]  # (pages done, pages in the batch)
+
+
+def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Files to scan, in a stable order; folders are walked, hidden files skipped."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")
+                                and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+        elif p.exists():
+            found.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such file or folder")
+    return found
+
+
+@dataclass(frozen=True)
+class PageTask:
+    info: SourceInfo
+    page_no: int
+    store_root: str
+    options: PipelineOptions
+
+
+def process_page(task: PageTask) -> IntakePage:
+    """Worker: one page from file to IntakePage. Runs in a pool process."""
+    store = FileStore(task.store_root)
+    raw = read_page(task.info, task.page_no)
+    master = store.put_bytes("masters", raw.master, raw.master_suffix)
+    page = PageState(source=task.info.path, page_no=task.page_no, image=raw.image, dpi=raw.dpi,
+                     master_sha256=master.sha256)
+    page = run_pipeline(page, task.options)
+    derived = store.put_bytes("derived", encode_derived(page), ".jpg")
+    h, w = page.image.shape[:2]
+    return IntakePage(
+        source_page=task.page_no, master_path=master.relpath, master_sha256=master.sha256,
+        master_size=master.size, master_format=raw.master_suffix.lstrip("."),
+        derived_path=derived.relpath, derived_sha256=derived.sha256, width=w, height=h, dpi=page.dpi,
+        rotation=page.rotation, skew=round(page.skew, 2), is_blank=page.is_blank,
+        is_colour=page.is_colour, has_seal=page.has_seal, text=page.text,
+        words=[[wd.text, wd.left, wd.top, wd.width, wd.height, round(wd.conf, 1), wd.line]
+               for wd in page.words],
+        ocr_confidence=page.confidence, ocr_engine=page.ocr_engine,
+        metrics={k: round(float(v), 4) for k, v in page.metrics.items()},
+        flags=[{"code": f.code, "severity": f.severity, "message": f.message} for f in page.flags],
+        fields={k: _jsonable(v) for k, v in page.fields.items()},
+        doc_type=page.doc_type, doc_type_score=round(page.doc_type_score, 3),
+        title=_title_line(page.text),
+    )
+
+
+def encode_derived(page: PageState) -> bytes:
+    """The viewing copy: upright, deskewed, cropped; colour only where the page has colour."""
+    img = page.image if page.is_colour else cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        raise RuntimeError("could not encode the derived page image")
+    return buf.tobytes()
+
+
+def _title_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:80]
+    return ""
+
+
+def _jsonable(value):
+    """Field proposals are dataclasses or dicts; the database keeps plain JSON."""
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(value):
+        value = asdict(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+@dataclass
+class _Folder:
+    """A file in flight: its pages arrive out of order from the pool."""
+
+    path: Path
+    sha256: str
+    info: SourceInfo
+    stored_path: str
+    pages: dict[int, IntakePage] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.pages) == self.info.page_count
+
+
+def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
+         options: ScanOptions = ScanOptions(), progress: Progress | None = None,
+         on_folder: Callable[[FolderResult], None] | None = None) -> BatchReport:
+    """Ingest files or folders of files; return what happened to each."""
+    started = time.monotonic()
+    store.create()
+    with db.session() as s:
+        batch = Batch(label=options.label, station=os.uname().nodename, stats={})
+        s.add(batch)
+        s.flush()
+        batch_id = batch.id
+    results: list[FolderResult] = []
+
+    def done(result: FolderResult) -> None:
+        results.append(result)
+        if on_folder:
+            on_folder(result)
+
+    folders: list[_Folder] = []
+    for path in discover(paths):
+        folder = _admit(path, db, store, options, batch_id, done)
+        if folder is not None:
+            folders.append(folder)
+
+    total = sum(f.info.page_count for f in folders)
+    pages_done = 0
+    if progress:
+        progress(0, total)
+    for folder, page in _run_pages(folders, store, options):
+        folder.pages[page.source_page] = page
+        pages_done += 1
+        if progress:
+            progress(pages_done, total)
+        if folder.complete:
+            done(_accession(folder, db, options, batch_id))
+            folder.pages.clear()  # the texts are in the database now; free them
+
+    seconds = time.monotonic() - started
+    report = BatchReport(batch_id, results, pages_done, seconds)
+    with db.session() as s:
+        b = s.get(Batch, batch_id)
+        b.finished_at = utcnow()
+        b.stats = {"pages": pages_done, "seconds": round(seconds, 1),
+                   **{k: report.count(k) for k in ("accessioned", "skipped", "quarantined")}}
+    return report
+
+
+def _admit(path: Path, db: Database, store: FileStore, options: ScanOptions, batch_id: int,
+           done: Callable[[FolderResult], None]) -> _Folder | None:
+    """Decide whether a file enters the pipeline: skip known bytes, quarantine bad files."""
+    sha = sha256_file(path)
+    with db.session() as s:
+        record = already_accessioned(s, sha)
+        if record is not None:
+            done(FolderResult(str(path), "skipped", record.number,
+                              reason=f"already in the archive as {record.number}"))
+            return None
+    try:
+        info = inspect(path)
+    except RejectedFile as e:
+        quarantine(path, str(e), db, store, options.actor, batch_id)
+        done(FolderResult(str(path), "quarantined", reason=str(e)))
+        return None
+    stored = store.put_file("sources", path, SUFFIX[info.media_type], sha=sha)
+    return _Folder(path, sha, info, stored.relpath)
+
+
+def quarantine(path: Path, reason: str, db: Database, store: FileStore, actor: str,
+               batch_id: int | None) -> None:
+    stored = store.put_named("quarantine", path.name, path)
+    with db.session() as s:
+        s.add(Quarantined(batch_id=batch_id, original_name=str(path), stored_path=stored.relpath,
+                          sha256=stored.sha256, reason=reason))
+        events.record_event(s, events.QUARANTINE, actor, "file", stored.sha256,
+                            {"name": str(path), "reason": reason, "stored_path": stored.relpath})
+
+
+def _run_pages(folders: list[_Folder], store: FileStore, options: ScanOptions) -> Iterator[tuple[_Folder, IntakePage]]:
+    """Yield finished pages as they complete, keeping at most a few pages in flight per
+    worker so memory stays flat however long the batch."""
+    tasks = ((f, PageTask(f.info, n, str(store.root), options.pipeline))
+             for f in folders for n in range(1, f.info.page_count + 1))
+    if options.jobs == 1:
+        for folder, task in tasks:
+            yield folder, _guarded(task)
+        return
+    ctx = multiprocessing.get_context("forkserver")
+    pool = ProcessPoolExecutor(max_workers=options.jobs, mp_context=ctx)
+    in_flight: dict[Future, _Folder] = {}
+    try:
+        for folder, task in tasks:
+            while len(in_flight) >= 2 * options.jobs:
+                yield from _collect(in_flight)
+            in_flight[pool.submit(_guarded, task)] = folder
+        while in_flight:
+            yield from _collect(in_flight)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(in_flight: dict[Future, _Folder]) -> Iterator[tuple[_Folder, IntakePage]]:
+    finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+    for fut in finished:
+        yield in_flight.pop(fut), fut.result()
+
+
+def _guarded(task: PageTask) -> IntakePage:
+    try:
+        return process_page(task)
+    except RejectedFile:
+        raise
+    except Exception as e:  # a page that breaks the engine must not take the batch down
+        raise RejectedFile(f"page {task.page_no} could not be processed ({type(e).__name__}: {e}); "
+                           "rescan this file") from e
+
+
+def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: int) -> FolderResult:
+    pages = [folder.pages[n] for n in sorted(folder.pages)]
+    intake = folder_intake(folder.path.name, folder.sha256, folder.stored_path, folder.path.stat().st_size,
+                           folder.info.media_type, pages)
+    with db.session() as s:
+        record = accession_folder(s, intake, fonds=options.fonds, actor=options.actor, batch_id=batch_id)
+        number = record.number
+    return FolderResult(str(folder.path), "accessioned", number, pages=len(pages),
+                        documents=len(intake.documents),
+                        flagged=sum(1 for p in pages if p.needs_review))
+
+
+def folder_intake(name: str, sha256: str, stored_path: str, size: int, media_type: str,
+                  pages: list[IntakePage]) -> FolderIntake:
+    """Split a folder's pages into documents and settle what they say about the case."""
+    fields = fields_summary(pages)
+    documents = [IntakeDocument(doc_type=d[0].doc_type, doc_type_score=d[0].doc_type_score,
+                                title=d[0].title, pages=d) for d in split_documents(pages)]
+    return FolderIntake(
+        source_name=name, source_sha256=sha256, source_path=stored_path, source_size=size,
+        media_type=media_type, documents=documents,
+        account_number=fields.get("account_number"), customer_name=fields.get("customer_name", ""),
+        address=fields.get("address", ""), work_order=fields.get("work_order"),
+        business_type=fields.get("business_type", ""),
+    )

@@ -1,0 +1,94 @@
+"""The page object every scanning step reads and returns.
+
+A step is a plain function ``step(page: PageState, options: PipelineOptions) -> PageState``.
+It never mutates its input: it returns ``dataclasses.replace(page, ...)``. Steps touch no
+database, no index and no files except the inputs they are given.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Word:
+    """One OCR word (for Chinese, usually one character or a short run) with its box on the
+    derived image, in pixels, and Tesseract-style confidence 0-100."""
+
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+    conf: float
+    line: int = 0  # line number on the page, 0-based, in reading order
+
+
+@dataclass(frozen=True)
+class QualityFlag:
+    """A finding a person may have to act on. severity: 'fail' sends the page to the QA
+    queue as must-fix; 'warn' is shown but does not block."""
+
+    code: str  # short machine code, e.g. 'low_dpi', 'skew', 'blur', 'low_confidence'
+    severity: str  # 'fail' | 'warn'
+    message: str  # plain English, says what to do
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """All tunables of the page pipeline in one validated place."""
+
+    engine: str = "tesseract"
+    language: str = "chi_sim"
+    psm: int = 6
+    min_dpi_fail: int = 200
+    min_dpi_warn: int = 300
+    deskew_min_degrees: float = 0.3
+    max_residual_skew: float = 3.0
+    osd_min_confidence: float = 3.0
+    low_confidence: float = 60.0
+    # (code, (title hint, …)) per document type, from the classification scheme
+    doc_type_hints: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.psm not in range(0, 14):
+            raise ValueError(f"page segmentation mode must be 0-13, got {self.psm}")
+        if not 0 < self.min_dpi_fail <= self.min_dpi_warn:
+            raise ValueError("min_dpi_fail must be positive and not above min_dpi_warn")
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What is known about one page at one point of its journey through the pipeline."""
+
+    source: str  # path of the input file the page came from
+    page_no: int  # 1-based page number within that file
+    image: np.ndarray  # the current *derived* image, RGB uint8 (H, W, 3); the master is never touched
+    dpi: int  # resolution of the scan as recorded in the file (or assumed)
+    master_sha256: str = ""  # checksum of the stored master image bytes
+    rotation: int = 0  # clockwise degrees applied to reach upright: 0, 90, 180 or 270
+    skew: float = 0.0  # degrees of skew corrected
+    crop: tuple[int, int, int, int] | None = None  # (left, top, right, bottom) kept, in the rotated image
+    is_blank: bool = False
+    is_colour: bool = False  # page has meaningful colour (e.g. a red seal): keep colour derivatives
+    has_seal: bool = False
+    metrics: dict[str, float] = field(default_factory=dict)  # e.g. blur, brightness, noise
+    flags: tuple[QualityFlag, ...] = ()
+    text: str = ""
+    words: tuple[Word, ...] = ()
+    confidence: float | None = None  # mean word confidence, 0-100
+    ocr_engine: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)  # extracted field proposals
+    doc_type: str | None = None  # document type code from the classification scheme
+    doc_type_score: float = 0.0
+
+    def with_flag(self, code: str, severity: str, message: str) -> "PageState":
+        return replace(self, flags=self.flags + (QualityFlag(code, severity, message),))
+
+    @property
+    def gray(self) -> np.ndarray:
+        import cv2
+
+        return cv2.cvtColor(self.image, cv2.COLOR_RGB2GRAY)

@@ -1,0 +1,242 @@
+"""Files as they arrive: what they are, whether we can take them, and their pages one at a time.
+
+A file is identified by its bytes, never by its extension (a text file called scan.jpg
+is not an image). Anything we cannot take raises RejectedFile with a reason an operator
+can act on; the batch quarantines the file and goes on.
+
+Pages are produced one at a time: a 500-page PDF is never loaded whole.
+"""
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+PDF, TIFF, PNG, JPEG = "application/pdf", "image/tiff", "image/png", "image/jpeg"
+SUFFIX = {PDF: ".pdf", TIFF: ".tif", PNG: ".png", JPEG: ".jpg"}
+ACCEPTED = "PDF, TIFF, PNG or JPEG"
+
+# A4 at 600 dpi is ~35 Mpx; anything far beyond is a decompression bomb or a mistake.
+MAX_PIXELS = 80_000_000
+MAX_PDF_PAGES = 5000
+RASTER_DPI = 300
+TOOL_TIMEOUT = 120
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow raises DecompressionBombError above 2x this
+
+
+class RejectedFile(Exception):
+    """The file cannot be ingested; str(e) tells the operator why and what to do."""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    path: str
+    media_type: str
+    page_count: int
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """One page as delivered: the master bytes (stored untouched) and its pixels."""
+
+    master: bytes
+    master_suffix: str
+    image: np.ndarray  # RGB uint8
+    dpi: int
+
+
+def sniff(head: bytes) -> str | None:
+    if head.startswith(b"%PDF-"):
+        return PDF
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return TIFF
+    return None
+
+
+def inspect(path: str | Path) -> SourceInfo:
+    """Check a file can be ingested and count its pages; raise RejectedFile otherwise."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise RejectedFile("empty file (0 bytes): the scanner or the copy failed; scan the sheets again")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    kind = sniff(head)
+    if kind is None:
+        looks = "text" if _looks_like_text(path) else "binary data"
+        raise RejectedFile(
+            f"not a {ACCEPTED} file: its content is {looks}"
+            + (f" despite the '{path.suffix}' extension" if path.suffix else "")
+            + "; export the scan again as PDF or TIFF"
+        )
+    if kind == PDF:
+        return SourceInfo(str(path), PDF, _pdf_page_count(path))
+    return SourceInfo(str(path), kind, _image_frame_count(path, kind))
+
+
+def _looks_like_text(path: Path) -> bool:
+    with open(path, "rb") as f:
+        chunk = f.read(4096)
+    try:
+        chunk.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _pdf_info(path: Path) -> dict[str, str]:
+    try:
+        out = subprocess.run(["pdfinfo", str(path)], capture_output=True, timeout=TOOL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RejectedFile("PDF could not be read within 2 minutes: the file is probably damaged")
+    text = out.stdout.decode("utf-8", "replace")
+    err = out.stderr.decode("utf-8", "replace").strip()
+    if "Incorrect password" in err or "encrypted" in err.lower():
+        raise RejectedFile("PDF is encrypted (password protected): save it again without a password")
+    if out.returncode != 0:
+        first = err.splitlines()[0] if err else "unknown error"
+        raise RejectedFile(f"PDF is damaged or truncated ({first}); copy or scan it again")
+    return dict(
+        (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in text.splitlines()) if v
+    )
+
+
+def _pdf_page_count(path: Path) -> int:
+    info = _pdf_info(path)
+    if info.get("Encrypted", "no").startswith("yes"):
+        raise RejectedFile("PDF is encrypted: save it again without a password or restrictions")
+    pages = int(info.get("Pages", "0") or 0)
+    if pages == 0:
+        raise RejectedFile("PDF has no pages")
+    if pages > MAX_PDF_PAGES:
+        raise RejectedFile(f"PDF has {pages} pages, more than the {MAX_PDF_PAGES} allowed in one file; split it")
+    # pdfinfo reads little of a truncated file; make sure the last page really renders.
+    _pdf_render(path, pages, dpi=10)
+    return pages
+
+
+def _image_frame_count(path: Path, kind: str) -> int:
+    try:
+        with Image.open(path) as im:
+            _check_pixels(im)
+            frames = getattr(im, "n_frames", 1)
+            for i in range(frames):  # every frame must decode, or we would lose a page later
+                im.seek(i)
+                _check_pixels(im)
+                im.load()
+            return frames
+    except RejectedFile:
+        raise
+    except Image.DecompressionBombError as e:
+        raise RejectedFile(f"image is too large to be a scan ({e}); check the scanner settings")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        what = {TIFF: "TIFF", PNG: "PNG", JPEG: "JPEG"}[kind]
+        raise RejectedFile(f"{what} image is damaged or truncated ({e}); copy or scan it again")
+
+
+def _check_pixels(im: Image.Image) -> None:
+    w, h = im.size
+    if w * h > MAX_PIXELS:
+        raise RejectedFile(
+            f"image is {w}×{h} = {w * h / 1e6:.0f} megapixels, above the {MAX_PIXELS / 1e6:.0f} Mpx limit "
+            "(a decompression bomb or a wrong scanner setting); rescan at 300-600 dpi"
+        )
+
+
+def read_page(info: SourceInfo, page_no: int) -> RawPage:
+    """Page PAGE_NO (1-based) of a source, loading only that page."""
+    path = Path(info.path)
+    if info.media_type == PDF:
+        return _pdf_page(path, page_no)
+    if info.media_type in (PNG, JPEG) and info.page_count == 1:
+        data = path.read_bytes()
+        with Image.open(io.BytesIO(data)) as im:
+            return RawPage(data, SUFFIX[info.media_type], _to_rgb(im), _dpi_of(im))
+    with Image.open(path) as im:  # multi-frame TIFF: each frame becomes a lossless PNG master
+        im.seek(page_no - 1)
+        frame = im.copy()
+    if info.page_count == 1:
+        data = path.read_bytes()
+        return RawPage(data, SUFFIX[info.media_type], _to_rgb(frame), _dpi_of(frame))
+    buf = io.BytesIO()
+    frame.save(buf, format="PNG", dpi=(_dpi_of(frame),) * 2)
+    return RawPage(buf.getvalue(), ".png", _to_rgb(frame), _dpi_of(frame))
+
+
+def _dpi_of(im: Image.Image) -> int:
+    dpi = im.info.get("dpi")
+    if dpi and dpi[0]:
+        return int(round(float(dpi[0])))
+    return 0  # unknown: quality check will say so
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    im = ImageOps.exif_transpose(im) if im.format == "JPEG" else im
+    if im.mode in ("1", "L", "I;16", "I"):
+        im = im.convert("L").convert("RGB")
+    elif im.mode != "RGB":
+        im = im.convert("RGB")
+    return np.asarray(im)
+
+
+_IMAGE_LIST = re.compile(
+    r"^\s*(\d+)\s+(\d+)\s+(\w+)\s+(\d+)\s+(\d+)\s+(\w+)\s+(\d+)\s+(\d+)\s+(\w+)\s+\w+\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)"
+)
+
+
+def _pdf_page(path: Path, page_no: int) -> RawPage:
+    """A scanner PDF holds one JPEG per page: that JPEG, byte for byte, is the master.
+    Anything else is rendered at 300 dpi and the rendering is the master."""
+    jpeg = _single_embedded_jpeg(path, page_no)
+    if jpeg is not None:
+        data, dpi = jpeg
+        with Image.open(io.BytesIO(data)) as im:
+            return RawPage(data, ".jpg", _to_rgb(im), dpi)
+    im = _pdf_render(path, page_no, dpi=RASTER_DPI)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", dpi=(RASTER_DPI, RASTER_DPI))
+    return RawPage(buf.getvalue(), ".png", _to_rgb(im), RASTER_DPI)
+
+
+def _single_embedded_jpeg(path: Path, page_no: int) -> tuple[bytes, int] | None:
+    listing = subprocess.run(
+        ["pdfimages", "-list", "-f", str(page_no), "-l", str(page_no), str(path)],
+        capture_output=True, timeout=TOOL_TIMEOUT,
+    )
+    rows = [m for line in listing.stdout.decode().splitlines()[2:] if (m := _IMAGE_LIST.match(line))]
+    if len(rows) != 1 or rows[0][3] != "image" or rows[0][9] != "jpeg" or rows[0][6] not in ("rgb", "gray"):
+        return None
+    x_ppi = int(rows[0][12])
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["pdfimages", "-j", "-f", str(page_no), "-l", str(page_no), str(path), f"{tmp}/p"],
+                       check=True, capture_output=True, timeout=TOOL_TIMEOUT)
+        files = sorted(Path(tmp).glob("p-*.jpg"))
+        if len(files) != 1:
+            return None
+        return files[0].read_bytes(), x_ppi
+
+
+def _pdf_render(path: Path, page_no: int, dpi: int) -> Image.Image:
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+
+    try:
+        pages = convert_from_path(str(path), dpi=dpi, first_page=page_no, last_page=page_no,
+                                  timeout=TOOL_TIMEOUT)
+    except (PDFPageCountError, PDFSyntaxError) as e:
+        raise RejectedFile(f"PDF page {page_no} cannot be rendered ({e}); the file is damaged")
+    if not pages:
+        raise RejectedFile(f"PDF page {page_no} cannot be rendered: the file is damaged or truncated")
+    return pages[0]
