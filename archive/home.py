@@ -37,3 +37,24 @@ class DataHome:
     @property
     def is_sqlite(self) -> bool:
         return self.db_url.startswith("sqlite")
+
+
+def init_home(home: DataHome) -> dict[str, str]:
+    """Create the folders and the database schema; safe to run again. Returns what exists."""
+    from archive.db import upgrade
+    from archive.store import FileStore
+
+    created = {"home": str(home.root)}
+    home.root.mkdir(parents=True, exist_ok=True)
+    FileStore(home.store_dir).create()
+    created["store"] = str(home.store_dir)
+    created["database"] = _redact(home.db_url)
+    created["schema_revision"] = upgrade(home.db_url)
+    return created
+
+
+def _redact(url: str) -> str:
+    """A database URL fit to print: the password replaced."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -34,3 +34,9 @@ def run_pipeline(page: PageState, options: PipelineOptions, steps: tuple[Step, .
     for step in steps:
         page = step(page, options)
     return page
+
+
+def options_from_scheme(scheme, **overrides) -> PipelineOptions:
+    """Pipeline options whose document-type hints come from the classification scheme."""
+    hints = tuple((code, tuple(t.ocr_hints) or (t.name,)) for code, t in scheme.document_types.items())
+    return PipelineOptions(doc_type_hints=hints, **overrides)
