@@ -34,8 +34,7 @@ class Context:
         from archive.db import Database, schema_is_current
 
         if self._db is None:
-            if self.home.is_sqlite and not (self.home.root / "dangan.sqlite3").exists() \
-                    and self.home.db_url.endswith("dangan.sqlite3"):
+            if self.home.is_sqlite and not Path(self.home.sqlite_path).exists():
                 raise click.ClickException(f"no archive at {self.home.root}: run `dangan init` first "
                                            "(or pass --home / set DANGAN_HOME)")
             self._db = Database(self.home.db_url)

@@ -38,6 +38,12 @@ class DataHome:
     def is_sqlite(self) -> bool:
         return self.db_url.startswith("sqlite")
 
+    @property
+    def sqlite_path(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.db_url).database or ""
+
 
 def init_home(home: DataHome) -> dict[str, str]:
     """Create the folders and the database schema; safe to run again. Returns what exists."""

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+import warnings
+
+from PIL import Image, ImageOps
 
 PDF, TIFF, PNG, JPEG = "application/pdf", "image/tiff", "image/png", "image/jpeg"
 SUFFIX = {PDF: ".pdf", TIFF: ".tif", PNG: ".png", JPEG: ".jpg"}
@@ -28,6 +30,8 @@ RASTER_DPI = 300
 TOOL_TIMEOUT = 120
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow raises DecompressionBombError above 2x this
+# We refuse oversized images ourselves, with a reason; Pillow's warning would only be noise.
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
 
 class RejectedFile(Exception):
@@ -139,7 +143,7 @@ def _image_frame_count(path: Path, kind: str) -> int:
         raise
     except Image.DecompressionBombError as e:
         raise RejectedFile(f"image is too large to be a scan ({e}); check the scanner settings")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except Exception as e:  # Pillow signals damage with many exception types
         what = {TIFF: "TIFF", PNG: "PNG", JPEG: "JPEG"}[kind]
         raise RejectedFile(f"{what} image is damaged or truncated ({e}); copy or scan it again")
 

@@ -56,3 +56,32 @@ def store(home) -> FileStore:
     s = FileStore(home.store_dir)
     s.create()
     return s
+
+
+SONG = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
+
+
+def render_page(lines: list[str], *, dpi: int = 300, size_pt: int = 14):
+    """A clean A4 page with LINES of Chinese text, as an RGB PIL image."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    w, h = int(8.27 * dpi), int(11.69 * dpi)
+    px = int(size_pt * dpi / 72)
+    font = ImageFont.truetype(SONG, px, index=2)  # Noto Serif CJK SC
+    im = Image.new("RGB", (w, h), "white")
+    draw = ImageDraw.Draw(im)
+    for i, line in enumerate(lines):
+        draw.text((int(0.9 * dpi), int(1.0 * dpi) + i * int(px * 1.8)), line, font=font, fill="black")
+    return im
+
+
+@pytest.fixture
+def make_folder_pdf(tmp_path):
+    """Write a customer folder as a scanner would: one JPEG per page inside a PDF."""
+    def make(name: str, pages: list[list[str]], dpi: int = 300):
+        images = [render_page(lines, dpi=dpi) for lines in pages]
+        path = tmp_path / "scans" / name
+        path.parent.mkdir(exist_ok=True)
+        images[0].save(path, format="PDF", resolution=dpi, save_all=True, append_images=images[1:])
+        return path
+    return make

@@ -1,0 +1,101 @@
+"""A batch as an operator runs it: real files, real Tesseract, real database and store."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import func, select, text
+
+from archive.events import verify_chain
+from archive.models import ArchiveRecord, Page, Quarantined, SourceFile
+from archive.store import sha256_file
+from scanning.batch import ScanOptions, scan
+from tests.scanning.test_sources import write_bad_inputs
+
+pytestmark = pytest.mark.database
+
+
+def folder_pages(account: str, name: str) -> list[list[str]]:
+    return [
+        ["用电申请书", f"户号：{account}", f"户名：{name}", "用电地址：江苏省南京市玄武区中山路18号",
+         "申请减容后运行容量为400千伏安"],
+        ["供用电合同", f"户号：{account}", "第一条 供电方式与用电容量"],
+        ["第五条 双方的权利和义务", "供电人应按照国家规定的电能质量标准供电", f"（户号 {account}）"],
+    ]
+
+
+def test_bad_files_are_quarantined_and_the_good_ones_ingested(db, store, tmp_path, make_folder_pdf):
+    expected = write_bad_inputs(tmp_path / "scans")
+    good = make_folder_pdf("good.pdf", folder_pages("3401405288", "王建国"))
+    report = scan([tmp_path / "scans"], db, store, ScanOptions(jobs=2))
+    by_name = {os.path.basename(f.source): f for f in report.folders}
+    assert by_name["good.pdf"].status == "accessioned" and by_name["good.pdf"].pages == 3
+    for name, words in expected.items():
+        assert by_name[name].status == "quarantined" and words in by_name[name].reason
+    with db.session() as s:
+        kept = {q.original_name.rsplit("/", 1)[-1]: q for q in s.scalars(select(Quarantined))}
+        assert set(kept) == set(expected)
+        for name, q in kept.items():  # the original bytes are kept, not just the name
+            assert sha256_file(store.path(q.stored_path)) == sha256_file(tmp_path / "scans" / name)
+        pages = s.scalars(select(Page).order_by(Page.seq)).all()
+        assert [p.seq for p in pages] == [1, 2, 3]
+        assert "3401405288" in pages[0].text and "减容" in pages[0].text
+    assert good.exists()
+
+
+def test_a_rerun_skips_what_is_already_in_the_archive(db, store, make_folder_pdf):
+    make_folder_pdf("a.pdf", folder_pages("3401405288", "王建国"))
+    path = make_folder_pdf("b.pdf", folder_pages("3401409999", "李秀英"))
+    first = scan([path.parent], db, store, ScanOptions(jobs=2))
+    second = scan([path.parent], db, store, ScanOptions(jobs=2))
+    assert first.count("accessioned") == 2
+    assert second.count("skipped") == 2 and second.pages == 0
+    assert {f.number for f in second.folders} == {f.number for f in first.folders}
+
+
+def test_the_stored_master_is_the_input_page_byte_for_byte(db, store, tmp_path):
+    from tests.conftest import render_page
+
+    path = tmp_path / "page.png"
+    render_page(["居民身份证复印件", "公民身份号码 11010519491231002X"]).save(path, dpi=(300, 300))
+    scan([path], db, store, ScanOptions(jobs=1))
+    with db.session() as s:
+        page = s.scalars(select(Page)).one()
+    assert page.master_sha256 == sha256_file(path)
+    assert sha256_file(store.path(page.master_path)) == page.master_sha256
+
+
+def test_kill_9_mid_batch_then_rerun_gives_each_page_exactly_once(home, db, make_folder_pdf):
+    for i in range(5):
+        make_folder_pdf(f"folder-{i}.pdf", folder_pages(f"34014052{i:02d}", "王建国"))
+    scans = make_folder_pdf("folder-5.pdf", folder_pages("3401405299", "张伟")).parent
+    cmd = [sys.executable, "-m", "cli", "--home", str(home.root), "--db", home.db_url,
+           "scan", "--jobs", "1", str(scans)]
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait until at least one folder is committed, then kill
+        with db.session() as s:
+            if s.scalar(select(func.count(ArchiveRecord.id))) >= 2:
+                break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with db.session() as s:
+        committed = s.scalar(select(func.count(ArchiveRecord.id)))
+    assert 2 <= committed < 6, "the kill should land mid-batch"
+
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    with db.session() as s:
+        assert s.scalar(select(func.count(ArchiveRecord.id))) == 6
+        assert sorted(s.scalars(select(ArchiveRecord.serial))) == list(range(1, 7))
+        assert s.scalar(select(func.count(SourceFile.id))) == 6
+        assert s.scalar(select(func.count(Page.id))) == 18
+        dup = s.execute(text("SELECT master_sha256 FROM page GROUP BY master_sha256 HAVING COUNT(*) > 1")).all()
+        assert dup == []
+        checked, problems = verify_chain(s)
+        assert problems == [] and checked > 18
