@@ -479,7 +479,7 @@ def demo(ctx: Context, demo_home, jobs, seed) -> None:
     console.print(f"{len(files)} folders, {sum(len(f.pages) for f in truth.files)} pages at 300 dpi in {scans}")
     for f in truth.files:
         case = f.case
-        console.print(f"  {Path(f.file).name}: {case.business_type} {case.customer_name} 户号 {case.account_number} "
+        console.print(f"  {Path(f.file).name}: {case.business_name} {case.customer_name} 户号 {case.account_no} "
                       f"({len(f.pages)} pages)")
     demo_ctx = Context(str(root / "archive"), None, ctx.actor, ctx.backend_name)
     click_ctx = click.get_current_context()
@@ -492,8 +492,8 @@ def demo(ctx: Context, demo_home, jobs, seed) -> None:
     except SystemExit:
         pass
     first = truth.files[0].case
-    queries = [first.account_number, f'"{first.customer_name}"', "减容", "业务:暂停", '"供用电合同"',
-               first.account_number[:6] + "*"]
+    queries = [first.account_no, f'"{first.customer_name}"', "减容", "业务:暂停", '"供用电合同"',
+               first.account_no[:6] + "*"]
     for q in queries:
         console.rule(f"[bold]4. dangan search {q}")
         click_ctx.invoke(search, query=q, page_no=1, per_page=5, sort="relevance", exact=False, as_json=False)
@@ -507,7 +507,7 @@ def demo(ctx: Context, demo_home, jobs, seed) -> None:
     click_ctx.invoke(show, key=number, with_text=False, as_json=False)
     console.rule("[bold]Try it yourself")
     console.print(f"export DANGAN_HOME={root / 'archive'}\n"
-                  f"dangan search '户号:{first.account_number}'\n"
+                  f"dangan search '户号:{first.account_no}'\n"
                   f"dangan show {number}")
 
 

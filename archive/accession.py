@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,7 +69,7 @@ class IntakeDocument:
     doc_type: str | None
     doc_type_score: float
     title: str
-    pages: list[IntakePage]
+    page_numbers: list[int]  # source page numbers, in order
 
 
 @dataclass(frozen=True)
@@ -141,10 +141,13 @@ def already_accessioned(session: Session, source_sha256: str) -> ArchiveRecord |
     return session.get(ArchiveRecord, src.record_id) if src and src.record_id else None
 
 
-def accession_folder(session: Session, intake: FolderIntake, *, fonds: str, actor: str,
-                     batch_id: int | None = None, year: int | None = None) -> ArchiveRecord:
+def accession_folder(session: Session, intake: FolderIntake, pages: Iterable[IntakePage], *, fonds: str,
+                     actor: str, batch_id: int | None = None, year: int | None = None) -> ArchiveRecord:
     """Create the archive record for INTAKE, or return the existing one if these exact bytes
-    were accessioned before (a rerun after a crash, or the same file scanned in twice)."""
+    were accessioned before (a rerun after a crash, or the same file scanned in twice).
+
+    PAGES yields the folder's pages in source order; they are written as they come and
+    let go, so a 500-page folder never sits in memory."""
     existing = already_accessioned(session, intake.source_sha256)
     if existing is not None:
         return existing
@@ -166,33 +169,34 @@ def accession_folder(session: Session, intake: FolderIntake, *, fonds: str, acto
     source = SourceFile(sha256=intake.source_sha256, original_name=intake.source_name,
                         stored_path=intake.source_path, size=intake.source_size,
                         media_type=intake.media_type, batch_id=batch_id, record_id=record.id,
-                        page_count=sum(len(d.pages) for d in intake.documents))
+                        page_count=sum(len(d.page_numbers) for d in intake.documents))
     session.add(source)
     session.flush()
     events.record_event(session, events.REGISTRATION, actor, "record", record.number,
                         {"fonds": number.fonds, "category": CATEGORY, "year": number.year,
                          "serial": number.serial, "source": intake.source_name,
                          "source_sha256": intake.source_sha256})
-    seq = 0
+    document_of: dict[int, int] = {}
     for item_no, doc in enumerate(intake.documents, start=1):
         document = Document(record_id=record.id, item_no=item_no, doc_type=doc.doc_type,
                             doc_type_score=doc.doc_type_score, title=doc.title)
         session.add(document)
         session.flush()
-        for p in doc.pages:
-            seq += 1
-            page = _page_row(p, record.id, document.id, seq, source.id)
-            session.add(page)
-            session.flush()
-            events.record_event(session, events.INGESTION, actor, "page", page.id, {
-                "record": record.number, "seq": seq, "source": intake.source_name,
-                "source_page": p.source_page, "master_sha256": p.master_sha256,
-                "master_format": p.master_format, "ocr_engine": p.ocr_engine,
-                "flags": [f["code"] for f in p.flags],
-            })
-            if not p.is_blank:
-                session.add(IndexOutbox(page_id=page.id, op="upsert"))
-    session.flush()
+        document_of.update((n, document.id) for n in doc.page_numbers)
+    for seq, p in enumerate(pages, start=1):
+        page = _page_row(p, record.id, document_of[p.source_page], seq, source.id)
+        session.add(page)
+        session.flush()
+        events.record_event(session, events.INGESTION, actor, "page", page.id, {
+            "record": record.number, "seq": seq, "source": intake.source_name,
+            "source_page": p.source_page, "master_sha256": p.master_sha256,
+            "master_format": p.master_format, "ocr_engine": p.ocr_engine,
+            "flags": [f["code"] for f in p.flags],
+        })
+        if not p.is_blank:
+            session.add(IndexOutbox(page_id=page.id, op="upsert"))
+        session.flush()
+        session.expunge(page)
     return record
 
 
@@ -210,17 +214,15 @@ def _page_row(p: IntakePage, record_id: int, document_id: int, seq: int, source_
 
 
 def _record_title(intake: FolderIntake, customer: Customer | None) -> str:
-    who = customer.name if customer and customer.name else (intake.customer_name or "unknown customer")
-    kinds = Counter(d.title for d in intake.documents if d.title)
-    return f"{who} — {intake.business_type or 'business not read'} — {len(intake.documents)} documents" \
-        if not kinds else f"{who}: {'、'.join(list(kinds)[:3])}{'…' if len(kinds) > 3 else ''}"
+    who = customer.name if customer and customer.name else (intake.customer_name or "customer not read")
+    return f"{who} · {intake.business_type or 'business type not read'}"
 
 
-def fields_summary(pages: list[IntakePage]) -> dict[str, Any]:
+def fields_summary(page_fields: Iterable[dict]) -> dict[str, Any]:
     """The most frequent valid proposal for each field across a folder's pages."""
     votes: dict[str, Counter] = {}
-    for p in pages:
-        for name, prop in (p.fields or {}).items():
+    for fields in page_fields:
+        for name, prop in (fields or {}).items():
             if prop.get("valid", True) and prop.get("value") not in (None, ""):
                 votes.setdefault(name, Counter())[str(prop["value"])] += 1
     return {name: c.most_common(1)[0][0] for name, c in votes.items()}

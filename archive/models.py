@@ -227,6 +227,24 @@ class Page(Base):
     source: Mapped[SourceFile | None] = relationship()
 
 
+class StagedPage(Base):
+    """A page OCR'd but not yet accessioned: the batch journal. Written as each page
+    finishes, so a crash mid-folder redoes only the pages not yet staged, and a long
+    folder never has to sit in memory."""
+
+    __tablename__ = "staged_page"
+    source_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    page_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doc_type: Mapped[str | None] = mapped_column(String(8))
+    doc_type_score: Mapped[float] = mapped_column(Float, default=0.0)
+    title: Mapped[str] = mapped_column(String(400), default="")
+    is_blank: Mapped[bool] = mapped_column(Boolean, default=False)
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Batch(Base):
     """A scan batch: what the operator fed in, and how it went."""
 

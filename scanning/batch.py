@@ -31,10 +31,11 @@ from archive.accession import (
 )
 from archive.db import Database
 from archive.models import Batch, Quarantined, utcnow
+from archive.staging import StagedSummary, clear_staged, stage_page, staged_numbers, staged_pages, staged_summaries
 from archive.store import FileStore, sha256_file
 from scanning.page import PageState, PipelineOptions
 from scanning.pipeline import run_pipeline
-from scanning.sources import PDF, SUFFIX, RejectedFile, SourceInfo, inspect, read_page
+from scanning.sources import SUFFIX, RejectedFile, SourceInfo, inspect, read_page
 from scanning.split import split_documents
 
 SCANNABLE = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
@@ -166,17 +167,17 @@ def _jsonable(value):
 
 @dataclass
 class _Folder:
-    """A file in flight: its pages arrive out of order from the pool."""
+    """A file in flight: its pages arrive out of order from the pool and are staged."""
 
     path: Path
     sha256: str
     info: SourceInfo
     stored_path: str
-    pages: dict[int, IntakePage] = field(default_factory=dict)
+    staged: set[int] = field(default_factory=set)
 
     @property
     def complete(self) -> bool:
-        return len(self.pages) == self.info.page_count
+        return len(self.staged) == self.info.page_count
 
 
 def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
@@ -203,18 +204,21 @@ def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
         if folder is not None:
             folders.append(folder)
 
-    total = sum(f.info.page_count for f in folders)
+    total = sum(f.info.page_count - len(f.staged) for f in folders)
     pages_done = 0
     if progress:
         progress(0, total)
+    for folder in [f for f in folders if f.complete]:  # staged whole before a crash
+        done(_accession(folder, db, options, batch_id))
     for folder, page in _run_pages(folders, store, options):
-        folder.pages[page.source_page] = page
+        with db.session() as s:
+            stage_page(s, folder.sha256, page)
+        folder.staged.add(page.source_page)
         pages_done += 1
         if progress:
             progress(pages_done, total)
         if folder.complete:
             done(_accession(folder, db, options, batch_id))
-            folder.pages.clear()  # the texts are in the database now; free them
 
     seconds = time.monotonic() - started
     report = BatchReport(batch_id, results, pages_done, seconds)
@@ -243,7 +247,9 @@ def _admit(path: Path, db: Database, store: FileStore, options: ScanOptions, bat
         done(FolderResult(str(path), "quarantined", reason=str(e)))
         return None
     stored = store.put_file("sources", path, SUFFIX[info.media_type], sha=sha)
-    return _Folder(path, sha, info, stored.relpath)
+    with db.session() as s:
+        staged = staged_numbers(s, sha)
+    return _Folder(path, sha, info, stored.relpath, staged)
 
 
 def quarantine(path: Path, reason: str, db: Database, store: FileStore, actor: str,
@@ -260,7 +266,7 @@ def _run_pages(folders: list[_Folder], store: FileStore, options: ScanOptions) -
     """Yield finished pages as they complete, keeping at most a few pages in flight per
     worker so memory stays flat however long the batch."""
     tasks = ((f, PageTask(f.info, n, str(store.root), options.pipeline))
-             for f in folders for n in range(1, f.info.page_count + 1))
+             for f in folders for n in range(1, f.info.page_count + 1) if n not in f.staged)
     if options.jobs == 1:
         for folder, task in tasks:
             yield folder, _guarded(task)
@@ -296,23 +302,26 @@ def _guarded(task: PageTask) -> IntakePage:
 
 
 def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: int) -> FolderResult:
-    pages = [folder.pages[n] for n in sorted(folder.pages)]
-    intake = folder_intake(folder.path.name, folder.sha256, folder.stored_path, folder.path.stat().st_size,
-                           folder.info.media_type, pages)
     with db.session() as s:
-        record = accession_folder(s, intake, fonds=options.fonds, actor=options.actor, batch_id=batch_id)
+        summaries = staged_summaries(s, folder.sha256)
+        intake = folder_intake(folder.path.name, folder.sha256, folder.stored_path, folder.path.stat().st_size,
+                               folder.info.media_type, summaries)
+        record = accession_folder(s, intake, staged_pages(s, folder.sha256), fonds=options.fonds,
+                                  actor=options.actor, batch_id=batch_id)
+        clear_staged(s, folder.sha256)
         number = record.number
-    return FolderResult(str(folder.path), "accessioned", number, pages=len(pages),
-                        documents=len(intake.documents),
-                        flagged=sum(1 for p in pages if p.needs_review))
+    flagged = sum(1 for p in summaries if p.needs_review)
+    return FolderResult(str(folder.path), "accessioned", number, pages=len(summaries),
+                        documents=len(intake.documents), flagged=flagged)
 
 
 def folder_intake(name: str, sha256: str, stored_path: str, size: int, media_type: str,
-                  pages: list[IntakePage]) -> FolderIntake:
+                  pages: list[StagedSummary]) -> FolderIntake:
     """Split a folder's pages into documents and settle what they say about the case."""
-    fields = fields_summary(pages)
+    fields = fields_summary(p.fields for p in pages)
     documents = [IntakeDocument(doc_type=d[0].doc_type, doc_type_score=d[0].doc_type_score,
-                                title=d[0].title, pages=d) for d in split_documents(pages)]
+                                title=d[0].title, page_numbers=[p.page_no for p in d])
+                 for d in split_documents(pages)]
     return FolderIntake(
         source_name=name, source_sha256=sha256, source_path=stored_path, source_size=size,
         media_type=media_type, documents=documents,

@@ -1,4 +1,5 @@
 """A batch as an operator runs it: real files, real Tesseract, real database and store."""
+import json
 import os
 import signal
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from archive.events import verify_chain
-from archive.models import ArchiveRecord, Page, Quarantined, SourceFile
+from archive.models import ArchiveRecord, Page, Quarantined, SourceFile, StagedPage
 from archive.store import sha256_file
 from scanning.batch import ScanOptions, scan
 from tests.scanning.test_sources import write_bad_inputs
@@ -86,10 +87,13 @@ def test_kill_9_mid_batch_then_rerun_gives_each_page_exactly_once(home, db, make
     proc.wait()
     with db.session() as s:
         committed = s.scalar(select(func.count(ArchiveRecord.id)))
+        staged = s.scalar(select(func.count(StagedPage.page_no)))
     assert 2 <= committed < 6, "the kill should land mid-batch"
 
-    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(cmd + ["--json"], env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
+    # Only the pages neither accessioned nor staged before the kill were OCR'd again.
+    assert json.loads(rerun.stdout)["pages"] == 18 - 3 * committed - staged
     with db.session() as s:
         assert s.scalar(select(func.count(ArchiveRecord.id))) == 6
         assert sorted(s.scalars(select(ArchiveRecord.serial))) == list(range(1, 7))
@@ -97,5 +101,6 @@ def test_kill_9_mid_batch_then_rerun_gives_each_page_exactly_once(home, db, make
         assert s.scalar(select(func.count(Page.id))) == 18
         dup = s.execute(text("SELECT master_sha256 FROM page GROUP BY master_sha256 HAVING COUNT(*) > 1")).all()
         assert dup == []
+        assert s.scalar(select(func.count(StagedPage.page_no))) == 0
         checked, problems = verify_chain(s)
         assert problems == [] and checked > 18
