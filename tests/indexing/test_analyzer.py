@@ -1,0 +1,57 @@
+from indexing.analyzer import (ANALYZER_VERSION, BigramTokenizer, normalize_keyword,
+                               query_terms, tokenize)
+
+
+def terms(text, **kw):
+    return [t.text for t in tokenize(text, **kw)]
+
+
+def test_cjk_run_becomes_overlapping_bigrams_plus_unigrams():
+    assert terms("暂停用电", unigrams=False) == ["暂停", "停用", "用电"]
+    assert set(terms("暂停用电")) == {"暂停", "停用", "用电", "暂", "停", "用", "电"}
+
+
+def test_single_cjk_char_is_its_own_term():
+    assert terms("王", unigrams=False) == ["王"]
+
+
+def test_digit_runs_and_latin_words_stay_whole_and_lower_case():
+    assert "3401405288" in terms("户号3401405288号")
+    assert "10kv" in terms("电压 10kV")
+
+
+def test_full_width_is_normalised():
+    assert terms("３４０１４０５２８８ ＡＢＣ") == terms("3401405288 abc")
+
+
+def test_compound_archive_number_gives_whole_and_parts():
+    got = terms("档号GD01-KH·2024-0001239")
+    assert "gd01-kh-2024-0001239" in got
+    for part in ["gd01", "kh", "2024", "0001239"]:
+        assert part in got
+
+
+def test_positions_are_token_positions_for_phrases():
+    bigram_positions = [(t.text, t.position) for t in tokenize("供用电合同", unigrams=False)]
+    assert bigram_positions == [("供用", 0), ("用电", 1), ("电合", 2), ("合同", 3)]
+    assert query_terms("合同，3401") == [("合同", 0), ("3401", 1)]
+
+
+def test_char_offsets_point_into_original_text():
+    text = "户号：３４０１"
+    term = next(t for t in tokenize(text) if t.text == "3401")
+    assert text[term.start:term.end] == "３４０１"
+
+
+def test_punctuation_is_dropped():
+    assert terms("，。！？、") == []
+
+
+def test_whoosh_tokenizer_matches_tokenize():
+    whoosh_terms = [t.text for t in BigramTokenizer()("王建国 3401", positions=True)]
+    assert whoosh_terms == terms("王建国 3401")
+
+
+def test_keyword_normalisation_unifies_width_case_and_connectors():
+    assert normalize_keyword("ＧＤ01－KH・2024") == normalize_keyword("gd01-kh·2024")
+    assert isinstance(ANALYZER_VERSION, int)

@@ -1,0 +1,157 @@
+"""The same story for both backends: what a business clerk types finds the same pages."""
+import datetime as dt
+
+import pytest
+
+from indexing.backend import open_backend
+from indexing.schema import IndexDoc, doc_fingerprint
+
+from tests.indexing.conftest import ids, page
+
+
+def test_two_character_word_inside_a_sentence_is_found(filled):
+    assert ids(filled.search("封停")) == ["p1"]
+    assert ids(filled.search("减容")) == ["p3"]
+
+
+def test_one_character_surname_is_found(filled):
+    assert ids(filled.search("王")) == ["p1", "p2"]
+    assert ids(filled.search("户名:李")) == ["p3", "p4"]
+
+
+def test_account_number_found_whole_and_by_prefix(filled):
+    assert ids(filled.search("3401405288")) == ["p1", "p2"]
+    assert ids(filled.search("340140*")) == ["p1", "p2"]
+    assert ids(filled.search("户号:340990*")) == ["p3", "p4"]
+    assert ids(filled.search("account:0551200031")) == ["p1"]  # old number, not in text
+    assert ids(filled.search("34014052")) == []  # part of a number is not the number
+
+
+def test_archive_number_whole_parts_and_prefix(filled):
+    assert ids(filled.search("档号:GD01-KH·2024-0001239")) == ["p1", "p2"]
+    assert ids(filled.search("number:0002001")) == ["p3", "p4"]
+    assert ids(filled.search("档号:GD01-KH·2023*")) == ["p5"]
+    assert ids(filled.search("ABC-123")) == ["p5"]
+
+
+def test_business_filter_by_name_or_code_keeps_similar_types_apart(filled):
+    assert ids(filled.search("业务:暂停")) == ["p1", "p2"]
+    assert ids(filled.search("业务:ZT")) == ["p1", "p2"]
+    assert ids(filled.search("business:暂停恢复")) == ["p4"]
+    assert ids(filled.search("申请 业务:减容")) == ["p3"]
+
+
+def test_type_filter_by_name_or_code(filled):
+    assert ids(filled.search("类型:供用电合同")) == ["p2"]
+    assert ids(filled.search("type:SQ")) == ["p1", "p3", "p4"]
+    assert ids(filled.search("王建国 类型:HT")) == ["p2"]
+
+
+def test_date_range_filters_closed_and_open(filled):
+    assert ids(filled.search("日期:2024-03-01..2024-03-31")) == ["p1", "p2"]
+    assert ids(filled.search("date:..2024-03-01")) == ["p1"]
+    assert ids(filled.search("日期:2024-07-01..")) == ["p3", "p4"]
+    assert ids(filled.search("申请 日期:2024")) == ["p1", "p3", "p4"]
+
+
+def test_other_filters(filled):
+    assert ids(filled.search("位置:K1-A03*")) == ["p1", "p2"]
+    assert ids(filled.search("状态:rescan")) == ["p3"]
+    assert ids(filled.search("工单:GD2024070900003")) == ["p3"]
+    assert ids(filled.search("地址:人民路")) == ["p1"]
+
+
+def test_phrase_needs_adjacent_words_plain_words_do_not(filled):
+    assert ids(filled.search("供用电 第三条")) == ["p2"]
+    assert ids(filled.search('"供用电合同 第三条"')) == ["p2"]   # adjacent, punctuation ignored
+    assert ids(filled.search('"合同 供电方式"')) == []             # both present, not adjacent
+    assert ids(filled.search("合同 供电方式")) == ["p2"]
+
+
+def test_or_and_exclusion(filled):
+    assert ids(filled.search("封停 OR 减容")) == ["p1", "p3"]
+    assert ids(filled.search("申请 -暂停")) == ["p3"]
+    assert ids(filled.search("-申请")) == ["p2", "p5"]
+
+
+def test_upsert_replaces_the_page(filled):
+    filled.add([page("p1", "重新扫描后的文本 销户", record_number="GD01-KH·2024-0001239")])
+    assert filled.count() == 5
+    assert ids(filled.search("封停")) == []
+    assert ids(filled.search("销户")) == ["p1"]
+
+
+def test_same_page_twice_in_one_batch_keeps_the_last(backend):
+    backend.add([page("p1", "第一版"), page("p1", "第二版")])
+    assert backend.count() == 1
+    assert ids(backend.search("第二版")) == ["p1"]
+
+
+def test_delete_removes_pages(filled):
+    assert filled.delete(["p1", "p5", "missing"]) == 2
+    assert filled.count() == 3
+    assert ids(filled.search("王建国")) == ["p2"]
+
+
+def test_doc_ids_give_fingerprints_that_change_with_content(filled, customer_pages):
+    fingerprints = filled.doc_ids()
+    assert fingerprints == {d.page_id: doc_fingerprint(d) for d in customer_pages}
+    changed = page("p5", "改过的文本")
+    filled.add([changed])
+    assert filled.doc_ids()["p5"] == doc_fingerprint(changed) != fingerprints["p5"]
+
+
+def test_stored_page_comes_back_whole(filled, customer_pages):
+    hit = filled.search("封停").hits[0]
+    assert hit.doc == customer_pages[0]
+
+
+def test_pagination_and_date_sort(filled):
+    newest_first = [h.page_id for h in filled.search("申请", limit=10, sort="date").hits]
+    assert newest_first == ["p4", "p3", "p1"]
+    second = filled.search("申请", limit=1, offset=1, sort="date")
+    assert second.total == 3 and [h.page_id for h in second.hits] == ["p3"]
+
+
+def test_clear_empties_the_index(filled):
+    filled.clear()
+    assert filled.count() == 0
+    assert filled.search("王").total == 0
+
+
+def test_streaming_add_commits_in_batches(backend):
+    docs = (page(f"s{i:05d}", f"第{i}页 流水号{i}") for i in range(250))
+    assert backend.add(docs, batch_size=100) == 250
+    assert backend.count() == 250
+    assert ids(backend.search("流水号137")) == ["s00137"]
+
+
+def test_both_backends_return_the_same_pages(tmp_path, customer_pages):
+    queries = ["申请", "王", "户号:3409900012", '"暂停恢复"', "业务:ZT OR 类型:JL",
+               "日期:..2024-07-31 -合同", "用电"]
+    results = {}
+    for name in ("whoosh", "tantivy"):
+        index = open_backend(tmp_path / name, name)
+        index.add(customer_pages)
+        results[name] = [ids(index.search(q, limit=50)) for q in queries]
+        index.close()
+    assert results["whoosh"] == results["tantivy"]
+    assert any(results["whoosh"])
+
+
+def test_unknown_backend_and_sort_are_clear_errors(tmp_path, backend):
+    with pytest.raises(ValueError, match="unknown index backend"):
+        open_backend(tmp_path / "x", "lucene")
+    with pytest.raises(ValueError, match="unknown sort"):
+        backend.search("王", sort="size")
+
+
+def test_an_open_reader_sees_a_later_commit_by_another_writer(tmp_path):
+    for name in ("whoosh", "tantivy"):
+        reader = open_backend(tmp_path / name, name)
+        assert reader.search("新增").total == 0
+        writer = open_backend(tmp_path / name, name)
+        writer.add([page("n1", "新增的一页")])
+        writer.close()
+        assert ids(reader.search("新增")) == ["n1"]
+        reader.close()
