@@ -289,14 +289,14 @@ def print_record(v: dict, with_text: bool) -> None:
     info.add_row("file store", v["store_root"])
     console.print(info)
     pages = Table(title="Documents and pages")
-    for col in ("件", "type", "title", "p.", "master (SHA-256)", "dpi", "conf", "QA"):
+    for col in ("件", "type", "title", "p.", "master SHA-256", "dpi", "conf", "QA"):
         pages.add_column(col, overflow="fold")
     for d in v["documents"]:
         for i, p in enumerate(d["pages"]):
             flags = ", ".join(f["code"] for f in p["flags"]) or ("blank" if p["blank"] else "")
             pages.add_row(str(d["item_no"]) if i == 0 else "", (d["doc_type"] or "?") if i == 0 else "",
                           d["title"] if i == 0 else "", str(p["seq"]),
-                          f"{p['master']['path']}\n{p['master']['sha256'][:16]}…", str(p["dpi"]),
+                          f"{p['master']['sha256'][:12]}… {p['master']['format']}", str(p["dpi"]),
                           f"{p['ocr_confidence']:.0f}" if p["ocr_confidence"] is not None else "–",
                           f"{p['qa_status']} {flags}".strip())
     console.print(pages)
