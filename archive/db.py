@@ -49,26 +49,31 @@ def alembic_config(url: str):
 
 
 def upgrade(url: str) -> str:
-    """Create or upgrade the schema to the newest migration; return the revision."""
-    from alembic import command
-    from alembic.runtime.migration import MigrationContext
+    """Create or upgrade the schema to the newest migrations; return the revision(s).
 
-    command.upgrade(alembic_config(url), "head")
+    Parts of the domain may add migrations on branches of their own; "heads" applies all."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "heads")
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision() or ""
+        return ",".join(sorted(_current_heads(engine)))
     finally:
         engine.dispose()
 
 
-def schema_is_current(engine: Engine) -> bool:
+def _current_heads(engine: Engine) -> set[str]:
     from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def schema_is_current(engine: Engine) -> bool:
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision() == head
+    heads = set(ScriptDirectory.from_config(alembic_config(str(engine.url.render_as_string(hide_password=False)))).get_heads())
+    return _current_heads(engine) == heads
 
 
 class Database:
