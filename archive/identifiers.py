@@ -23,7 +23,6 @@ from stdnum.exceptions import ValidationError as _StdnumError
 
 __all__ = [
     "InvalidIdentifier",
-    "ArchiveNumber",
     "iso7064_mod11_2",
     "is_valid_mod11_2",
     "repair_candidates_mod11_2",
@@ -32,10 +31,6 @@ __all__ = [
     "validate_ric",
     "validate_uscc",
     "mask_ric",
-    "archive_number_check",
-    "format_archive_number",
-    "parse_archive_number",
-    "validate_archive_number",
 ]
 
 # Weights of ISO 7064 MOD 11-2 are 2^(n-i) mod 11; GB 11643 lists them explicitly for 17 digits.
@@ -211,54 +206,3 @@ def mask_ric(s: str) -> str:
     if len(value) <= 8:
         return "*" * len(value)
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
-
-
-# --- archive number -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ArchiveNumber:
-    fonds: str
-    category: str
-    year: int
-    serial: int
-    check: str
-
-    def __str__(self) -> str:
-        return f"{self.fonds}-{self.category}·{self.year}-{self.serial:06d}{self.check}"
-
-
-def archive_number_check(year: int, serial: int) -> str:
-    """MOD 11-2 check character over ``{year}{serial:06d}``."""
-    return iso7064_mod11_2(f"{year:04d}{serial:06d}")
-
-
-def format_archive_number(fonds: str, year: int, serial: int, category: str = "KH") -> str:
-    if not 0 < serial <= 999_999:
-        raise InvalidIdentifier("archive number", str(serial), "serial must be 1-999999")
-    return str(ArchiveNumber(fonds, category, year, serial, archive_number_check(year, serial)))
-
-
-# OCR reads the middle dot as '.', '-', '•', '・' or drops it.
-_ARCHIVE_NUMBER_RE = re.compile(
-    r"^(?P<fonds>[A-Z0-9]{1,12})-(?P<cat>[A-Z]{1,4})[·.\-•・]?(?P<year>\d{4})-?(?P<serial>\d{6})(?P<check>[0-9X])$"
-)
-
-
-def parse_archive_number(s: str) -> ArchiveNumber:
-    """Parse an archive number tolerant of how OCR renders the dot; the check is *not* verified."""
-    value = unicodedata.normalize("NFKC", s or "").upper()
-    value = re.sub(r"\s+", "", value).replace("\u00b7", "·")
-    m = _ARCHIVE_NUMBER_RE.match(value)
-    if not m:
-        raise InvalidIdentifier("archive number", s, "does not look like FONDS-KH·YYYY-SSSSSSC")
-    return ArchiveNumber(m["fonds"], m["cat"], int(m["year"]), int(m["serial"]), m["check"])
-
-
-def validate_archive_number(s: str) -> str:
-    """Returns the canonical form (with ``·``) or raises when the shape or check character is wrong."""
-    number = parse_archive_number(s)
-    expected = archive_number_check(number.year, number.serial)
-    if number.check != expected:
-        raise InvalidIdentifier("archive number", s, f"check character is {number.check} but should be {expected}")
-    return str(number)

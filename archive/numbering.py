@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from stdnum.iso7064 import mod_11_2
 
+from archive.identifiers import iso7064_mod11_2
 from archive.models import ArchiveRecord, NumberCounter
 
 CATEGORY = "KH"
@@ -36,7 +36,7 @@ class InvalidArchiveNumber(ValueError):
 
 
 def check_character(year: int, serial: int) -> str:
-    return mod_11_2.calc_check_digit(f"{year:04d}{serial:0{SERIAL_DIGITS}d}")
+    return iso7064_mod11_2(f"{year:04d}{serial:0{SERIAL_DIGITS}d}")
 
 
 @dataclass(frozen=True, order=True)

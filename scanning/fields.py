@@ -19,13 +19,11 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
+from archive.numbering import ArchiveNumber, InvalidArchiveNumber
 from archive.identifiers import (
     InvalidIdentifier,
-    archive_number_check,
-    parse_archive_number,
     repair_candidates_mod11_2,
     validate_account_number,
-    validate_archive_number,
     validate_ric,
     validate_uscc,
     validate_work_order,
@@ -516,11 +514,11 @@ def _check_archive(raw: str, fonds: str, cat: str, year: str, serial_check: str)
     sc = "".join(_DIGIT_LOOKALIKES.get(c, c) for c in re.sub(r"\s", "", serial_check))
     candidate = f"{fonds}-{cat}·{year}-{sc}"
     try:
-        return _Parsed(validate_archive_number(candidate), True, raw=raw)
-    except InvalidIdentifier as exc:
+        return _Parsed(str(ArchiveNumber.parse(candidate)), True, raw=raw)
+    except InvalidArchiveNumber as exc:
         digits = year + sc
         alternatives: tuple[str, ...] = ()
-        reason = exc.reason
+        reason = str(exc)
         same_year = [c for c in _plausible_repairs(digits, lambda c: c[:4] == year)]
         if len(same_year) == 1:
             fixed = same_year[0]

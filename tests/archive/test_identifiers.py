@@ -7,15 +7,11 @@ from stdnum.iso7064 import mod_11_2 as stdnum_mod_11_2
 
 from archive.identifiers import (
     InvalidIdentifier,
-    archive_number_check,
-    format_archive_number,
     is_valid_mod11_2,
     iso7064_mod11_2,
     mask_ric,
-    parse_archive_number,
     repair_candidates_mod11_2,
     validate_account_number,
-    validate_archive_number,
     validate_ric,
     validate_uscc,
     validate_work_order,
@@ -160,32 +156,3 @@ def test_uscc():
     with pytest.raises(InvalidIdentifier) as exc:
         validate_uscc("9111000060003734")
     assert "18 characters" in exc.value.reason
-
-
-# --- archive number ---------------------------------------------------------------------------
-
-
-def test_archive_number_format_and_ocr_variants():
-    assert format_archive_number("GD01", 2024, 123) == "GD01-KH·2024-0001239"
-    for ocr in ("GD01-KH·2024-0001239", "GD01-KH.2024-0001239", "GD01-KH-2024-0001239",
-                "GD01-KH•2024-0001239", "GD01-KH2024-0001239", "gd01 - kh · 2024 - 0001239"):
-        assert validate_archive_number(ocr) == "GD01-KH·2024-0001239", ocr
-
-
-def test_archive_number_check_catches_typos():
-    rng = random.Random(9)
-    for _ in range(50):
-        year, serial = rng.randrange(2000, 2100), rng.randrange(1, 999999)
-        good = format_archive_number("GD01", year, serial)
-        assert parse_archive_number(good).check == archive_number_check(year, serial)
-        digits = good.split("·")[1].replace("-", "")
-        i = rng.randrange(len(digits) - 1)
-        bad_digits = digits[:i] + str((int(digits[i]) + 1) % 10) + digits[i + 1:]
-        with pytest.raises(InvalidIdentifier):
-            validate_archive_number(f"GD01-KH·{bad_digits[:4]}-{bad_digits[4:]}")
-
-
-def test_archive_number_shape_error_is_plain():
-    with pytest.raises(InvalidIdentifier) as exc:
-        parse_archive_number("GD01/2024/123")
-    assert "FONDS-KH" in exc.value.reason

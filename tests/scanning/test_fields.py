@@ -7,7 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from archive.identifiers import format_archive_number, iso7064_mod11_2, validate_ric
+from archive.identifiers import iso7064_mod11_2, validate_ric
+from archive.numbering import ArchiveNumber
 from scanning.fields import extract_fields, extract_fields_step, parse_capacity_value
 from scanning.page import PageState, PipelineOptions
 
@@ -178,7 +179,7 @@ def test_archive_number_variants_and_check():
     p = extract_fields("档号：GD01-KH·2024-0001238")["archive_number"]
     assert not p.valid and "check character" in p.reason
     # found without a label too (labels on boxes and folders)
-    number = format_archive_number("SZ02", 2023, 4567)
+    number = str(ArchiveNumber("SZ02", "KH", 2023, 4567))
     assert values(f"卷内备考表 {number.replace('·', '.')}")["archive_number"] == number
 
 
