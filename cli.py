@@ -456,6 +456,78 @@ def quarantine_cmd(ctx: Context, as_json) -> None:
     console.print(table)
 
 
+@main.group()
+def qa() -> None:
+    """The QA queue: pages the pipeline flagged (low resolution, skew, blur, low OCR
+    confidence, unknown document type …) for a person to accept or rescan."""
+
+
+@qa.command("list")
+@click.option("--status", type=click.Choice(["flagged", "accepted", "rescanned"]), default="flagged", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def qa_list(ctx: Context, status, as_json) -> None:
+    """List pages waiting for a decision, with what is wrong with each."""
+    from archive.qa import qa_queue
+
+    with ctx.db.session() as s:
+        items = qa_queue(s, status)
+    if as_json:
+        return emit_json(items)
+    table = Table(title=f"{len(items)} pages {status}")
+    for col in ("page", "record/page", "conf", "what to check"):
+        table.add_column(col, overflow="fold")
+    for i in items:
+        table.add_row(str(i.page_id), f"{i.record}/{i.seq}",
+                      f"{i.confidence:.0f}" if i.confidence is not None else "–",
+                      "\n".join(f"[{'red' if f['severity'] == 'fail' else 'yellow'}]{f['message']}[/]" for f in i.flags))
+    console.print(table)
+
+
+@qa.command("accept")
+@click.argument("page")
+@click.option("--note", required=True, help="Why the page is acceptable as it is.")
+@pass_ctx
+def qa_accept(ctx: Context, page, note) -> None:
+    """Accept PAGE (an id, or ARCHIVE-NUMBER/PAGE) as it is."""
+    from archive.qa import QaError, accept_page, find_page
+
+    try:
+        with ctx.db.session() as s:
+            p = find_page(s, page)
+            accept_page(s, p, actor=ctx.actor, note=note)
+    except QaError as e:
+        raise click.ClickException(str(e))
+    console.print(f"page {page} accepted")
+
+
+@qa.command("rescan")
+@click.argument("page")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--page-no", type=click.IntRange(1), default=1, show_default=True, help="Which page of FILE.")
+@pass_ctx
+def qa_rescan(ctx: Context, page, file, page_no) -> None:
+    """Replace PAGE with a new scan from FILE. The old page and its master are kept,
+    marked superseded; the new page takes its place in the document."""
+    from archive.qa import QaError
+    from archive.scheme import load_scheme
+    from indexing import feed
+    from scanning.batch import ScanOptions, rescan_page
+    from scanning.pipeline import options_from_scheme
+    from scanning.sources import RejectedFile
+
+    options = ScanOptions(actor=ctx.actor, pipeline=options_from_scheme(load_scheme()))
+    try:
+        old, new, flags = rescan_page(page, file, ctx.db, ctx.store, options, page_no)
+    except (QaError, RejectedFile) as e:
+        raise click.ClickException(str(e))
+    backend = ctx.backend()
+    feed.sync(ctx.db, backend)
+    backend.close()
+    still = "; still to check: " + ", ".join(f["code"] for f in flags) if flags else ""
+    console.print(f"page {old} replaced by page {new}{still}")
+
+
 @main.command()
 @click.option("--home", "demo_home", default="demo-data", show_default=True, type=click.Path(),
               help="Where to build the demo archive (it is replaced).")
@@ -488,7 +560,7 @@ def demo(ctx: Context, demo_home, jobs, seed) -> None:
     click_ctx.invoke(init, as_json=False)
     console.rule("[bold]3. dangan scan")
     try:
-        click_ctx.invoke(scan, paths=[str(scans)], jobs=jobs, fonds=None, label="demo", as_json=False)
+        click_ctx.invoke(scan, paths=[str(f) for f in files], jobs=jobs, fonds=None, label="demo", as_json=False)
     except SystemExit:
         pass
     first = truth.files[0].case

@@ -184,7 +184,7 @@ def accession_folder(session: Session, intake: FolderIntake, pages: Iterable[Int
         session.flush()
         document_of.update((n, document.id) for n in doc.page_numbers)
     for seq, p in enumerate(pages, start=1):
-        page = _page_row(p, record.id, document_of[p.source_page], seq, source.id)
+        page = page_row(p, record.id, document_of[p.source_page], seq, source.id)
         session.add(page)
         session.flush()
         events.record_event(session, events.INGESTION, actor, "page", page.id, {
@@ -200,7 +200,7 @@ def accession_folder(session: Session, intake: FolderIntake, pages: Iterable[Int
     return record
 
 
-def _page_row(p: IntakePage, record_id: int, document_id: int, seq: int, source_id: int) -> Page:
+def page_row(p: IntakePage, record_id: int, document_id: int, seq: int, source_id: int) -> Page:
     return Page(
         document_id=document_id, record_id=record_id, seq=seq, source_id=source_id,
         source_page=p.source_page, master_path=p.master_path, master_sha256=p.master_sha256,

@@ -329,3 +329,21 @@ def folder_intake(name: str, sha256: str, stored_path: str, size: int, media_typ
         address=fields.get("address", ""), work_order=fields.get("work_order"),
         business_type=fields.get("business_type", ""),
     )
+
+
+def rescan_page(ref: str, path: str | os.PathLike, db: Database, store: FileStore,
+                options: ScanOptions = ScanOptions(), page_no: int = 1) -> tuple[int, int, list[dict]]:
+    """Replace the page REF (id or NUMBER/SEQ) with page PAGE_NO of the file at PATH.
+    Returns (old page id, new page id, the new page's flags)."""
+    from archive.qa import find_page, replace_page
+
+    info = inspect(path)  # RejectedFile tells the operator what is wrong with the new scan
+    if not 1 <= page_no <= info.page_count:
+        raise RejectedFile(f"{path} has {info.page_count} pages; there is no page {page_no}")
+    store.create()
+    store.put_file("sources", path, SUFFIX[info.media_type])
+    page = process_page(PageTask(info, page_no, str(store.root), options.pipeline))
+    with db.session() as s:
+        old = find_page(s, ref)
+        new = replace_page(s, old, page, actor=options.actor, reason=f"rescan from {Path(path).name}")
+        return old.id, new.id, new.flags

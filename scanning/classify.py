@@ -241,3 +241,39 @@ def classify_step(
     if result.code is None and not continuation and not page.is_blank and page.text.strip():
         page = page.with_flag("doc_type_unknown", "warn", f"{result.reason}: choose the document type for this page.")
     return page
+
+
+# --- business type ----------------------------------------------------------------------------
+# The application form (申请书) says which business the case is: 申请办理减容业务, 新装用电 …
+# Only application pages vote: contracts mention every business in their clauses.
+APPLICATION = "SQ"
+
+
+def classify_business(text: str, names: Sequence[tuple[str, str]]) -> str | None:
+    """The business type code whose name the page body mentions most; None on a tie or
+    no mention. A name inside a longer one (暂停 in 暂停恢复) counts only for the longer."""
+    body = re.sub(r"\s+", "", "\n".join(text.splitlines()[1:]))  # the title names the form, not the case
+    counts: dict[str, int] = {}
+    for name, code in sorted(names, key=lambda nc: -len(nc[0])):
+        n = body.count(name)
+        if n:
+            counts[code] = counts.get(code, 0) + n
+            body = body.replace(name, "\0")
+    if not counts:
+        return None
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None
+    return ranked[0][0]
+
+
+def business_step(page: PageState, options: PipelineOptions) -> PageState:
+    """Pipeline step: on an application page, propose the case's business type."""
+    if page.doc_type != APPLICATION or not options.business_type_names:
+        return page
+    code = classify_business(page.text, options.business_type_names)
+    if code is None:
+        return page
+    proposal = {"name": "business_type", "value": code, "confidence": 0.8, "valid": True,
+                "reason": "named in the application's text", "raw": "", "alternatives": [], "label": ""}
+    return replace(page, fields={**page.fields, "business_type": proposal})

@@ -147,6 +147,15 @@ def _has_colon(sq: str, end: int) -> bool:
     return end < len(sq) and sq[end] in _COLONS
 
 
+# Signature lines put a qualifier between label and colon: 申请人（签章）：, 产权人(签字):
+_QUALIFIER_RE = re.compile(r"[(（〈<《]{1,2}[^()（）〈〉<>《》:;]{1,4}[)）〉>》]{1,2}(?=[:;])")
+
+
+def _past_qualifier(sq: str, end: int) -> int:
+    m = _QUALIFIER_RE.match(sq, end)
+    return m.end() if m else end
+
+
 def _exact_hits(sq: str) -> list[_Hit]:
     taken = [False] * len(sq)
     hits: list[_Hit] = []
@@ -154,9 +163,10 @@ def _exact_hits(sq: str) -> list[_Hit]:
         for m in re.finditer(re.escape(label), sq):
             if any(taken[m.start():m.end()]):
                 continue
-            for k in range(m.start(), m.end()):
+            end = _past_qualifier(sq, m.end())
+            for k in range(m.start(), end):
                 taken[k] = True
-            hits.append(_Hit(m.start(), m.end(), name, label, True, _has_colon(sq, m.end())))
+            hits.append(_Hit(m.start(), end, name, label, True, _has_colon(sq, end)))
     return hits
 
 

@@ -51,6 +51,8 @@ class PipelineOptions:
     low_confidence: float = 60.0
     # (code, (title hint, …)) per document type, from the classification scheme
     doc_type_hints: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # (name, code) per business type, from the classification scheme
+    business_type_names: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.psm not in range(0, 14):

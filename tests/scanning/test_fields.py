@@ -219,3 +219,10 @@ def test_real_tesseract_output():
     got = values(text)
     for key in ("account_number", "id_number", "work_order", "phone", "application_date", "archive_number"):
         assert got.get(key) == values(FORM)[key], (key, text)
+
+
+def test_a_signature_line_qualifier_between_label_and_colon():
+    for line in ("申请人（签章）：马敏桂 申请日期：2023年2月14日", "产权人(签字) :郑玲娟日期: 2023年9月4日",
+                 "申请人〈(签章) :郑玲娟申请日期: 2023年9月4日"):
+        name = extract_fields(line)["customer_name"]
+        assert name.valid and name.value in ("马敏桂", "郑玲娟"), line
