@@ -39,20 +39,26 @@ class OcrEngine(Protocol):
     def recognise(self, image: np.ndarray, options: PipelineOptions) -> OcrResult: ...
 
 
-def join_line(tokens: list[str]) -> str:
-    """Join one line's words: no space between CJK neighbours, one space elsewhere."""
-    out = ""
-    for tok in tokens:
-        if out and not (_CJK.search(out[-1]) or _CJK.match(tok[0])):
-            out += " "
-        out += tok
+def join_line(words: list[Word]) -> str:
+    """Join one line's words: CJK neighbours touch, Latin words and numbers get a space,
+    and a wide gap (a form's cell boundary: 户名 | 王建国) always gets one."""
+    heights = sorted(w.height for w in words)
+    cell_gap = heights[len(heights) // 2] * 1.2 if heights else 0
+    out, prev = "", None
+    for w in words:
+        if prev is not None:
+            gap = w.left - (prev.left + prev.width)
+            if gap > cell_gap or not (_CJK.search(out[-1]) or _CJK.match(w.text[0])):
+                out += " "
+        out += w.text
+        prev = w
     return out
 
 
 def text_from_words(words: tuple[Word, ...] | list[Word]) -> str:
-    lines: dict[int, list[str]] = {}
+    lines: dict[int, list[Word]] = {}
     for w in words:
-        lines.setdefault(w.line, []).append(w.text)
+        lines.setdefault(w.line, []).append(w)
     return "\n".join(join_line(lines[k]) for k in sorted(lines))
 
 

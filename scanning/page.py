@@ -67,7 +67,7 @@ class PageState:
 
     source: str  # path of the input file the page came from
     page_no: int  # 1-based page number within that file
-    image: np.ndarray  # the current *derived* image, RGB uint8 (H, W, 3); the master is never touched
+    image: np.ndarray  # the current *derived* image, RGB uint8 (H, W, 3) — grey (H, W) only for OCR's reading copy
     dpi: int  # resolution of the scan as recorded in the file (or assumed)
     master_sha256: str = ""  # checksum of the stored master image bytes
     rotation: int = 0  # clockwise degrees applied to reach upright: 0, 90, 180 or 270
@@ -93,4 +93,4 @@ class PageState:
     def gray(self) -> np.ndarray:
         import cv2
 
-        return cv2.cvtColor(self.image, cv2.COLOR_RGB2GRAY)
+        return self.image if self.image.ndim == 2 else cv2.cvtColor(self.image, cv2.COLOR_RGB2GRAY)
