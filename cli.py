@@ -1,10 +1,12 @@
 """The `dangan` command: parses, calls the library, prints. No logic lives here."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
 from dataclasses import asdict, is_dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
+from rich.tree import Tree
 
 console = Console()
 err = Console(stderr=True)
@@ -581,6 +584,610 @@ def demo(ctx: Context, demo_home, jobs, seed) -> None:
     console.print(f"export DANGAN_HOME={root / 'archive'}\n"
                   f"dangan search '户号:{first.account_no}'\n"
                   f"dangan show {number}")
+
+
+
+# --- paper, handover, loans, lifecycle ----------------------------------------
+
+def _fail(e: Exception) -> None:
+    raise click.ClickException(str(e))
+
+
+def _scheme():
+    from archive.scheme import load_scheme
+
+    return load_scheme()
+
+
+def _business_names() -> dict[str, str]:
+    return {bt.code: bt.name for bt in _scheme().business_types.values()}
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{v!r}: expected {what}")
+        out[key.strip()] = val.strip()
+    return out
+
+
+# --------------------------------------------------------------------------- locations
+
+@main.group()
+def location() -> None:
+    """Archive rooms and shelves: 库房 → 区 → 架/柜 → 层 → 盒 (box) → 卷 (folder)."""
+
+
+@location.command("add")
+@click.argument("code")
+@click.option("--kind", required=True, type=click.Choice(["room", "zone", "rack", "cabinet", "shelf", "box"]))
+@click.option("--parent", metavar="CODE", help="The location it sits in (a box's parent is a shelf).")
+@click.option("--name", default="", help="A name people use, e.g. 一号库房.")
+@pass_ctx
+def location_add(ctx: Context, code, kind, parent, name) -> None:
+    """Add a room, zone, rack, cabinet, shelf or box, with the code printed on its label."""
+    from archive.locations import LocationError, add_location
+
+    try:
+        with ctx.db.session() as s:
+            add_location(s, code, kind, parent=parent, name=name, actor=ctx.actor)
+    except LocationError as e:
+        _fail(e)
+    console.print(f"added {kind} [bold]{code}[/]" + (f" in {parent}" if parent else ""))
+
+
+@location.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def location_list(ctx: Context, as_json) -> None:
+    """The location tree down to folders, with each folder's paper state."""
+    from archive.locations import location_tree
+
+    with ctx.db.session() as s:
+        tree = location_tree(s)
+    if as_json:
+        return emit_json(tree)
+    root = Tree("[bold]archive rooms[/]")
+
+    def add(node, branch):
+        if node["kind"] == "folder":
+            style = "green" if node["state"] == "in_place" else "red"
+            label = f"{node['code']}  [{style}]{node['state']}[/]"
+            extra = [r for r in node["records"] if r != node["code"]]
+            if extra:
+                label += "  + " + ", ".join(extra)
+        else:
+            label = f"[bold]{node['code']}[/] {node['kind']}" + (f" {node['name']}" if node["name"] else "")
+        sub = branch.add(label)
+        for child in node["children"]:
+            add(child, sub)
+
+    for node in tree:
+        add(node, root)
+    console.print(root)
+
+
+@location.command("where")
+@click.argument("number_")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def location_where(ctx: Context, number_, as_json) -> None:
+    """Where a record's paper is: folder, box, shelf path and state."""
+    from archive.locations import LocationError, where_is
+
+    try:
+        with ctx.db.session() as s:
+            w = where_is(s, number_)
+    except LocationError as e:
+        _fail(e)
+    if as_json:
+        return emit_json(w)
+    if w["folder"] is None:
+        console.print(f"{w['number']}: " + ("born digital, no paper" if w["born_digital"] else
+                                             "[yellow]not shelved yet[/]"))
+    else:
+        console.print(f"{w['number']}: folder {w['folder']} ({w['state']}) at {' / '.join(w['path']) or 'no box'}")
+
+
+@main.command()
+@click.argument("item")
+@click.argument("target")
+@pass_ctx
+def shelve(ctx: Context, item, target) -> None:
+    """Put a folder (its code or its record's archive number) in a box, or a box on a shelf.
+
+    \b
+    dangan shelve GD01-KH·2024-0000017 B001     folder into box (created on first shelving)
+    dangan shelve B001 K01-C-01-1               box onto shelf"""
+    from archive.locations import LocationError, box_path, location_path, shelve as do_shelve
+    from archive.models import Box
+
+    try:
+        with ctx.db.session() as s:
+            moved = do_shelve(s, item, target, actor=ctx.actor)
+            path = box_path(moved) if isinstance(moved, Box) else location_path(s, moved)
+    except LocationError as e:
+        _fail(e)
+    console.print(f"[green]shelved[/] {moved.code} → {' / '.join(path)}")
+
+
+@main.command("born-digital")
+@click.argument("number_")
+@click.option("--reason", required=True)
+@pass_ctx
+def born_digital(ctx: Context, number_, reason) -> None:
+    """Mark a record as having no paper at all (so no folder is expected)."""
+    from archive.locations import LocationError, mark_born_digital
+
+    try:
+        with ctx.db.session() as s:
+            r = mark_born_digital(s, number_, actor=ctx.actor, reason=reason)
+    except LocationError as e:
+        _fail(e)
+    console.print(f"{r.number}: born digital")
+
+
+# --------------------------------------------------------------------------- labels
+
+@main.command()
+@click.argument("kind", type=click.Choice(["folder", "box"]))
+@click.argument("codes", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PDF file to write.")
+@pass_ctx
+def labels(ctx: Context, kind, codes, output) -> None:
+    """Print PDF labels (one per page, label-printer sized): a QR with the code only, the
+    code in large type. Folder codes may be archive numbers."""
+    from archive.labels import LabelError, write_labels
+
+    try:
+        with ctx.db.session() as s:
+            printed = write_labels(s, kind, codes, output, business_names=_business_names())
+    except LabelError as e:
+        _fail(e)
+    console.print(f"wrote {len(printed)} {kind} label{'s' if len(printed) != 1 else ''} to {output}")
+
+
+# --------------------------------------------------------------------------- stock-take
+
+@main.command()
+@click.argument("box")
+@click.option("--codes", "codes_file", required=True, type=click.File("r", encoding="utf-8"),
+              help="Codes read by the hand scanner, one per line ('-' for stdin).")
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="Also write the result as CSV.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def stocktake(ctx: Context, box, codes_file, csv_out, as_json) -> None:
+    """盘点 one box: in place, misplaced (and where it belongs), unexpected, missing, on loan.
+    Exit status 1 when anything is not in place."""
+    from archive.locations import LocationError
+    from archive.stocktake import stocktake as do_stocktake
+
+    try:
+        with ctx.db.session() as s:
+            report = do_stocktake(s, box, codes_file, actor=ctx.actor)
+    except LocationError as e:
+        _fail(e)
+    rows = report.rows()
+    if csv_out:
+        with open(csv_out, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=["code", "status", "note"])
+            w.writeheader()
+            w.writerows(rows)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        table = Table(title=f"stock-take of box {report.box} ({' / '.join(report.path)}), event #{report.event_seq}")
+        for col in ("code", "status", "note"):
+            table.add_column(col)
+        colour = {"in place": "green", "on loan": "cyan"}
+        for r in rows:
+            table.add_row(r["code"], f"[{colour.get(r['status'], 'red')}]{r['status']}[/]", r["note"])
+        console.print(table)
+        console.print(f"{len(report.in_place)} in place, {len(report.misplaced)} misplaced, "
+                      f"{len(report.unexpected)} unexpected, {len(report.missing)} missing, "
+                      f"{len(report.on_loan)} on loan")
+    if report.misplaced or report.unexpected or report.missing:
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- handover
+
+@main.command()
+@click.argument("numbers", nargs=-1, required=True)
+@click.option("--from", "from_dept", required=True, metavar="DEPT", help="Department handing over, e.g. 营业厅.")
+@click.option("--to", "to_dept", default="档案室", show_default=True, metavar="DEPT")
+@click.option("--offered-by", metavar="NAME", help="Who hands over [default: the acting user].")
+@click.option("--override", is_flag=True, help="Accept despite problems (needs --reason; recorded as an event).")
+@click.option("--reason", default=None, help="Why an override is justified.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def handover(ctx: Context, numbers, from_dept, to_dept, offered_by, override, reason, as_json) -> None:
+    """交接: hand records over to the archive room. Each record's business case is checked
+    against the completeness rules; any missing mandatory document or invalid billing field
+    refuses the whole handover, listing every problem. Exit status 1 when refused."""
+    from archive.handover import HandoverError, handover_view, offer_handover
+
+    if override and not (reason or "").strip():
+        raise click.UsageError("--override needs --reason")
+    try:
+        with ctx.db.session() as s:
+            h = offer_handover(s, numbers, from_dept=from_dept, to_dept=to_dept, actor=ctx.actor,
+                               scheme=_scheme(), offered_by=offered_by,
+                               override_reason=reason if override else None)
+            view = handover_view(h)
+    except HandoverError as e:
+        _fail(e)
+    if as_json:
+        emit_json(view)
+    else:
+        colour = "green" if view["status"] == "accepted" else "red"
+        console.print(f"handover #{view['id']} {view['from']} → {view['to']}: [{colour}]{view['status']}[/]"
+                      + (f" (override: {view['override_reason']})" if view["override_reason"] else ""))
+        for item in view["items"]:
+            mark = "[green]ok[/]" if item["ok"] else "[red]✗[/]"
+            console.print(f"  {mark} {item['number']}")
+            for p in item["problems"]:
+                console.print(f"      {p}")
+        if view["status"] == "accepted":
+            console.print(f"  handed over by {view['offered_by']}, received by {view['received_by']}")
+    if view["status"] != "accepted":
+        sys.exit(1)
+
+
+@main.group()
+def case() -> None:
+    """Business cases (业务工单): billing-critical fields, facts, closing."""
+
+
+@case.command("set")
+@click.argument("work_order")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A billing-critical field.")
+@click.option("--fact", "facts", multiple=True, metavar="NAME=VALUE", help="A case fact, e.g. bills_settled=true.")
+@click.option("--reason", required=True)
+@pass_ctx
+def case_set(ctx: Context, work_order, fields, facts, reason) -> None:
+    """Record billing-critical fields or facts of a case (checked at handover)."""
+    from archive.lifecycle import LifecycleError, update_case
+
+    try:
+        with ctx.db.session() as s:
+            c = update_case(s, work_order, actor=ctx.actor, reason=reason,
+                            billing_fields=_pairs(fields, "NAME=VALUE"), facts=_pairs(facts, "NAME=VALUE"))
+            console.print(f"case {c.work_order}: fields {c.billing_fields}, facts {c.facts}")
+    except LifecycleError as e:
+        _fail(e)
+
+
+@case.command("close")
+@click.argument("work_order")
+@click.option("--on", "closed_on", type=click.DateTime(["%Y-%m-%d"]), default=str(date.today()), show_default=True)
+@pass_ctx
+def case_close(ctx: Context, work_order, closed_on) -> None:
+    """Close a case: retention periods with trigger case_closed start from this date."""
+    from archive.lifecycle import LifecycleError, close_case
+
+    try:
+        with ctx.db.session() as s:
+            close_case(s, work_order, closed_on.date(), actor=ctx.actor)
+    except LifecycleError as e:
+        _fail(e)
+    console.print(f"case {work_order} closed on {closed_on.date()}")
+
+
+# --------------------------------------------------------------------------- loans
+
+@main.group()
+def loan() -> None:
+    """借阅 of paper folders (electronic viewing is logged by `dangan show`)."""
+
+
+@loan.command("lend")
+@click.argument("folder")
+@click.option("--to", "borrower", required=True, metavar="NAME")
+@click.option("--dept", default="")
+@click.option("--purpose", default="")
+@click.option("--approver", default="")
+@click.option("--due", type=click.DateTime(["%Y-%m-%d"]), help="Due date [default: in 14 days].")
+@pass_ctx
+def loan_lend(ctx: Context, folder, borrower, dept, purpose, approver, due) -> None:
+    """Lend a folder (code or archive number) to a person."""
+    from archive.loans import LoanError, lend
+
+    try:
+        with ctx.db.session() as s:
+            ln = lend(s, folder, borrower=borrower, actor=ctx.actor, department=dept, purpose=purpose,
+                      approver=approver, due_on=due.date() if due else None)
+            console.print(f"loan #{ln.id}: {ln.folder.code} to {borrower}, due {ln.due_on}, {ln.pages_out} pages")
+    except LoanError as e:
+        _fail(e)
+
+
+@loan.command("return")
+@click.argument("folder")
+@click.option("--pages", type=click.IntRange(0), required=True, help="Pages counted on return.")
+@click.option("--note", default="")
+@pass_ctx
+def loan_return(ctx: Context, folder, pages, note) -> None:
+    """Take a folder back; the page count is checked against the scanned pages."""
+    from archive.loans import LoanError, return_loan
+
+    try:
+        with ctx.db.session() as s:
+            ln = return_loan(s, folder, pages_counted=pages, actor=ctx.actor, note=note)
+            ok = ln.pages_back == ln.pages_out
+            console.print(f"loan #{ln.id} returned: {pages} pages "
+                          + ("[green]match the scan[/]" if ok else f"[red]≠ {ln.pages_out} scanned — recorded[/]"))
+    except LoanError as e:
+        _fail(e)
+
+
+@loan.command("list")
+@click.option("--overdue", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def loan_list(ctx: Context, overdue, as_json) -> None:
+    """Open loans (or only the overdue ones)."""
+    from archive.loans import loan_view, open_loans, overdue_loans
+
+    with ctx.db.session() as s:
+        rows = [loan_view(x) for x in (overdue_loans(s) if overdue else open_loans(s))]
+    if as_json:
+        return emit_json(rows)
+    table = Table(title="overdue loans" if overdue else "open loans")
+    for col in ("#", "folder", "borrower", "dept", "due", "overdue days"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["id"]), r["folder"], r["borrower"], r["department"], str(r["due_on"]),
+                      f"[red]{r['overdue_days']}[/]" if r["overdue_days"] else "")
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+@main.command()
+@click.argument("number_")
+@click.option("--business", metavar="TYPE", help="Business type code or name, e.g. GM or 更名.")
+@click.option("--voltage", type=click.Choice(["LV", "HV"]))
+@click.option("--customer-class", type=click.Choice(["residential", "non_residential"]))
+@click.option("--retention", metavar="CODE", help="Retention code, e.g. D30 (appraisal).")
+@click.option("--doc", "docs", multiple=True, metavar="ITEM=TYPE", help="Change document 件 ITEM to TYPE.")
+@click.option("--reason", required=True)
+@pass_ctx
+def reclassify(ctx: Context, number_, business, voltage, customer_class, retention, docs, reason) -> None:
+    """Change a record's classification or document types. The number, files and labels stay;
+    every earlier value stays readable (`dangan history NUMBER`)."""
+    from archive.lifecycle import LifecycleError, reclassify as do_reclassify
+
+    try:
+        doc_types = {int(k): v for k, v in _pairs(docs, "ITEM=TYPE").items()}
+    except ValueError:
+        raise click.BadParameter("--doc ITEM must be the document's 件 number, e.g. --doc 3=SM")
+    try:
+        with ctx.db.session() as s:
+            r = do_reclassify(s, number_, business_type=business, voltage_class=voltage,
+                              customer_class=customer_class, retention=retention, doc_types=doc_types,
+                              reason=reason, actor=ctx.actor, scheme=_scheme())
+            c = r.classification
+            console.print(f"{r.number}: now {c.business_type} {c.voltage_class} {c.customer_class} "
+                          f"{c.retention}".rstrip() + " (number, files and labels unchanged)")
+    except LifecycleError as e:
+        _fail(e)
+
+
+@main.command()
+@click.argument("number_")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def history(ctx: Context, number_, as_json) -> None:
+    """Every classification a record has had, and every document type change."""
+    from archive.lifecycle import LifecycleError, classification_history
+
+    try:
+        with ctx.db.session() as s:
+            rows = classification_history(s, number_)
+    except LifecycleError as e:
+        _fail(e)
+    if as_json:
+        return emit_json(rows)
+    table = Table(title=f"history of {number_}")
+    for col in ("what", "value", "from", "to", "reason", "by"):
+        table.add_column(col)
+    for r in rows:
+        if r["what"] == "classification":
+            value = " ".join(x for x in (r["business_type"], r["voltage_class"], r["customer_class"],
+                                         r["retention"]) if x)
+            table.add_row("classification", value, str(r["valid_from"])[:19], str(r["valid_to"] or "")[:19],
+                          r["reason"], r["actor"])
+        else:
+            table.add_row(f"件 {r['item_no']} type", f"{r['from']} → {r['to']}", str(r["at"])[:19], "",
+                          r["reason"], r["actor"])
+    console.print(table)
+
+
+@number.command("void")
+@click.argument("number_")
+@click.option("--reason", required=True)
+@pass_ctx
+def number_void(ctx: Context, number_, reason) -> None:
+    """Void a number (never reused); the record stays with status 'void' and the reason."""
+    from archive.lifecycle import LifecycleError, void_number
+
+    try:
+        with ctx.db.session() as s:
+            r = void_number(s, number_, reason=reason, actor=ctx.actor)
+    except LifecycleError as e:
+        _fail(e)
+    console.print(f"{r.number} voided: {reason}")
+
+
+@main.group()
+def account() -> None:
+    """Customer account numbers (户号)."""
+
+
+@account.command("change")
+@click.argument("old")
+@click.argument("new")
+@click.option("--reason", required=True)
+@pass_ctx
+def account_change(ctx: Context, old, new, reason) -> None:
+    """户号 change, or 并户 when NEW already exists: records stay findable by both numbers."""
+    from archive.lifecycle import LifecycleError, change_account_number
+
+    try:
+        with ctx.db.session() as s:
+            c = change_account_number(s, old, new, reason, ctx.actor)
+            console.print(f"customer now {c.account_number}; findable by "
+                          + ", ".join(sorted(a.account_number for a in c.aliases)))
+    except LifecycleError as e:
+        _fail(e)
+
+
+@main.group()
+def retention() -> None:
+    """Retention (保管期限) and disposal."""
+
+
+@retention.command("due")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Date to evaluate at [default: today].")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def retention_due_cmd(ctx: Context, as_of, as_json) -> None:
+    """Records whose retention period has run out: to appraise, then dispose or extend."""
+    from archive.lifecycle import retention_due
+
+    with ctx.db.session() as s:
+        rows = [x.as_dict() for x in retention_due(s, _scheme(), as_of.date() if as_of else None)]
+    if as_json:
+        return emit_json(rows)
+    table = Table(title=f"retention due ({len(rows)})")
+    for col in ("number", "business", "retention", "trigger", "since", "due on"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["number"], r["business_type"], r["retention"], r["trigger"], str(r["trigger_date"]),
+                      str(r["due_on"]))
+    console.print(table)
+
+
+@retention.command("dispose")
+@click.argument("number_")
+@click.option("--reason", required=True)
+@click.option("--approved-by", required=True, help="Who approved the appraisal (鉴定).")
+@pass_ctx
+def retention_dispose(ctx: Context, number_, reason, approved_by) -> None:
+    """Dispose of a record whose retention ran out; a tombstone keeps its metadata."""
+    from archive.lifecycle import LifecycleError, dispose
+
+    try:
+        with ctx.db.session() as s:
+            r = dispose(s, number_, reason=reason, approved_by=approved_by, actor=ctx.actor, scheme=_scheme())
+    except LifecycleError as e:
+        _fail(e)
+    console.print(f"{r.number} disposed (tombstone kept)")
+
+
+# --- web app and users -------------------------------------------------------
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--secure-cookies/--no-secure-cookies", default=True, show_default=True,
+              help="Mark cookies Secure (needs HTTPS, e.g. behind a TLS proxy). Turn off only to try "
+                   "the app over plain http on this machine.")
+@click.option("--secret-key", envvar="DANGAN_SECRET_KEY", metavar="KEY",
+              help="Key that signs log-in form tokens [env DANGAN_SECRET_KEY; default: random per start].")
+@click.option("--scan-jobs", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="OCR processes for uploaded batches.")
+@pass_ctx
+def serve(ctx: Context, host, port, secure_cookies, secret_key, scan_jobs) -> None:
+    """Run the web app: search, records, page viewer with hit boxes, uploads, event log.
+
+    Create users first: dangan user add NAME --role operator|staff|auditor|admin"""
+    import uvicorn
+
+    from archive.users import user_count
+    from web import create_app
+
+    with ctx.db.session() as s:
+        if not user_count(s):
+            raise click.ClickException("no users yet: create one with `dangan user add NAME --role admin`")
+    app = create_app(ctx.home, secret_key=secret_key, secure_cookies=secure_cookies,
+                     backend=ctx.backend_name, scan_jobs=scan_jobs)
+    scheme = "https" if secure_cookies else "http"
+    console.print(f"dangan web on {scheme}://{host}:{port}/ (data home {ctx.home.root})"
+                  + ("" if secure_cookies or host in ("127.0.0.1", "localhost", "::1")
+                     else " [yellow]— cookies are not Secure: use HTTPS for anything but a trial[/]"))
+    uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False, log_level="info")
+
+
+@main.group()
+def user() -> None:
+    """People who log in to the web app, and their roles."""
+
+
+def _read_password(password_stdin: bool, confirm: bool = True) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["operator", "staff", "auditor", "admin"]), required=True,
+              help="operator: scans and ingests; staff: searches and reads (ID numbers masked); "
+                   "auditor: reads everything, changes nothing; admin: everything.")
+@click.option("--can-see-ids", is_flag=True, help="Let a staff member see 公民身份号码 unmasked.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def user_add(ctx: Context, name, role, can_see_ids, password_stdin, as_json) -> None:
+    """Create a user (asks for the password unless --password-stdin)."""
+    from archive.users import UserError, add_user
+
+    password = _read_password(password_stdin)
+    try:
+        with ctx.db.session() as s:
+            u = add_user(s, name, password, role, can_see_ids=can_see_ids, actor=ctx.actor)
+            result = {"name": u.name, "role": u.role, "can_see_ids": u.can_see_ids}
+    except UserError as e:
+        raise click.ClickException(str(e))
+    if as_json:
+        return emit_json(result)
+    console.print(f"[green]added[/] {name} ({role}{', sees ID numbers' if can_see_ids else ''})")
+
+
+@user.command("disable")
+@click.argument("name")
+@pass_ctx
+def user_disable(ctx: Context, name) -> None:
+    """Stop a user logging in; ends their sessions at once. The user and their history stay."""
+    from archive.users import UserError, disable_user
+
+    try:
+        with ctx.db.session() as s:
+            disable_user(s, name, actor=ctx.actor)
+    except UserError as e:
+        raise click.ClickException(str(e))
+    console.print(f"[yellow]disabled[/] {name}")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
+@pass_ctx
+def user_passwd(ctx: Context, name, password_stdin) -> None:
+    """Set a new password; the user's open sessions end."""
+    from archive.users import UserError, set_password
+
+    password = _read_password(password_stdin)
+    try:
+        with ctx.db.session() as s:
+            set_password(s, name, password, actor=ctx.actor)
+    except UserError as e:
+        raise click.ClickException(str(e))
+    console.print(f"password changed for {name}")
 
 
 if __name__ == "__main__":

@@ -303,3 +303,145 @@ class IndexOutbox(Base):
     page_id: Mapped[int] = mapped_column(Integer, index=True)
     op: Mapped[str] = mapped_column(String(8), default="upsert")  # upsert | delete
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --------------------------------------------------------------------------- paper and lifecycle
+# Where the paper is, who has it, who handed it over, and what happened to a record's
+# metadata over time. The archive number is never touched by any of these.
+
+
+class Location(Base):
+    """库房 → 区 → 架/柜 → 层: a place with a printed code; boxes stand on shelves."""
+
+    __tablename__ = "location"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # room | zone | rack | cabinet | shelf
+    name: Mapped[str] = mapped_column(String(200), default="")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    parent: Mapped["Location | None"] = relationship(remote_side="Location.id", back_populates="children")
+    children: Mapped[list["Location"]] = relationship(back_populates="parent", order_by="Location.code")
+    boxes: Mapped[list["Box"]] = relationship(back_populates="shelf", order_by="Box.code")
+
+
+class Box(Base):
+    """档案盒: holds folders; stands on a shelf (or nowhere yet)."""
+
+    __tablename__ = "box"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True, index=True)
+    shelf_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    shelf: Mapped[Location | None] = relationship(back_populates="boxes")
+    folders: Mapped[list["Folder"]] = relationship(back_populates="box", order_by="Folder.code")
+
+
+class Folder(Base):
+    """卷/袋: the paper of one or more records; its state says where the paper really is."""
+
+    __tablename__ = "folder"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True, index=True)
+    box_id: Mapped[int | None] = mapped_column(ForeignKey("box.id"), index=True)
+    # in_place | in_handover | out_for_digitisation | on_loan | misplaced | missing | destroyed
+    state: Mapped[str] = mapped_column(String(24), default="in_place")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    box: Mapped[Box | None] = relationship(back_populates="folders")
+    records: Mapped[list[ArchiveRecord]] = relationship(secondary="folder_record", order_by="ArchiveRecord.id",
+                                                        viewonly=True)
+
+
+class FolderRecord(Base):
+    """Which paper folder holds a record: at most one per record (the primary key)."""
+
+    __tablename__ = "folder_record"
+    record_id: Mapped[int] = mapped_column(ForeignKey("archive_record.id"), primary_key=True)
+    folder_id: Mapped[int] = mapped_column(ForeignKey("folder.id"), index=True)
+
+
+# A record knows its paper folder (None: not yet shelved, or born digital).
+ArchiveRecord.folder = relationship(Folder, secondary="folder_record", uselist=False, viewonly=True)
+
+
+class DocumentTypeChange(Base):
+    """A document's type before and after a reclassification; the old one stays readable."""
+
+    __tablename__ = "document_type_change"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
+    old_type: Mapped[str | None] = mapped_column(String(8))
+    new_type: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Handover(Base):
+    """交接: a set of records offered by a department to the archive room, refused or accepted."""
+
+    __tablename__ = "handover"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_dept: Mapped[str] = mapped_column(String(100))
+    to_dept: Mapped[str] = mapped_column(String(100))
+    offered_by: Mapped[str] = mapped_column(String(100))
+    received_by: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(16), default="offered")  # offered | refused | accepted
+    override_reason: Mapped[str] = mapped_column(Text, default="")
+    offered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    items: Mapped[list["HandoverItem"]] = relationship(back_populates="handover", order_by="HandoverItem.id")
+
+
+class HandoverItem(Base):
+    """One record of a handover, with what the completeness check found."""
+
+    __tablename__ = "handover_item"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("archive_record.id"), index=True)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    problems: Mapped[list] = mapped_column(JSON, default=list)
+    scheme_version: Mapped[int | None] = mapped_column(Integer)
+
+    handover: Mapped[Handover] = relationship(back_populates="items")
+    record: Mapped[ArchiveRecord] = relationship()
+
+
+class Loan(Base):
+    """借阅: a paper folder lent to a person; page count checked on return."""
+
+    __tablename__ = "loan"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    folder_id: Mapped[int] = mapped_column(ForeignKey("folder.id"), index=True)
+    borrower: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str] = mapped_column(String(100), default="")
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    approver: Mapped[str] = mapped_column(String(100), default="")
+    issued_by: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    due_on: Mapped[date] = mapped_column(Date)
+    pages_out: Mapped[int] = mapped_column(Integer, default=0)
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    returned_to: Mapped[str] = mapped_column(String(100), default="")
+    pages_back: Mapped[int | None] = mapped_column(Integer)
+    return_note: Mapped[str] = mapped_column(Text, default="")
+
+    folder: Mapped[Folder] = relationship()
+
+
+class Disposal(Base):
+    """The tombstone of a disposed record: why, on whose approval, under which retention."""
+
+    __tablename__ = "disposal"
+    record_id: Mapped[int] = mapped_column(ForeignKey("archive_record.id"), primary_key=True)
+    disposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reason: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[str] = mapped_column(String(100))
+    retention: Mapped[str] = mapped_column(String(8), default="")
+    trigger_date: Mapped[date | None] = mapped_column(Date)
