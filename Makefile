@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng poppler-utils \
 	fonts-noto-cjk fonts-arphic-ukai fonts-arphic-uming fonts-wqy-zenhei \
-	postgresql redis-server python3-venv
+	postgresql redis-server python3-venv chromium
 STAMP := $(VENV)/.installed
 
 .PHONY: setup system-deps demo test bench clean

@@ -3,6 +3,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from archive.db import make_engine
+import archive.users  # noqa: F401  (its tables belong to Base.metadata too)
 from archive.models import Base
 
 config = context.config

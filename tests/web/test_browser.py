@@ -1,0 +1,175 @@
+"""The web app in a real browser (Debian's headless Chromium through Playwright): each role
+logs in, searches a Chinese phrase, sees the hit boxes drawn on the page image, opens the
+record; the auditor downloads the event log; the operator uploads a scan. Screenshots go
+to test-artifacts/web/."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.web.conftest import ARTIFACTS, PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="Debian's chromium is not installed (apt-get install -y chromium)")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHRASE = "公民身份号码"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(app):
+    import uvicorn
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page_for(browser, server):
+    contexts = []
+
+    def make(name: str):
+        ctx = browser.new_context(base_url=server, viewport={"width": 1360, "height": 900},
+                                  accept_downloads=True, locale="zh-CN")
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(20_000)
+        page.goto("/search")  # not logged in: sent to the log-in form, then back
+        page.fill("input[name=name]", name)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form[action='/login'] button[type=submit]")
+        page.wait_for_url("**/search")
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def wait_until(page, expression: str, timeout: float = 20) -> None:
+    """Poll a JS expression from Python (page.wait_for_function evaluates strings in the
+    page, which the app's Content-Security-Policy rightly forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.2)
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("role", ["operator", "staff", "auditor", "admin"])
+def test_each_role_searches_a_chinese_phrase_and_sees_the_hits_boxed_on_the_page(page_for, web_archive, role):
+    page = page_for(role)
+    page.fill("input[name=q]", PHRASE)
+    page.click("form.search button[type=submit]")
+    page.wait_for_selector("ol.hits mark")
+    assert PHRASE in page.inner_text("ol.hits mark")
+    snippet = page.inner_text("ol.hits .snippet")
+    ric = web_archive["id_number"]
+    if role == "staff":
+        assert ric not in snippet and ric[:4] + "*" * 10 + ric[-4:] in snippet
+    shot(page, f"{role}-1-search")
+
+    page.click("ol.hits a.pg")
+    page.wait_for_selector("svg.boxes rect.hit", state="attached")
+    wait_until(page, "document.getElementById('page-image').complete && "
+                     "document.getElementById('page-image').naturalWidth > 0")
+    rects = page.locator("svg.boxes rect.hit")
+    assert rects.count() >= 1
+    image_box = page.locator("#page-image").bounding_box()
+    hit_box = rects.first.bounding_box()
+    assert hit_box["width"] > 0 and hit_box["height"] > 0
+    assert image_box["x"] <= hit_box["x"] and hit_box["x"] + hit_box["width"] <= image_box["x"] + image_box["width"]
+    assert image_box["y"] <= hit_box["y"] <= image_box["y"] + image_box["height"]
+    shot(page, f"{role}-2-page-with-hit-boxes")
+
+    page.click("[data-act=rotate]")
+    assert page.get_attribute("#stage", "data-rotation") == "90"
+    page.click("[data-act=zoom-in]")
+    page.click("[data-act=rotate]"), page.click("[data-act=rotate]"), page.click("[data-act=rotate]")
+    assert page.get_attribute("#stage", "data-rotation") == "0"
+
+    page.click(".viewer-head h1 a")
+    page.wait_for_selector(".thumbs img")
+    wait_until(page, "[...document.querySelectorAll('.thumbs img')].every(i => i.complete && i.naturalWidth > 0)")
+    assert web_archive["number"] in page.inner_text("h1")
+    assert "access" in page.inner_text("table.events")
+    shot(page, f"{role}-3-record")
+
+
+def test_the_auditor_verifies_the_chain_and_downloads_the_event_log(page_for):
+    page = page_for("auditor")
+    page.click("nav a[href='/audit/events']")
+    page.click("#verify")
+    assert "Chain intact" in page.inner_text("#chain-result")
+    shot(page, "auditor-4-event-log")
+    with page.expect_download() as info:
+        page.click("#csv")
+    target = ARTIFACTS / "dangan-events.csv"
+    info.value.save_as(target)
+    text = target.read_text(encoding="utf-8-sig")
+    assert text.startswith("seq,at,type,actor")
+    assert "access" in text and "registration" in text
+
+
+def test_staff_have_no_operator_or_auditor_pages(page_for, server):
+    page = page_for("staff")
+    assert page.locator("nav a[href='/upload']").count() == 0
+    assert page.locator("nav a[href='/audit/events']").count() == 0
+    response = page.goto("/audit/events")
+    assert response.status == 403
+    shot(page, "staff-5-denied")
+
+
+def test_the_operator_uploads_a_scan_and_watches_the_batch_finish(page_for, web_archive, tmp_path):
+    from scanning.synthetic import demo_cases, render_document
+
+    case = next(c for c in demo_cases(seed=5) if c.business_type != "JR")
+    image = render_document("SQ", case)[0].image
+    scan = tmp_path / "申请书-扫描.png"
+    image.save(scan, dpi=(300, 300))
+    page = page_for("operator")
+    page.click("nav a[href='/upload']")
+    page.set_input_files("input[type=file]", str(scan))
+    page.click("form[action='/upload'] button[type=submit]")
+    page.wait_for_url("**/jobs/*")
+    wait_until(page, "['done', 'failed'].includes(document.getElementById('job').dataset.state)", timeout=180)
+    assert page.inner_text("#job-state") == "done", page.inner_text("#job-error")
+    assert "accessioned" in page.inner_text("#job-folders")
+    shot(page, "operator-4-upload-done")
+    page.click("#job-folders a")
+    page.wait_for_selector(".thumbs img")
+    assert case.customer.account_no in page.inner_text("dl.facts") or page.locator(".thumbs img").count() == 1

@@ -1,0 +1,100 @@
+"""The JSON API: the same library calls as the pages, described by FastAPI's OpenAPI.
+
+Log in through the form at /login (the session cookie then works here); POST requests need
+the header X-CSRF-Token with the token from GET /api/me."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+
+from archive.users import User
+from archive.views import NotFound
+from indexing.query import QuerySyntaxError
+from web.app import LoginRequired, csrf_ok, need
+from web.forms import FormError, SearchForm
+
+router = APIRouter()
+
+
+@router.get("/me", summary="Who is logged in, the role, and the CSRF token for POST requests")
+def me(request: Request) -> dict[str, Any]:
+    user: User | None = request.state.user
+    if user is None:
+        raise LoginRequired()
+    actions = ["search", "view", "ingest", "quarantine", "events", "see_ids", "manage_users"]
+    return {"name": user.name, "role": user.role, "csrf_token": request.state.csrf,
+            "may": [a for a in actions if user.can(a)]}
+
+
+@router.get("/search", summary="Search pages; results grouped by archive record, exact hits first")
+def search(request: Request, user: User = Depends(need("search")),
+           q: str = Query("", description="query in the syntax of /help/search"),
+           account: str = Query("", description="户号 filter (digits, optional trailing *)"),
+           business: str = Query("", description="业务类型 code, e.g. ZT"),
+           doctype: str = Query("", description="文件类型 code, e.g. HT"),
+           date_from: str = Query("", description="YYYY-MM-DD"), date_to: str = Query("", description="YYYY-MM-DD"),
+           page: int = Query(1, ge=1, le=10_000), per_page: int = Query(10, ge=1, le=100),
+           sort: str = Query("relevance", pattern="^(relevance|date)$")) -> dict[str, Any]:
+    try:
+        query = SearchForm(q, account, business, doctype, date_from, date_to).query()
+        if not query:
+            raise FormError("give a query or a filter")
+        return request.app.state.services.search(user, query, page=page, per_page=per_page, sort=sort)
+    except (FormError, QuerySyntaxError) as e:
+        raise HTTPException(400, f"cannot read the query: {e}")
+
+
+@router.get("/records/{number}", summary="A record: customer, case, documents, pages, history, paper location")
+def record(request: Request, number: str, user: User = Depends(need("view"))) -> dict[str, Any]:
+    try:
+        return request.app.state.services.record(user, number)
+    except NotFound as e:
+        raise HTTPException(404, str(e))
+
+
+@router.get("/pages/{page_id}", summary="A page's text, fields and the word boxes of q's terms")
+def page(request: Request, page_id: int, user: User = Depends(need("view")), q: str = "") -> dict[str, Any]:
+    try:
+        data = request.app.state.services.page(user, page_id, q)
+    except LookupError as e:
+        raise HTTPException(404, str(e))
+    except QuerySyntaxError as e:
+        raise HTTPException(400, f"cannot read the query: {e}")
+    data["image_url"] = f"/pages/{page_id}/image"
+    return data
+
+
+@router.post("/uploads", status_code=202, dependencies=[Depends(csrf_ok)],
+             summary="Upload scanned files as one batch; scanning runs in the background")
+async def upload(request: Request, user: User = Depends(need("ingest")),
+                 files: list[UploadFile] = File(...)) -> dict[str, Any]:
+    from web.pages import save_upload
+
+    job = await save_upload(request, user, files)
+    return job.public()
+
+
+@router.get("/jobs/{job_id}", summary="Progress of an upload batch")
+def job(request: Request, job_id: str, user: User = Depends(need("ingest"))) -> dict[str, Any]:
+    j = request.app.state.jobs.get(job_id)
+    if j is None:
+        raise HTTPException(404, "no such upload batch")
+    return j.public()
+
+
+@router.get("/quarantine", summary="Files the pipeline refused, with the reason")
+def quarantine(request: Request, user: User = Depends(need("quarantine"))) -> list[dict[str, Any]]:
+    return request.app.state.services.quarantine()
+
+
+@router.get("/events", summary="The event log, newest first")
+def events(request: Request, user: User = Depends(need("events")), type: str = "", actor: str = "",
+           object: str = "", page: int = Query(1, ge=1), per_page: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+    return request.app.state.services.events(page=page, per_page=per_page, type_=type, actor=actor,
+                                             object_id=object)
+
+
+@router.get("/events/verify", summary="Recompute the hash chain of the event log")
+def verify(request: Request, user: User = Depends(need("events"))) -> dict[str, Any]:
+    return request.app.state.services.verify()
