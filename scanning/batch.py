@@ -81,6 +81,8 @@ class BatchReport:
 
 
 Progress = Callable[[int, int], None]  # (pages done, pages in the batch)
+# Where pages are processed: this machine's process pool by default, or a task queue.
+# A runner takes (page tasks, jobs) and yields (task, IntakePage) as pages finish.
 
 
 def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -103,6 +105,7 @@ class PageTask:
     page_no: int
     store_root: str
     options: PipelineOptions
+    source_sha256: str = ""  # which folder of the batch the page belongs to
 
 
 def process_page(task: PageTask) -> IntakePage:
@@ -182,7 +185,8 @@ class _Folder:
 
 def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
          options: ScanOptions = ScanOptions(), progress: Progress | None = None,
-         on_folder: Callable[[FolderResult], None] | None = None) -> BatchReport:
+         on_folder: Callable[[FolderResult], None] | None = None,
+         runner: "PageRunner | None" = None) -> BatchReport:
     """Ingest files or folders of files; return what happened to each."""
     started = time.monotonic()
     store.create()
@@ -210,7 +214,7 @@ def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
         progress(0, total)
     for folder in [f for f in folders if f.complete]:  # staged whole before a crash
         done(_accession(folder, db, options, batch_id))
-    for folder, page in _run_pages(folders, store, options):
+    for folder, page in _pages_of(folders, store, options, runner or run_pages_locally):
         with db.session() as s:
             stage_page(s, folder.sha256, page)
         folder.staged.add(page.source_page)
@@ -262,36 +266,46 @@ def quarantine(path: Path, reason: str, db: Database, store: FileStore, actor: s
                             {"name": str(path), "reason": reason, "stored_path": stored.relpath})
 
 
-def _run_pages(folders: list[_Folder], store: FileStore, options: ScanOptions) -> Iterator[tuple[_Folder, IntakePage]]:
-    """Yield finished pages as they complete, keeping at most a few pages in flight per
-    worker so memory stays flat however long the batch."""
-    tasks = ((f, PageTask(f.info, n, str(store.root), options.pipeline))
+def _pages_of(folders: list[_Folder], store: FileStore, options: ScanOptions,
+              runner: "PageRunner") -> Iterator[tuple[_Folder, IntakePage]]:
+    by_key = {f.sha256: f for f in folders}
+    tasks = (PageTask(f.info, n, str(store.root), options.pipeline, f.sha256)
              for f in folders for n in range(1, f.info.page_count + 1) if n not in f.staged)
-    if options.jobs == 1:
-        for folder, task in tasks:
-            yield folder, _guarded(task)
+    for task, page in runner(tasks, options.jobs):
+        yield by_key[task.source_sha256], page
+
+
+PageRunner = Callable[[Iterable["PageTask"], int], Iterator[tuple["PageTask", IntakePage]]]
+
+
+def run_pages_locally(tasks: Iterable[PageTask], jobs: int) -> Iterator[tuple[PageTask, IntakePage]]:
+    """This machine's pool: at most two pages in flight per worker, so memory stays flat
+    however long the batch."""
+    if jobs == 1:
+        for task in tasks:
+            yield task, process_page_guarded(task)
         return
     ctx = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(max_workers=options.jobs, mp_context=ctx)
-    in_flight: dict[Future, _Folder] = {}
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+    in_flight: dict[Future, PageTask] = {}
     try:
-        for folder, task in tasks:
-            while len(in_flight) >= 2 * options.jobs:
+        for task in tasks:
+            while len(in_flight) >= 2 * jobs:
                 yield from _collect(in_flight)
-            in_flight[pool.submit(_guarded, task)] = folder
+            in_flight[pool.submit(process_page_guarded, task)] = task
         while in_flight:
             yield from _collect(in_flight)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _collect(in_flight: dict[Future, _Folder]) -> Iterator[tuple[_Folder, IntakePage]]:
+def _collect(in_flight: dict[Future, PageTask]) -> Iterator[tuple[PageTask, IntakePage]]:
     finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
     for fut in finished:
         yield in_flight.pop(fut), fut.result()
 
 
-def _guarded(task: PageTask) -> IntakePage:
+def process_page_guarded(task: PageTask) -> IntakePage:
     try:
         return process_page(task)
     except RejectedFile:
