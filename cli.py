@@ -1088,6 +1088,504 @@ def retention_dispose(ctx: Context, number_, reason, approved_by) -> None:
     console.print(f"{r.number} disposed (tombstone kept)")
 
 
+# --- auditors: reports, fixity, 四性, export --------------------------------
+
+def _scheme():
+    from archive.scheme import load_scheme
+
+    return load_scheme()
+
+
+def _day(value):
+    return value.date() if value is not None else None
+
+
+def _report_options(f):
+    f = click.option("--html", "html_out", type=click.Path(dir_okay=False),
+                     help="Also write a self-contained HTML report (charts inline, prints on A4).")(f)
+    f = click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="Also write the report as CSV.")(f)
+    f = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(f)
+    return f
+
+
+def _emit(report, as_json: bool, csv_out: str | None, html_out: str | None) -> None:
+    """Print REPORT (table or JSON), write the CSV/HTML files, exit 1 on problems."""
+    if csv_out:
+        Path(csv_out).write_text(report.to_csv(), encoding="utf-8-sig")  # BOM: spreadsheets read UTF-8
+    if html_out:
+        from archive.report_html import render_html
+
+        Path(html_out).write_text(render_html([report], title=report.title), encoding="utf-8")
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        a = report.about
+        console.print(f"[bold]{report.title}[/]")
+        console.print(f"as of {a['as_of']}, by {a['actor']}, database {a['database']}, scheme version "
+                      f"{a['scheme_version']}; " + ", ".join(f"{v} {k.replace('_', ' ')}"
+                                                             for k, v in a["counts"].items()))
+        if a.get("filters"):
+            console.print("filters: " + ", ".join(f"{k}={v}" for k, v in a["filters"].items()))
+        for s in report.sections:
+            if not s.rows:
+                console.print(f"{s.name}: [green]none[/]")
+                continue
+            table = Table(title=f"{s.name} ({len(s.rows)})", title_justify="left")
+            for c in s.columns:
+                table.add_column(c.replace("_", " "), overflow="fold")
+            for row in s.rows:
+                table.add_row(*[_text(c, row.get(c)) for c in s.columns])
+            console.print(table)
+        for n in report.notes:
+            console.print(f"[dim]{n}[/]")
+        console.print("[green]no problems[/]" if report.ok else f"[red]{report.problems} problems[/]")
+        for path in (csv_out, html_out):
+            if path:
+                console.print(f"written: {path}")
+    if not report.ok:
+        sys.exit(1)
+
+
+def _text(column, value) -> str:
+    from archive.reports import _cell
+
+    if column == "ok":
+        return "[green]yes[/]" if value else "[red]no[/]"
+    if isinstance(value, (list, tuple)):
+        return "\n".join(_cell(v) for v in value)
+    return _cell(value).replace("[", r"\[")
+
+
+@main.group()
+def report() -> None:
+    """Auditor reports: completeness, overdue, digitisation, reconciliation, numbering.
+
+    Each states when, by whom, on which data and under which scheme version it was made;
+    --csv and --html write copies to file. Exit status 1 when the report finds problems."""
+
+
+@report.command("completeness")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Cases accepted on or after.")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Cases accepted on or before.")
+@click.option("--business", metavar="TYPE", help="Business type code or name, e.g. JR or 减容.")
+@click.option("--dept", metavar="DEPT", help="Department of the case.")
+@click.option("--customer", metavar="ACCOUNT", help="Customer account number (户号).")
+@_report_options
+@pass_ctx
+def report_completeness(ctx: Context, date_from, date_to, business, dept, customer, as_json, csv_out, html_out):
+    """Every business case against the scheme: documents missing (mandatory, and conditional
+    ones whose condition holds), invalid billing-critical fields, unmet preconditions;
+    summaries by business type, department, month and fonds."""
+    from archive.reports import completeness_report
+
+    scheme = _scheme()
+    try:
+        with ctx.db.session() as s:
+            r = completeness_report(s, scheme, db_url=ctx.home.db_url, actor=ctx.actor, date_from=_day(date_from),
+                                    date_to=_day(date_to), business_type=business, department=dept,
+                                    customer=customer)
+    except KeyError as e:
+        raise click.BadParameter(str(e.args[0]), param_hint="--business")
+    _emit(r, as_json, csv_out, html_out)
+
+
+@report.command("overdue")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Date to judge at [default: today].")
+@click.option("--holiday", "holidays", multiple=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="A public holiday (not a working day); repeat for each.")
+@click.option("--workday", "workdays", multiple=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="A weekend day that is worked (调休); repeat for each.")
+@click.option("--business", metavar="TYPE")
+@click.option("--dept", metavar="DEPT")
+@click.option("--customer", metavar="ACCOUNT")
+@_report_options
+@pass_ctx
+def report_overdue(ctx: Context, as_of, holidays, workdays, business, dept, customer, as_json, csv_out, html_out):
+    """Cases whose stage is done but whose documents for it have not arrived within the
+    scheme's due working days."""
+    from archive.reports import overdue_report
+
+    with ctx.db.session() as s:
+        r = overdue_report(s, _scheme(), db_url=ctx.home.db_url, actor=ctx.actor, today=_day(as_of),
+                           holidays=[d.date() for d in holidays], extra_workdays=[d.date() for d in workdays],
+                           business_type=business, department=dept, customer=customer)
+    _emit(r, as_json, csv_out, html_out)
+
+
+@report.command("digitisation")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Date to project from [default: today].")
+@click.option("--window", type=click.IntRange(1), default=30, show_default=True,
+              help="Days of recent scanning that set the pace.")
+@_report_options
+@pass_ctx
+def report_digitisation(ctx: Context, as_of, window, as_json, csv_out, html_out):
+    """Paper folders scanned, not scanned, QA-failed and verified; pages per day; backlog
+    and projected finish."""
+    from archive.reports import digitisation_report
+
+    with ctx.db.session() as s:
+        r = digitisation_report(s, db_url=ctx.home.db_url, actor=ctx.actor, today=_day(as_of), window_days=window,
+                                scheme=_scheme())
+    _emit(r, as_json, csv_out, html_out)
+
+
+@report.command("reconciliation")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Date to judge loans at [default: today].")
+@_report_options
+@pass_ctx
+def report_reconciliation(ctx: Context, as_of, as_json, csv_out, html_out):
+    """Paper without scan, scan without paper, page counts that differ, records without a
+    location, folders on overdue loan."""
+    from archive.reports import reconciliation_report
+
+    with ctx.db.session() as s:
+        r = reconciliation_report(s, db_url=ctx.home.db_url, actor=ctx.actor, today=_day(as_of), scheme=_scheme())
+    _emit(r, as_json, csv_out, html_out)
+
+
+@report.command("numbering")
+@_report_options
+@pass_ctx
+def report_numbering(ctx: Context, as_json, csv_out, html_out):
+    """Gaps in the serials (not voided), voids with reasons, duplicates, numbers whose check
+    character fails."""
+    from archive.reports import numbering_report
+
+    with ctx.db.session() as s:
+        r = numbering_report(s, db_url=ctx.home.db_url, actor=ctx.actor, scheme=_scheme())
+    _emit(r, as_json, csv_out, html_out)
+
+
+@report.command("all")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--html", "html_out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@pass_ctx
+def report_all(ctx: Context, as_of, html_out):
+    """Every report in one HTML file (one per printed page group), for sign-off."""
+    from archive.report_html import render_html
+    from archive.reports import (completeness_report, digitisation_report, numbering_report, overdue_report,
+                                 reconciliation_report)
+
+    scheme, today, kw = _scheme(), _day(as_of), {"db_url": ctx.home.db_url, "actor": ctx.actor}
+    with ctx.db.session() as s:
+        reports = [completeness_report(s, scheme, **kw), overdue_report(s, scheme, today=today, **kw),
+                   digitisation_report(s, today=today, scheme=scheme, **kw),
+                   reconciliation_report(s, today=today, scheme=scheme, **kw), numbering_report(s, scheme=scheme, **kw)]
+    Path(html_out).write_text(render_html(reports), encoding="utf-8")
+    for r in reports:
+        console.print(f"{r.kind}: " + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]"))
+    console.print(f"written: {html_out}")
+    if not all(r.ok for r in reports):
+        sys.exit(1)
+
+
+@main.command("verify")
+@click.option("--full", is_flag=True, help="Recompute the SHA-256 of every file (slow); default: sizes and counts.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def verify_cmd(ctx: Context, full, as_json):
+    """Fixity: every master, derived and source file present (with its size, or with --full
+    its SHA-256), no unexpected files in the store, the event chain intact. The result is
+    stored as a 'fixity check' event. Exit status 1 when anything is wrong."""
+    from archive.fixity import verify
+
+    with ctx.db.session() as s:
+        with page_progress("Verifying") as bar:
+            task = bar.add_task("verify", total=None)
+            r = verify(s, ctx.store, full=full, actor=ctx.actor,
+                       progress=lambda d, t: bar.update(task, completed=d, total=t))
+    if as_json:
+        emit_json(r.as_dict())
+    else:
+        for m in r.missing:
+            console.print(f"[red]missing[/]  {m['path']} ({m['kind']} of {m['of']})")
+        for a in r.altered:
+            console.print(f"[red]altered[/]  {a['path']} ({a['kind']} of {a['of']}): {a['problem']}")
+        for u in r.unexpected:
+            console.print(f"[yellow]unexpected[/] {u} (in the store, no record refers to it)")
+        for c in r.chain_problems:
+            console.print(f"[red]event #{c['seq']}[/]: {c['problem']}")
+        console.print(f"{r.mode} check: {r.files_checked} files"
+                      + (f", {r.bytes_checked / 1e6:.1f} MB hashed" if full else " (sizes only; --full hashes)")
+                      + f", {r.events_checked} events: "
+                      + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]"))
+    if not r.ok:
+        sys.exit(1)
+
+
+@main.command("check-four")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def check_four(ctx: Context, as_json):
+    """四性检测 (DA/T 70-2018): authenticity 真实性, integrity 完整性, usability 可用性, security
+    安全性 in one pass: full fixity, event chain, metadata ranges, numbering, formats that open
+    and decode, no encrypted or unknown files. Stored as a 'fixity check' event."""
+    from archive.fixity import check_four_properties
+
+    with ctx.db.session() as s:
+        with page_progress("Checking") as bar:
+            task = bar.add_task("check", total=None)
+            r = check_four_properties(s, ctx.store, actor=ctx.actor,
+                                      progress=lambda d, t: bar.update(task, completed=d, total=t))
+    if as_json:
+        emit_json(r.as_dict())
+    else:
+        for p in r.properties:
+            mark = "[green]pass[/]" if p.ok else "[red]FAIL[/]"
+            console.print(f"{mark}  {p.chinese} {p.name}: {p.checked} checked, {len(p.failures)} failed")
+            for f in p.failures[:50]:
+                console.print(f"        {f['check']}: {f['what']}: {f['problem']}")
+            if len(p.failures) > 50:
+                console.print(f"        … and {len(p.failures) - 50} more (use --json)")
+            for n in p.notes:
+                console.print(f"        [dim]{n}[/]")
+    if not r.ok:
+        sys.exit(1)
+
+
+@main.command("export")
+@click.argument("numbers", nargs=-1)
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="New directory for the bag.")
+@pass_ctx
+def export_cmd(ctx: Context, numbers, output):
+    """Write a BagIt bag (RFC 8493) of the records NUMBERS, or of the whole archive: masters,
+    derived images, sources, OCR text, one metadata JSON per record
+    (schemas/record-metadata.schema.json) and the event log. Only a whole-archive bag can
+    be imported again (dangan import-bag)."""
+    from archive.bag import BagError, export_bag
+
+    try:
+        with ctx.db.session() as s:
+            r = export_bag(s, ctx.store, output, numbers=numbers, actor=ctx.actor, organisation=_scheme().fonds.name)
+    except BagError as e:
+        raise click.ClickException(str(e))
+    console.print(f"bag written to {r.path} ({r.scope}): {r.records} records, {r.pages} pages, {r.files} files "
+                  f"({r.bytes / 1e6:.1f} MB), {r.events} events")
+
+
+@main.command("import-bag")
+@click.argument("bag", type=click.Path(exists=True, file_okay=False))
+@pass_ctx
+def import_bag_cmd(ctx: Context, bag):
+    """Restore a whole-archive bag into an EMPTY data home (--home), then rebuild the search
+    index. The bag is fully validated first; a non-empty home is refused."""
+    from archive.bag import BagError, import_bag
+    from indexing import feed
+
+    try:
+        r = import_bag(bag, ctx.home)
+    except BagError as e:
+        raise click.ClickException(str(e))
+    backend = ctx.backend()
+    n = feed.rebuild(ctx.db, backend, resume=False)
+    backend.close()
+    console.print(f"imported into {ctx.home.root}: {r.records} records, {r.pages} pages, {r.events} events, "
+                  f"{r.files} files; {n} pages indexed. Check it with `dangan verify --full`.")
+
+
+# --- the business system: imports and collection ----------------------------
+
+def _scheme():
+    from archive.scheme import load_scheme
+
+    return load_scheme()
+
+
+def _today(value) -> date:
+    return value.date() if value else date.today()
+
+
+@main.group("import")
+def import_() -> None:
+    """Import customers and business cases from the business system's exports (SG186 …).
+
+    \b
+    CSV (UTF-8 or GBK/GB18030, detected) or .xlsx. Columns are mapped by
+    schemas/import-mapping.yaml (flavour sg186 by default; --mapping NAME or a file of
+    your own). Bad rows are listed with line and reason; good rows are imported.
+    Importing the same file again changes nothing."""
+
+
+def _import_options(f):
+    f = click.option("--mapping", metavar="NAME|FILE[#FLAVOUR]", default=None,
+                     help="Column mapping: a flavour of schemas/import-mapping.yaml or a YAML file [default: sg186].")(f)
+    f = click.option("--encoding", default=None, help="CSV encoding, if detection gets it wrong (utf-8, gb18030).")(f)
+    f = click.option("--sheet", default=None, help="Worksheet of an .xlsx [default: the active one].")(f)
+    f = click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True), default=None,
+                     help="Write every bad row (file, line, column, value, reason) to this CSV.")(f)
+    f = click.option("--show", type=click.IntRange(0), default=20, show_default=True,
+                     help="How many problems to print.")(f)
+    f = click.option("--batch-size", type=click.IntRange(1), default=2000, show_default=True,
+                     help="Rows per transaction.")(f)
+    f = click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                     help="Treat this as today when refusing future dates (for replaying old exports).")(f)
+    f = click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")(f)
+    return f
+
+
+def _run_import(ctx: Context, kind: str, file: str, mapping, encoding, sheet, report_path, show, batch_size,
+                today, as_json) -> None:
+    from archive.imports import ImportFileError, ImportOptions, MappingError, import_cases, import_customers
+
+    sink, fh = None, None
+    if report_path:
+        fh = open(report_path, "w", encoding="utf-8-sig", newline="")
+        writer = csv.writer(fh)
+        writer.writerow(["file", "line", "column", "value", "severity", "reason"])
+        sink = lambda p: writer.writerow([p.file, p.line, p.column, p.value, p.severity, p.reason])  # noqa: E731
+    run = import_customers if kind == "customers" else import_cases
+    try:
+        with page_progress(f"Importing {kind}") as bar:
+            task = bar.add_task(kind, total=None)
+            options = ImportOptions(mapping=mapping, encoding=encoding, sheet=sheet, batch_size=batch_size,
+                                    today=_today(today), actor=ctx.actor, on_problem=sink,
+                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+            report = run(ctx.db, file, _scheme(), options)
+    except (ImportFileError, MappingError) as e:
+        raise click.ClickException(str(e))
+    finally:
+        if fh:
+            fh.close()
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        _print_report(report, show, report_path)
+    if report.rejected:
+        sys.exit(3)
+
+
+def _print_report(report, show: int, report_path) -> None:
+    console.print(f"[bold]{report.kind}[/] from {report.file} (mapping {report.mapping}, "
+                  f"{report.encoding or 'xlsx'}): {report.rows} rows in {report.seconds:.1f} s "
+                  f"({report.rows_per_second:,.0f} rows/s), run {report.run_id}")
+    table = Table(show_header=False)
+    for key, style in (("inserted", "green"), ("updated", "cyan"), ("unchanged", "dim"), ("rejected", "red"),
+                       ("warnings", "yellow"), ("successions", "cyan"), ("customers_created", "green"),
+                       ("links_proposed", "cyan")):
+        value = getattr(report, key)
+        if value or key in ("inserted", "updated", "unchanged", "rejected"):
+            table.add_row(key.replace("_", " "), Text(str(value), style=style if value else ""))
+    console.print(table)
+    for p in report.problems[:show]:
+        colour = "red" if p.severity == "error" else "yellow"
+        console.print(Text(f"{p.file}:{p.line}", style="bold"), Text(f" [{p.column}] ", style="dim"),
+                      Text(p.reason, style=colour))
+    hidden = report.rejected + report.warnings - min(show, len(report.problems))
+    if hidden > 0:
+        where = f"all of them are in {report_path}" if report_path else "use --report FILE.csv for all of them"
+        console.print(f"… and {hidden} more problems; {where}")
+    if report.unused_columns:
+        console.print(Text(f"columns not used: {', '.join(report.unused_columns)}", style="dim"))
+
+
+@import_.command("customers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_import_options
+@pass_ctx
+def import_customers_cmd(ctx: Context, file, **kw) -> None:
+    """Customers (户号, 户名, 用电地址, 电压等级, 用电类别, 原户号) from FILE."""
+    _run_import(ctx, "customers", file, **kw)
+
+
+@import_.command("cases")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_import_options
+@pass_ctx
+def import_cases_cmd(ctx: Context, file, **kw) -> None:
+    """Business cases (工单编号, 户号, 业务类型, 受理部门, stage dates, billing fields) from FILE.
+
+    Scanned records without a readable work order are linked to a case when their 户号 has
+    exactly one open case of the business type read from the pages (a proposal: confirm
+    with `dangan case link`)."""
+    _run_import(ctx, "cases", file, **kw)
+
+
+@main.command()
+@click.option("--department", default=None, help="Only this department (受理部门).")
+@click.option("--overdue", "overdue_only", is_flag=True, help="Only cases with overdue documents.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Count due days from this date.")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@pass_ctx
+def collect(ctx: Context, department, overdue_only, today, as_json) -> None:
+    """What to collect (按期收集): per department, cases whose documents are due or overdue.
+
+    A stage's documents are due the scheme's due_working_days after the stage's date (from
+    the imported export); overdue after that. Exits with status 1 when anything is overdue."""
+    from archive.collection import collection_list
+
+    with ctx.db.session() as s:
+        departments = collection_list(s, _scheme(), today=_today(today), department=department,
+                                      overdue_only=overdue_only)
+    if as_json:
+        emit_json([{"department": d.department, "cases": [c.as_dict() for c in d.cases]} for d in departments])
+    else:
+        if not departments:
+            console.print("Nothing due: every case's documents are in, or not yet due.")
+        for d in departments:
+            table = Table(title=f"{d.department}: {len(d.cases)} cases, {d.overdue_cases} overdue",
+                          title_justify="left")
+            for col in ("work order", "户号", "customer", "business", "stage", "due by", "documents owed"):
+                table.add_column(col, overflow="fold")
+            for c in d.cases:
+                for i, doc in enumerate(x for x in c.owed if x.state != "expected"):
+                    style = "red" if doc.state == "overdue" else "yellow"
+                    first = i == 0
+                    table.add_row(c.work_order if first else "", c.account_number if first else "",
+                                  c.customer_name if first else "", c.variant if first else "", doc.stage,
+                                  Text(f"{doc.due_on} {doc.state}", style=style), doc.label)
+            console.print(table)
+    if any(d.overdue_cases for d in departments):
+        sys.exit(1)
+
+
+@case.command("show")
+@click.argument("work_order")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def case_show(ctx: Context, work_order, today, as_json) -> None:
+    """A case's stages, when its documents are due, which have arrived and which are owed."""
+    from archive.collection import CollectionError, case_documents
+
+    try:
+        with ctx.db.session() as s:
+            docs = case_documents(s, _scheme(), work_order, today=_today(today))
+    except CollectionError as e:
+        raise click.ClickException(str(e))
+    if as_json:
+        return emit_json(docs.as_dict())
+    console.print(Text(f"{docs.work_order}  {docs.variant}  {docs.department}  [{docs.status}]", style="bold"))
+    console.print(f"customer {docs.account_number} {docs.customer_name}")
+    for stage, day in docs.stage_dates.items():
+        due = docs.due_dates.get(stage)
+        console.print(f"  {stage:<6} {day}" + (f"   documents due by {due}" if due else ""))
+    for a in docs.arrived:
+        note = " (proposed link: confirm with `dangan case link`)" if a.proposed else ""
+        console.print(Text(f"  ✓ {a.code} {a.name}  in {a.record}{note}", style="green"))
+    for o in docs.owed:
+        style = {"overdue": "red", "due": "yellow", "expected": "dim"}[o.state]
+        when = f"{o.state}, due {o.due_on}" if o.due_on else "expected when the stage is reached"
+        console.print(Text(f"  ✗ {o.label}  [{o.why}, stage {o.stage}: {when}]", style=style))
+    console.print("complete" if docs.complete else f"{len(docs.owed)} documents owed")
+
+
+@case.command("link")
+@click.argument("number")
+@click.argument("work_order")
+@click.option("--reason", default="", help="Why (kept in the event log).")
+@pass_ctx
+def case_link(ctx: Context, number, work_order, reason) -> None:
+    """Link scanned record NUMBER to case WORK_ORDER, or confirm a proposed link."""
+    from archive.collection import CollectionError, link_record
+
+    try:
+        with ctx.db.session() as s:
+            link_record(s, number, work_order, actor=ctx.actor, reason=reason)
+    except CollectionError as e:
+        raise click.ClickException(str(e))
+    console.print(f"{number} linked to case {work_order}")
+
+
 # --- web app and users -------------------------------------------------------
 
 @main.command()

@@ -445,3 +445,79 @@ class Disposal(Base):
     actor: Mapped[str] = mapped_column(String(100))
     retention: Mapped[str] = mapped_column(String(8), default="")
     trigger_date: Mapped[date | None] = mapped_column(Date)
+
+
+# --------------------------------------------------------------------------- following the business
+# Customers and cases imported from the business system's exports (SG186 and the like),
+# the earlier values of every changed row, 户号 successions, and how scanned records
+# were linked to their cases.
+
+
+class ImportRun(Base):
+    """One import of a business-system export: which file (by SHA-256), which mapping, what happened."""
+
+    __tablename__ = "import_run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # customers | cases
+    file_name: Mapped[str] = mapped_column(String(400))
+    file_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    mapping: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class CustomerVersion(Base):
+    """The values a customer had before an import changed them: never overwritten."""
+
+    __tablename__ = "customer_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    earlier: Mapped[dict] = mapped_column(JSON, default=dict)  # the earlier values, all fields
+    changed: Mapped[list] = mapped_column(JSON, default=list)  # names of the fields that changed
+    valid_to: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id"), index=True)
+    source: Mapped[str] = mapped_column(String(400), default="")  # file:line that changed it
+
+
+class CaseVersion(Base):
+    """The values a business case had before an import changed them: never overwritten."""
+
+    __tablename__ = "case_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("business_case.id"), index=True)
+    earlier: Mapped[dict] = mapped_column(JSON, default=dict)
+    changed: Mapped[list] = mapped_column(JSON, default=list)
+    valid_to: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id"), index=True)
+    source: Mapped[str] = mapped_column(String(400), default="")
+
+
+class AccountSuccession(Base):
+    """原户号 → 户号 as the business system reported it (renumbered, 分户 split, 并户 merged).
+    Kept so a re-import recognises a succession it has already applied."""
+
+    __tablename__ = "account_succession"
+    __table_args__ = (UniqueConstraint("old_account", "new_account"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    old_account: Mapped[str] = mapped_column(String(32), index=True)
+    new_account: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # renumbered | split | merged
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id"))
+
+
+class CaseLink(Base):
+    """How a scanned record came to belong to its business case, and how sure we are."""
+
+    __tablename__ = "case_link"
+    record_id: Mapped[int] = mapped_column(ForeignKey("archive_record.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("business_case.id"), index=True)
+    method: Mapped[str] = mapped_column(String(24))  # work_order | account_and_type | operator
+    confidence: Mapped[float] = mapped_column(Float, default=1.0)
+    status: Mapped[str] = mapped_column(String(16), default="confirmed")  # proposed | confirmed
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
