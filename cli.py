@@ -141,9 +141,12 @@ def init(ctx: Context, as_json: bool) -> None:
               help="Pages OCR'd in parallel (one Tesseract process each).")
 @click.option("--fonds", default=None, help="Fonds code (全宗号) for new archive numbers [default: from the scheme].")
 @click.option("--label", default="", help="A name for this batch, shown in reports.")
+@click.option("--engine", type=click.Choice(["tesseract", "rapidocr"]), default="tesseract", show_default=True,
+              help="OCR engine. rapidocr (PP-OCR, models inside the package) reads names, addresses and "
+                   "ID numbers far better (CER 0.9%% vs 7%% on our noisy test pages) and takes about 3x as long.")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch result as JSON (see README).")
 @pass_ctx
-def scan(ctx: Context, paths, jobs, fonds, label, as_json) -> None:
+def scan(ctx: Context, paths, jobs, fonds, label, engine, as_json) -> None:
     """Ingest scanned files: PDFs, multi-page TIFFs, PNG and JPEG files, or folders of them.
 
     Each file is one customer folder: its pages are cleaned, OCR'd (Simplified Chinese),
@@ -158,7 +161,7 @@ def scan(ctx: Context, paths, jobs, fonds, label, as_json) -> None:
 
     scheme = load_scheme()
     options = ScanOptions(fonds=fonds or scheme.fonds.code, actor=ctx.actor, jobs=jobs, label=label,
-                          pipeline=options_from_scheme(scheme))
+                          pipeline=options_from_scheme(scheme, engine=engine))
     db = ctx.db
     with page_progress("Scanning") as bar:
         task = bar.add_task("scan", total=None)
@@ -563,7 +566,8 @@ def demo(ctx: Context, demo_home, jobs, seed) -> None:
     click_ctx.invoke(init, as_json=False)
     console.rule("[bold]3. dangan scan")
     try:
-        click_ctx.invoke(scan, paths=[str(f) for f in files], jobs=jobs, fonds=None, label="demo", as_json=False)
+        click_ctx.invoke(scan, paths=[str(f) for f in files], jobs=jobs, fonds=None, label="demo",
+                         engine="tesseract", as_json=False)
     except SystemExit:
         pass
     first = truth.files[0].case

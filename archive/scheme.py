@@ -9,6 +9,8 @@ archive number except the fixed fonds and category codes.
 """
 from __future__ import annotations
 
+import functools
+
 import difflib
 import json
 from dataclasses import dataclass, field
@@ -285,7 +287,17 @@ def _unknown(kind: str, key: str, candidates: Iterable[str]) -> str:
 
 def load_scheme(path: str | Path | None = None) -> ClassificationScheme:
     """Load, validate and freeze the classification scheme (default: the shipped one)."""
-    path = Path(path) if path is not None else DEFAULT_SCHEME_PATH
+    if path is None:
+        return _default_scheme()
+    return _load(Path(path))
+
+
+@functools.lru_cache(maxsize=1)
+def _default_scheme() -> ClassificationScheme:
+    return _load(DEFAULT_SCHEME_PATH)
+
+
+def _load(path: Path) -> ClassificationScheme:
     text = _read(path)
     lines = _LineMap(str(path))
     data = lines.parse(text)

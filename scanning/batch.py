@@ -29,8 +29,10 @@ from archive.accession import (
     already_accessioned,
     fields_summary,
 )
+from archive.collection import propose_links
 from archive.db import Database
 from archive.models import Batch, Quarantined, utcnow
+from archive.scheme import load_scheme
 from archive.staging import StagedSummary, clear_staged, stage_page, staged_numbers, staged_pages, staged_summaries
 from archive.store import FileStore, sha256_file
 from scanning.page import PageState, PipelineOptions
@@ -322,6 +324,9 @@ def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: in
                                folder.info.media_type, summaries)
         record = accession_folder(s, intake, staged_pages(s, folder.sha256), fonds=options.fonds,
                                   actor=options.actor, batch_id=batch_id)
+        if record.case_id is None and record.customer_id is not None:
+            # No work order on the pages: the customer's one open case of this business, if any.
+            propose_links(s, load_scheme(), customer_ids=[record.customer_id], actor=options.actor)
         clear_staged(s, folder.sha256)
         number = record.number
     flagged = sum(1 for p in summaries if p.needs_review)
