@@ -207,7 +207,9 @@ class FieldIssue:
     limit: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.severity}: {self.field} = {self.value!r}: {self.reason}"
+        shown = "(missing)" if self.value is None else (
+            self.value.isoformat() if hasattr(self.value, "isoformat") else repr(self.value))
+        return f"{self.severity}: {self.field} = {shown}: {self.reason}"
 
 
 @dataclass(frozen=True)

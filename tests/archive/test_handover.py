@@ -28,7 +28,7 @@ def test_refused_with_the_exact_gaps_then_accepted_once_they_are_filled(db, sche
         h = s.get(Handover, hid)
         assert h.status == "refused"
         assert h.items[0].problems == ["missing CB 拆表工作单 [mandatory, stage 拆表]",
-                                       "error: meter_removal_date = None: missing required field"]
+                                       "error: meter_removal_date = (missing): missing required field"]
         with pytest.raises(HandoverRefused) as refused:
             require_accepted(h)
         assert refused.value.problems == {number: h.items[0].problems}
