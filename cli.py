@@ -143,16 +143,26 @@ def init(ctx: Context, as_json: bool) -> None:
 @click.option("--label", default="", help="A name for this batch, shown in reports.")
 @click.option("--engine", type=click.Choice(["tesseract", "rapidocr"]), default="tesseract", show_default=True,
               help="OCR engine. rapidocr (PP-OCR, models inside the package) reads names, addresses and "
-                   "ID numbers far better (CER 0.9%% vs 7%% on our noisy test pages) and takes about 3x as long.")
+                   "ID numbers far better (CER 0.9% vs 7% on our noisy test pages) and takes about 3x as long.")
+@click.option("--distributed", is_flag=True,
+              help="Send the pages to `dangan worker` processes through the queue (Redis) instead of "
+                   "OCR'ing them here. Needs a shared database (--db) and file store (--home).")
+@click.option("--broker", envvar="DANGAN_BROKER", metavar="URL",
+              help="Queue for --distributed, e.g. redis://queue-host:6379/0 [env DANGAN_BROKER; "
+                   "default redis://localhost:6379/0].")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch result as JSON (see README).")
 @pass_ctx
-def scan(ctx: Context, paths, jobs, fonds, label, engine, as_json) -> None:
+def scan(ctx: Context, paths, jobs, fonds, label, engine, distributed, broker, as_json) -> None:
     """Ingest scanned files: PDFs, multi-page TIFFs, PNG and JPEG files, or folders of them.
 
     Each file is one customer folder: its pages are cleaned, OCR'd (Simplified Chinese),
     split into documents, given one archive number, stored with SHA-256 checksums and
     indexed. Files that cannot be read are quarantined with the reason; the rest go on.
-    Running the same command again skips what is already in the archive."""
+    Running the same command again skips what is already in the archive.
+
+    With --distributed, workers on any machine that sees the database and the file store do
+    the OCR (start them with `dangan worker`); this station accessions each folder as its
+    last page comes back. Several stations may scan into one archive at once."""
     from archive.scheme import load_scheme
     from indexing import feed
     from scanning.batch import ScanOptions
@@ -163,10 +173,13 @@ def scan(ctx: Context, paths, jobs, fonds, label, engine, as_json) -> None:
     options = ScanOptions(fonds=fonds or scheme.fonds.code, actor=ctx.actor, jobs=jobs, label=label,
                           pipeline=options_from_scheme(scheme, engine=engine))
     db = ctx.db
-    with page_progress("Scanning") as bar:
+    runner = _queue_runner(ctx, db, broker) if distributed else None
+    with page_progress("Scanning" + (" (workers)" if distributed else "")) as bar:
         task = bar.add_task("scan", total=None)
-        report = run_scan(paths, db, ctx.store, options,
-                          progress=lambda done, total: bar.update(task, completed=done, total=total))
+        report = run_scan(paths, db, ctx.store, options, runner=runner,
+                          progress=lambda done, total: bar.update(task, completed=done, total=total),
+                          on_folder=(lambda f: bar.console.print(f"  {Path(f.source).name}: {f.status} "
+                                                                 f"{f.number}")) if distributed else None)
     backend = ctx.backend()
     with page_progress("Indexing") as bar:
         task = bar.add_task("index", total=None)
@@ -189,6 +202,58 @@ def scan(ctx: Context, paths, jobs, fonds, label, engine, as_json) -> None:
                   f"{report.count('quarantined')} quarantined; {indexed} pages indexed.")
     if report.count("quarantined"):
         sys.exit(3)
+
+
+def _queue_runner(ctx: Context, db, broker: str | None):
+    """The station's side of shared mode, with the checks an operator can act on."""
+    from kombu.exceptions import OperationalError
+
+    from scanning.distributed import QueueRunner, make_app, workers_listening
+
+    if ctx.home.is_sqlite:
+        err.print("[yellow]--distributed with SQLite: only workers on this machine can reach the database; "
+                  "give every station and worker the same --db postgresql+psycopg://… for shared mode[/]")
+    app = make_app(broker)
+    try:
+        listening = workers_listening(app, timeout=2.0)
+    except OperationalError as e:
+        raise click.ClickException(f"cannot reach the queue at {app.conf.broker_url}: {e} "
+                                   "(is redis-server running? set --broker / DANGAN_BROKER)") from None
+    if listening:
+        err.print(f"{len(listening)} worker(s) listening: {', '.join(listening)}")
+    else:
+        err.print("[yellow]no worker is listening yet: pages wait in the queue until one starts "
+                  "(`dangan worker` on any machine with this database and file store)[/]")
+    return QueueRunner(db, app)
+
+
+@main.command()
+@click.option("--concurrency", "-c", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default=True,
+              help="Pages worked on at once (one process and one Tesseract each): the core count.")
+@click.option("--broker", envvar="DANGAN_BROKER", metavar="URL",
+              help="Queue to take pages from [env DANGAN_BROKER; default redis://localhost:6379/0].")
+@click.option("--name", default=None, help="Worker name shown to stations [default: dangan@HOSTNAME].")
+@click.option("--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO",
+              show_default=True)
+@pass_ctx
+def worker(ctx: Context, concurrency, broker, name, loglevel) -> None:
+    """OCR pages that scanning stations send (`dangan scan --distributed`), until stopped.
+
+    Run it on any machine that sees the archive's file store (--home, a shared path) and its
+    database (--db, PostgreSQL). Each finished page is saved in the database before the queue
+    forgets it: Ctrl-C finishes the pages in hand; a worker that dies (even kill -9) has its
+    page done again by another worker."""
+    from scanning.distributed import make_app, run_worker
+
+    ctx.db  # refuses a missing or outdated database, with the fix
+    if not (ctx.home.store_dir / "sources").is_dir():
+        raise click.ClickException(f"no file store at {ctx.home.store_dir}: mount the archive's shared store "
+                                   "there or pass --home (the folder that holds store/)")
+    # the pool processes read these, as every dangan command does
+    os.environ["DANGAN_HOME"] = str(ctx.home.root)
+    os.environ["DANGAN_DB"] = ctx.home.db_url
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    run_worker(make_app(broker), concurrency, loglevel, name or "dangan@%h")
 
 
 @main.command()
@@ -567,7 +632,7 @@ def demo(ctx: Context, demo_home, jobs, seed) -> None:
     console.rule("[bold]3. dangan scan")
     try:
         click_ctx.invoke(scan, paths=[str(f) for f in files], jobs=jobs, fonds=None, label="demo",
-                         engine="tesseract", as_json=False)
+                         engine="tesseract", distributed=False, broker=None, as_json=False)
     except SystemExit:
         pass
     first = truth.files[0].case
@@ -1094,12 +1159,6 @@ def retention_dispose(ctx: Context, number_, reason, approved_by) -> None:
 
 # --- auditors: reports, fixity, 四性, export --------------------------------
 
-def _scheme():
-    from archive.scheme import load_scheme
-
-    return load_scheme()
-
-
 def _day(value):
     return value.date() if value is not None else None
 
@@ -1388,12 +1447,6 @@ def import_bag_cmd(ctx: Context, bag):
 
 
 # --- the business system: imports and collection ----------------------------
-
-def _scheme():
-    from archive.scheme import load_scheme
-
-    return load_scheme()
-
 
 def _today(value) -> date:
     return value.date() if value else date.today()

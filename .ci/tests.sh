@@ -12,6 +12,11 @@ if [ -n "${DANGAN_SKIP_POSTGRES:-}" ]; then
   echo "DANGAN_SKIP_POSTGRES set: PostgreSQL suite skipped"; exit 0
 fi
 source .ci/postgres.sh
+source .ci/redis.sh
 start_postgres
-trap stop_postgres EXIT
+start_redis
+trap 'stop_redis; stop_postgres' EXIT
+# The database suite again on a real PostgreSQL server, then shared mode: stations and
+# OCR workers through Redis against the same server.
 DANGAN_TEST_DB="$PG_URL" $PY -m pytest -q -m database tests
+DANGAN_TEST_DB="$PG_URL" DANGAN_TEST_REDIS="$REDIS_URL" $PY -m pytest -q -m distributed tests/distributed

@@ -30,8 +30,8 @@ import bagit
 from sqlalchemy import JSON, Date, DateTime, func, select, text
 from sqlalchemy.orm import Session
 
+from archive.views import find_records
 from archive.models import (ArchiveRecord, Base, ChainHead, Event, Page, SourceFile)
-from archive.numbering import ArchiveNumber, InvalidArchiveNumber
 from archive.store import FileStore
 
 BAG_PROFILE = "dangan-archive-bag/1"
@@ -206,15 +206,7 @@ def export_bag(session: Session, store: FileStore, target: str | os.PathLike, *,
 def _select(session: Session, numbers: list[str]) -> list[ArchiveRecord]:
     if not numbers:
         return list(session.scalars(select(ArchiveRecord).order_by(ArchiveRecord.id)))
-    records, unknown = [], []
-    for text_ in dict.fromkeys(n.strip() for n in numbers if n.strip()):
-        try:
-            number = str(ArchiveNumber.parse(text_))
-        except InvalidArchiveNumber as e:
-            unknown.append(str(e))
-            continue
-        r = session.scalar(select(ArchiveRecord).filter_by(number=number))
-        (records.append(r) if r else unknown.append(f"no record numbered {number}"))
+    records, unknown = find_records(session, numbers)
     if unknown:
         raise BagError("cannot export: " + "; ".join(unknown))
     return records

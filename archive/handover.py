@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from archive import events
 from archive.completeness import CompletenessResult, evaluate_completeness
 from archive.locations import set_folder_state
+from archive.views import find_records
 from archive.models import ArchiveRecord, Handover, HandoverItem, utcnow
-from archive.numbering import ArchiveNumber, InvalidArchiveNumber
 from archive.scheme import ClassificationScheme
 
 ARCHIVE_ROOM = "档案室"
@@ -150,18 +150,7 @@ def handover_view(handover: Handover) -> dict:
 
 
 def _records(session: Session, numbers: Iterable[str]) -> list[ArchiveRecord]:
-    records, unknown = [], []
-    for text in dict.fromkeys(n.strip() for n in numbers if n.strip()):
-        try:
-            number = str(ArchiveNumber.parse(text))
-        except InvalidArchiveNumber as e:
-            unknown.append(str(e))
-            continue
-        record = session.scalar(select(ArchiveRecord).filter_by(number=number))
-        if record is None:
-            unknown.append(f"no record numbered {number}")
-        else:
-            records.append(record)
+    records, unknown = find_records(session, numbers)
     if unknown:
         raise HandoverError("cannot offer the handover: " + "; ".join(unknown))
     if not records:

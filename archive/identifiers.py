@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
-from dataclasses import dataclass
 
 from stdnum.cn import uscc as _uscc
 from stdnum.exceptions import ValidationError as _StdnumError

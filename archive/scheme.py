@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping
 import jsonschema
 import yaml
 
-from archive.completeness import PREDICATES, VALIDATORS
+from archive.completeness import PREDICATES
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 DEFAULT_SCHEME_PATH = SCHEMAS_DIR / "classification.yaml"

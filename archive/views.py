@@ -1,7 +1,7 @@
 """Read models: what a person sees of a record, as plain data (CLI, web and tests alike)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +41,24 @@ def find_record(session: Session, key: str) -> ArchiveRecord:
     if record is None:
         raise NotFound(f"no record numbered {number}")
     return record
+
+
+def find_records(session: Session, numbers: Iterable[str]) -> tuple[list[ArchiveRecord], list[str]]:
+    """Records by archive number, in the order given, without repeats; and a reason for
+    each text that is not the number of a record (for the caller to refuse with)."""
+    records, unknown = [], []
+    for text in dict.fromkeys(n.strip() for n in numbers if n.strip()):
+        try:
+            number = str(ArchiveNumber.parse(text))
+        except InvalidArchiveNumber as e:
+            unknown.append(str(e))
+            continue
+        record = session.scalar(select(ArchiveRecord).filter_by(number=number))
+        if record is None:
+            unknown.append(f"no record numbered {number}")
+        else:
+            records.append(record)
+    return records, unknown
 
 
 def record_view(session: Session, key: str, *, store_root: str = "", with_text: bool = True,

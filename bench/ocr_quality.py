@@ -109,12 +109,11 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["DANGAN_BENCH_ENGINE"] = args.engine  # the pool's workers read it
 
-    tmp = None
     if args.corpus and (args.corpus / "truth.json").exists():
         truths = load_corpus_truth(args.corpus / "truth.json")[: args.pages]
         folder = args.corpus
     else:
-        folder = args.corpus or Path(tmp := tempfile.mkdtemp(prefix="dangan-ocr-corpus-"))
+        folder = args.corpus or Path(tempfile.mkdtemp(prefix="dangan-ocr-corpus-"))
         truths = generate_ocr_corpus(folder, n_pages=args.pages, seed=args.seed)
     paths = [str(folder / t.file) for t in truths]
     print(f"{len(truths)} pages in {folder}; {args.jobs} parallel jobs; dangan engine: {args.engine}", flush=True)

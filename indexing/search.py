@@ -10,7 +10,7 @@ import datetime as dt
 
 from indexing.analyzer import compact, compact_with_offsets, is_cjk
 from indexing.backend import Backend, check_sort
-from indexing.query import (And, NothingQ, Not, Or, OrQ, Phrase, PhraseQ, TermQ, Word,
+from indexing.query import (And, NothingQ, Or, OrQ, Phrase, PhraseQ, TermQ, Word,
                             compile_node, parse_query, positive_text_terms)
 from indexing.schema import IndexDoc
 

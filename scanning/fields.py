@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
 from archive.numbering import ArchiveNumber, InvalidArchiveNumber

@@ -1,6 +1,6 @@
 """Alembic environment: migrations run from code (archive.db.upgrade) or the alembic CLI."""
 from alembic import context
-from sqlalchemy import pool
+
 
 from archive.db import make_engine
 import archive.users  # noqa: F401  (its tables belong to Base.metadata too)

@@ -11,7 +11,7 @@ from PIL import Image
 from sqlalchemy import select, text
 
 from archive.accession import FolderIntake, IntakeDocument, IntakePage, accession_folder
-from archive.lifecycle import update_case, void_number
+from archive.lifecycle import void_number
 from archive.loans import lend, return_loan
 from archive.locations import mark_born_digital, shelve_folder
 from archive.models import BusinessCase, Folder, Page

@@ -1,10 +1,9 @@
 """The same story for both backends: what a business clerk types finds the same pages."""
-import datetime as dt
 
 import pytest
 
 from indexing.backend import open_backend
-from indexing.schema import IndexDoc, doc_fingerprint
+from indexing.schema import doc_fingerprint
 
 from tests.indexing.conftest import ids, page
 

@@ -1,0 +1,205 @@
+"""The queue's overhead, and how many workers 10 million pages in 30 days need.
+
+Scans the same generated scanner PDFs four ways, each into a fresh archive, timing `scan`
+from its start to the last folder accessioned:
+
+    pool  ×1   this machine's pool, --jobs 1            (the baseline)
+    queue ×1   one `dangan worker -c 1`, through Redis
+    pool  ×2   --jobs 2
+    queue ×2   two workers (separate processes, as on two machines), -c 1 each
+
+and prints pages/min and the ratio queue time / pool time at the same parallelism (target
+≤ 1.15). Workers are started, answering and warmed up on a separate small folder (as in a
+running installation, where they live for days) before the clock starts; the local pool is
+started by `scan` itself, as it always is, so its start-up is inside its time. From the measured seconds per page on one worker it estimates the
+worker processes (≈ cores) that 10 000 000 pages in 30 days need.
+
+    .venv/bin/python bench/scale.py [--folders 4] [--pages 4] [--db URL] [--broker URL] [--repeat 1]
+
+--db: a PostgreSQL URL (its public schema is dropped and recreated for every run!); default
+SQLite in a temporary home. --broker: a Redis URL (flushed); default a private redis-server
+started here on a free port.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+from archive.db import Database, upgrade  # noqa: E402
+from archive.store import FileStore  # noqa: E402
+from scanning.batch import ScanOptions, scan  # noqa: E402
+from scanning.synthetic import write_long_pdf  # noqa: E402
+
+TARGET_PAGES, TARGET_DAYS = 10_000_000, 30
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(tmp: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(url).ping()
+            return proc, url
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise SystemExit("redis-server did not start")
+
+
+def fresh_home(tmp: Path, name: str, db_url: str | None) -> tuple[Path, str]:
+    home = tmp / name
+    home.mkdir()
+    if db_url:
+        from sqlalchemy import text
+
+        d = Database(db_url)
+        with d.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        d.dispose()
+    url = db_url or f"sqlite:///{home / 'dangan.sqlite3'}"
+    upgrade(url)
+    return home, url
+
+
+def run_scan(files: list[Path], home: Path, url: str, jobs: int, runner=None) -> float:
+    db = Database(url)
+    try:
+        report = scan(files, db, FileStore(home / "store"), ScanOptions(jobs=jobs), runner=runner)
+        assert report.count("accessioned") == len(files), report.folders
+        return report.seconds
+    finally:
+        db.dispose()
+
+
+def start_workers(n: int, home: Path, url: str, broker: str, log_dir: Path) -> list[subprocess.Popen]:
+    from scanning.distributed import make_app, workers_listening
+
+    env = {**os.environ, "DANGAN_DB": url, "DANGAN_HOME": str(home), "DANGAN_BROKER": broker,
+           "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-m", "scanning.distributed", "-c", "1", "--loglevel", "WARNING",
+                               "--hostname", f"bench{i}@%h"], cwd=ROOT, env=env, start_new_session=True,
+                              stdout=(log_dir / f"worker{i}.log").open("wb"), stderr=subprocess.STDOUT)
+             for i in range(n)]
+    app = make_app(broker)
+    deadline = time.monotonic() + 60
+    while len(workers_listening(app, 0.5)) < n:
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            raise SystemExit(f"workers did not come up (see {log_dir})")
+    return procs
+
+
+def stop_workers(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folders", type=int, default=4)
+    ap.add_argument("--pages", type=int, default=4, help="pages per folder")
+    ap.add_argument("--db", default=os.environ.get("DANGAN_BENCH_DB"))
+    ap.add_argument("--broker", default=os.environ.get("DANGAN_BENCH_BROKER"))
+    ap.add_argument("--repeat", type=int, default=1)
+    args = ap.parse_args()
+
+    import redis
+
+    from scanning.distributed import QueueRunner, make_app
+
+    tmp = Path(tempfile.mkdtemp(prefix="dangan-scale-"))
+    redis_proc = None
+    try:
+        broker = args.broker
+        if not broker:
+            redis_proc, broker = start_redis(tmp)
+        files = []
+        for i in range(args.folders):
+            f = tmp / "scans" / f"folder-{i + 1}.pdf"
+            f.parent.mkdir(exist_ok=True)
+            write_long_pdf(f, args.pages, seed=100 + i)
+            files.append(f)
+        pages = args.folders * args.pages
+        warm = tmp / "warm-up.pdf"
+        write_long_pdf(warm, 2 * max(1, args.pages // 2), seed=99)
+        print(f"{pages} pages ({args.folders} folders × {args.pages}), database "
+              f"{'PostgreSQL' if args.db else 'SQLite'}, broker {broker}", flush=True)
+        times: dict[tuple[str, int], list[float]] = {}
+        run = 0
+        for _ in range(args.repeat):
+            for n in (1, 2):
+                run += 1
+                home, url = fresh_home(tmp, f"pool{n}-{run}", args.db)
+                times.setdefault(("pool", n), []).append(run_scan(files, home, url, n))
+                print(f"  pool  ×{n}: {times['pool', n][-1]:6.1f} s", flush=True)
+                home, url = fresh_home(tmp, f"queue{n}-{run}", args.db)
+                redis.Redis.from_url(broker).flushdb()
+                workers = start_workers(n, home, url, broker, tmp)
+                try:
+                    db = Database(url)
+                    runner = QueueRunner(db, make_app(broker))
+                    run_scan([warm], home, url, n, runner)  # workers are long-lived: time them warm
+                    times.setdefault(("queue", n), []).append(run_scan(files, home, url, n, runner))
+                    db.dispose()
+                finally:
+                    stop_workers(workers)
+                print(f"  queue ×{n}: {times['queue', n][-1]:6.1f} s", flush=True)
+
+        best = {k: min(v) for k, v in times.items()}
+        print()
+        print(f"{'':10}{'pages/min':>10}{'queue/pool':>12}")
+        for n in (1, 2):
+            for kind in ("pool", "queue"):
+                ppm = 60 * pages / best[kind, n]
+                ratio = f"{best['queue', n] / best['pool', n]:.3f}" if kind == "queue" else ""
+                print(f"{kind + ' ×' + str(n):10}{ppm:10.1f}{ratio:>12}")
+        worst = max(best["queue", n] / best["pool", n] for n in (1, 2))
+        print(f"queue overhead: worst ratio {worst:.3f}  (target ≤ 1.15)")
+
+        per_page = best["queue", 1] / pages  # seconds of one worker process per page
+        need_rate = TARGET_PAGES / (TARGET_DAYS * 86400)
+        utilisation = 0.8
+        workers = math.ceil(need_rate * per_page / utilisation)
+        print(f"\nper page: {per_page:.2f} s on one worker process (one core, OMP_THREAD_LIMIT=1)")
+        print(f"{TARGET_PAGES:,} pages in {TARGET_DAYS} days = {need_rate:.2f} pages/s around the clock "
+              f"→ {need_rate * per_page:.1f} busy worker processes; at {utilisation:.0%} utilisation "
+              f"{workers} (e.g. {math.ceil(workers / 16)} machines of 16 cores); "
+              f"scanning only 8 h a day: {math.ceil(workers * 3)}")
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
