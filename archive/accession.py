@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any, Iterable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive import events
@@ -101,9 +102,12 @@ def find_customer(session: Session, account_number: str) -> Customer | None:
 def ensure_fonds(session: Session, code: str, name: str = "") -> Fonds:
     fonds = session.get(Fonds, code)
     if fonds is None:
-        fonds = Fonds(code=code, name=name or code)
-        session.add(fonds)
-        session.flush()
+        try:
+            with session.begin_nested():  # another process may register it at the same moment
+                session.add(Fonds(code=code, name=name or code))
+        except IntegrityError:
+            pass
+        fonds = session.get(Fonds, code)
     return fonds
 
 
