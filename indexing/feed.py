@@ -38,7 +38,16 @@ def _names() -> tuple[dict[str, str], dict[str, str]]:
     return docs, business
 
 
-def page_doc(page: Page, record: ArchiveRecord, document: Document, location: str = "") -> IndexDoc:
+def paper_location(record: ArchiveRecord) -> str:
+    """Where the record's paper is, as the room-to-box code path staff walk (e.g.
+    K01/K01-C/K01-C-01/K01-C-01-1/B001), or '' when it has no shelved folder."""
+    from archive.locations import box_path
+
+    folder = record.folder
+    return "/".join(box_path(folder.box)) if folder is not None and folder.box is not None else ""
+
+
+def page_doc(page: Page, record: ArchiveRecord, document: Document) -> IndexDoc:
     doc_names, business_names = _names()
     customer, case, cls = record.customer, record.case, record.classification
     business = (cls.business_type if cls else "") or (case.business_type if case else "")
@@ -51,7 +60,7 @@ def page_doc(page: Page, record: ArchiveRecord, document: Document, location: st
         business_type=business, business_name=business_names.get(business, ""),
         doc_type=document.doc_type or "", doc_type_name=doc_names.get(document.doc_type or "", ""),
         work_orders=[case.work_order] if case and case.work_order else [], date=day,
-        location=location, qa_status=page.qa_status, retention=cls.retention if cls else "",
+        location=paper_location(record), qa_status=page.qa_status, retention=cls.retention if cls else "",
     )
 
 
@@ -63,7 +72,7 @@ def _docs_for(session: Session, page_ids: list[int]) -> list[IndexDoc]:
     records = {r.id: r for r in session.scalars(
         select(ArchiveRecord).where(ArchiveRecord.id.in_({p.record_id for p in pages}))
         .options(selectinload(ArchiveRecord.customer), selectinload(ArchiveRecord.case),
-                 selectinload(ArchiveRecord.classifications)))}
+                 selectinload(ArchiveRecord.classifications), selectinload(ArchiveRecord.folder)))}
     return [page_doc(p, records[p.record_id], p.document) for p in pages
             if records[p.record_id].status == "active"]
 
