@@ -156,7 +156,17 @@ def _past_qualifier(sq: str, end: int) -> int:
     return m.end() if m else end
 
 
-def _exact_hits(sq: str) -> list[_Hit]:
+def _cell_gaps(line: str, index: list[int]) -> set[int]:
+    """Squeezed positions that follow a gap in LINE, when the line's gaps are meaningful:
+    our OCR text keeps a space only at a form's cell boundary (户名 | 王建国), where a
+    colon would be; text with a space between every character (raw Tesseract) has none."""
+    gaps = {i for i in range(1, len(index)) if index[i] - index[i - 1] > 1}
+    cjk_pairs = sum(1 for i in range(1, len(index)) if _CJK_RE.match(line[index[i]]) and _CJK_RE.match(line[index[i - 1]]))
+    spaced = sum(1 for i in gaps if _CJK_RE.match(line[index[i]]) and _CJK_RE.match(line[index[i - 1]]))
+    return set() if cjk_pairs and spaced > 0.3 * cjk_pairs else gaps
+
+
+def _exact_hits(sq: str, gaps: frozenset[int] = frozenset()) -> list[_Hit]:
     taken = [False] * len(sq)
     hits: list[_Hit] = []
     for name, label in _LABEL_PAIRS:  # longest first: 客户名称 before 户名
@@ -166,7 +176,9 @@ def _exact_hits(sq: str) -> list[_Hit]:
             end = _past_qualifier(sq, m.end())
             for k in range(m.start(), end):
                 taken[k] = True
-            hits.append(_Hit(m.start(), end, name, label, True, _has_colon(sq, end)))
+            starts_cell = m.start() == 0 or m.start() in gaps
+            hits.append(_Hit(m.start(), end, name, label, True,
+                             _has_colon(sq, end) or (starts_cell and end in gaps)))
     return hits
 
 
@@ -199,10 +211,10 @@ def _unknown_label_at_colon(sq: str, colon: int) -> _Hit | None:
     return _Hit(start, colon, None, sq[start:colon], False, True) if start < colon else None
 
 
-def _line_hits(sq: str) -> list[list[_Hit]]:
+def _line_hits(sq: str, gaps: frozenset[int] = frozenset()) -> list[list[_Hit]]:
     """Label candidates on one squeezed line, grouped by position (several fuzzy readings may
     compete for one spot), in reading order."""
-    exact = _exact_hits(sq)
+    exact = _exact_hits(sq, gaps)
     groups: list[list[_Hit]] = [[h] for h in exact]
     ends = {h.end for h in exact}
     covered = {k for h in exact for k in range(h.start, h.end)}
@@ -590,7 +602,7 @@ def _better(new: FieldProposal, old: FieldProposal | None) -> bool:
 
 def _labelled_proposals(line: str) -> Iterable[FieldProposal]:
     sq, index = _squeeze(line)
-    groups = _line_hits(sq)
+    groups = _line_hits(sq, frozenset(_cell_gaps(line, index)))
     for gi, group in enumerate(groups):
         nxt = groups[gi + 1][0].start if gi + 1 < len(groups) else len(sq)
         for hit in group:

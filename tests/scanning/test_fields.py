@@ -226,3 +226,14 @@ def test_a_signature_line_qualifier_between_label_and_colon():
                  "申请人〈(签章) :郑玲娟申请日期: 2023年9月4日"):
         name = extract_fields(line)["customer_name"]
         assert name.valid and name.value in ("马敏桂", "郑玲娟"), line
+
+
+def test_a_form_cell_gap_stands_for_the_colon_but_spaced_out_text_does_not():
+    # our OCR text keeps a space only where a ruled cell ends: 户名 | 杭州润泽食品有限公司
+    fields = extract_fields("户名 杭州润泽食品有限公司 户号 1929078997\n用电地址 浙江省杭州市上城区黄河路147号")
+    assert fields["customer_name"].value == "杭州润泽食品有限公司"
+    assert fields["address"].value.startswith("浙江省杭州市")
+    # raw Tesseract puts a space between every character: a bare label word is not a label
+    assert "customer_name" not in extract_fields("户 名 杭 州 润 泽 食 品 有 限 公 司")
+    # and what follows a label must still look like its value
+    assert not extract_fields("本人申请在上述 地址 新装用电")["address"].valid
