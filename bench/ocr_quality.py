@@ -85,6 +85,7 @@ class PipelineResult:
     ids: set[str]  # valid ID numbers read anywhere on the page
     confidence: float | None
     engine: str
+    continuation: bool  # no title, reads as a later page of a document (e.g. contract clauses)
 
 
 def pipeline(path: str) -> PipelineResult:
@@ -95,7 +96,7 @@ def pipeline(path: str) -> PipelineResult:
     fields = {k: (v.value if hasattr(v, "value") else v.get("value")) for k, v in page.fields.items()
               if (getattr(v, "valid", None) if hasattr(v, "valid") else v.get("valid"))}
     return PipelineResult(page.text, page.doc_type, fields, page.rotation, printed_ids(page.text),
-                          page.confidence, page.ocr_engine)
+                          page.confidence, page.ocr_engine, page.metrics.get("continuation") == 1.0)
 
 
 def main() -> None:
@@ -133,7 +134,10 @@ def main() -> None:
             "skew": round(t.skew, 2), "seal": t.has_seal,
             "cer_raw": cer(t.text, r), "cer_dangan": cer(t.text, o.text),
             "loss_raw": char_loss(t.text, r), "loss_dangan": char_loss(t.text, o.text),
-            "type_ok": o.doc_type == t.doc_type,
+            # A document's type is read from its first page; its later pages (no title) are
+            # right when recognised as continuations, which the folder splitter attaches.
+            "type_ok": o.doc_type == t.doc_type or (t.doc_page > 1 and not t.title and o.continuation
+                                                    and o.doc_type is None),
             "account_ok": (t.account_no not in t.text) or o.fields.get("account_number") == t.account_no,
             "id_ok": printed_ids(t.text) <= o.ids,
             "has_account": t.account_no in t.text if t.account_no else False,

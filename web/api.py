@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from pydantic import BaseModel, Field
 
 from archive.users import User
 from archive.views import NotFound
@@ -22,9 +23,12 @@ def me(request: Request) -> dict[str, Any]:
     user: User | None = request.state.user
     if user is None:
         raise LoginRequired()
-    actions = ["search", "view", "ingest", "quarantine", "events", "see_ids", "manage_users"]
+    from web.app import may
+
+    actions = ["search", "view", "ingest", "quarantine", "qa", "labels", "reports", "events", "see_ids",
+               "manage_users"]
     return {"name": user.name, "role": user.role, "csrf_token": request.state.csrf,
-            "may": [a for a in actions if user.can(a)]}
+            "may": [a for a in actions if may(user, a)]}
 
 
 @router.get("/search", summary="Search pages; results grouped by archive record, exact hits first")
@@ -98,3 +102,61 @@ def events(request: Request, user: User = Depends(need("events")), type: str = "
 @router.get("/events/verify", summary="Recompute the hash chain of the event log")
 def verify(request: Request, user: User = Depends(need("events"))) -> dict[str, Any]:
     return request.app.state.services.verify()
+
+
+# --- the QA queue (operators) -------------------------------------------------------------------
+
+class AcceptBody(BaseModel):
+    note: str = Field(..., max_length=2000, description="Why the page is acceptable as it is (required)")
+
+
+@router.get("/qa", summary="The QA queue: flagged pages with what is wrong with each, OCR confidence")
+def qa_queue(request: Request, user: User = Depends(need("qa"))) -> list[dict[str, Any]]:
+    return request.app.state.services.qa_queue(user)
+
+
+@router.post("/qa/{page_id}/accept", dependencies=[Depends(csrf_ok)],
+             summary="Accept a flagged page as it is, with a note; it leaves the queue")
+def qa_accept(request: Request, page_id: int, body: AcceptBody,
+              user: User = Depends(need("qa"))) -> dict[str, Any]:
+    from archive.qa import QaError
+    from web.pages import qa_error
+    from web.services import NotQueued
+
+    try:
+        return request.app.state.services.qa_accept(user, page_id, body.note)
+    except (LookupError, NotQueued, QaError) as e:
+        raise qa_error(e)
+
+
+@router.post("/qa/{page_id}/rescan", dependencies=[Depends(csrf_ok)],
+             summary="Replace a flagged page with a new scan (one image, or page page_no of a PDF/TIFF)")
+async def qa_rescan(request: Request, page_id: int, user: User = Depends(need("qa")),
+                    file: UploadFile = File(...), page_no: int = Form(1, ge=1, le=10_000)) -> dict[str, Any]:
+    from web.pages import rescan_upload
+
+    return await rescan_upload(request, user, page_id, file, page_no)
+
+
+# --- auditor reports ------------------------------------------------------------------------------
+
+@router.get("/reports", summary="The auditor reports, each with its problem count")
+def reports(request: Request, user: User = Depends(need("reports")), as_of: str = "") -> list[dict[str, Any]]:
+    from web.pages import as_of_date
+    from web.services import REPORT_KINDS
+
+    day = as_of_date(as_of)
+    out = []
+    for kind in REPORT_KINDS:
+        r = request.app.state.services.report(user, kind, as_of=day)
+        out.append({"report": kind, "title": r.title, "ok": r.ok, "problems": r.problems,
+                    "json": f"/api/reports/{kind}", "csv": f"/reports/{kind}.csv", "html": f"/reports/{kind}.html"})
+    return out
+
+
+@router.get("/reports/{kind}", summary="One report: about, sections, findings, problems (as `dangan report --json`)")
+def report(request: Request, kind: str, user: User = Depends(need("reports")), as_of: str = "") -> dict[str, Any]:
+    from web.pages import _report_kind, as_of_date
+
+    r = request.app.state.services.report(user, _report_kind(kind), as_of=as_of_date(as_of))
+    return r.as_dict() | {"charts": r.charts}

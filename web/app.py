@@ -29,6 +29,20 @@ from archive.users import User, session_user
 HERE = Path(__file__).resolve().parent
 ROLE_LABELS = {"operator": "档案管理员 Operator", "staff": "业务人员 Staff", "auditor": "稽查 Auditor",
                "admin": "管理员 Admin"}
+# Actions of the web app that archive.users.PERMISSIONS does not name yet: who may do them.
+# (archive.users stays the authority: once it names an action, its answer counts as well.)
+WEB_PERMISSIONS: dict[str, frozenset[str]] = {
+    "qa": frozenset({"operator", "admin"}),        # QA queue: see it, accept, rescan
+    "labels": frozenset({"operator", "admin"}),    # folder/box labels and cover sheets as PDF
+    "reports": frozenset({"auditor", "admin"}),    # the five auditor reports, CSV and HTML
+}
+
+
+def may(user: User | None, action: str) -> bool:
+    """May USER do ACTION? archive.users decides, with WEB_PERMISSIONS for the web-only actions."""
+    if user is None or user.disabled:
+        return False
+    return user.can(action) or user.role in WEB_PERMISSIONS.get(action, frozenset())
 
 
 class LoginRequired(Exception):
@@ -79,6 +93,10 @@ def create_app(home: DataHome, *, secret_key: str | bytes | None = None, secure_
     app.state.jobs = Jobs(home, backend, app.state.services.db, jobs_per_scan=scan_jobs)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["role_labels"] = ROLE_LABELS
+    templates.env.globals["may"] = may
+    from archive.reports import _cell
+
+    templates.env.filters["cell"] = _cell  # a report cell as text, as in the CSV and the HTML report
     templates.env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -95,11 +113,12 @@ def create_app(home: DataHome, *, secret_key: str | bytes | None = None, secure_
                         request.state.user, request.state.csrf = found[0], found[1].csrf_token
         response: Response = await call_next(request)
         docs = request.url.path == "/api/docs"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-            "form-action 'self'; frame-ancestors 'none'"
-            + ("; script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; "
-               "style-src 'self' https://cdn.jsdelivr.net" if docs else ""))
+        if "content-security-policy" not in response.headers:  # a route may set a stricter one
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                "form-action 'self'; frame-ancestors 'none'"
+                + ("; script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; "
+                   "style-src 'self' https://cdn.jsdelivr.net" if docs else ""))
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
@@ -153,7 +172,7 @@ def need(action: str):
         user = request.state.user
         if user is None:
             raise LoginRequired()
-        if not user.can(action):
+        if not may(user, action):
             raise HTTPException(403, f"Your role ({user.role}) may not do this ({action.replace('_', ' ')}). "
                                      f"您的角色无此权限。")
         return user

@@ -117,7 +117,11 @@ def record_page(request: Request, number: str, user: User = Depends(need("view")
         view = request.app.state.services.record(user, number)
     except NotFound as e:
         raise HTTPException(404, str(e))
-    return page(request, "record.html", {"r": view, "q": q})
+    names = {"folder": "卷标签 Folder label", "box": "盒标签 Box label", "cover": "封面 Cover sheet"}
+    kinds = request.app.state.services.label_kinds()
+    if not ((view.get("paper") or {}).get("box")):
+        kinds = tuple(k for k in kinds if k != "box")  # not in a box yet: no box label to print
+    return page(request, "record.html", {"r": view, "q": q, "label_kinds": [(k, names[k]) for k in kinds]})
 
 
 @router.get("/pages/{page_id}", response_class=HTMLResponse)
@@ -236,3 +240,213 @@ def events_page(request: Request, user: User = Depends(need("events")), type: st
 def events_csv(request: Request, user: User = Depends(need("events"))):
     return StreamingResponse(request.app.state.services.events_csv(), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="dangan-events.csv"'})
+
+
+# --- the QA queue (operators) -------------------------------------------------------------------
+
+MAX_RESCAN_BYTES = 256 << 20
+MAX_NOTE = 2000
+
+
+def _qa_page(request: Request, user: User, *, error: str = "", status_code: int = 200, done: dict | None = None):
+    items = request.app.state.services.qa_queue(user)
+    return page(request, "qa.html", {"items": items, "error": error, "done": done or {}}, status_code=status_code)
+
+
+@router.get("/qa", response_class=HTMLResponse)
+def qa_page(request: Request, user: User = Depends(need("qa")), accepted: int | None = None,
+            rescanned: int | None = None, new: int | None = None):
+    done = {"accepted": accepted, "rescanned": rescanned, "new": new}
+    return _qa_page(request, user, done={k: v for k, v in done.items() if v is not None})
+
+
+def qa_error(e: Exception) -> HTTPException:
+    """The HTTP answer to a refused QA action: 404 no page, 409 not (or no longer) in the queue,
+    400 for the operator's input (no note, an unreadable scan)."""
+    from web.services import NotQueued
+
+    if isinstance(e, LookupError):
+        return HTTPException(404, str(e))
+    if isinstance(e, NotQueued):
+        return HTTPException(409, str(e))
+    return HTTPException(400, str(e))
+
+
+@router.post("/qa/{page_id}/accept", dependencies=[Depends(csrf_ok)])
+def qa_accept(request: Request, page_id: int, user: User = Depends(need("qa")),
+              note: str = Form("", max_length=MAX_NOTE)):
+    from archive.qa import QaError
+    from web.services import NotQueued
+
+    try:
+        request.app.state.services.qa_accept(user, page_id, note)
+    except (LookupError, NotQueued, QaError) as e:
+        err = qa_error(e)
+        return _qa_page(request, user, error=err.detail, status_code=err.status_code)
+    return RedirectResponse(f"/qa?accepted={page_id}", status_code=303)
+
+
+async def save_rescan(request: Request, upload: UploadFile) -> Path:
+    """Save one uploaded page scan under the data home (name checked as for uploads); the caller
+    removes the folder. 413 beyond MAX_RESCAN_BYTES, 400 for an unsafe name."""
+    import secrets
+    import shutil
+
+    from web.jobs import UnsafeFileName, safe_upload_name
+
+    try:
+        name = safe_upload_name(upload.filename or "")
+    except UnsafeFileName as e:
+        raise HTTPException(400, str(e))
+    folder = request.app.state.home.root / "uploads" / f"qa-{secrets.token_hex(8)}"
+    folder.mkdir(parents=True)
+    target = folder / name
+    try:
+        written = 0
+        with open(target, "xb") as out:
+            while chunk := await upload.read(1 << 20):
+                written += len(chunk)
+                if written > MAX_RESCAN_BYTES:
+                    raise HTTPException(413, f"{name} is larger than {MAX_RESCAN_BYTES >> 20} MB")
+                out.write(chunk)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return target
+
+
+async def rescan_upload(request: Request, user: User, page_id: int, upload: UploadFile, page_no: int) -> dict:
+    """Save the new scan, replace the queued page with it (in a worker thread: OCR takes seconds),
+    sync the index; the uploaded copy is removed (its bytes are in the file store now)."""
+    import shutil
+
+    from starlette.concurrency import run_in_threadpool
+
+    from archive.qa import QaError
+    from scanning.sources import RejectedFile
+    from web.services import NotQueued
+
+    path = await save_rescan(request, upload)
+    try:
+        return await run_in_threadpool(request.app.state.services.qa_rescan, user, page_id, path, page_no)
+    except (LookupError, NotQueued, QaError, RejectedFile) as e:
+        raise qa_error(e)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@router.post("/qa/{page_id}/rescan", dependencies=[Depends(csrf_ok)])
+async def qa_rescan(request: Request, page_id: int, user: User = Depends(need("qa")),
+                    file: UploadFile = File(...), page_no: int = Form(1, ge=1, le=10_000)):
+    try:
+        done = await rescan_upload(request, user, page_id, file, page_no)
+    except HTTPException as e:
+        if e.status_code == 413:
+            raise
+        return _qa_page(request, user, error=e.detail, status_code=e.status_code)
+    return RedirectResponse(f"/qa?rescanned={done['page_id']}&new={done['new_page_id']}", status_code=303)
+
+
+# --- auditor reports --------------------------------------------------------------------------------
+
+REPORT_ROW_LIMIT = 200  # rows per section shown in the page; the downloads have them all
+
+
+def as_of_date(value: str):
+    import datetime as dt
+
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(400, f"as_of: {value!r} is not a date YYYY-MM-DD. 日期格式应为 YYYY-MM-DD。")
+
+
+def _report_kind(kind: str) -> str:
+    from web.services import REPORT_KINDS
+
+    if kind not in REPORT_KINDS:
+        raise HTTPException(404, f"no report {kind!r}; reports: {', '.join(REPORT_KINDS)}")
+    return kind
+
+
+def _report_view(report) -> dict:
+    from archive.report_html import CHARTS
+
+    charts = [(name.replace("_", " "), CHARTS[name](series)) for name, series in report.charts.items()
+              if name in CHARTS and series]
+    return {"r": report, "charts": charts}
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(request: Request, user: User = Depends(need("reports")), as_of: str = ""):
+    from web.services import REPORT_KINDS
+
+    day = as_of_date(as_of)
+    services = request.app.state.services
+    views = [_report_view(services.report(user, kind, as_of=day)) for kind in REPORT_KINDS]
+    return page(request, "reports.html", {"reports": views, "as_of": as_of, "limit": REPORT_ROW_LIMIT})
+
+
+def _download_name(kind: str, suffix: str) -> str:
+    import datetime as dt
+
+    return f"dangan-{kind}-report-{dt.date.today().isoformat()}.{suffix}"
+
+
+def disposition(kind: str, name: str) -> str:
+    """Content-Disposition with an ASCII fallback name and the real (UTF-8) one."""
+    from urllib.parse import quote as q
+
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{q(name)}"
+
+
+@router.get("/reports/all.html")
+def reports_all_html(request: Request, user: User = Depends(need("reports")), as_of: str = "",
+                     download: bool = False):
+    from web.services import REPORT_KINDS
+
+    day = as_of_date(as_of)
+    reports = [request.app.state.services.report(user, k, as_of=day) for k in REPORT_KINDS]
+    return _report_html(reports, "dangan audit reports 稽查报告", "all", download)
+
+
+@router.get("/reports/{kind}.csv")
+def report_csv(request: Request, kind: str, user: User = Depends(need("reports")), as_of: str = ""):
+    report = request.app.state.services.report(user, _report_kind(kind), as_of=as_of_date(as_of))
+    return Response("\ufeff" + report.to_csv(), media_type="text/csv; charset=utf-8",  # BOM: spreadsheets
+                    headers={"Content-Disposition": disposition("attachment", _download_name(kind, "csv"))})
+
+
+@router.get("/reports/{kind}.html")
+def report_html(request: Request, kind: str, user: User = Depends(need("reports")), as_of: str = "",
+                download: bool = False):
+    report = request.app.state.services.report(user, _report_kind(kind), as_of=as_of_date(as_of))
+    return _report_html([report], report.title, kind, download)
+
+
+def _report_html(reports: list, title: str, kind: str, download: bool) -> Response:
+    """archive.report_html's self-contained page (inline CSS, inline SVG, no script): shown in
+    the browser to print, or downloaded. Its own CSP allows the inline style and nothing else."""
+    from archive.report_html import render_html
+
+    how = "attachment" if download else "inline"
+    return HTMLResponse(render_html(reports, title=title), headers={
+        "Content-Disposition": disposition(how, _download_name(kind, "html")),
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"})
+
+
+# --- labels (operators) -------------------------------------------------------------------------------
+
+@router.get("/records/{number}/labels/{kind}.pdf")
+def record_labels(request: Request, number: str, kind: Literal["folder", "box", "cover"],
+                  user: User = Depends(need("labels"))):
+    try:
+        data, name = request.app.state.services.labels_pdf(user, number, kind)
+    except (NotFound, LookupError) as e:
+        raise HTTPException(404, str(e))
+    return Response(data, media_type="application/pdf",
+                    headers={"Content-Disposition": disposition("attachment", name)})

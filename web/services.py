@@ -25,6 +25,10 @@ from indexing.search import make_snippet, match_spans, search
 from scanning.page import Word
 
 
+class NotQueued(Exception):
+    """The page is not (or no longer) waiting in the QA queue: someone else dealt with it."""
+
+
 class Services:
     def __init__(self, home: DataHome, backend_name: str = "whoosh"):
         self.home = home
@@ -78,6 +82,12 @@ class Services:
                  "valid_to": c.valid_to and c.valid_to.isoformat(), "reason": c.reason, "actor": c.actor}
                 for c in record.classifications]
             view["paper"] = _paper_location(s, record)
+            view["loan"] = _loan_state(s, record)
+            view["completeness"] = _completeness(s, record)
+        if view["completeness"]:
+            c = view["completeness"]
+            for key in ("problems", "missing", "invalid_fields", "unmet_preconditions", "warnings", "assumptions"):
+                c[key] = [visible_text(user, x) for x in c[key]]
         for d in view["documents"]:
             for p in d["pages"]:
                 p.pop("master", None), p.pop("derived", None)  # store paths stay on the server
@@ -125,6 +135,151 @@ class Services:
                     words = [Word(*w) for w in (p.words or [])]
                     redact = [(b.left, b.top, b.width, b.height) for b in locate(words, ids)]
             return p.derived_path, redact
+
+    # --- the QA queue (operators) ---------------------------------------------------------------
+    def qa_queue(self, user: User, limit: int = 200) -> list[dict[str, Any]]:
+        """Pages waiting for a person: what is wrong with each, in the pipeline's own words."""
+        from archive.qa import qa_queue
+
+        with self.db.session() as s:
+            items = qa_queue(s, "flagged", limit=limit)
+            dpi = dict(s.execute(select(Page.id, Page.dpi).where(Page.id.in_([i.page_id for i in items]))).all())
+        return [{"page_id": i.page_id, "record": i.record, "seq": i.seq, "dpi": dpi.get(i.page_id),
+                 "confidence": i.confidence,
+                 "flags": [{"code": f.get("code"), "severity": f.get("severity"),
+                            "message": visible_text(user, f.get("message") or "")} for f in i.flags or []],
+                 "image_url": f"/pages/{i.page_id}/image", "thumb_url": f"/pages/{i.page_id}/image?size=thumb"}
+                for i in items]
+
+    def _queued_page(self, s, page_id: int) -> Page:
+        """The page, if it is waiting in the queue; LookupError (no such page) or NotQueued otherwise."""
+        page = s.get(Page, page_id)
+        if page is None:
+            raise LookupError(f"no page {page_id}")
+        if page.superseded_by_id is not None:
+            raise NotQueued(f"page {page_id} was already replaced by a rescan (page {page.superseded_by_id}); "
+                          "reload the queue. 该页已重扫。")
+        if page.qa_status != "flagged":
+            raise NotQueued(f"page {page_id} is not waiting in the QA queue (it is {page.qa_status}); "
+                          "reload the queue. 该页不在待检队列中。")
+        return page
+
+    def qa_accept(self, user: User, page_id: int, note: str) -> dict[str, Any]:
+        """Accept a queued page as it is (archive.qa.accept_page), then update the index.
+        Raises LookupError (no page), NotQueued, QaError (no note)."""
+        from archive.qa import QaError, accept_page
+
+        if not (note or "").strip():
+            raise QaError("say why the page is acceptable as it is (a note is required). 请填写接受理由。")
+        with self.db.session() as s:
+            page = self._queued_page(s, page_id)
+            record = s.get(ArchiveRecord, page.record_id).number
+            accept_page(s, page, actor=user.name, note=note.strip())
+            seq = page.seq
+        return {"page_id": page_id, "record": record, "seq": seq, "qa_status": "accepted",
+                "indexed": self.sync_index()}
+
+    def qa_rescan(self, user: User, page_id: int, path, page_no: int = 1) -> dict[str, Any]:
+        """Replace a queued page with page PAGE_NO of the file at PATH (scanning.batch.rescan_page),
+        then update the index as an upload does. Raises LookupError, NotQueued, QaError, RejectedFile."""
+        from archive.scheme import load_scheme
+        from archive.store import FileStore
+        from scanning.batch import ScanOptions, rescan_page
+        from scanning.pipeline import options_from_scheme
+
+        with self.db.session() as s:
+            page = self._queued_page(s, page_id)
+            record, seq = s.get(ArchiveRecord, page.record_id).number, page.seq
+        scheme = load_scheme()
+        options = ScanOptions(fonds=scheme.fonds.code, actor=user.name, jobs=1,
+                              pipeline=options_from_scheme(scheme))
+        old, new, flags = rescan_page(str(page_id), path, self.db, FileStore(self.home.store_dir), options, page_no)
+        with self.db.session() as s:
+            status = s.get(Page, new).qa_status
+        return {"page_id": old, "new_page_id": new, "record": record, "seq": seq, "qa_status": status,
+                "flags": [{"code": f.get("code"), "severity": f.get("severity"),
+                           "message": visible_text(user, f.get("message") or "")} for f in flags or []],
+                "indexed": self.sync_index()}
+
+    def sync_index(self) -> int | None:
+        """Drain the index outbox (as the upload job does). None when the index could not be
+        written now: the change is in the database and its outbox, the next sync catches up."""
+        from indexing import feed
+
+        try:
+            self.home.index_dir.mkdir(parents=True, exist_ok=True)
+            backend = open_backend(self.home.index_dir, self.backend_name)
+            try:
+                return feed.sync(self.db, backend)
+            finally:
+                backend.close()
+        except Exception:  # noqa: BLE001 - the QA decision is saved; the index catches up later
+            import traceback
+
+            traceback.print_exc()
+            return None
+
+    # --- reports (auditors) ---------------------------------------------------------------------
+    def report(self, user: User, kind: str, *, as_of=None):
+        """One auditor report (archive.reports) made now, by USER. Raises KeyError for an unknown kind."""
+        from archive import reports as rp
+        from archive.scheme import load_scheme
+
+        if kind not in REPORT_KINDS:
+            raise KeyError(kind)
+        scheme = load_scheme()
+        kw = {"db_url": self.home.db_url, "actor": user.name}
+        with self.db.session() as s:
+            if kind == "completeness":
+                return rp.completeness_report(s, scheme, **kw)
+            if kind == "overdue":
+                return rp.overdue_report(s, scheme, today=as_of, **kw)
+            if kind == "digitisation":
+                return rp.digitisation_report(s, today=as_of, scheme=scheme, **kw)
+            if kind == "reconciliation":
+                return rp.reconciliation_report(s, today=as_of, scheme=scheme, **kw)
+            return rp.numbering_report(s, scheme=scheme, **kw)
+
+    # --- labels (operators) ----------------------------------------------------------------------
+    def label_kinds(self) -> tuple[str, ...]:
+        """Label kinds archive.labels can print here ("cover" only once archive.labels has it)."""
+        from archive import labels
+
+        kinds = ["folder", "box"]
+        if "cover" in getattr(labels, "SIZES", {}):
+            kinds.append("cover")
+        return tuple(kinds)
+
+    def labels_pdf(self, user: User, number: str, kind: str) -> tuple[bytes, str]:
+        """(PDF bytes, file name) of KIND label(s) for the record NUMBER: its folder label, the
+        label of the box it is in, or its cover sheet. LookupError when there is nothing to print."""
+        import tempfile
+        from pathlib import Path
+
+        from archive import labels
+        from archive.scheme import load_scheme
+
+        if kind not in self.label_kinds():
+            raise LookupError(f"no {kind!r} labels in this installation; kinds: {', '.join(self.label_kinds())}")
+        names = {bt.code: bt.name for bt in load_scheme().business_types.values()}
+        with self.db.session() as s:
+            record = find_record(s, number)
+            code = record.number
+            if kind == "box":
+                folder = getattr(record, "folder", None)
+                if folder is None or folder.box is None:
+                    raise LookupError(f"{record.number} is not shelved in a box: shelve its folder first "
+                                      "(dangan shelve NUMBER BOX). 未入盒。")
+                code = folder.box.code
+            with tempfile.TemporaryDirectory(prefix="dangan-labels-") as tmp:
+                out = Path(tmp) / "labels.pdf"
+                try:
+                    labels.write_labels(s, kind, [code], out, business_names=names)
+                except labels.LabelError as e:
+                    raise LookupError(str(e)) from None
+                data = out.read_bytes()
+        safe = code.replace("·", "-").replace("/", "-")
+        return data, f"{kind}-{safe}.pdf"
 
     # --- operators and auditors ---------------------------------------------------------------
     def quarantine(self) -> list[dict[str, Any]]:
@@ -181,6 +336,9 @@ class Services:
         yield buf.getvalue()
 
 
+REPORT_KINDS = ("completeness", "overdue", "digitisation", "reconciliation", "numbering")
+
+
 def _iso(t) -> str:
     return t.isoformat() if t is not None else ""
 
@@ -189,6 +347,55 @@ def _event_row(e: Event) -> dict[str, Any]:
     return {"seq": e.seq, "at": _iso(e.at), "type": e.type, "actor": e.actor,
             "object_type": e.object_type, "object_id": e.object_id, "detail": e.detail or {},
             "hash": e.hash}
+
+
+def _loan_state(session, record: ArchiveRecord) -> dict[str, Any] | None:
+    """The open loan of the record's paper folder, or the last return (None: never lent)."""
+    folder = getattr(record, "folder", None)
+    if folder is None:
+        return None
+    from archive.loans import loan_view
+    from archive.models import Loan
+
+    loan = session.scalar(select(Loan).where(Loan.folder_id == folder.id, Loan.returned_at.is_(None)))
+    if loan is None:
+        loan = session.scalar(select(Loan).where(Loan.folder_id == folder.id).order_by(Loan.id.desc()).limit(1))
+    if loan is None:
+        return None
+    view = loan_view(loan)
+    view["open"] = loan.returned_at is None
+    return {k: (_iso(v) if hasattr(v, "isoformat") else v) for k, v in view.items()}
+
+
+def _completeness(session, record: ArchiveRecord) -> dict[str, Any]:
+    """The record's business case against the completeness rules of the scheme in force:
+    archive.reports.check_case when the record has a case (every active record of the case
+    counts, as at handover), else archive.handover.check_record's reason."""
+    from archive.handover import check_record
+    from archive.reports import check_case
+    from archive.scheme import load_scheme
+
+    scheme = load_scheme()
+    out: dict[str, Any] = {"ok": False, "scheme_version": scheme.version, "business_type": "", "variant": "",
+                           "problems": [], "missing": [], "invalid_fields": [], "unmet_preconditions": [],
+                           "warnings": [], "assumptions": [], "records": [record.number]}
+    if record.case is None or record.status != "active":
+        check = check_record(session, record, scheme)
+        out["problems"] = list(check.problems)
+        result = check.result
+    else:
+        check = check_case(session, record.case, scheme)
+        out["problems"], result = list(check.problems), check.result
+        out["business_type"] = check.business_type
+        out["records"] = [r.number for r in check.records]
+    if result is not None:
+        out.update(business_type=result.business_type, variant=result.variant,
+                   missing=[str(m) for m in result.missing],
+                   invalid_fields=[str(i) for i in result.invalid_fields if i.severity == "error"],
+                   unmet_preconditions=[str(u) for u in result.unmet_preconditions] + list(result.not_applicable),
+                   warnings=list(result.warnings), assumptions=list(result.assumptions))
+    out["ok"] = not (out["problems"] or out["missing"] or out["invalid_fields"] or out["unmet_preconditions"])
+    return out
 
 
 def _paper_location(session, record: ArchiveRecord) -> dict[str, Any] | None:

@@ -1,6 +1,7 @@
 """One small real archive for all web tests: a customer folder (ID card copy + 减容
-application) generated, scanned with real Tesseract, indexed; a broken file quarantined;
-one user per role."""
+application, and one contract page scanned at 150 dpi, which the pipeline flags as
+low_dpi fail for the QA queue) generated, scanned with real Tesseract, indexed; a broken
+file quarantined; one user per role."""
 from __future__ import annotations
 
 import re
@@ -17,6 +18,7 @@ from archive.users import add_user
 PASSWORD = "correct horse battery"
 ROLES = ("operator", "staff", "auditor", "admin")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+LOW_DPI = 150
 
 
 @pytest.fixture(scope="session")
@@ -24,14 +26,19 @@ def web_archive(tmp_path_factory):
     from indexing import feed
     from indexing.backend import open_backend
     from scanning.batch import ScanOptions, scan
-    from scanning.synthetic import demo_cases, render_document, write_pdf
+    from scanning.synthetic import _PdfStream, demo_cases, encode_jpeg, render_document
 
     tmp = tmp_path_factory.mktemp("web")
     case = next(c for c in demo_cases(seed=3) if c.business_type == "JR")
-    pages = render_document("SF", case) + render_document("SQ", case)
+    pages = [(p.image, 300) for p in render_document("SF", case) + render_document("SQ", case)]
+    pages.append((render_document("HT", case, dpi=LOW_DPI)[0].image, LOW_DPI))  # below the 200 dpi minimum
     scans = tmp / "scans"
     scans.mkdir()
-    write_pdf(scans / "folder-01.pdf", (p.image for p in pages))
+    with open(scans / "folder-01.pdf", "wb") as fh:  # a scanner PDF whose pages differ in resolution
+        pdf = _PdfStream(fh)
+        for image, dpi in pages:
+            pdf.add_page(*encode_jpeg(image, 85, dpi), dpi)
+        pdf.close()
     (scans / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntruncated")
     home = DataHome(root=tmp / "home", db_url=f"sqlite:///{tmp / 'home' / 'dangan.sqlite3'}")
     home.root.mkdir()
@@ -85,3 +92,38 @@ def login(app):
     yield make
     for c in clients:
         c.close()
+
+
+def low_dpi_page(web_archive) -> tuple[int, str]:
+    """(id, qa_status) of the fixture's 150-dpi page as first scanned (it may have been
+    accepted or replaced by a rescan since)."""
+    from sqlalchemy import select
+
+    from archive.models import Page
+
+    db = Database(web_archive["home"].db_url)
+    try:
+        with db.session() as s:
+            p = s.scalars(select(Page).where(Page.dpi == LOW_DPI).order_by(Page.id)).first()
+            return p.id, p.qa_status
+    finally:
+        db.dispose()
+
+
+def queue_a_flagged_page(web_archive) -> int:
+    """A page waiting in the QA queue, whatever earlier tests did with the queue: the 150-dpi
+    page (or the page that replaced it) is put back as flagged if someone dealt with it."""
+    from sqlalchemy import select
+
+    from archive.models import Page
+
+    db = Database(web_archive["home"].db_url)
+    try:
+        with db.session() as s:
+            p = s.scalars(select(Page).where(Page.dpi == LOW_DPI).order_by(Page.id)).first()
+            while p.superseded_by_id is not None:
+                p = s.get(Page, p.superseded_by_id)
+            p.qa_status = "flagged"
+            return p.id
+    finally:
+        db.dispose()

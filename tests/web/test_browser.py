@@ -1,7 +1,7 @@
 """The web app in a real browser (Debian's headless Chromium through Playwright): each role
 logs in, searches a Chinese phrase, sees the hit boxes drawn on the page image, opens the
-record; the auditor downloads the event log; the operator uploads a scan. Screenshots go
-to test-artifacts/web/."""
+record; the auditor downloads the event log and a report; the operator works the QA queue,
+prints a label and uploads a scan. Screenshots go to test-artifacts/web/."""
 from __future__ import annotations
 
 import socket
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import ARTIFACTS, PASSWORD
+from tests.web.conftest import ARTIFACTS, LOW_DPI, PASSWORD, queue_a_flagged_page
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
@@ -149,9 +149,80 @@ def test_staff_have_no_operator_or_auditor_pages(page_for, server):
     page = page_for("staff")
     assert page.locator("nav a[href='/upload']").count() == 0
     assert page.locator("nav a[href='/audit/events']").count() == 0
+    assert page.locator("nav a[href='/qa']").count() == 0
+    assert page.locator("nav a[href='/reports']").count() == 0
     response = page.goto("/audit/events")
     assert response.status == 403
     shot(page, "staff-5-denied")
+    assert page.goto("/qa").status == 403
+    assert page.goto("/reports").status == 403
+
+
+def test_the_operator_walks_the_qa_queue_and_accepts_the_low_dpi_page_with_a_note(page_for, web_archive):
+    page_id = queue_a_flagged_page(web_archive)
+    page = page_for("operator")
+    page.click("nav a[href='/qa']")
+    item = page.locator(f"#qa-{page_id}")
+    item.wait_for()
+    assert web_archive["number"] in item.locator("h2").inner_text()
+    assert f"Scanned at {LOW_DPI} dpi, below the 200 dpi minimum" in item.locator("ul.flags").inner_text()
+    wait_until(page, f"document.querySelector('#qa-{page_id} img').complete && "
+                     f"document.querySelector('#qa-{page_id} img').naturalWidth > 0")
+    shot(page, "operator-5-qa-queue")
+
+    # the note is required: the browser will not send an empty one
+    item.locator("form.qa-accept button[type=submit]").click()
+    assert page.evaluate(f"document.querySelector('#qa-{page_id} input[name=note]').validity.valueMissing")
+    assert page.locator(f"#qa-{page_id}").count() == 1
+    item.locator("input[name=note]").fill("合同页字迹清晰，可以辨认；原件即为低分辨率传真件")
+    item.locator("form.qa-accept button[type=submit]").click()
+    page.wait_for_url("**/qa?accepted=*")
+    assert f"Page {page_id} accepted" in page.inner_text("#qa-done")
+    assert page.locator(f"#qa-{page_id}").count() == 0
+    assert page.locator(".qa-item").count() == 0 and page.locator("#qa-empty").is_visible()
+    shot(page, "operator-6-qa-queue-empty")
+
+
+def test_the_operator_sees_completeness_and_paper_and_prints_a_folder_label(page_for, web_archive):
+    from urllib.parse import quote
+
+    page = page_for("operator")
+    page.goto(f"/records/{quote(web_archive['number'])}")
+    page.wait_for_selector("#completeness")
+    assert "借阅 Loan" in page.inner_text("dl.facts")
+    shot(page, "operator-7-record-completeness-labels")
+    with page.expect_download() as info:
+        page.click("#label-folder")
+    target = ARTIFACTS / "folder-label.pdf"
+    info.value.save_as(target)
+    assert target.read_bytes().startswith(b"%PDF")
+
+
+def test_the_auditor_opens_the_reports_and_downloads_one_as_csv(page_for):
+    page = page_for("auditor")
+    page.click("nav a[href='/reports']")
+    page.wait_for_selector("#report-numbering")
+    for kind in ("completeness", "overdue", "digitisation", "reconciliation", "numbering"):
+        assert page.locator(f"#report-{kind} h2").count() == 1
+    assert page.locator("#report-completeness figure.chart svg").count() == 1
+    shot(page, "auditor-5-reports")
+    with page.expect_download() as info:
+        page.click("#csv-completeness")
+    target = ARTIFACTS / "completeness-report.csv"
+    info.value.save_as(target)
+    lines = target.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "# Completeness of business cases (业务档案完整性)"
+    assert ("work_order,business_type,department,month,customer,records,ok,missing,invalid_fields,"
+            "unmet_preconditions,other") in lines
+    assert "# actor,auditor" in lines
+    with page.expect_download() as info:
+        page.click("#html-numbering")
+    html = ARTIFACTS / "numbering-report.html"
+    info.value.save_as(html)
+    assert "Archive numbering" in html.read_text(encoding="utf-8")
+    page.goto("/reports/all.html")  # the printable version opens in the browser under its own CSP
+    assert page.locator("section.report").count() == 5
+    shot(page, "auditor-6-reports-printable")
 
 
 def test_the_operator_uploads_a_scan_and_watches_the_batch_finish(page_for, web_archive, tmp_path):

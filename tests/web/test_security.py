@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from archive.db import Database
 from archive.models import ArchiveRecord, Batch, Event
-from tests.web.conftest import PASSWORD, csrf_from
+from tests.web.conftest import PASSWORD, csrf_from, low_dpi_page, queue_a_flagged_page
 
 
 def counts(web_archive) -> tuple[int, int, int]:
@@ -37,27 +37,50 @@ def tiny_pdf() -> tuple[str, bytes, str]:
 
 # --- who may do what ------------------------------------------------------------------------
 
+# QA actions and labels are the operators' (and admins'); reports the auditors' (and admins').
+# {page} is the fixture's 150-dpi page, {number} its record.
+QA = [("GET", "/qa"), ("GET", "/api/qa"), ("POST", "/qa/{page}/accept"), ("POST", "/api/qa/{page}/accept"),
+      ("POST", "/qa/{page}/rescan"), ("POST", "/api/qa/{page}/rescan")]
+LABELS = [("GET", "/records/{number}/labels/folder.pdf"), ("GET", "/records/{number}/labels/box.pdf")]
+REPORTS = [("GET", "/reports"), ("GET", "/reports/completeness.csv"), ("GET", "/reports/numbering.html"),
+           ("GET", "/reports/all.html"), ("GET", "/api/reports"), ("GET", "/api/reports/overdue")]
 DENIED = {
     "staff": [("GET", "/upload"), ("POST", "/upload"), ("POST", "/api/uploads"), ("GET", "/quarantine"),
               ("GET", "/api/quarantine"), ("GET", "/audit/events"), ("GET", "/audit/events.csv"),
-              ("GET", "/api/events"), ("GET", "/api/events/verify")],
-    "auditor": [("GET", "/upload"), ("POST", "/upload"), ("POST", "/api/uploads")],
+              ("GET", "/api/events"), ("GET", "/api/events/verify")] + QA + LABELS + REPORTS,
+    "auditor": [("GET", "/upload"), ("POST", "/upload"), ("POST", "/api/uploads")] + QA + LABELS,
     "operator": [("GET", "/audit/events"), ("GET", "/audit/events.csv"), ("GET", "/api/events"),
-                 ("GET", "/api/events/verify")],
+                 ("GET", "/api/events/verify")] + REPORTS,
 }
+
+
+def page_state(web_archive, page_id: int) -> tuple:
+    from archive.models import Page
+
+    db = Database(web_archive["home"].db_url)
+    try:
+        with db.session() as s:
+            p = s.get(Page, page_id)
+            return p.qa_status, p.superseded_by_id, s.scalar(select(func.count(Page.id)))
+    finally:
+        db.dispose()
 
 
 @pytest.mark.parametrize("role", DENIED)
 def test_each_role_is_refused_what_it_must_not_do_and_nothing_changes(web_archive, login, role):
     client = login(role)
-    before = counts(web_archive)
-    for method, path in DENIED[role]:
+    page_id = low_dpi_page(web_archive)[0]
+    before, page_before = counts(web_archive), page_state(web_archive, page_id)
+    for method, template in DENIED[role]:
+        path = template.format(page=page_id, number=quote(web_archive["number"]))
         if method == "GET":
             r = client.get(path)
         else:  # a well-formed request with a valid CSRF token: only the role stops it
-            r = client.post(path, files={"files": tiny_pdf()}, data={"csrf": client.csrf})
+            r = client.post(path, files={"files": tiny_pdf(), "file": tiny_pdf()},
+                            data={"csrf": client.csrf, "note": "looks fine"}, headers={"X-CSRF-Token": client.csrf})
         assert r.status_code == 403, (role, path, r.status_code)
     assert counts(web_archive) == before
+    assert page_state(web_archive, page_id) == page_before
     assert not (web_archive["home"].root / "uploads").exists() or not any(
         (web_archive["home"].root / "uploads").iterdir())
 
@@ -107,6 +130,37 @@ def test_a_post_without_the_csrf_token_is_refused(app, web_archive, login):
     c = anonymous(app)
     assert c.post("/login", data={"name": "staff", "password": PASSWORD}).status_code == 403
     assert c.post("/login", data={"name": "staff", "password": PASSWORD, "csrf": "x.y"}).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["staff", "auditor"])
+def test_only_operators_act_on_the_qa_queue_the_page_stays_flagged(web_archive, login, role):
+    page_id = queue_a_flagged_page(web_archive)
+    client = login(role)
+    before = counts(web_archive)
+    r = client.post(f"/qa/{page_id}/accept", data={"csrf": client.csrf, "note": "I think it is fine"})
+    assert r.status_code == 403 and "may not do this" in r.text
+    r = client.post(f"/api/qa/{page_id}/accept", json={"note": "I think it is fine"},
+                    headers={"X-CSRF-Token": client.csrf})
+    assert r.status_code == 403
+    assert page_state(web_archive, page_id)[:2] == ("flagged", None)
+    assert counts(web_archive) == before
+    assert client.get("/qa").status_code == 403
+    html = client.get(f"/records/{quote(web_archive['number'])}").text
+    assert 'href="/qa"' not in html and "/labels/" not in html
+
+
+def test_a_qa_accept_without_the_csrf_token_is_refused(web_archive, login):
+    page_id = queue_a_flagged_page(web_archive)
+    client = login("operator")
+    before = counts(web_archive)
+    assert client.post(f"/qa/{page_id}/accept", data={"note": "fine"}).status_code == 403
+    assert client.post(f"/qa/{page_id}/accept", data={"note": "fine", "csrf": "forged"}).status_code == 403
+    assert client.post(f"/api/qa/{page_id}/accept", json={"note": "fine"}).status_code == 403
+    assert client.post(f"/api/qa/{page_id}/accept", json={"note": "fine"},
+                       headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert client.post(f"/api/qa/{page_id}/rescan", files={"file": tiny_pdf()}).status_code == 403
+    assert page_state(web_archive, page_id)[:2] == ("flagged", None)
+    assert counts(web_archive) == before
 
 
 def test_log_out_ends_the_session(login):
@@ -271,5 +325,6 @@ def test_a_bad_query_is_a_readable_400(login):
 def test_openapi_describes_the_api(app):
     spec = anonymous(app).get("/api/openapi.json").json()
     assert {"/api/search", "/api/records/{number}", "/api/pages/{page_id}", "/api/uploads",
-            "/api/events"} <= set(spec["paths"])
+            "/api/events", "/api/qa", "/api/qa/{page_id}/accept", "/api/qa/{page_id}/rescan", "/api/reports",
+            "/api/reports/{kind}"} <= set(spec["paths"])
     assert not any(p.startswith("/login") for p in spec["paths"])
