@@ -150,15 +150,22 @@ def init(ctx: Context, as_json: bool) -> None:
 @click.option("--broker", envvar="DANGAN_BROKER", metavar="URL",
               help="Queue for --distributed, e.g. redis://queue-host:6379/0 [env DANGAN_BROKER; "
                    "default redis://localhost:6379/0].")
+@click.option("--manifest", "manifest_path", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="CSV or JSON saying which pages of which file form one customer folder (file, first_page, "
+                   "last_page and work_order, account_number or archive_number; see "
+                   "schemas/batch-manifest.schema.json). For stacks scanned without cover sheets.")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch result as JSON (see README).")
 @pass_ctx
-def scan(ctx: Context, paths, jobs, fonds, label, engine, distributed, broker, as_json) -> None:
+def scan(ctx: Context, paths, jobs, fonds, label, engine, distributed, broker, manifest_path, as_json) -> None:
     """Ingest scanned files: PDFs, multi-page TIFFs, PNG and JPEG files, or folders of them.
 
     Each file is one customer folder: its pages are cleaned, OCR'd (Simplified Chinese),
     split into documents, given one archive number, stored with SHA-256 checksums and
     indexed. Files that cannot be read are quarantined with the reason; the rest go on.
     Running the same command again skips what is already in the archive.
+
+    A file holding several folders is split at cover sheets (`dangan labels cover`), each
+    folder linked to the case, customer or record its cover names; or by --manifest.
 
     With --distributed, workers on any machine that sees the database and the file store do
     the OCR (start them with `dangan worker`); this station accessions each folder as its
@@ -167,8 +174,13 @@ def scan(ctx: Context, paths, jobs, fonds, label, engine, distributed, broker, a
     from indexing import feed
     from scanning.batch import ScanOptions
     from scanning.batch import scan as run_scan
+    from scanning.covers import ManifestError, load_manifest
     from scanning.pipeline import options_from_scheme
 
+    try:
+        manifest = load_manifest(manifest_path) if manifest_path else None
+    except ManifestError as e:
+        _fail(e)
     scheme = load_scheme()
     options = ScanOptions(fonds=fonds or scheme.fonds.code, actor=ctx.actor, jobs=jobs, label=label,
                           pipeline=options_from_scheme(scheme, engine=engine))
@@ -176,10 +188,13 @@ def scan(ctx: Context, paths, jobs, fonds, label, engine, distributed, broker, a
     runner = _queue_runner(ctx, db, broker) if distributed else None
     with page_progress("Scanning" + (" (workers)" if distributed else "")) as bar:
         task = bar.add_task("scan", total=None)
-        report = run_scan(paths, db, ctx.store, options, runner=runner,
-                          progress=lambda done, total: bar.update(task, completed=done, total=total),
-                          on_folder=(lambda f: bar.console.print(f"  {Path(f.source).name}: {f.status} "
-                                                                 f"{f.number}")) if distributed else None)
+        try:
+            report = run_scan(paths, db, ctx.store, options, runner=runner, manifest=manifest,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total),
+                              on_folder=(lambda f: bar.console.print(f"  {Path(f.source).name}: {f.status} "
+                                                                     f"{f.number}")) if distributed else None)
+        except ManifestError as e:  # raised before anything is written
+            _fail(e)
     backend = ctx.backend()
     with page_progress("Indexing") as bar:
         task = bar.add_task("index", total=None)
@@ -194,9 +209,12 @@ def scan(ctx: Context, paths, jobs, fonds, label, engine, distributed, broker, a
     for col in ("file", "result", "archive number", "docs", "pages", "to check", "reason"):
         table.add_column(col, overflow="fold")
     style = {"accessioned": "green", "skipped": "yellow", "quarantined": "red"}
+    split = {f.source for f in report.folders if f.link or f.first_page > 1}
     for f in report.folders:
-        table.add_row(Path(f.source).name, Text(f.status, style=style[f.status]), f.number,
-                      str(f.documents or ""), str(f.pages or ""), str(f.flagged or ""), f.reason)
+        name = Path(f.source).name + (f" p.{f.first_page}-{f.last_page}" if f.source in split else "")
+        reason = "; ".join(x for x in (f"→ {f.link}" if f.link else "", f.reason) if x)
+        table.add_row(name, Text(f.status, style=style[f.status]), f.number,
+                      str(f.documents or ""), str(f.pages or ""), str(f.flagged or ""), reason)
     console.print(table)
     console.print(f"{report.count('accessioned')} accessioned, {report.count('skipped')} skipped, "
                   f"{report.count('quarantined')} quarantined; {indexed} pages indexed.")
@@ -808,21 +826,30 @@ def born_digital(ctx: Context, number_, reason) -> None:
 # --------------------------------------------------------------------------- labels
 
 @main.command()
-@click.argument("kind", type=click.Choice(["folder", "box"]))
+@click.argument("kind", type=click.Choice(["folder", "box", "cover"]))
 @click.argument("codes", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PDF file to write.")
 @pass_ctx
 def labels(ctx: Context, kind, codes, output) -> None:
     """Print PDF labels (one per page, label-printer sized): a QR with the code only, the
-    code in large type. Folder codes may be archive numbers."""
-    from archive.labels import LabelError, write_labels
+    code in large type. Folder codes may be archive numbers.
+
+    `labels cover CODE…` prints A4 scan cover sheets, one per CODE: a work-order number (16
+    digits), a 户号 (10 digits) or the archive number of a record the pages supplement. Put one
+    in front of each customer folder and scan the stack as one file: `dangan scan` starts a new
+    record at each cover and links it to what the cover names. The QR holds only the code."""
+    from archive.labels import LabelError, write_covers, write_labels
 
     try:
         with ctx.db.session() as s:
-            printed = write_labels(s, kind, codes, output, business_names=_business_names())
+            if kind == "cover":
+                printed = write_covers(s, codes, output, business_names=_business_names())
+            else:
+                printed = write_labels(s, kind, codes, output, business_names=_business_names())
     except LabelError as e:
         _fail(e)
-    console.print(f"wrote {len(printed)} {kind} label{'s' if len(printed) != 1 else ''} to {output}")
+    what = "cover sheet" if kind == "cover" else f"{kind} label"
+    console.print(f"wrote {len(printed)} {what}{'s' if len(printed) != 1 else ''} to {output}")
 
 
 # --------------------------------------------------------------------------- stock-take

@@ -146,15 +146,18 @@ def already_accessioned(session: Session, source_sha256: str) -> ArchiveRecord |
 
 
 def accession_folder(session: Session, intake: FolderIntake, pages: Iterable[IntakePage], *, fonds: str,
-                     actor: str, batch_id: int | None = None, year: int | None = None) -> ArchiveRecord:
+                     actor: str, batch_id: int | None = None, year: int | None = None,
+                     source: SourceFile | None = None) -> ArchiveRecord:
     """Create the archive record for INTAKE, or return the existing one if these exact bytes
     were accessioned before (a rerun after a crash, or the same file scanned in twice).
 
     PAGES yields the folder's pages in source order; they are written as they come and
-    let go, so a 500-page folder never sits in memory."""
-    existing = already_accessioned(session, intake.source_sha256)
-    if existing is not None:
-        return existing
+    let go, so a 500-page folder never sits in memory. SOURCE is the file's row when an
+    earlier folder of the same file (split at a cover sheet) was accessioned just before."""
+    if source is None:
+        existing = already_accessioned(session, intake.source_sha256)
+        if existing is not None:
+            return existing
     ensure_fonds(session, fonds)
     customer = _customer_for(session, intake, actor)
     case = _case_for(session, intake, customer)
@@ -170,12 +173,13 @@ def accession_folder(session: Session, intake: FolderIntake, pages: Iterable[Int
                                voltage_class=customer.voltage_class if customer else "",
                                customer_class=customer.customer_class if customer else "",
                                reason="accession", actor=actor, valid_from=utcnow()))
-    source = SourceFile(sha256=intake.source_sha256, original_name=intake.source_name,
-                        stored_path=intake.source_path, size=intake.source_size,
-                        media_type=intake.media_type, batch_id=batch_id, record_id=record.id,
-                        page_count=sum(len(d.page_numbers) for d in intake.documents))
-    session.add(source)
-    session.flush()
+    if source is None:
+        source = SourceFile(sha256=intake.source_sha256, original_name=intake.source_name,
+                            stored_path=intake.source_path, size=intake.source_size,
+                            media_type=intake.media_type, batch_id=batch_id, record_id=record.id,
+                            page_count=sum(len(d.page_numbers) for d in intake.documents))
+        session.add(source)
+        session.flush()
     events.record_event(session, events.REGISTRATION, actor, "record", record.number,
                         {"fonds": number.fonds, "category": CATEGORY, "year": number.year,
                          "serial": number.serial, "source": intake.source_name,

@@ -2,8 +2,9 @@
 
     discover files → check each (quarantine what we cannot take) → keep the source bytes
     → pages in a process pool: read one page → store master → run_pipeline → store derived
-    → per folder: split into documents → accession (record + number + pages + events, one
-      transaction) → index outbox drained by the single index writer
+    → per file: split into customer folders at cover sheets (or by the batch manifest)
+    → per folder: split into documents → accession (record + number + pages + events; all the
+      folders of one file in one transaction) → index outbox drained by the single index writer
 
 Nothing is lost on a crash or Ctrl-C: a folder is committed whole or not at all, files are
 content-addressed, and a rerun skips what is already in the archive.
@@ -14,11 +15,14 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from itertools import islice
 from typing import Callable, Iterable, Iterator
 
 import cv2
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from archive import events
 from archive.accession import (
@@ -29,16 +33,17 @@ from archive.accession import (
     already_accessioned,
     fields_summary,
 )
-from archive.collection import propose_links
+from archive.collection import CASE_LINK, propose_links
 from archive.db import Database
-from archive.models import Batch, Quarantined, utcnow
+from archive.models import ArchiveRecord, Batch, BusinessCase, CaseLink, Page, Quarantined, SourceFile, utcnow
 from archive.scheme import load_scheme
 from archive.staging import StagedSummary, clear_staged, stage_page, staged_numbers, staged_pages, staged_summaries
 from archive.store import FileStore, sha256_file
+from scanning.covers import CoverCodeError, CoverCode, Manifest, ManifestRow, cover_of, parse_cover_payload
 from scanning.page import PageState, PipelineOptions
 from scanning.pipeline import run_pipeline
 from scanning.sources import SUFFIX, RejectedFile, SourceInfo, inspect, read_page
-from scanning.split import split_documents
+from scanning.split import is_cover, split_at_covers, split_documents
 
 SCANNABLE = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 
@@ -65,6 +70,10 @@ class FolderResult:
     documents: int = 0
     flagged: int = 0
     reason: str = ""
+    # where the folder lies in the file (a file split at cover sheets or by a manifest holds several)
+    first_page: int = 0
+    last_page: int = 0
+    link: str = ""  # what a cover or manifest row linked it to, e.g. "work order 2024031500001234"
 
 
 @dataclass
@@ -179,6 +188,7 @@ class _Folder:
     info: SourceInfo
     stored_path: str
     staged: set[int] = field(default_factory=set)
+    rows: list[ManifestRow] | None = None  # the batch manifest's folders in this file, if it names it
 
     @property
     def complete(self) -> bool:
@@ -188,9 +198,14 @@ class _Folder:
 def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
          options: ScanOptions = ScanOptions(), progress: Progress | None = None,
          on_folder: Callable[[FolderResult], None] | None = None,
-         runner: "PageRunner | None" = None) -> BatchReport:
-    """Ingest files or folders of files; return what happened to each."""
+         runner: "PageRunner | None" = None, manifest: Manifest | None = None) -> BatchReport:
+    """Ingest files or folders of files; return what happened to each.
+
+    A file is one customer folder, unless cover sheets or MANIFEST split it into several
+    (a ManifestError, raised before anything is written, lists what is wrong with MANIFEST)."""
     started = time.monotonic()
+    files = discover(paths)
+    plan = manifest.bind(files, _page_count) if manifest is not None else {}
     store.create()
     with db.session() as s:
         batch = Batch(label=options.label, station=os.uname().nodename, stats={})
@@ -205,8 +220,8 @@ def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
             on_folder(result)
 
     folders: list[_Folder] = []
-    for path in discover(paths):
-        folder = _admit(path, db, store, options, batch_id, done)
+    for path in files:
+        folder = _admit(path, db, store, options, batch_id, done, plan.get(path))
         if folder is not None:
             folders.append(folder)
 
@@ -215,7 +230,8 @@ def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
     if progress:
         progress(0, total)
     for folder in [f for f in folders if f.complete]:  # staged whole before a crash
-        done(_accession(folder, db, options, batch_id))
+        for result in _accession(folder, db, options, batch_id):
+            done(result)
     for folder, page in _pages_of(folders, store, options, runner or run_pages_locally):
         with db.session() as s:
             stage_page(s, folder.sha256, page)
@@ -224,7 +240,8 @@ def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
         if progress:
             progress(pages_done, total)
         if folder.complete:
-            done(_accession(folder, db, options, batch_id))
+            for result in _accession(folder, db, options, batch_id):
+                done(result)
 
     seconds = time.monotonic() - started
     report = BatchReport(batch_id, results, pages_done, seconds)
@@ -236,15 +253,23 @@ def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
     return report
 
 
+def _page_count(path: Path) -> int | None:
+    try:
+        return inspect(path).page_count
+    except RejectedFile:
+        return None  # quarantined when the batch reaches it
+
+
 def _admit(path: Path, db: Database, store: FileStore, options: ScanOptions, batch_id: int,
-           done: Callable[[FolderResult], None]) -> _Folder | None:
+           done: Callable[[FolderResult], None], rows: list[ManifestRow] | None = None) -> _Folder | None:
     """Decide whether a file enters the pipeline: skip known bytes, quarantine bad files."""
     sha = sha256_file(path)
     with db.session() as s:
-        record = already_accessioned(s, sha)
-        if record is not None:
-            done(FolderResult(str(path), "skipped", record.number,
-                              reason=f"already in the archive as {record.number}"))
+        if already_accessioned(s, sha) is not None:
+            numbers = records_of_source(s, sha)
+            for number in numbers:
+                done(FolderResult(str(path), "skipped", number,
+                                  reason=f"already in the archive as {', '.join(numbers)}"))
             return None
     try:
         info = inspect(path)
@@ -255,7 +280,20 @@ def _admit(path: Path, db: Database, store: FileStore, options: ScanOptions, bat
     stored = store.put_file("sources", path, SUFFIX[info.media_type], sha=sha)
     with db.session() as s:
         staged = staged_numbers(s, sha)
-    return _Folder(path, sha, info, stored.relpath, staged)
+    return _Folder(path, sha, info, stored.relpath, staged, rows)
+
+
+def records_of_source(session: Session, sha256: str) -> list[str]:
+    """The numbers of the records made from the file SHA256, in the order they were made."""
+    source = session.scalar(select(SourceFile).filter_by(sha256=sha256))
+    if source is None:
+        return []
+    numbers = list(session.scalars(select(ArchiveRecord.number).join(Page, Page.record_id == ArchiveRecord.id)
+                                   .where(Page.source_id == source.id).group_by(ArchiveRecord.id, ArchiveRecord.number)
+                                   .order_by(ArchiveRecord.id)))
+    if not numbers and source.record_id:
+        numbers = [session.get(ArchiveRecord, source.record_id).number]
+    return numbers
 
 
 def quarantine(path: Path, reason: str, db: Database, store: FileStore, actor: str,
@@ -317,29 +355,158 @@ def process_page_guarded(task: PageTask) -> IntakePage:
                            "rescan this file") from e
 
 
-def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: int) -> FolderResult:
+@dataclass(frozen=True)
+class _Run:
+    """The pages of one customer folder within a file, and what its cover or manifest row says."""
+
+    pages: list[StagedSummary]
+    how: str = ""  # "" (the whole file, or pages before the first cover) | cover | manifest
+    link: CoverCode | None = None
+    problem: str = ""  # a cover whose code cannot be used
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.pages[0].page_no, self.pages[-1].page_no
+
+
+def _runs(folder: _Folder, pages: list[StagedSummary]) -> list[_Run]:
+    """Split a file into customer folders: by its manifest rows if it has any, else at covers."""
+    if folder.rows:
+        return [_Run([p for p in pages if r.first_page <= p.page_no <= r.last_page], "manifest", r.link)
+                for r in folder.rows]
+    runs = []
+    for run in split_at_covers(pages):
+        cover = cover_of(run[0].fields)
+        if cover is None:
+            runs.append(_Run(run))
+            continue
+        try:
+            runs.append(_Run(run, "cover", parse_cover_payload(cover["value"])))
+        except CoverCodeError as e:
+            runs.append(_Run(run, "cover", None, str(e)))
+    return runs
+
+
+def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: int) -> list[FolderResult]:
+    """Accession a staged file: one record per customer folder in it, all in one transaction, so a
+    crash leaves the whole file to redo and a rerun finds it by its checksum."""
+    results = []
     with db.session() as s:
+        if already_accessioned(s, folder.sha256) is not None:  # a twin station was quicker
+            clear_staged(s, folder.sha256)
+            return [FolderResult(str(folder.path), "skipped", n, reason=f"already in the archive as {n}")
+                    for n in records_of_source(s, folder.sha256)]
         summaries = staged_summaries(s, folder.sha256)
-        intake = folder_intake(folder.path.name, folder.sha256, folder.stored_path, folder.path.stat().st_size,
-                               folder.info.media_type, summaries)
-        record = accession_folder(s, intake, staged_pages(s, folder.sha256), fonds=options.fonds,
-                                  actor=options.actor, batch_id=batch_id)
-        if record.case_id is None and record.customer_id is not None:
-            # No work order on the pages: the customer's one open case of this business, if any.
-            propose_links(s, load_scheme(), customer_ids=[record.customer_id], actor=options.actor)
+        runs = _runs(folder, summaries)
+        stream = staged_pages(s, folder.sha256)  # one pass over the file's pages, run after run
+        source: SourceFile | None = None
+        for run in runs:
+            settled, problem = _settled_by_link(s, run)
+            intake = folder_intake(folder.path.name, folder.sha256, folder.stored_path, folder.path.stat().st_size,
+                                   folder.info.media_type, run.pages, settled)
+            pages = _run_pages(islice(stream, len(run.pages)), run, problem)
+            record = _accession_part(s, intake, pages, source, options, batch_id)
+            if source is None:
+                source = s.scalar(select(SourceFile).filter_by(sha256=folder.sha256))
+            if len(runs) > 1 or run.how:
+                _record_split(s, record, run, folder, options.actor)
+            if record.case_id is None and record.customer_id is not None:
+                # No work order on the pages: the customer's one open case of this business, if any.
+                propose_links(s, load_scheme(), customer_ids=[record.customer_id], actor=options.actor)
+            first, last = run.span
+            results.append(FolderResult(
+                str(folder.path), "accessioned", record.number, pages=len(run.pages),
+                documents=len(intake.documents),
+                flagged=sum(1 for i, p in enumerate(run.pages) if p.needs_review or (problem and i == 0)),
+                reason=problem, first_page=first, last_page=last, link=str(run.link) if run.link else ""))
+        if len(runs) > 1:
+            source.page_count = folder.info.page_count
         clear_staged(s, folder.sha256)
-        number = record.number
-    flagged = sum(1 for p in summaries if p.needs_review)
-    return FolderResult(str(folder.path), "accessioned", number, pages=len(summaries),
-                        documents=len(intake.documents), flagged=flagged)
+    return results
+
+
+def _settled_by_link(session: Session, run: _Run) -> tuple[dict, str]:
+    """What a cover or manifest row settles about the folder, over what OCR read on its pages;
+    and a problem for a person when the link cannot be followed.
+
+    A cover naming an existing record marks a *supplement*: the pages become a new record
+    (an archive number and the pages under it never change) with the same case, customer and
+    business type as the record named."""
+    link = run.link
+    if link is None:
+        return {}, run.problem
+    if link.kind == "account":
+        return {"account_number": link.value}, ""
+    if link.kind == "work_order":
+        case = session.scalar(select(BusinessCase).filter_by(work_order=link.value))
+        settled = {"work_order": link.value}
+    else:
+        record = session.scalar(select(ArchiveRecord).filter_by(number=link.value))
+        if record is None:
+            return {}, f"the {run.how} names {link.value}, which is not in the archive; link this record by hand"
+        case = record.case
+        settled = {"work_order": case.work_order if case else None,
+                   "account_number": record.customer.account_number if record.customer else None,
+                   "business_type": record.classification.business_type if record.classification else None}
+    if case is not None:  # the case knows its customer better than a page's OCR
+        if not settled.get("account_number") and case.customer is not None:
+            settled["account_number"] = case.customer.account_number
+        settled["business_type"] = settled.get("business_type") or case.business_type
+    return {k: v for k, v in settled.items() if v}, ""
+
+
+def _run_pages(pages: Iterable[IntakePage], run: _Run, problem: str) -> Iterator[IntakePage]:
+    """The run's staged pages, checked against its page numbers; a cover whose link cannot be
+    followed goes to the QA queue."""
+    expected = iter([p.page_no for p in run.pages])
+    for page in pages:
+        if page.source_page != next(expected, None):
+            raise RuntimeError(f"staged pages out of order at page {page.source_page}; rerun the batch")
+        if problem and page.source_page == run.pages[0].page_no:
+            page = replace(page, flags=[*page.flags, {"code": "folder_link", "severity": "fail", "message": problem}])
+        yield page
+
+
+def _accession_part(session: Session, intake: FolderIntake, pages: Iterable[IntakePage], source: SourceFile | None,
+                    options: ScanOptions, batch_id: int) -> ArchiveRecord:
+    """accession_folder for one folder of a file. The first folder registers the source file
+    (SourceFile.record_id is that first record, so `already_accessioned` finds the file on a
+    rerun); a later folder of the same file reuses that row."""
+    return accession_folder(session, intake, pages, fonds=options.fonds, actor=options.actor,
+                            batch_id=batch_id, source=source)
+
+
+SPLIT = "folder split"  # event: a record made from part of a scanned file
+
+
+def _record_split(session: Session, record: ArchiveRecord, run: _Run, folder: _Folder, actor: str) -> None:
+    """The event saying which pages of which file made RECORD and what they were linked to; and
+    the case link, confirmed, when a cover or manifest row named the case."""
+    first, last = run.span
+    detail = {"source": folder.path.name, "source_sha256": folder.sha256, "first_page": first, "last_page": last,
+              "how": run.how or "pages before the first cover", "link": run.link.payload if run.link else None}
+    if run.link and run.link.kind == "record":
+        detail["supplements"] = run.link.value
+    events.record_event(session, SPLIT, actor, "record", record.number, detail)
+    if run.link and run.link.kind != "account" and record.case_id and session.get(CaseLink, record.id) is None:
+        case = session.get(BusinessCase, record.case_id)
+        reason = f"{run.how} {run.link.payload}" + (f" (supplement to {run.link.value})"
+                                                    if run.link.kind == "record" else "")
+        session.add(CaseLink(record_id=record.id, case_id=case.id, method=run.how, confidence=1.0,
+                             status="confirmed", reason=reason, actor=actor, at=utcnow()))
+        session.flush()
+        events.record_event(session, CASE_LINK, actor, "record", record.number,
+                            {"work_order": case.work_order, "method": run.how, "reason": reason})
 
 
 def folder_intake(name: str, sha256: str, stored_path: str, size: int, media_type: str,
-                  pages: list[StagedSummary]) -> FolderIntake:
-    """Split a folder's pages into documents and settle what they say about the case."""
-    fields = fields_summary(p.fields for p in pages)
+                  pages: list[StagedSummary], settled: dict | None = None) -> FolderIntake:
+    """Split a folder's pages into documents and settle what they say about the case.
+    SETTLED (from a cover or manifest row) wins over what OCR read on the pages."""
+    fields = fields_summary(p.fields for p in pages if not is_cover(p))
+    fields.update(settled or {})
     documents = [IntakeDocument(doc_type=d[0].doc_type, doc_type_score=d[0].doc_type_score,
-                                title=d[0].title, page_numbers=[p.page_no for p in d])
+                                title=_document_title(d[0]), page_numbers=[p.page_no for p in d])
                  for d in split_documents(pages)]
     return FolderIntake(
         source_name=name, source_sha256=sha256, source_path=stored_path, source_size=size,
@@ -348,6 +515,11 @@ def folder_intake(name: str, sha256: str, stored_path: str, size: int, media_typ
         address=fields.get("address", ""), work_order=fields.get("work_order"),
         business_type=fields.get("business_type", ""),
     )
+
+
+def _document_title(first: StagedSummary) -> str:
+    cover = cover_of(first.fields)
+    return f"扫描封面 {cover['value']}" if cover else first.title
 
 
 def rescan_page(ref: str, path: str | os.PathLike, db: Database, store: FileStore,

@@ -1,6 +1,6 @@
 """One page's journey, in one place: each step is a pure function (page, options) -> page.
 
-    orient → crop borders → deskew → blank? → colour and seals → measure quality
+    orient → crop borders → deskew → blank? → cover sheet? → colour and seals → measure quality
            → OCR (the cleaned reading copy; a second try turned 180° when unsure)
            → fields → document type → business type → quality flags
 
@@ -18,6 +18,7 @@ import cv2
 
 from scanning.classify import business_step, classify_step
 from scanning.cleanup import clean_for_ocr, crop_borders, deskew, detect_blank, detect_colour_and_seal, orient, turned_half
+from scanning.covers import detect_cover
 from scanning.fields import extract_fields_step
 from scanning.ocr import OcrResult, get_engine
 from scanning.page import PageState, PipelineOptions
@@ -38,7 +39,7 @@ def _read(page: PageState, options: PipelineOptions) -> tuple[PageState, OcrResu
 
 
 def ocr(page: PageState, options: PipelineOptions) -> PageState:
-    if page.is_blank:
+    if page.is_blank or page.fields.get("cover"):  # a cover sheet says all it has in its QR
         return page
     reading, result = _read(page, options)
     unsure = page.metrics.get("orientation_margin", 1.0) < UNSURE_ORIENTATION
@@ -56,6 +57,7 @@ STEPS: tuple[Step, ...] = (
     crop_borders,
     deskew,
     detect_blank,
+    detect_cover,
     detect_colour_and_seal,
     measure_quality,
     ocr,
