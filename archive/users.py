@@ -34,10 +34,11 @@ ROLES = ("operator", "staff", "auditor", "admin")
 
 # What each role may do. Reading records and searching is open to every role.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "operator": frozenset({"search", "view", "ingest", "quarantine"}),
+    "operator": frozenset({"search", "view", "ingest", "quarantine", "qa", "labels"}),
     "staff": frozenset({"search", "view"}),
-    "auditor": frozenset({"search", "view", "quarantine", "events", "see_ids"}),
-    "admin": frozenset({"search", "view", "ingest", "quarantine", "events", "see_ids", "manage_users"}),
+    "auditor": frozenset({"search", "view", "quarantine", "events", "see_ids", "reports"}),
+    "admin": frozenset({"search", "view", "ingest", "quarantine", "events", "see_ids", "manage_users",
+                        "qa", "labels", "reports"}),
 }
 # operators handle the paper itself (ID copies included) so they see IDs too
 PERMISSIONS["operator"] = PERMISSIONS["operator"] | {"see_ids"}

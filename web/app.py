@@ -29,20 +29,9 @@ from archive.users import User, session_user
 HERE = Path(__file__).resolve().parent
 ROLE_LABELS = {"operator": "档案管理员 Operator", "staff": "业务人员 Staff", "auditor": "稽查 Auditor",
                "admin": "管理员 Admin"}
-# Actions of the web app that archive.users.PERMISSIONS does not name yet: who may do them.
-# (archive.users stays the authority: once it names an action, its answer counts as well.)
-WEB_PERMISSIONS: dict[str, frozenset[str]] = {
-    "qa": frozenset({"operator", "admin"}),        # QA queue: see it, accept, rescan
-    "labels": frozenset({"operator", "admin"}),    # folder/box labels and cover sheets as PDF
-    "reports": frozenset({"auditor", "admin"}),    # the five auditor reports, CSV and HTML
-}
-
-
 def may(user: User | None, action: str) -> bool:
-    """May USER do ACTION? archive.users decides, with WEB_PERMISSIONS for the web-only actions."""
-    if user is None or user.disabled:
-        return False
-    return user.can(action) or user.role in WEB_PERMISSIONS.get(action, frozenset())
+    """May USER do ACTION? archive.users.PERMISSIONS decides."""
+    return user is not None and not user.disabled and user.can(action)
 
 
 class LoginRequired(Exception):
