@@ -681,6 +681,111 @@ def demo(ctx: Context, demo_home, jobs, seed) -> None:
 
 
 
+# --- hot folder and searchable PDF --------------------------------------------
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True,
+              help="Seconds between looks at the folder.")
+@click.option("--settle", type=click.FloatRange(0, 3600), default=5.0, show_default=True,
+              help="A file is scanned once its size and time stamp stayed the same this many seconds.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+              help="Pages OCR'd in parallel (one Tesseract process each).")
+@click.option("--fonds", default=None, help="Fonds code (全宗号) for new archive numbers [default: from the scheme].")
+@click.option("--engine", type=click.Choice(["tesseract", "rapidocr"]), default="tesseract", show_default=True,
+              help="OCR engine (see `dangan scan --help`).")
+@click.option("--label", default="hot folder", show_default=True, help="Name of the batches, shown in reports.")
+@pass_ctx
+def watch(ctx: Context, folder, interval, settle, jobs, fonds, engine, label) -> None:
+    """Scan files dropped into FOLDER (a scanner's hot folder), each once it stops growing.
+
+    Files are left where they are: the archive skips bytes it already holds, and a state file
+    in the data home (watch-state.json) records what was handed over, so a restart neither
+    scans a file twice nor misses one. Dot-files and names still being written (*.part,
+    *.tmp, ~$*) are ignored; anything that is not a readable scan is quarantined as by
+    `dangan scan`. Each batch is indexed as soon as it is accessioned.
+
+    Ctrl-C stops after the batch under way; a second Ctrl-C stops at once (the unfinished
+    files are scanned again at the next start)."""
+    import threading
+
+    from archive.scheme import load_scheme
+    from indexing import feed
+    from scanning.batch import ScanOptions
+    from scanning.pipeline import options_from_scheme
+    from scanning.watch import WatchError, stop_on_interrupt
+    from scanning.watch import watch as run_watch
+
+    scheme = load_scheme()
+    options = ScanOptions(fonds=fonds or scheme.fonds.code, actor=ctx.actor, jobs=jobs, label=label,
+                          pipeline=options_from_scheme(scheme, engine=engine))
+    db = ctx.db
+    style = {"accessioned": "green", "skipped": "yellow", "quarantined": "red"}
+
+    def on_batch(report) -> None:
+        backend = ctx.backend()
+        try:
+            indexed = feed.sync(db, backend)
+        finally:
+            backend.close()
+        for f in report.folders:
+            console.print(Text.assemble(f"{Path(f.source).name}: ", (f.status, style[f.status]),
+                                        f" {f.number or f.reason}"))
+        console.print(f"batch {report.batch_id}: {report.pages} pages in {report.seconds:.0f} s "
+                      f"({report.pages_per_minute:.1f} pages/min); {indexed} pages indexed")
+
+    def on_error(paths, e) -> None:
+        err.print(f"[red]scanning {', '.join(p.name for p in paths)} failed: {e}; trying again shortly[/]")
+
+    stop = threading.Event()
+    err.print(f"watching {Path(folder).resolve()} (every {interval:g} s, settled after {settle:g} s); "
+              "Ctrl-C to stop")
+    try:
+        with stop_on_interrupt(stop, on_first=lambda: err.print(
+                "[yellow]stopping after the batch under way (Ctrl-C again to stop at once)…[/]")):
+            summary = run_watch(folder, db, ctx.store, options, settle=settle, interval=interval,
+                                stop_event=stop, on_batch=on_batch, on_error=on_error,
+                                state_path=ctx.home.root / "watch-state.json")
+    except WatchError as e:
+        raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        err.print("[yellow]stopped; files of the unfinished batch are scanned again at the next start[/]")
+        sys.exit(130)
+    err.print(f"stopped: {summary.batches} batches, {summary.count('accessioned')} accessioned, "
+              f"{summary.count('skipped')} skipped, {summary.count('quarantined')} quarantined")
+
+
+@main.command("export-pdf")
+@click.argument("number")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="PDF file to write [default: NUMBER.pdf in the current folder].")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@pass_ctx
+def export_pdf(ctx: Context, number, output, as_json) -> None:
+    """Write record NUMBER (or a 户号 with one record) as a searchable PDF: one page per
+    current page image, at its scanned size, with the OCR text invisible over the image so
+    it can be searched, selected and copied. The export is logged as an event with the
+    file's SHA-256."""
+    from archive.views import NotFound
+    from scanning.searchable_pdf import ExportError
+    from scanning.searchable_pdf import export_pdf as run_export
+
+    try:
+        with ctx.db.session() as s:
+            if output is None:
+                from archive.views import find_record
+
+                output = f"{find_record(s, number).number}.pdf"
+            result = run_export(s, number, ctx.store, output, actor=ctx.actor)
+    except (NotFound, ExportError) as e:
+        raise click.ClickException(str(e)) from None
+    if as_json:
+        return emit_json(result)
+    console.print(f"wrote {result.path}: {result.number}, {result.pages} pages, {result.words} words, "
+                  f"{result.size / 1e6:.1f} MB")
+    console.print(f"sha256 {result.sha256} (event #{result.event_seq})")
+
+
 # --- paper, handover, loans, lifecycle ----------------------------------------
 
 def _fail(e: Exception) -> None:

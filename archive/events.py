@@ -30,6 +30,7 @@ FIXITY_CHECK = "fixity check"
 METADATA_MODIFICATION = "metadata modification"
 NUMBER_VOIDED = "number voided"
 ACCESS = "access"
+EXPORT = "export"
 
 
 def _canonical(seq: int, at: datetime, type_: str, actor: str, object_type: str, object_id: str,
