@@ -45,7 +45,6 @@ from scanning.pipeline import run_pipeline
 from scanning.sources import SUFFIX, RejectedFile, SourceInfo, inspect, read_page
 from scanning.split import is_cover, split_at_covers, split_documents
 
-SCANNABLE = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 
 
 @dataclass(frozen=True)
