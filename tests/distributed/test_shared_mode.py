@@ -69,7 +69,9 @@ def test_two_stations_and_two_workers_on_one_batch_store_every_page_once(
 
     # then the archive holds every page exactly once, under gap-free numbers
     records = assert_archive_exactly_once(db, folders)
-    assert [f["status"] for f in ra["folders"] + rb["folders"]] == ["accessioned"] * 10
+    # a station that reaches a folder the other already finished skips it, naming its number
+    assert {f["status"] for f in ra["folders"] + rb["folders"]} <= {"accessioned", "skipped"}
+    assert len(ra["folders"]) == len(rb["folders"]) == 5
     number = {Path(f["source"]).name: f["number"] for f in ra["folders"]}
     for f in rb["folders"]:  # the folders both stations took got one number, and both say which
         assert number.setdefault(Path(f["source"]).name, f["number"]) == f["number"]
