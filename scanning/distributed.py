@@ -81,6 +81,9 @@ def make_app(broker: str | None = None, visibility_timeout: float | None = None)
             # look for abandoned tasks often enough for the timeout to mean what it says
             "unacked_restore_interval": max(1, min(10, int(vt // 4))),
             "unacked_restore_throttle": 1,
+            # The restorer takes a Redis mutex; kombu keeps it 5 minutes by default, so a
+            # worker killed while holding it would stop every restore for that long.
+            "unacked_mutex_expire": max(2, min(60, int(vt // 4))),
         },
         result_backend_transport_options={"visibility_timeout": vt},
     )
