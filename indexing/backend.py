@@ -87,6 +87,14 @@ def marker_is_current(path: Path, backend: str) -> bool:
     return read_marker(path) == current_marker(backend)
 
 
+def current_index(ix, path: Path, backend: str):
+    """IX, if it was built by this version's analyzer and schema; else a rebuild is due."""
+    if ix is None or not marker_is_current(path, backend):
+        raise IndexNeedsRebuild(f"the search index at {path} was built by another version of dangan: "
+                                "rebuild it (dangan index rebuild)")
+    return ix
+
+
 def wipe_index_dir(path: Path) -> None:
     """Remove every index file but the writer lock (held by the caller)."""
     for entry in path.iterdir():

@@ -11,7 +11,7 @@ from whoosh import query as wq
 from whoosh.query import spans
 
 from indexing.analyzer import BigramTokenizer
-from indexing.backend import (BackendHit, BackendPage, IndexNeedsRebuild, check_sort,
+from indexing.backend import (BackendHit, BackendPage, check_sort, current_index,
                               is_empty_dir, marker_is_current, wipe_index_dir, write_marker)
 from indexing.lock import WaitCallback, WriterLock
 from indexing.query import (AllQ, AndQ, NothingQ, OrQ, PhraseQ, PrefixQ, RangeQ, TermQ,
@@ -133,11 +133,7 @@ class WhooshBackend:
         write_marker(self.path, NAME)
 
     def _index(self):
-        if self._ix is None or self.needs_rebuild():
-            raise IndexNeedsRebuild(
-                f"the search index at {self.path} was built by another version of dangan: "
-                "rebuild it (clear, then re-add every page)")
-        return self._ix
+        return current_index(self._ix, self.path, NAME)
 
     def needs_rebuild(self) -> bool:
         return not marker_is_current(self.path, NAME)
