@@ -30,6 +30,7 @@ import bagit
 from sqlalchemy import JSON, Date, DateTime, func, select, text
 from sqlalchemy.orm import Session
 
+from archive.numbering import ArchiveNumber
 from archive.views import find_records
 from archive.models import (ArchiveRecord, Base, ChainHead, Event, Page, SourceFile)
 from archive.store import FileStore
@@ -118,7 +119,7 @@ def record_metadata(record: ArchiveRecord) -> dict[str, Any]:
 
 
 def _token(number: str) -> str:
-    return number.replace("·", ".")  # as ArchiveNumber.file_token: file-name safe, reversible
+    return ArchiveNumber.parse(number).file_token
 
 
 def _ocr_name(page: Page) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.identifiers import iso7064_mod11_2
-from archive.models import ArchiveRecord, NumberCounter
+from archive.models import NumberCounter
 
 CATEGORY = "KH"
 SERIAL_DIGITS = 6
@@ -132,5 +132,3 @@ def assign_number(session: Session, fonds: str, year: int, category: str = CATEG
     return number
 
 
-def record_number_exists(session: Session, number: ArchiveNumber) -> bool:
-    return session.scalar(select(ArchiveRecord.id).filter_by(number=str(number))) is not None

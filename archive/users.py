@@ -59,10 +59,6 @@ class UserError(ValueError):
     """Something a person asked for that cannot be done, with the reason."""
 
 
-class PermissionDenied(PermissionError):
-    pass
-
-
 class LoginThrottled(Exception):
     def __init__(self, retry_after: int):
         self.retry_after = retry_after
@@ -182,11 +178,6 @@ def disable_user(session: Session, name: str, *, actor: str = "admin") -> User:
     end_all_sessions(session, user)
     events.record_event(session, USER_ADMINISTRATION, actor, "user", name, {"what": "disabled"})
     return user
-
-
-def require(user: User, action: str) -> None:
-    if not user.can(action):
-        raise PermissionDenied(f'the role "{user.role}" may not {action.replace("_", " ")}')
 
 
 # --- log-in, throttling, sessions --------------------------------------------------------------

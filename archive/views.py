@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from archive import events
 from archive.accession import find_customer
-from archive.models import ArchiveRecord, Event, Page, Quarantined
+from archive.models import ArchiveRecord, Page, Quarantined
 from archive.numbering import ArchiveNumber, InvalidArchiveNumber, propose_corrections
 
 
@@ -115,10 +115,3 @@ def quarantine_list(session: Session, batch_id: int | None = None) -> list[dict[
             for x in session.scalars(q)]
 
 
-def event_count(session: Session, type_: str | None = None) -> int:
-    from sqlalchemy import func
-
-    q = select(func.count(Event.id))
-    if type_:
-        q = q.where(Event.type == type_)
-    return session.scalar(q) or 0

@@ -53,10 +53,6 @@ def is_alnum(ch: str) -> bool:
     return ch.isalnum() and not is_cjk(ch)
 
 
-def is_token_char(ch: str) -> bool:
-    return is_cjk(ch) or is_alnum(ch)
-
-
 class Term(NamedTuple):
     """One token: its text, token position, and character span in the ORIGINAL text.
     (A NamedTuple: tokenising makes millions of these.)"""
@@ -234,5 +230,3 @@ class BigramTokenizer(Tokenizer):
             yield token
 
 
-def bigram_analyzer(unigrams: bool = True) -> BigramTokenizer:
-    return BigramTokenizer(unigrams=unigrams)

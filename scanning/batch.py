@@ -188,6 +188,7 @@ class _Folder:
     stored_path: str
     staged: set[int] = field(default_factory=set)
     rows: list[ManifestRow] | None = None  # the batch manifest's folders in this file, if it names it
+    failed: str = ""  # why a page of it could not be processed: the file is quarantined
 
     @property
     def complete(self) -> bool:
@@ -232,12 +233,21 @@ def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
         for result in _accession(folder, db, options, batch_id):
             done(result)
     for folder, page in _pages_of(folders, store, options, runner or run_pages_locally):
-        with db.session() as s:
-            stage_page(s, folder.sha256, page)
-        folder.staged.add(page.source_page)
         pages_done += 1
         if progress:
             progress(pages_done, total)
+        if folder.failed:
+            continue
+        if isinstance(page, RejectedFile):  # one bad page: the file waits for a rescan, the batch goes on
+            folder.failed = str(page)
+            with db.session() as s:
+                clear_staged(s, folder.sha256)
+            quarantine(folder.path, folder.failed, db, store, options.actor, batch_id)
+            done(FolderResult(str(folder.path), "quarantined", reason=folder.failed))
+            continue
+        with db.session() as s:
+            stage_page(s, folder.sha256, page)
+        folder.staged.add(page.source_page)
         if folder.complete:
             for result in _accession(folder, db, options, batch_id):
                 done(result)
@@ -306,7 +316,7 @@ def quarantine(path: Path, reason: str, db: Database, store: FileStore, actor: s
 
 
 def _pages_of(folders: list[_Folder], store: FileStore, options: ScanOptions,
-              runner: "PageRunner") -> Iterator[tuple[_Folder, IntakePage]]:
+              runner: "PageRunner") -> Iterator[tuple[_Folder, "IntakePage | RejectedFile"]]:
     by_key = {f.sha256: f for f in folders}
     tasks = (PageTask(f.info, n, str(store.root), options.pipeline, f.sha256)
              for f in folders for n in range(1, f.info.page_count + 1) if n not in f.staged)
@@ -314,15 +324,20 @@ def _pages_of(folders: list[_Folder], store: FileStore, options: ScanOptions,
         yield by_key[task.source_sha256], page
 
 
-PageRunner = Callable[[Iterable["PageTask"], int], Iterator[tuple["PageTask", IntakePage]]]
+# A runner yields each page's IntakePage, or the RejectedFile saying why it could not be
+# processed: a failure is a value, so the batch goes on with the other files.
+PageRunner = Callable[[Iterable["PageTask"], int], Iterator[tuple["PageTask", "IntakePage | RejectedFile"]]]
 
 
-def run_pages_locally(tasks: Iterable[PageTask], jobs: int) -> Iterator[tuple[PageTask, IntakePage]]:
+def run_pages_locally(tasks: Iterable[PageTask], jobs: int) -> Iterator[tuple[PageTask, IntakePage | RejectedFile]]:
     """This machine's pool: at most two pages in flight per worker, so memory stays flat
     however long the batch."""
     if jobs == 1:
         for task in tasks:
-            yield task, process_page_guarded(task)
+            try:
+                yield task, process_page_guarded(task)
+            except RejectedFile as e:
+                yield task, e
         return
     ctx = multiprocessing.get_context("forkserver")
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
@@ -338,10 +353,14 @@ def run_pages_locally(tasks: Iterable[PageTask], jobs: int) -> Iterator[tuple[Pa
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _collect(in_flight: dict[Future, PageTask]) -> Iterator[tuple[PageTask, IntakePage]]:
+def _collect(in_flight: dict[Future, PageTask]) -> Iterator[tuple[PageTask, IntakePage | RejectedFile]]:
     finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
     for fut in finished:
-        yield in_flight.pop(fut), fut.result()
+        task = in_flight.pop(fut)
+        try:
+            yield task, fut.result()
+        except RejectedFile as e:
+            yield task, e
 
 
 def process_page_guarded(task: PageTask) -> IntakePage:

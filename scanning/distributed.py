@@ -239,7 +239,8 @@ class QueueRunner:
                     raise RuntimeError(f"page {task.page_no} of {Path(task.info.path).name} failed on a "
                                        f"worker: {result!r}")
                 if "error" in result:
-                    raise RejectedFile(result["error"])
+                    yield task, RejectedFile(result["error"])
+                    continue
                 self.reused += bool(result.get("reused"))
                 with handover():
                     yield task, IntakePage(**result["page"])

@@ -4,24 +4,19 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from cli import main
+
 from tests.archive.records import make_record
 
 pytestmark = pytest.mark.database
 
 
-@pytest.fixture(scope="module")
-def cli_main():
-    from cli import main
-
-    return main
-
-
 @pytest.fixture
-def run(cli_main, home):
+def run(home):
     runner = CliRunner()
 
     def invoke(*args, code=0):
-        result = runner.invoke(cli_main, ["--home", str(home.root), "--db", home.db_url, "--as", "keeper",
+        result = runner.invoke(main, ["--home", str(home.root), "--db", home.db_url, "--as", "keeper",
                                           *map(str, args)], catch_exceptions=False)
         assert result.exit_code == code, result.output
         return result.output

@@ -5,24 +5,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cli import main
+
 from tests.archive.audit import build_faulty, damage_store
 
 pytestmark = pytest.mark.database
 
 
-@pytest.fixture(scope="module")
-def cli_main():
-    from cli import main
-
-    return main
-
-
 @pytest.fixture
-def run(cli_main, home):
+def run(home):
     runner = CliRunner()
 
     def invoke(*args, code=0, at=None):
-        result = runner.invoke(cli_main, ["--home", str(at or home.root), "--db", at and
+        result = runner.invoke(main, ["--home", str(at or home.root), "--db", at and
                                           f"sqlite:///{Path(at) / 'dangan.sqlite3'}" or home.db_url,
                                           "--as", "auditor", *map(str, args)], catch_exceptions=False)
         assert result.exit_code == code, result.output

@@ -104,3 +104,20 @@ def test_kill_9_mid_batch_then_rerun_gives_each_page_exactly_once(home, db, make
         assert s.scalar(select(func.count(StagedPage.page_no))) == 0
         checked, problems = verify_chain(s)
         assert problems == [] and checked > 18
+
+
+def test_a_page_that_cannot_be_processed_quarantines_its_file_and_the_batch_goes_on(
+        db, store, tmp_path, make_folder_pdf):
+    good = make_folder_pdf("good.pdf", folder_pages("3401405288", "王建国"))
+    bad = make_folder_pdf("bad.pdf", folder_pages("3401409999", "李秀英"))
+    data = bytearray(bad.read_bytes())
+    second_jpeg = data.index(b"\xff\xd8\xff", data.index(b"\xff\xd8\xff") + 1)
+    data[second_jpeg:second_jpeg + 2] = b"\x00\x00"  # page 2's image no longer decodes; pdfinfo still reads the file
+    bad.write_bytes(bytes(data))
+    report = scan([good.parent], db, store, ScanOptions(jobs=2))
+    by_name = {os.path.basename(f.source): f for f in report.folders}
+    assert by_name["good.pdf"].status == "accessioned"
+    assert by_name["bad.pdf"].status == "quarantined" and "page 2" in by_name["bad.pdf"].reason
+    with db.session() as s:
+        assert s.scalar(select(func.count(StagedPage.page_no))) == 0
+        assert [q.original_name.rsplit("/", 1)[-1] for q in s.scalars(select(Quarantined))] == ["bad.pdf"]
