@@ -55,10 +55,9 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 CHILD = r"""
 import json, resource, sys
 from datetime import date
-sys.path.insert(0, sys.argv[3])
-from archive.db import Database, upgrade
-from archive.imports import ImportOptions, import_cases
-from archive.scheme import load_scheme
+from dangan.archive.db import Database, upgrade
+from dangan.archive.business.imports import ImportOptions, import_cases
+from dangan.archive.business.scheme import load_scheme
 url = "sqlite:///" + sys.argv[2]
 upgrade(url)
 db = Database(url)

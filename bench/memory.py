@@ -19,9 +19,8 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from scanning.synthetic import write_long_pdf  # noqa: E402
+from dangan.testing.synthetic import write_long_pdf
 
 
 def tree_rss(proc: psutil.Process) -> int:
@@ -36,7 +35,7 @@ def tree_rss(proc: psutil.Process) -> int:
 
 def scan_peak(pdf: Path, jobs: int) -> tuple[int, float]:
     with tempfile.TemporaryDirectory() as home:
-        dangan = [sys.executable, str(ROOT / "cli.py"), "--home", home]
+        dangan = [sys.executable, "-m", "dangan", "--home", home]
         subprocess.run(dangan + ["init", "--json"], check=True, capture_output=True)
         started = time.monotonic()
         proc = subprocess.Popen(dangan + ["scan", "--jobs", str(jobs), "--json", str(pdf)],

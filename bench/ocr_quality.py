@@ -28,16 +28,15 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from rapidfuzz.distance import Levenshtein  # noqa: E402
+from rapidfuzz.distance import Levenshtein
 
-from archive.identifiers import InvalidIdentifier, validate_ric  # noqa: E402
-from archive.scheme import load_scheme  # noqa: E402
-from scanning.page import PageState  # noqa: E402
-from scanning.pipeline import options_from_scheme, run_pipeline  # noqa: E402
-from scanning.sources import inspect, read_page  # noqa: E402
-from scanning.synthetic import generate_ocr_corpus, load_corpus_truth  # noqa: E402
+from dangan.archive.identifiers import InvalidIdentifier, validate_ric
+from dangan.archive.business.scheme import load_scheme
+from dangan.scanning.page import PageState
+from dangan.scanning.pipeline import options_from_scheme, run_pipeline
+from dangan.scanning.sources import inspect, read_page
+from dangan.testing.synthetic import generate_ocr_corpus, load_corpus_truth
 
 
 def squash(text: str) -> str:

@@ -31,13 +31,12 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from archive.scheme import load_scheme  # noqa: E402
-from scanning.batch import PageTask, process_page  # noqa: E402
-from scanning.pipeline import options_from_scheme  # noqa: E402
-from scanning.sources import inspect  # noqa: E402
-from scanning.synthetic import generate_ocr_corpus, load_corpus_truth  # noqa: E402
+from dangan.archive.business.scheme import load_scheme
+from dangan.scanning.batch import PageTask, process_page
+from dangan.scanning.pipeline import options_from_scheme
+from dangan.scanning.sources import inspect
+from dangan.testing.synthetic import generate_ocr_corpus, load_corpus_truth
 
 
 def raw_eng(path: str) -> int:
@@ -61,8 +60,8 @@ def warm(engine: str) -> None:
     """Import everything a worker needs (and load rapidocr's models) before the clock runs."""
     import numpy as np
 
-    from scanning.ocr import get_engine
-    from scanning.page import PipelineOptions
+    from dangan.scanning.ocr import get_engine
+    from dangan.scanning.page import PipelineOptions
 
     if engine == "rapidocr":
         get_engine("rapidocr").recognise(np.full((64, 64), 255, np.uint8), PipelineOptions())

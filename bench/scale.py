@@ -35,13 +35,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
-from archive.db import Database, upgrade  # noqa: E402
-from archive.store import FileStore  # noqa: E402
-from scanning.batch import ScanOptions, scan  # noqa: E402
-from scanning.synthetic import write_long_pdf  # noqa: E402
+from dangan.archive.db import Database, upgrade
+from dangan.archive.store import FileStore
+from dangan.scanning.batch import ScanOptions, scan
+from dangan.testing.synthetic import write_long_pdf
 
 TARGET_PAGES, TARGET_DAYS = 10_000_000, 30
 
@@ -96,11 +95,11 @@ def run_scan(files: list[Path], home: Path, url: str, jobs: int, runner=None) ->
 
 
 def start_workers(n: int, home: Path, url: str, broker: str, log_dir: Path) -> list[subprocess.Popen]:
-    from scanning.distributed import make_app, workers_listening
+    from dangan.scanning.distributed import make_app, workers_listening
 
     env = {**os.environ, "DANGAN_DB": url, "DANGAN_HOME": str(home), "DANGAN_BROKER": broker,
            "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "scanning.distributed", "-c", "1", "--loglevel", "WARNING",
+    procs = [subprocess.Popen([sys.executable, "-m", "dangan.scanning.distributed", "-c", "1", "--loglevel", "WARNING",
                                "--hostname", f"bench{i}@%h"], cwd=ROOT, env=env, start_new_session=True,
                               stdout=(log_dir / f"worker{i}.log").open("wb"), stderr=subprocess.STDOUT)
              for i in range(n)]
@@ -134,7 +133,7 @@ def main() -> None:
 
     import redis
 
-    from scanning.distributed import QueueRunner, make_app
+    from dangan.scanning.distributed import QueueRunner, make_app
 
     tmp = Path(tempfile.mkdtemp(prefix="dangan-scale-"))
     redis_proc = None

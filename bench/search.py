@@ -24,11 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indexing.backend import open_backend  # noqa: E402
-from indexing.schema import IndexDoc  # noqa: E402
-from indexing.search import search  # noqa: E402
+from dangan.indexing.backend import open_backend
+from dangan.indexing.schema import IndexDoc
+from dangan.indexing.search import search
 
 SEED = 20240601
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -148,8 +147,8 @@ def make_corpus(size: int, seed: int = SEED):
 def compact_has_garbled(text: str, phrase: str) -> bool:
     """Noise may have hit the planted garbled copy a second time: only count pages
     where the phrase really is there with exactly one wrong character."""
-    from indexing.analyzer import compact
-    from indexing.search import find_garbled
+    from dangan.indexing.analyzer import compact
+    from dangan.indexing.search import find_garbled
     return bool(find_garbled(compact(text), phrase))
 
 
@@ -183,7 +182,9 @@ def rss_mb() -> float:
 
 
 def disable_unigrams() -> None:
-    from indexing import analyzer, tantivy_backend, whoosh_backend
+    from dangan.indexing import analyzer
+    from dangan.indexing import tantivy_backend
+    from dangan.indexing import whoosh_backend
     tantivy_backend.tokenize = functools.partial(analyzer.tokenize, unigrams=False)
     whoosh_backend.BigramTokenizer = functools.partial(analyzer.BigramTokenizer, unigrams=False)
 

@@ -7,9 +7,9 @@ import os
 import pytest
 from sqlalchemy import text
 
-from archive.db import Database, upgrade
-from archive.home import DataHome
-from archive.store import FileStore
+from dangan.archive.db import Database, upgrade
+from dangan.archive.home import DataHome
+from dangan.archive.store import FileStore
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 

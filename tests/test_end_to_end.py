@@ -6,9 +6,9 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from archive.store import sha256_file
-from cli import main
-from scanning.synthetic import demo_cases, render_document, write_pdf
+from dangan.archive.store import sha256_file
+from dangan.cli import main
+from dangan.testing.synthetic import demo_cases, render_document, write_pdf
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ from datetime import date, timedelta
 from PIL import Image
 from sqlalchemy import select, text
 
-from archive.accession import FolderIntake, IntakeDocument, IntakePage, accession_folder
-from archive.lifecycle import void_number
-from archive.loans import lend, return_loan
-from archive.locations import mark_born_digital, shelve_folder
-from archive.models import BusinessCase, Folder, Page
+from dangan.archive.records.accession import FolderIntake, IntakeDocument, IntakePage, accession_folder
+from dangan.archive.records.lifecycle import void_number
+from dangan.archive.paper.loans import lend, return_loan
+from dangan.archive.paper.locations import mark_born_digital, shelve_folder
+from dangan.archive.models import BusinessCase, Folder, Page
 from tests.archive.paper import build_room
 
 TODAY = date(2024, 6, 3)  # a Monday
@@ -121,7 +121,7 @@ def build_faulty(session, store) -> dict[str, str]:
 
 
 def _box_id(session, code):
-    from archive.models import Box
+    from dangan.archive.models import Box
 
     return session.scalar(select(Box.id).filter_by(code=code))
 
@@ -129,7 +129,7 @@ def _box_id(session, code):
 def damage_store(session, store, numbers: dict[str, str]) -> dict[str, str]:
     """After the transaction above: a flipped bit in one master, a deleted derived file,
     an unexpected file, an edited event row. Returns the damaged paths."""
-    from archive.models import ArchiveRecord
+    from dangan.archive.models import ArchiveRecord
 
     rid = session.scalar(select(ArchiveRecord.id).filter_by(number=numbers["ok"]))
     pages = session.scalars(select(Page).filter_by(record_id=rid).order_by(Page.seq)).all()

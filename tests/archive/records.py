@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from archive.accession import FolderIntake, IntakeDocument, IntakePage, accession_folder
+from dangan.archive.records.accession import FolderIntake, IntakeDocument, IntakePage, accession_folder
 
 
 def make_record(session, *, tag: str, doc_types: list[str], account: str | None = "3401405288",

@@ -7,13 +7,13 @@ import jsonschema
 import pytest
 from sqlalchemy import select
 
-from archive.bag import METADATA_SCHEMA, BagError, export_bag, import_bag
-from archive.db import Database
-from archive.events import verify_chain
-from archive.fixity import verify
-from archive.home import DataHome
-from archive.models import ArchiveRecord, Event, Page
-from archive.store import FileStore
+from dangan.archive.audit.bag import METADATA_SCHEMA, BagError, export_bag, import_bag
+from dangan.archive.db import Database
+from dangan.archive.events import verify_chain
+from dangan.archive.audit.fixity import verify
+from dangan.archive.home import DataHome
+from dangan.archive.models import ArchiveRecord, Event, Page
+from dangan.archive.store import FileStore
 from tests.archive.audit import build_faulty
 
 pytestmark = pytest.mark.database
@@ -28,9 +28,9 @@ def snapshot(db):
 
 
 def search_pages(home, db, query):
-    from indexing import feed
-    from indexing.backend import open_backend
-    from indexing.search import search
+    from dangan.indexing import feed
+    from dangan.indexing.backend import open_backend
+    from dangan.indexing.search import search
 
     backend = open_backend(home.index_dir, "whoosh")
     try:

@@ -4,7 +4,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from dangan.cli import main
 
 from tests.archive.records import make_record
 

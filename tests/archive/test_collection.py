@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from archive.collection import CollectionError, case_documents, collection_list, link_record, propose_links
-from archive.imports import ImportOptions, import_cases, import_customers
-from archive.models import ArchiveRecord, CaseLink, Event
-from archive.scheme import load_scheme
+from dangan.archive.business.collection import CollectionError, case_documents, collection_list, link_record, propose_links
+from dangan.archive.business.imports import ImportOptions, import_cases, import_customers
+from dangan.archive.models import ArchiveRecord, CaseLink, Event
+from dangan.archive.business.scheme import load_scheme
 from tests.archive.records import make_record
 from tests.archive.test_imports import CASE_HEADER, CUSTOMER_HEADER, GOOD_CUSTOMERS, TODAY, case_row, write_csv
 
@@ -111,7 +111,7 @@ def test_records_without_work_order_are_linked_only_when_unambiguous(db, scheme,
 
 
 def _cli():
-    from cli import main
+    from dangan.cli import main
     return main
 
 

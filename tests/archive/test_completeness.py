@@ -5,9 +5,9 @@ from datetime import date
 
 import pytest
 
-from archive.completeness import PREDICATES, evaluate_completeness
-from archive.scheme import load_scheme
-from archive.workdays import add_months, add_working_days, due_dates
+from dangan.archive.business.completeness import PREDICATES, evaluate_completeness
+from dangan.archive.business.scheme import load_scheme
+from dangan.archive.business.workdays import add_months, add_working_days, due_dates
 
 
 @pytest.fixture(scope="module")

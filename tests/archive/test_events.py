@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import text
 
-from archive import events
+from dangan.archive import events
 
 pytestmark = pytest.mark.database
 

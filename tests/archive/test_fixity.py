@@ -3,8 +3,8 @@ are each named; a size-only pass cannot see the flipped bit; results become even
 import pytest
 from sqlalchemy import select
 
-from archive.fixity import check_four_properties, validate_format, verify
-from archive.models import Event
+from dangan.archive.audit.fixity import check_four_properties, validate_format, verify
+from dangan.archive.models import Event
 from tests.archive.audit import build_clean, build_faulty, damage_store
 
 pytestmark = pytest.mark.database

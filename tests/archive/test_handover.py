@@ -2,10 +2,10 @@
 import pytest
 from sqlalchemy import select
 
-from archive.handover import HandoverError, HandoverRefused, offer_handover, require_accepted
-from archive.lifecycle import update_case
-from archive.models import Event, Handover
-from archive.scheme import load_scheme
+from dangan.archive.paper.handover import HandoverError, HandoverRefused, offer_handover, require_accepted
+from dangan.archive.records.lifecycle import update_case
+from dangan.archive.models import Event, Handover
+from dangan.archive.business.scheme import load_scheme
 from tests.archive.records import make_record
 
 pytestmark = pytest.mark.database

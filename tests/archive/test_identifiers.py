@@ -5,7 +5,7 @@ import random
 import pytest
 from stdnum.iso7064 import mod_11_2 as stdnum_mod_11_2
 
-from archive.identifiers import (
+from dangan.archive.identifiers import (
     InvalidIdentifier,
     is_valid_mod11_2,
     iso7064_mod11_2,

@@ -9,12 +9,12 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from archive.accession import find_customer
-from archive.imports import (ImportFileError, ImportOptions, MappingError, case_history, customer_history,
+from dangan.archive.records.accession import find_customer
+from dangan.archive.business.imports import (ImportFileError, ImportOptions, MappingError, case_history, customer_history,
                              detect_encoding, import_cases, import_customers, load_mapping, parse_date)
-from archive.models import (AccountSuccession, BusinessCase, CaseVersion, Customer, CustomerVersion, Event,
+from dangan.archive.models import (AccountSuccession, BusinessCase, CaseVersion, Customer, CustomerVersion, Event,
                             ImportRun)
-from archive.scheme import load_scheme
+from dangan.archive.business.scheme import load_scheme
 
 pytestmark = pytest.mark.database
 

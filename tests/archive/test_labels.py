@@ -3,8 +3,8 @@ import subprocess
 
 import pytest
 
-from archive.labels import LabelError, write_labels
-from archive.locations import shelve
+from dangan.archive.paper.labels import LabelError, write_labels
+from dangan.archive.paper.locations import shelve
 from tests.archive.paper import build_room
 from tests.archive.records import make_record
 

@@ -4,9 +4,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from archive.loans import LoanError, lend, overdue_loans, return_loan
-from archive.locations import get_folder, shelve
-from archive.models import Event
+from dangan.archive.paper.loans import LoanError, lend, overdue_loans, return_loan
+from dangan.archive.paper.locations import get_folder, shelve
+from dangan.archive.models import Event
 from tests.archive.paper import build_room
 from tests.archive.records import make_record
 

@@ -2,10 +2,10 @@
 import pytest
 from sqlalchemy import select
 
-from archive.locations import (LocationError, PaperStateError, add_location, add_record_to_folder,
+from dangan.archive.paper.locations import (LocationError, PaperStateError, add_location, add_record_to_folder,
                                get_folder, location_tree, mark_born_digital, set_folder_state, shelve,
                                unshelved_records, where_is)
-from archive.models import Event, IndexOutbox
+from dangan.archive.models import Event, IndexOutbox
 from tests.archive.paper import build_room
 from tests.archive.records import make_record
 

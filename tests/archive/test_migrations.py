@@ -3,9 +3,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from archive.db import schema_is_current
-import archive.users  # noqa: F401  (its tables are in Base.metadata too)
-from archive.models import Base
+from dangan.archive.db import schema_is_current
+import dangan.archive.users  # noqa: F401  (its tables are in Base.metadata too)
+from dangan.archive.models import Base
 
 pytestmark = pytest.mark.database
 

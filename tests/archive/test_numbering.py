@@ -4,9 +4,9 @@ import multiprocessing
 import pytest
 from sqlalchemy import func, select
 
-from archive.db import Database
-from archive.models import ArchiveRecord
-from archive.numbering import (
+from dangan.archive.db import Database
+from dangan.archive.models import ArchiveRecord
+from dangan.archive.records.numbering import (
     ArchiveNumber,
     InvalidArchiveNumber,
     assign_number,
@@ -72,7 +72,7 @@ def test_a_rolled_back_assignment_does_not_consume_the_serial(db):
 
 
 def _assign_many(url: str, n: int, out) -> None:
-    from archive.accession import ensure_fonds
+    from dangan.archive.records.accession import ensure_fonds
 
     db = Database(url)
     numbers = []

@@ -3,14 +3,14 @@ readable (the opposite of Mayan, which drops metadata that does not fit the new 
 import pytest
 from sqlalchemy import select
 
-from archive import events
-from archive.accession import find_customer
-from archive.labels import label_content
-from archive.lifecycle import (LifecycleError, ReclassifyError, change_account_number, classification_history,
+from dangan.archive import events
+from dangan.archive.records.accession import find_customer
+from dangan.archive.paper.labels import label_content
+from dangan.archive.records.lifecycle import (LifecycleError, ReclassifyError, change_account_number, classification_history,
                                reclassify)
-from archive.models import Classification, Event, IndexOutbox, Page
-from archive.scheme import load_scheme
-from archive.views import find_record
+from dangan.archive.models import Classification, Event, IndexOutbox, Page
+from dangan.archive.business.scheme import load_scheme
+from dangan.archive.records.views import find_record
 from tests.archive.records import make_record
 
 pytestmark = pytest.mark.database
@@ -90,7 +90,7 @@ def test_merging_accounts_moves_records_and_keeps_both_numbers(db):
         assert sorted(x.account_number for x in target.aliases) == ["3401405288", "3401409999"]
     with db.session() as s:
         assert find_customer(s, "3401405288").id == find_customer(s, "3401409999").id
-        from archive.views import NotFound
+        from dangan.archive.records.views import NotFound
         with pytest.raises(NotFound, match="has 2 records"):
             find_record(s, "3401405288")
         owners = {find_record(s, n).customer_id for n in (a, b)}

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from dangan.cli import main
 
 from tests.archive.audit import build_faulty, damage_store
 

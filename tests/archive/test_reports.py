@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from archive.reports import (completeness_report, digitisation_report, numbering_report, overdue_report,
+from dangan.archive.audit.reports import (completeness_report, digitisation_report, numbering_report, overdue_report,
                              reconciliation_report)
-from archive.scheme import load_scheme
+from dangan.archive.business.scheme import load_scheme
 from tests.archive.audit import TODAY, build_clean, build_faulty
 
 pytestmark = pytest.mark.database
@@ -116,7 +116,7 @@ def test_numbering_lists_the_void_and_finds_no_gap(db, faulty):
 def test_numbering_finds_a_gap_a_bad_check_character_and_a_void_without_reason(db, store):
     from sqlalchemy import select, text
 
-    from archive.models import ArchiveRecord, NumberCounter
+    from dangan.archive.models import ArchiveRecord, NumberCounter
     from tests.archive.audit import add_record
 
     with db.session() as s:
@@ -147,7 +147,7 @@ def test_a_clean_archive_passes_every_report(db, store, scheme):
 
 
 def test_html_is_self_contained_with_charts_and_print_rules(db, faulty, scheme):
-    from archive.report_html import render_html
+    from dangan.archive.audit.report_html import render_html
 
     with db.session() as s:
         r = completeness_report(s, scheme, db_url=db.url, actor="auditor")

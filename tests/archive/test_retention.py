@@ -4,11 +4,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from archive.lifecycle import DisposalRefused, close_case, dispose, retention_due, retention_of
-from archive.locations import get_folder, shelve
-from archive.models import Disposal, Event
-from archive.scheme import load_scheme
-from archive.views import find_record
+from dangan.archive.records.lifecycle import DisposalRefused, close_case, dispose, retention_due, retention_of
+from dangan.archive.paper.locations import get_folder, shelve
+from dangan.archive.models import Disposal, Event
+from dangan.archive.business.scheme import load_scheme
+from dangan.archive.records.views import find_record
 from tests.archive.paper import build_room
 from tests.archive.records import make_record
 

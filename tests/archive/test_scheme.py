@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from archive.completeness import PREDICATES, VALIDATORS
-from archive.scheme import DEFAULT_SCHEME_PATH, JSON_SCHEMA_PATH, SchemeError, load_scheme
+from dangan.archive.business.completeness import PREDICATES, VALIDATORS
+from dangan.archive.business.scheme import DEFAULT_SCHEME_PATH, JSON_SCHEMA_PATH, SchemeError, load_scheme
 
 SHIPPED = DEFAULT_SCHEME_PATH.read_text(encoding="utf-8")
 

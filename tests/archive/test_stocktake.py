@@ -4,10 +4,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from archive.loans import lend
-from archive.locations import get_folder, shelve
-from archive.models import Event
-from archive.stocktake import stocktake
+from dangan.archive.paper.loans import lend
+from dangan.archive.paper.locations import get_folder, shelve
+from dangan.archive.models import Event
+from dangan.archive.paper.stocktake import stocktake
 from tests.archive.paper import build_room
 from tests.archive.records import make_record
 

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from archive.store import StoreError, sha256_bytes
+from dangan.archive.store import StoreError, sha256_bytes
 
 
 def test_same_bytes_stored_once_under_their_checksum(store):

@@ -2,10 +2,10 @@
 import pytest
 from sqlalchemy import select
 
-from archive import events
-from archive.lifecycle import LifecycleError, void_number
-from archive.models import Event, IndexOutbox
-from archive.views import find_record
+from dangan.archive import events
+from dangan.archive.records.lifecycle import LifecycleError, void_number
+from dangan.archive.models import Event, IndexOutbox
+from dangan.archive.records.views import find_record
 from tests.archive.records import make_record
 
 pytestmark = pytest.mark.database

@@ -44,7 +44,7 @@ def broker() -> str:
 def _env(home, broker: str, visibility_timeout: float) -> dict:
     return {**os.environ, "DANGAN_DB": home.db_url, "DANGAN_HOME": str(home.root), "DANGAN_BROKER": broker,
             "DANGAN_VISIBILITY_TIMEOUT": str(visibility_timeout), "OMP_THREAD_LIMIT": "1",
-            "PYTHONPATH": str(ROOT)}
+            }
 
 
 class Worker:
@@ -72,14 +72,14 @@ class Worker:
 @pytest.fixture
 def start_worker(home, broker, tmp_path):
     """start_worker(name, concurrency=1, visibility_timeout=60) → a running `dangan worker`."""
-    from scanning.distributed import make_app, workers_listening
+    from dangan.scanning.distributed import make_app, workers_listening
 
     started: list[Worker] = []
     app = make_app(broker)
 
     def start(name: str, concurrency: int = 1, visibility_timeout: float = 60) -> Worker:
         log = tmp_path / f"{name}.log"
-        proc = subprocess.Popen([sys.executable, "-m", "scanning.distributed", "-c", str(concurrency),
+        proc = subprocess.Popen([sys.executable, "-m", "dangan.scanning.distributed", "-c", str(concurrency),
                                  "--hostname", f"{name}@%h"], cwd=ROOT,
                                 env=_env(home, broker, visibility_timeout), stdout=log.open("wb"),
                                 stderr=subprocess.STDOUT, start_new_session=True)

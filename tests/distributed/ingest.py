@@ -9,13 +9,13 @@ import argparse
 import json
 from dataclasses import asdict
 
-from archive.db import Database
-from archive.home import DataHome
-from archive.store import FileStore
-from indexing import feed
-from indexing.backend import open_backend
-from scanning.batch import ScanOptions, scan
-from scanning.distributed import QueueRunner
+from dangan.archive.db import Database
+from dangan.archive.home import DataHome
+from dangan.archive.store import FileStore
+from dangan.indexing import feed
+from dangan.indexing.backend import open_backend
+from dangan.scanning.batch import ScanOptions, scan
+from dangan.scanning.distributed import QueueRunner
 
 
 def main() -> None:

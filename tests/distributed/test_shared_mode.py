@@ -11,9 +11,9 @@ import psutil
 import pytest
 from sqlalchemy import func, select
 
-from archive import events
-from archive.models import ArchiveRecord, Customer, Page, SourceFile, StagedPage
-from indexing.backend import open_backend
+from dangan.archive import events
+from dangan.archive.models import ArchiveRecord, Customer, Page, SourceFile, StagedPage
+from dangan.indexing.backend import open_backend
 from tests.conftest import render_page
 from tests.distributed.conftest import finish
 
@@ -33,7 +33,7 @@ def folder_pdf(path: Path, account: str, pages: int, *, lines: int = 3, dpi: int
 def assert_archive_exactly_once(db, folders: dict[Path, int]) -> list[ArchiveRecord]:
     """Every folder one record, every page of it exactly once, serials 1..N, nothing left staged,
     the event chain intact."""
-    from archive.store import sha256_file
+    from dangan.archive.store import sha256_file
 
     with db.session() as s:
         for path, n_pages in folders.items():
@@ -165,7 +165,7 @@ def test_a_station_hands_pages_to_accession_only_under_the_shared_lock(tmp_path,
         pytest.skip("the handover lock is a PostgreSQL advisory lock (SQLite serialises writers itself)")
     from sqlalchemy import text
 
-    from scanning.distributed import HANDOVER_LOCK
+    from dangan.scanning.distributed import HANDOVER_LOCK
 
     folder = folder_pdf(tmp_path / "batch" / "f.pdf", "3401400011", 1)
     start_worker("w1")

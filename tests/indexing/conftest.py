@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from indexing.backend import open_backend
-from indexing.schema import IndexDoc
+from dangan.indexing.backend import open_backend
+from dangan.indexing.schema import IndexDoc
 
 BACKENDS = ["whoosh", "tantivy"]
 

@@ -1,4 +1,4 @@
-from indexing.analyzer import (ANALYZER_VERSION, BigramTokenizer, normalize_keyword,
+from dangan.indexing.analyzer import (ANALYZER_VERSION, BigramTokenizer, normalize_keyword,
                                query_terms, tokenize)
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from indexing.backend import open_backend
-from indexing.schema import doc_fingerprint
+from dangan.indexing.backend import open_backend
+from dangan.indexing.schema import doc_fingerprint
 
 from tests.indexing.conftest import ids, page
 

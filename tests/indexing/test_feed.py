@@ -3,10 +3,10 @@ from dataclasses import replace
 
 import pytest
 
-from archive.locations import shelve
-from indexing import feed
-from indexing.backend import open_backend
-from indexing.search import search
+from dangan.archive.paper.locations import shelve
+from dangan.indexing import feed
+from dangan.indexing.backend import open_backend
+from dangan.indexing.search import search
 from tests.archive.paper import build_room
 from tests.archive.records import make_record
 

@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from indexing.highlight import Box, locate
+from dangan.indexing.highlight import Box, locate
 
 
 @dataclass

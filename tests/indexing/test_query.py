@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from indexing.query import (DateRange, FieldFilter, Not, Or, Phrase, QuerySyntaxError,
+from dangan.indexing.query import (DateRange, FieldFilter, Not, Or, Phrase, QuerySyntaxError,
                             Word, parse_query)
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from indexing.query import QuerySyntaxError
-from indexing.search import find_garbled, search
+from dangan.indexing.query import QuerySyntaxError
+from dangan.indexing.search import find_garbled, search
 
 from tests.indexing.conftest import page
 

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from indexing.backend import open_backend
-from indexing.lock import IndexLockTimeout, WriterLock
+from dangan.indexing.backend import open_backend
+from dangan.indexing.lock import IndexLockTimeout, WriterLock
 
 from tests.indexing.conftest import BACKENDS, page
 

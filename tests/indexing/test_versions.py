@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from indexing import backend as backend_module
-from indexing.backend import MARKER_FILE, IndexNeedsRebuild, open_backend
+from dangan.indexing import backend as backend_module
+from dangan.indexing.backend import MARKER_FILE, IndexNeedsRebuild, open_backend
 
 from tests.indexing.conftest import BACKENDS, page
 

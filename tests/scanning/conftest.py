@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from scanning.page import PageState
+from dangan.scanning.page import PageState
 
 A4_MM = (210, 297)
 

@@ -9,10 +9,10 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
-from archive.events import verify_chain
-from archive.models import ArchiveRecord, Page, Quarantined, SourceFile, StagedPage
-from archive.store import sha256_file
-from scanning.batch import ScanOptions, scan
+from dangan.archive.events import verify_chain
+from dangan.archive.models import ArchiveRecord, Page, Quarantined, SourceFile, StagedPage
+from dangan.archive.store import sha256_file
+from dangan.scanning.batch import ScanOptions, scan
 from tests.scanning.test_sources import write_bad_inputs
 
 pytestmark = pytest.mark.database
@@ -72,7 +72,7 @@ def test_kill_9_mid_batch_then_rerun_gives_each_page_exactly_once(home, db, make
     for i in range(5):
         make_folder_pdf(f"folder-{i}.pdf", folder_pages(f"34014052{i:02d}", "王建国"))
     scans = make_folder_pdf("folder-5.pdf", folder_pages("3401405299", "张伟")).parent
-    cmd = [sys.executable, "-m", "cli", "--home", str(home.root), "--db", home.db_url,
+    cmd = [sys.executable, "-m", "dangan", "--home", str(home.root), "--db", home.db_url,
            "scan", "--jobs", "1", str(scans)]
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -6,8 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from scanning.classify import classify_document, classify_step, continuation_evidence, is_continuation, substring_similarity
-from scanning.page import PageState, PipelineOptions
+from dangan.scanning.classify import classify_document, classify_step, continuation_evidence, is_continuation, substring_similarity
+from dangan.scanning.page import PageState, PipelineOptions
 
 # Hints as the classification scheme passes them (code → title variants printed on the forms).
 DOC_TYPES = {

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from scanning.cleanup import (
+from dangan.scanning.cleanup import (
     clean_for_ocr, crop_borders, erase_ruled_lines, deskew, detect_blank, detect_colour_and_seal, estimate_skew,
     orient, orientation_candidates, speckle_noise, turned_half,
 )
-from scanning.page import PipelineOptions
+from dangan.scanning.page import PipelineOptions
 
 from .conftest import (
     black_border, blank_back, mm, page_of, red_seal, render_form, rotate_upright_by, skew, speckle,
@@ -199,7 +199,7 @@ def test_clean_page_is_not_binarised_for_ocr(form_300):
 
 
 def test_ruled_table_rows_are_read_once_the_rules_are_erased(tmp_path):
-    from scanning.synthetic import demo_cases, render_document
+    from dangan.testing.synthetic import demo_cases, render_document
 
     case = next(c for c in demo_cases(seed=3) if c.business_type == "XZ")
     form = np.asarray(render_document("SQ", case)[0].image)

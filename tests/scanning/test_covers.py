@@ -8,13 +8,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from archive.events import verify_chain
-from archive.labels import CoverCodeError, cover_code, write_covers
-from archive.models import ArchiveRecord, BusinessCase, CaseLink, Customer, Document, IndexOutbox, Page, SourceFile
-from scanning.batch import ScanOptions, scan
-from scanning.covers import detect_cover, read_cover_code
-from scanning.page import PageState, PipelineOptions
-from scanning.split import split_at_covers, split_documents
+from dangan.archive.events import verify_chain
+from dangan.archive.paper.labels import CoverCodeError, cover_code, write_covers
+from dangan.archive.models import ArchiveRecord, BusinessCase, CaseLink, Customer, Document, IndexOutbox, Page, SourceFile
+from dangan.scanning.batch import ScanOptions, scan
+from dangan.scanning.covers import detect_cover, read_cover_code
+from dangan.scanning.page import PageState, PipelineOptions
+from dangan.scanning.split import split_at_covers, split_documents
 from tests.archive.records import make_record
 from tests.conftest import render_page
 
@@ -108,7 +108,7 @@ def test_a_stack_with_three_covers_becomes_three_linked_records(db, store, tmp_p
             cover_ids.add(cover.id)
         # covers never reach the index: not queued now, not taken by a rebuild
         assert not set(s.scalars(select(IndexOutbox.page_id))) & cover_ids
-        from indexing.feed import _docs_for
+        from dangan.indexing.feed import _docs_for
         indexed = {int(d.page_id) for d in _docs_for(s, list(s.scalars(select(Page.id))))}
         assert indexed and not indexed & cover_ids
         # one source file, every page of it pointing there; the event chain intact

@@ -7,10 +7,10 @@ import shutil
 import numpy as np
 import pytest
 
-from archive.identifiers import iso7064_mod11_2, validate_ric
-from archive.numbering import ArchiveNumber
-from scanning.fields import extract_fields, extract_fields_step, parse_capacity_value
-from scanning.page import PageState, PipelineOptions
+from dangan.archive.identifiers import iso7064_mod11_2, validate_ric
+from dangan.archive.records.numbering import ArchiveNumber
+from dangan.scanning.fields import extract_fields, extract_fields_step, parse_capacity_value
+from dangan.scanning.page import PageState, PipelineOptions
 
 ID_OK = "11010519491231002X"
 FORM = """低压居民生活用电登记表

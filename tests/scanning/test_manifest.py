@@ -5,9 +5,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from archive.models import ArchiveRecord, Page
-from scanning.batch import ScanOptions, scan
-from scanning.covers import ManifestError, load_manifest
+from dangan.archive.models import ArchiveRecord, Page
+from dangan.scanning.batch import ScanOptions, scan
+from dangan.scanning.covers import ManifestError, load_manifest
 
 WO = "2024031500001234"
 ACCT = "3401409999"

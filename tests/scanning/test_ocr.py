@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from scanning.ocr import get_engine, join_line
-from scanning.page import PipelineOptions, Word
+from dangan.scanning.ocr import get_engine, join_line
+from dangan.scanning.page import PipelineOptions, Word
 from tests.conftest import render_page
 
 LINES = ["供用电合同", "户号：3401405288", "用电地址：江苏省南京市玄武区中山路18号"]

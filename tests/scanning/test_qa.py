@@ -5,8 +5,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from archive.models import Event, Page
-from cli import main
+from dangan.archive.models import Event, Page
+from dangan.cli import main
 from tests.conftest import render_page
 
 pytestmark = pytest.mark.database
@@ -46,7 +46,7 @@ def test_a_rescan_replaces_the_page_and_keeps_the_old_master(flagged_archive, db
     view = json.loads(run("show", "--json", item["record"]).stdout)
     pages = [p for d in view["documents"] for p in d["pages"]]
     assert [p["seq"] for p in pages] == [1] and pages[0]["dpi"] == 300
-    from archive.db import Database
+    from dangan.archive.db import Database
 
     db = Database(f"sqlite:///{home / 'dangan.sqlite3'}")
     with db.session() as s:

@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from scanning.cleanup import deskew, detect_colour_and_seal
-from scanning.page import PipelineOptions, QualityFlag
-from scanning.quality import check_quality, measure_quality, sharpness
+from dangan.scanning.cleanup import deskew, detect_colour_and_seal
+from dangan.scanning.page import PipelineOptions, QualityFlag
+from dangan.scanning.quality import check_quality, measure_quality, sharpness
 
 from .conftest import mm, page_of, red_seal, render_form, skew
 

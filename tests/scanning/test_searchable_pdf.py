@@ -10,15 +10,15 @@ from click.testing import CliRunner
 from PIL import Image
 from sqlalchemy import select
 
-from archive.events import verify_chain
-from archive.models import Event
-from archive.store import sha256_file
-from scanning.batch import ScanOptions, scan
+from dangan.archive.events import verify_chain
+from dangan.archive.models import Event
+from dangan.archive.store import sha256_file
+from dangan.scanning.batch import ScanOptions, scan
 
 pytestmark = pytest.mark.database
 
 def the_cli():
-    from cli import main
+    from dangan.cli import main
 
     return main
 
@@ -65,7 +65,7 @@ def test_an_exported_record_is_a_searchable_pdf_of_its_pages(home, db, store, tm
     written = json.loads(result.stdout)
 
     # then the PDF has one page per record page, each the derived image's size at its dpi
-    from archive.views import record_view
+    from dangan.archive.records.views import record_view
 
     with db.session() as s:
         pages = [p for d in record_view(s, number)["documents"] for p in d["pages"]]

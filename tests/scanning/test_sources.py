@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scanning.sources import JPEG, PDF, PNG, TIFF, RejectedFile, inspect, read_page
+from dangan.scanning.sources import JPEG, PDF, PNG, TIFF, RejectedFile, inspect, read_page
 
 
 def _page(text_rows=3, size=(1240, 1754)) -> Image.Image:

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from stdnum.cn import ric, uscc
 
-from scanning import synthetic as syn
+from dangan.testing import synthetic as syn
 
 
 # ---------------------------------------------------------------- customers and cases

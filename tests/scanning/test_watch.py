@@ -13,9 +13,9 @@ import psutil
 import pytest
 from sqlalchemy import func, select
 
-from archive.models import ArchiveRecord, SourceFile
-from scanning.batch import ScanOptions
-from scanning.watch import WatchError, WatchState, candidates, default_state_path, watch
+from dangan.archive.models import ArchiveRecord, SourceFile
+from dangan.scanning.batch import ScanOptions
+from dangan.scanning.watch import WatchError, WatchState, candidates, default_state_path, watch
 from tests.conftest import render_page
 
 pytestmark = pytest.mark.database
@@ -134,8 +134,8 @@ def test_a_file_replaced_by_new_bytes_is_scanned_again_and_a_copy_is_skipped(db,
 
 
 def test_a_file_that_breaks_the_pipeline_is_quarantined_and_the_others_go_on(db, store, tmp_path, monkeypatch):
-    import scanning.watch as watch_module
-    from scanning.sources import RejectedFile
+    import dangan.scanning.watch as watch_module
+    from dangan.scanning.sources import RejectedFile
 
     real_scan = watch_module.scan
 
@@ -189,7 +189,7 @@ def test_ctrl_c_stops_the_cli_after_the_batch_under_way(home, db, tmp_path):
     hot = tmp_path / "hot"
     hot.mkdir()
     write_scan(hot / "a.png", "3401405231")
-    cmd = [sys.executable, "-m", "cli", "--home", str(home.root), "--db", home.db_url, "watch",
+    cmd = [sys.executable, "-m", "dangan", "--home", str(home.root), "--db", home.db_url, "watch",
            "--settle", "0.3", "--interval", "0.1", "--jobs", "2", str(hot)]
     proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": os.getcwd()}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)

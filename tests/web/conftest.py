@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from archive.db import Database, upgrade
-from archive.home import DataHome
-from archive.store import FileStore
-from archive.users import add_user
+from dangan.archive.db import Database, upgrade
+from dangan.archive.home import DataHome
+from dangan.archive.store import FileStore
+from dangan.archive.users import add_user
 
 PASSWORD = "correct horse battery"
 ROLES = ("operator", "staff", "auditor", "admin")
@@ -23,10 +23,10 @@ LOW_DPI = 150
 
 @pytest.fixture(scope="session")
 def web_archive(tmp_path_factory):
-    from indexing import feed
-    from indexing.backend import open_backend
-    from scanning.batch import ScanOptions, scan
-    from scanning.synthetic import _PdfStream, demo_cases, encode_jpeg, render_document
+    from dangan.indexing import feed
+    from dangan.indexing.backend import open_backend
+    from dangan.scanning.batch import ScanOptions, scan
+    from dangan.testing.synthetic import _PdfStream, demo_cases, encode_jpeg, render_document
 
     tmp = tmp_path_factory.mktemp("web")
     case = next(c for c in demo_cases(seed=3) if c.business_type == "JR")
@@ -61,7 +61,7 @@ def web_archive(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(web_archive):
-    from web import create_app
+    from dangan.web import create_app
 
     return create_app(web_archive["home"], secret_key="test", secure_cookies=False)
 
@@ -99,7 +99,7 @@ def low_dpi_page(web_archive) -> tuple[int, str]:
     accepted or replaced by a rescan since)."""
     from sqlalchemy import select
 
-    from archive.models import Page
+    from dangan.archive.models import Page
 
     db = Database(web_archive["home"].db_url)
     try:
@@ -115,7 +115,7 @@ def queue_a_flagged_page(web_archive) -> int:
     page (or the page that replaced it) is put back as flagged if someone dealt with it."""
     from sqlalchemy import select
 
-    from archive.models import Page
+    from dangan.archive.models import Page
 
     db = Database(web_archive["home"].db_url)
     try:

@@ -226,7 +226,7 @@ def test_the_auditor_opens_the_reports_and_downloads_one_as_csv(page_for):
 
 
 def test_the_operator_uploads_a_scan_and_watches_the_batch_finish(page_for, web_archive, tmp_path):
-    from scanning.synthetic import demo_cases, render_document
+    from dangan.testing.synthetic import demo_cases, render_document
 
     case = next(c for c in demo_cases(seed=5) if c.business_type != "JR")
     image = render_document("SQ", case)[0].image

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from archive.db import Database
-from archive.models import Event, Page
+from dangan.archive.db import Database
+from dangan.archive.models import Event, Page
 from tests.web.conftest import LOW_DPI, queue_a_flagged_page
 
 
@@ -75,7 +75,7 @@ def test_accept_needs_a_note_then_the_page_leaves_the_queue_with_an_event(web_ar
 
 
 def test_rescan_replaces_the_page_keeps_the_old_one_and_indexes_the_new(web_archive, login, tmp_path):
-    from scanning.synthetic import render_document
+    from dangan.testing.synthetic import render_document
 
     page_id = queue_a_flagged_page(web_archive)
     client = login("operator")

@@ -8,8 +8,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from archive.db import Database
-from archive.models import ArchiveRecord, Batch, Event
+from dangan.archive.db import Database
+from dangan.archive.models import ArchiveRecord, Batch, Event
 from tests.web.conftest import PASSWORD, csrf_from, low_dpi_page, queue_a_flagged_page
 
 
@@ -55,7 +55,7 @@ DENIED = {
 
 
 def page_state(web_archive, page_id: int) -> tuple:
-    from archive.models import Page
+    from dangan.archive.models import Page
 
     db = Database(web_archive["home"].db_url)
     try:
@@ -171,7 +171,7 @@ def test_log_out_ends_the_session(login):
 
 
 def test_session_cookie_is_httponly_samesite_strict_and_secure(web_archive, login):
-    from web import create_app
+    from dangan.web import create_app
 
     secure_app = create_app(web_archive["home"], secret_key="test", secure_cookies=True)
     client = login("staff", client_app=secure_app, base_url="https://testserver")
@@ -188,7 +188,7 @@ def test_session_cookie_is_httponly_samesite_strict_and_secure(web_archive, logi
 
 
 def test_log_in_is_throttled_after_five_failures(app, web_archive):
-    from archive.users import add_user
+    from dangan.archive.users import add_user
 
     db = Database(web_archive["home"].db_url)
     with db.session() as s:
@@ -210,7 +210,7 @@ def test_log_in_is_throttled_after_five_failures(app, web_archive):
 
 
 def test_a_disabled_user_is_logged_out_at_once(web_archive, login):
-    from archive.users import add_user, disable_user
+    from dangan.archive.users import add_user, disable_user
 
     db = Database(web_archive["home"].db_url)
     with db.session() as s:
@@ -258,7 +258,7 @@ def test_upload_names_with_paths_are_refused_and_nothing_is_written(web_archive,
 @pytest.mark.parametrize("name", ["../a.pdf", "a/../../b.pdf", "/abs.pdf", "C:\\x.pdf", "C:x.pdf", "..\\a.pdf",
                                   "a\x00.pdf", "．．／a.pdf"])
 def test_the_upload_name_check_refuses_every_path_form(name):
-    from web.jobs import UnsafeFileName, safe_upload_name
+    from dangan.web.jobs import UnsafeFileName, safe_upload_name
 
     with pytest.raises(UnsafeFileName):
         safe_upload_name(name)

@@ -1,0 +1,27 @@
+"""Full-text index of scanned pages: one analyzer, one schema, two backends
+(Whoosh, Tantivy) behind one interface, one writer at a time, and the search a user
+runs. Knows nothing of the database: callers feed it `IndexDoc`s.
+
+    from dangan.indexing import open_backend
+
+    from dangan.indexing import IndexDoc
+
+    from dangan.indexing import search
+    index = open_backend("var/index/tantivy", "tantivy", on_wait=lambda pid: print(...))
+    if index.needs_rebuild(): index.clear(); index.add(all_pages())
+    results = search(index, '户号:340140* "供用电合同"')
+"""
+from dangan.indexing.analyzer import ANALYZER_VERSION
+from dangan.indexing.backend import Backend, BackendHit, BackendPage, IndexNeedsRebuild, open_backend
+from dangan.indexing.highlight import Box, locate
+from dangan.indexing.lock import IndexLockTimeout
+from dangan.indexing.query import QUERY_SYNTAX, QuerySyntaxError, parse_query
+from dangan.indexing.schema import SCHEMA_VERSION, IndexDoc, doc_fingerprint
+from dangan.indexing.search import Hit, RecordGroup, SearchResults, search
+
+__all__ = [
+    "ANALYZER_VERSION", "SCHEMA_VERSION", "Backend", "BackendHit", "BackendPage", "Box", "Hit",
+    "IndexDoc", "IndexLockTimeout", "IndexNeedsRebuild", "QUERY_SYNTAX", "QuerySyntaxError",
+    "RecordGroup", "SearchResults", "doc_fingerprint", "locate", "open_backend", "parse_query",
+    "search",
+]

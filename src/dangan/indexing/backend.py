@@ -1,0 +1,131 @@
+"""The small interface every index backend implements, and how to open one.
+
+Both backends index the same terms (indexing.analyzer) into the same fields
+(indexing.schema) and execute the same compiled queries (indexing.query), so they
+return the same pages; they differ in speed and size (bench/search.py).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Protocol
+
+from dangan.indexing.analyzer import ANALYZER_VERSION
+from dangan.indexing.lock import LOCK_FILE, WaitCallback
+from dangan.indexing.schema import SCHEMA_VERSION, IndexDoc
+
+MARKER_FILE = "dangan-index.json"
+BACKENDS = ("whoosh", "tantivy")
+SORTS = ("relevance", "date")
+
+
+class IndexNeedsRebuild(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class BackendHit:
+    page_id: str
+    score: float
+    doc: IndexDoc
+
+
+@dataclass(frozen=True)
+class BackendPage:
+    total: int                  # all matching pages
+    hits: list[BackendHit]      # the requested window
+
+
+class Backend(Protocol):
+    name: str
+    path: Path
+
+    def add(self, docs: Iterable[IndexDoc], *, batch_size: int = 1000) -> int:
+        """Upsert by page_id; commits every `batch_size` pages; returns pages written."""
+
+    def delete(self, page_ids: Iterable[str]) -> int: ...
+
+    def search(self, query, *, limit: int = 20, offset: int = 0,
+               sort: str = "relevance") -> BackendPage:
+        """`query`: a query string (indexing.query syntax) or a compiled query."""
+
+    def doc_ids(self) -> dict[str, str]:
+        """page_id -> stored content fingerprint (indexing.schema.doc_fingerprint)."""
+
+    def count(self) -> int: ...
+
+    def clear(self) -> None:
+        """Drop everything and recreate an empty index with the current versions."""
+
+    def needs_rebuild(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def current_marker(backend: str) -> dict:
+    return {"backend": backend, "analyzer_version": ANALYZER_VERSION,
+            "schema_version": SCHEMA_VERSION}
+
+
+def read_marker(path: Path) -> dict | None:
+    try:
+        return json.loads((path / MARKER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_marker(path: Path, backend: str) -> None:
+    tmp = path / (MARKER_FILE + ".tmp")
+    tmp.write_text(json.dumps(current_marker(backend)), encoding="utf-8")
+    os.replace(tmp, path / MARKER_FILE)
+
+
+def marker_is_current(path: Path, backend: str) -> bool:
+    return read_marker(path) == current_marker(backend)
+
+
+def current_index(ix, path: Path, backend: str):
+    """IX, if it was built by this version's analyzer and schema; else a rebuild is due."""
+    if ix is None or not marker_is_current(path, backend):
+        raise IndexNeedsRebuild(f"the search index at {path} was built by another version of dangan: "
+                                "rebuild it (dangan index rebuild)")
+    return ix
+
+
+def wipe_index_dir(path: Path) -> None:
+    """Remove every index file but the writer lock (held by the caller)."""
+    for entry in path.iterdir():
+        if entry.name == LOCK_FILE:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def is_empty_dir(path: Path) -> bool:
+    return not any(p.name != LOCK_FILE for p in path.iterdir())
+
+
+def open_backend(path: str | os.PathLike, name: str = "whoosh", *,
+                 on_wait: WaitCallback | None = None,
+                 lock_timeout: float | None = None) -> Backend:
+    """Open (creating if absent) the index at `path`. An index built with other
+    analyzer/schema versions opens with needs_rebuild() true: call clear() and
+    re-add every page. `on_wait(pid)` is called when a write must wait for another
+    process's writer."""
+    if name == "whoosh":
+        from dangan.indexing.whoosh_backend import WhooshBackend
+        return WhooshBackend(Path(path), on_wait=on_wait, lock_timeout=lock_timeout)
+    if name == "tantivy":
+        from dangan.indexing.tantivy_backend import TantivyBackend
+        return TantivyBackend(Path(path), on_wait=on_wait, lock_timeout=lock_timeout)
+    raise ValueError(f'unknown index backend "{name}": use one of {", ".join(BACKENDS)}')
+
+
+def check_sort(sort: str) -> None:
+    if sort not in SORTS:
+        raise ValueError(f'unknown sort "{sort}": use one of {", ".join(SORTS)}')

@@ -1,0 +1,180 @@
+"""The database is the truth; the index is fed from it.
+
+Accession writes an outbox row per page in the same transaction as the page. `sync`
+drains the outbox into the index (a page is deleted from the outbox only after its
+index commit, so a crash at any point re-indexes, never loses). `rebuild` streams every
+page in chunks, with a checkpoint so a killed rebuild resumes. `check` compares the two.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterator
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from dangan.archive.db import Database
+from dangan.archive.models import ArchiveRecord, Document, IndexOutbox, Page
+from dangan.indexing.backend import Backend
+from dangan.indexing.schema import IndexDoc, doc_fingerprint
+
+CHUNK = 500
+CHECKPOINT = "rebuild-checkpoint.json"
+
+Progress = Callable[[int, int], None]
+
+
+@lru_cache(maxsize=1)
+def _names() -> tuple[dict[str, str], dict[str, str]]:
+    from dangan.archive.business.scheme import load_scheme
+
+    scheme = load_scheme()
+    docs = {code: t.name for code, t in scheme.document_types.items()}
+    business = {t.code: t.name for t in scheme.business_types.values()}
+    return docs, business
+
+
+def paper_location(record: ArchiveRecord) -> str:
+    """Where the record's paper is, as the room-to-box code path staff walk (e.g.
+    K01/K01-C/K01-C-01/K01-C-01-1/B001), or '' when it has no shelved folder."""
+    from dangan.archive.paper.locations import box_path
+
+    folder = record.folder
+    return "/".join(box_path(folder.box)) if folder is not None and folder.box is not None else ""
+
+
+def page_doc(page: Page, record: ArchiveRecord, document: Document) -> IndexDoc:
+    doc_names, business_names = _names()
+    customer, case, cls = record.customer, record.case, record.classification
+    business = (cls.business_type if cls else "") or (case.business_type if case else "")
+    accounts = sorted({a.account_number for a in customer.aliases}) if customer else []
+    day = case.accepted_on if case and case.accepted_on else record.created_at.date()
+    return IndexDoc(
+        page_id=str(page.id), record_number=record.number, document_id=str(document.id),
+        page_no=page.seq, text=page.text, account_numbers=accounts,
+        customer_name=customer.name if customer else "", address=customer.address if customer else "",
+        business_type=business, business_name=business_names.get(business, ""),
+        doc_type=document.doc_type or "", doc_type_name=doc_names.get(document.doc_type or "", ""),
+        work_orders=[case.work_order] if case and case.work_order else [], date=day,
+        location=paper_location(record), qa_status=page.qa_status, retention=cls.retention if cls else "",
+    )
+
+
+def _docs_for(session: Session, page_ids: list[int]) -> list[IndexDoc]:
+    pages = session.scalars(
+        select(Page).where(Page.id.in_(page_ids), Page.superseded_by_id.is_(None), Page.is_blank.is_(False))
+        .options(selectinload(Page.document))
+    ).all()
+    records = {r.id: r for r in session.scalars(
+        select(ArchiveRecord).where(ArchiveRecord.id.in_({p.record_id for p in pages}))
+        .options(selectinload(ArchiveRecord.customer), selectinload(ArchiveRecord.case),
+                 selectinload(ArchiveRecord.classifications), selectinload(ArchiveRecord.folder)))}
+    return [page_doc(p, records[p.record_id], p.document) for p in pages
+            if records[p.record_id].status == "active"]
+
+
+def pending(db: Database) -> int:
+    with db.session() as s:
+        return s.scalar(select(func.count(IndexOutbox.id))) or 0
+
+
+def sync(db: Database, backend: Backend, progress: Progress | None = None) -> int:
+    """Index every page waiting in the outbox; return how many pages were written."""
+    total, written = pending(db), 0
+    while True:
+        with db.session() as s:
+            rows = s.execute(select(IndexOutbox.id, IndexOutbox.page_id, IndexOutbox.op)
+                             .order_by(IndexOutbox.id).limit(CHUNK)).all()
+            if not rows:
+                return written
+            upserts = sorted({r.page_id for r in rows if r.op == "upsert"})
+            deletes = sorted({r.page_id for r in rows if r.op == "delete"})
+            docs = _docs_for(s, upserts)
+        live = {d.page_id for d in docs}
+        gone = [str(i) for i in deletes] + [str(i) for i in upserts if str(i) not in live]
+        if gone:
+            backend.delete(gone)
+        written += backend.add(docs)
+        with db.session() as s:  # only now is it safe to forget them
+            s.execute(delete(IndexOutbox).where(IndexOutbox.id <= rows[-1].id,
+                                                IndexOutbox.id.in_([r.id for r in rows])))
+        if progress:
+            progress(min(written, total), total)
+
+
+def _page_id_chunks(db: Database, after: int) -> Iterator[list[int]]:
+    while True:
+        with db.session() as s:
+            ids = s.scalars(select(Page.id).where(Page.id > after).order_by(Page.id).limit(CHUNK)).all()
+        if not ids:
+            return
+        yield list(ids)
+        after = ids[-1]
+
+
+def rebuild(db: Database, backend: Backend, progress: Progress | None = None, *,
+            resume: bool = True) -> int:
+    """Re-index every page from the database in chunks; resumes from the last checkpoint."""
+    checkpoint = Path(backend.path) / CHECKPOINT
+    after = 0
+    if resume and checkpoint.exists():
+        after = json.loads(checkpoint.read_text())["after_page_id"]
+    else:
+        backend.clear()
+    with db.session() as s:
+        total = s.scalar(select(func.count(Page.id))) or 0
+        done = s.scalar(select(func.count(Page.id)).where(Page.id <= after)) or 0
+        outbox_max = s.scalar(select(func.max(IndexOutbox.id))) or 0
+    for ids in _page_id_chunks(db, after):
+        with db.session() as s:
+            docs = _docs_for(s, ids)
+        backend.add(docs)
+        done += len(ids)
+        _write_checkpoint(checkpoint, ids[-1])
+        if progress:
+            progress(done, total)
+    checkpoint.unlink(missing_ok=True)
+    with db.session() as s:  # everything up to now is in; later outbox rows still need sync
+        s.execute(delete(IndexOutbox).where(IndexOutbox.id <= outbox_max))
+    return done
+
+
+def _write_checkpoint(path: Path, after_page_id: int) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"after_page_id": after_page_id}))
+    os.replace(tmp, path)
+
+
+@dataclass
+class IndexCheck:
+    pages: int = 0
+    missing: list[str] = field(default_factory=list)  # in the database, not in the index
+    stale: list[str] = field(default_factory=list)  # in both, but the index holds old content
+    orphaned: list[str] = field(default_factory=list)  # in the index, not (or no longer) in the database
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.stale or self.orphaned)
+
+
+def check(db: Database, backend: Backend) -> IndexCheck:
+    indexed = backend.doc_ids()
+    result = IndexCheck()
+    seen: set[str] = set()
+    for ids in _page_id_chunks(db, 0):
+        with db.session() as s:
+            docs = _docs_for(s, ids)
+        for d in docs:
+            result.pages += 1
+            seen.add(d.page_id)
+            fp = indexed.get(d.page_id)
+            if fp is None:
+                result.missing.append(d.page_id)
+            elif fp != doc_fingerprint(d):
+                result.stale.append(d.page_id)
+    result.orphaned = sorted(set(indexed) - seen, key=int)
+    return result

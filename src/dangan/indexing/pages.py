@@ -1,0 +1,37 @@
+"""Search results joined with what only the database knows: each hit's word boxes on
+its page image (for the viewer to draw) and the record's title and paper location."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from dangan.archive.db import Database
+from dangan.archive.models import ArchiveRecord, Page
+from dangan.indexing.highlight import locate
+from dangan.indexing.search import SearchResults
+from dangan.scanning.page import Word
+
+
+def with_boxes(db: Database, results: SearchResults) -> dict[str, Any]:
+    """The results as plain data, every hit carrying `boxes` (pixels on the derived image)
+    and `image` (the derived image's store path), every group its record's title."""
+    from dataclasses import asdict
+
+    page_ids = [int(h.page_id) for g in results.groups for h in g.hits]
+    numbers = [g.record_number for g in results.groups]
+    with db.session() as s:
+        pages = {p.id: p for p in s.scalars(select(Page).where(Page.id.in_(page_ids)))}
+        titles = dict(s.execute(select(ArchiveRecord.number, ArchiveRecord.title)
+                                .where(ArchiveRecord.number.in_(numbers))).all())
+    data = asdict(results)
+    data["pages"] = results.pages
+    for g_data, group in zip(data["groups"], results.groups):
+        g_data["title"] = titles.get(group.record_number, "")
+        for h_data, hit in zip(g_data["hits"], group.hits):
+            page = pages.get(int(hit.page_id))
+            words = [Word(*w) for w in page.words] if page else []
+            h_data["image"] = page.derived_path if page else ""
+            h_data["image_size"] = [page.width, page.height] if page else None
+            h_data["boxes"] = [asdict(b) for b in locate(words, hit.matched, tolerant=hit.tolerant)]
+    return data
