@@ -8,6 +8,7 @@ into a fresh SQLite archive, then N rows into another, each in a child process, 
 rows/s and the child's peak RSS. The peak must not grow with N (batches are committed and
 let go; bad rows are counted, only the first 1000 are kept for the report).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,24 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADER = ["工单编号", "户号", "户名", "用电地址", "电压等级", "用电类别", "业务类型", "受理部门",
-          "受理日期", "勘查日期", "方案答复日期", "封停日期", "计划恢复日期", "归档日期", "原户名", "新户名"]
+HEADER = [
+    "工单编号",
+    "户号",
+    "户名",
+    "用电地址",
+    "电压等级",
+    "用电类别",
+    "业务类型",
+    "受理部门",
+    "受理日期",
+    "勘查日期",
+    "方案答复日期",
+    "封停日期",
+    "计划恢复日期",
+    "归档日期",
+    "原户名",
+    "新户名",
+]
 DEPTS = ["城东营业厅", "城西营业厅", "城南营业厅", "城北营业厅", "大客户中心"]
 
 
@@ -35,18 +52,54 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
         for i in range(rows):
             accepted = start + timedelta(days=rnd.randrange(500))
             wo = f"{accepted:%Y%m%d}{i + 1:08d}"
-            account = f"34{rnd.randrange(10 ** 8):08d}"
+            account = f"34{rnd.randrange(10**8):08d}"
             kind = rnd.random()
             base = [wo, account, f"客户{i}", f"中山路{i % 999}号"]
             if kind < 0.6:
-                row = base + ["交流220V", "居民生活用电", "低压居民新装", rnd.choice(DEPTS), accepted,
-                              accepted + timedelta(days=2), "", "", "", "", "", ""]
+                row = base + [
+                    "交流220V",
+                    "居民生活用电",
+                    "低压居民新装",
+                    rnd.choice(DEPTS),
+                    accepted,
+                    accepted + timedelta(days=2),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
             elif kind < 0.9:
-                row = base + ["交流10kV", "大工业用电", "暂停", rnd.choice(DEPTS), accepted, "",
-                              "", accepted + timedelta(days=3), accepted + timedelta(days=60), "", "", ""]
+                row = base + [
+                    "交流10kV",
+                    "大工业用电",
+                    "暂停",
+                    rnd.choice(DEPTS),
+                    accepted,
+                    "",
+                    "",
+                    accepted + timedelta(days=3),
+                    accepted + timedelta(days=60),
+                    "",
+                    "",
+                    "",
+                ]
             else:
-                row = base + ["交流380V", "一般工商业", "更名", rnd.choice(DEPTS), accepted, "", "", "", "",
-                              accepted + timedelta(days=5), f"客户{i}", f"新客户{i}"]
+                row = base + [
+                    "交流380V",
+                    "一般工商业",
+                    "更名",
+                    rnd.choice(DEPTS),
+                    accepted,
+                    "",
+                    "",
+                    "",
+                    "",
+                    accepted + timedelta(days=5),
+                    f"客户{i}",
+                    f"新客户{i}",
+                ]
             if rnd.random() < 0.01:
                 row[rnd.choice([0, 1, 6, 8])] = rnd.choice(["12345", "外星业务", "2024-13-40", "abc"])
             w.writerow(row)
@@ -70,8 +123,12 @@ print(json.dumps({"rows": r.rows, "inserted": r.inserted, "rejected": r.rejected
 def run(rows: int, tmp: Path) -> dict:
     csv_path = tmp / f"cases-{rows}.csv"
     generate(csv_path, rows)
-    out = subprocess.run([sys.executable, "-c", CHILD, str(csv_path), str(tmp / f"bench-{rows}.sqlite3"),
-                          str(ROOT)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(csv_path), str(tmp / f"bench-{rows}.sqlite3"), str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -84,11 +141,15 @@ def main() -> None:
         tmp = Path(d)
         small, large = run(args.small, tmp), run(args.rows, tmp)
     for r in (small, large):
-        print(f"{r['rows']:>8} rows: {r['inserted']:>8} imported, {r['rejected']:>5} rejected, "
-              f"{r['seconds']:7.1f} s, {r['rows'] / r['seconds']:8,.0f} rows/s, peak RSS {r['peak_rss_mb']:6.1f} MB")
+        print(
+            f"{r['rows']:>8} rows: {r['inserted']:>8} imported, {r['rejected']:>5} rejected, "
+            f"{r['seconds']:7.1f} s, {r['rows'] / r['seconds']:8,.0f} rows/s, peak RSS {r['peak_rss_mb']:6.1f} MB"
+        )
     growth = large["peak_rss_mb"] / small["peak_rss_mb"]
-    print(f"peak RSS ratio {args.rows // 1000}k/{args.small // 1000}k rows: {growth:.2f} "
-          f"({'constant' if growth < 1.25 else 'GROWS WITH THE FILE'})")
+    print(
+        f"peak RSS ratio {args.rows // 1000}k/{args.small // 1000}k rows: {growth:.2f} "
+        f"({'constant' if growth < 1.25 else 'GROWS WITH THE FILE'})"
+    )
     sys.exit(0 if growth < 1.25 else 1)
 
 

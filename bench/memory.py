@@ -6,6 +6,7 @@ OCR workers, Tesseract included) every 100 ms, and prints both peaks and their r
 
     .venv/bin/python bench/memory.py [--short 20] [--long 200] [--jobs 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,11 @@ def scan_peak(pdf: Path, jobs: int) -> tuple[int, float]:
         dangan = [sys.executable, "-m", "dangan", "--home", home]
         subprocess.run(dangan + ["init", "--json"], check=True, capture_output=True)
         started = time.monotonic()
-        proc = subprocess.Popen(dangan + ["scan", "--jobs", str(jobs), "--json", str(pdf)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            dangan + ["scan", "--jobs", str(jobs), "--json", str(pdf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         ps, peak = psutil.Process(proc.pid), 0
         while proc.poll() is None:
             peak = max(peak, tree_rss(ps))
@@ -62,8 +66,11 @@ def main() -> None:
             write_long_pdf(pdf, n, seed=1)
             peak, seconds = scan_peak(pdf, args.jobs)
             rows.append((n, peak, seconds))
-            print(f"{n:>4} pages: peak RSS {peak / 2**20:7.1f} MiB  ({seconds:6.1f} s, "
-                  f"{60 * n / seconds:5.1f} pages/min)", flush=True)
+            print(
+                f"{n:>4} pages: peak RSS {peak / 2**20:7.1f} MiB  ({seconds:6.1f} s, "
+                f"{60 * n / seconds:5.1f} pages/min)",
+                flush=True,
+            )
     (n1, p1, _), (n2, p2, _) = rows
     print(f"peak RSS {n2} pages / {n1} pages = {p2 / p1:.3f}  (target ≤ 1.15)")
 

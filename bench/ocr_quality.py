@@ -11,6 +11,7 @@ seals — and prints, in one run:
 
     .venv/bin/python bench/ocr_quality.py [--pages 60] [--jobs 2] [--corpus DIR] [--csv out.csv]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,6 @@ import csv
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from rapidfuzz.distance import Levenshtein
 
-from dangan.archive.identifiers import InvalidIdentifier, validate_ric
 from dangan.archive.business.scheme import load_scheme
+from dangan.archive.identifiers import InvalidIdentifier, validate_ric
 from dangan.scanning.page import PageState
 from dangan.scanning.pipeline import options_from_scheme, run_pipeline
 from dangan.scanning.sources import inspect, read_page
@@ -71,7 +71,7 @@ def printed_ids(text: str) -> set[str]:
 
 
 def raw_tesseract(path: str) -> str:
-    out = subprocess.run(["tesseract", path, "stdout", "-l", "chi_sim+eng"], capture_output=True, text=True)
+    out = subprocess.run(["tesseract", path, "stdout", "-l", "chi_sim+eng"], capture_output=True, text=True, check=True)
     return out.stdout
 
 
@@ -92,10 +92,21 @@ def pipeline(path: str) -> PipelineResult:
     info = inspect(path)
     raw = read_page(info, 1)
     page = run_pipeline(PageState(source=path, page_no=1, image=raw.image, dpi=raw.dpi), options)
-    fields = {k: (v.value if hasattr(v, "value") else v.get("value")) for k, v in page.fields.items()
-              if (getattr(v, "valid", None) if hasattr(v, "valid") else v.get("valid"))}
-    return PipelineResult(page.text, page.doc_type, fields, page.rotation, printed_ids(page.text),
-                          page.confidence, page.ocr_engine, page.metrics.get("continuation") == 1.0)
+    fields = {
+        k: (v.value if hasattr(v, "value") else v.get("value"))
+        for k, v in page.fields.items()
+        if (getattr(v, "valid", None) if hasattr(v, "valid") else v.get("valid"))
+    }
+    return PipelineResult(
+        page.text,
+        page.doc_type,
+        fields,
+        page.rotation,
+        printed_ids(page.text),
+        page.confidence,
+        page.ocr_engine,
+        page.metrics.get("continuation") == 1.0,
+    )
 
 
 def main() -> None:
@@ -128,40 +139,65 @@ def main() -> None:
 
     rows = []
     for t, r, o in zip(truths, raw, ours):
-        rows.append({
-            "file": t.file, "doc_type": t.doc_type, "font": t.font, "dpi": t.dpi, "rotation": t.rotation,
-            "skew": round(t.skew, 2), "seal": t.has_seal,
-            "cer_raw": cer(t.text, r), "cer_dangan": cer(t.text, o.text),
-            "loss_raw": char_loss(t.text, r), "loss_dangan": char_loss(t.text, o.text),
-            # A document's type is read from its first page; its later pages (no title) are
-            # right when recognised as continuations, which the folder splitter attaches.
-            "type_ok": o.doc_type == t.doc_type or (t.doc_page > 1 and not t.title and o.continuation
-                                                    and o.doc_type is None),
-            "account_ok": (t.account_no not in t.text) or o.fields.get("account_number") == t.account_no,
-            "id_ok": printed_ids(t.text) <= o.ids,
-            "has_account": t.account_no in t.text if t.account_no else False,
-            "has_id": bool(printed_ids(t.text)), "dangan_type": o.doc_type,
-            "confidence": o.confidence, "engine": o.engine.split()[0] if o.engine else "",
-        })
+        rows.append(
+            {
+                "file": t.file,
+                "doc_type": t.doc_type,
+                "font": t.font,
+                "dpi": t.dpi,
+                "rotation": t.rotation,
+                "skew": round(t.skew, 2),
+                "seal": t.has_seal,
+                "cer_raw": cer(t.text, r),
+                "cer_dangan": cer(t.text, o.text),
+                "loss_raw": char_loss(t.text, r),
+                "loss_dangan": char_loss(t.text, o.text),
+                # A document's type is read from its first page; its later pages (no title) are
+                # right when recognised as continuations, which the folder splitter attaches.
+                "type_ok": o.doc_type == t.doc_type
+                or (t.doc_page > 1 and not t.title and o.continuation and o.doc_type is None),
+                "account_ok": (t.account_no not in t.text) or o.fields.get("account_number") == t.account_no,
+                "id_ok": printed_ids(t.text) <= o.ids,
+                "has_account": t.account_no in t.text if t.account_no else False,
+                "has_id": bool(printed_ids(t.text)),
+                "dangan_type": o.doc_type,
+                "confidence": o.confidence,
+                "engine": o.engine.split()[0] if o.engine else "",
+            }
+        )
     n = len(rows)
-    mean = lambda k: sum(r[k] for r in rows) / n  # noqa: E731
-    acc = lambda ok, has=None: (sum(r[ok] for r in rows if has is None or r[has]),  # noqa: E731
-                                sum(1 for r in rows if has is None or r[has]))
+    mean = lambda k: sum(r[k] for r in rows) / n
+    acc = lambda ok, has=None: (
+        sum(r[ok] for r in rows if has is None or r[has]),
+        sum(1 for r in rows if has is None or r[has]),
+    )
     print()
     print(f"{'':28}{'raw chi_sim+eng':>18}{'dangan':>12}{'ratio':>9}")
-    print(f"{'mean CER (whitespace-free)':28}{mean('cer_raw'):>17.2%}{mean('cer_dangan'):>12.2%}"
-          f"{mean('cer_dangan') / max(mean('cer_raw'), 1e-9):>9.2f}")
-    print(f"{'characters lost (order-free)':28}{mean('loss_raw'):>17.2%}{mean('loss_dangan'):>12.2%}"
-          f"{mean('loss_dangan') / max(mean('loss_raw'), 1e-9):>9.2f}")
+    print(
+        f"{'mean CER (whitespace-free)':28}{mean('cer_raw'):>17.2%}{mean('cer_dangan'):>12.2%}"
+        f"{mean('cer_dangan') / max(mean('cer_raw'), 1e-9):>9.2f}"
+    )
+    print(
+        f"{'characters lost (order-free)':28}{mean('loss_raw'):>17.2%}{mean('loss_dangan'):>12.2%}"
+        f"{mean('loss_dangan') / max(mean('loss_raw'), 1e-9):>9.2f}"
+    )
     print(f"{'wall time':28}{t_raw:>16.1f} s{t_ours:>10.1f} s{t_ours / t_raw:>9.2f}")
-    for label, ok, has in (("document type", "type_ok", None), ("户号 extracted", "account_ok", "has_account"),
-                           ("身份证 extracted", "id_ok", "has_id")):
+    for label, ok, has in (
+        ("document type", "type_ok", None),
+        ("户号 extracted", "account_ok", "has_account"),
+        ("身份证 extracted", "id_ok", "has_id"),
+    ):
         good, total = acc(ok, has)
         print(f"{label:28}{'':>18}{good:>7}/{total:<4}{good / max(total, 1):>8.1%}")
     print("targets: dangan CER ≤ 2% and ≤ 0.5× raw; type ≥ 97%; 户号 and ID ≥ 99%")
     worst = sorted(rows, key=lambda r: -r["cer_dangan"])[:5]
-    print("worst pages:", ", ".join(f"{r['file']} {r['cer_dangan']:.1%} ({r['font']}, {r['dpi']} dpi, "
-                                    f"rot {r['rotation']}, skew {r['skew']})" for r in worst))
+    print(
+        "worst pages:",
+        ", ".join(
+            f"{r['file']} {r['cer_dangan']:.1%} ({r['font']}, {r['dpi']} dpi, rot {r['rotation']}, skew {r['skew']})"
+            for r in worst
+        ),
+    )
     if args.csv:
         with open(args.csv, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))

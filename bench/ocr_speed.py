@@ -17,13 +17,13 @@ shared).
 
     .venv/bin/python bench/ocr_speed.py [--pages 30] [--jobs N] [--corpus DIR] [--repeat 1] [--no-rapidocr]
 """
+
 from __future__ import annotations
 
 import argparse
 import multiprocessing
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -40,12 +40,12 @@ from dangan.testing.synthetic import generate_ocr_corpus, load_corpus_truth
 
 
 def raw_eng(path: str) -> int:
-    out = subprocess.run(["tesseract", path, "stdout", "-l", "chi_sim+eng"], capture_output=True)
+    out = subprocess.run(["tesseract", path, "stdout", "-l", "chi_sim+eng"], capture_output=True, check=True)
     return len(out.stdout)
 
 
 def raw_psm6(path: str) -> int:
-    out = subprocess.run(["tesseract", path, "stdout", "-l", "chi_sim", "--psm", "6"], capture_output=True)
+    out = subprocess.run(["tesseract", path, "stdout", "-l", "chi_sim", "--psm", "6"], capture_output=True, check=True)
     return len(out.stdout)
 
 
@@ -93,19 +93,26 @@ def main() -> None:
         print(f"generated {len(truths)} pages in {time.monotonic() - t0:.0f} s", flush=True)
     paths = [str(folder / t.file) for t in truths]
     n = len(paths)
-    print(f"{n} pages in {folder}; a pool of {args.jobs} processes for every measurement "
-          f"(OMP_THREAD_LIMIT={os.environ['OMP_THREAD_LIMIT']})", flush=True)
+    print(
+        f"{n} pages in {folder}; a pool of {args.jobs} processes for every measurement "
+        f"(OMP_THREAD_LIMIT={os.environ['OMP_THREAD_LIMIT']})",
+        flush=True,
+    )
 
     engines = ["tesseract"] + (["rapidocr"] if args.rapidocr else [])
     best: dict[str, float] = {}
     ctx = multiprocessing.get_context("forkserver")  # as scanning.batch.run_pages_locally
-    with ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool, \
-            tempfile.TemporaryDirectory(prefix="dangan-speed-store-") as store_root:
+    with (
+        ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool,
+        tempfile.TemporaryDirectory(prefix="dangan-speed-store-") as store_root,
+    ):
         list(pool.map(warm, engines * args.jobs * 2))
         for r in range(args.repeat):
             runs = [("raw chi_sim+eng", raw_eng, paths), ("raw chi_sim psm6", raw_psm6, paths)]
-            runs += [(f"dangan {e}", dangan_page, [(p, os.path.join(store_root, f"{e}-{r}"), e) for p in paths])
-                     for e in engines]
+            runs += [
+                (f"dangan {e}", dangan_page, [(p, os.path.join(store_root, f"{e}-{r}"), e) for p in paths])
+                for e in engines
+            ]
             for label, fn, items in runs:
                 seconds = timed(pool, fn, items)
                 print(f"  run {r + 1}: {label:18} {seconds:7.1f} s", flush=True)
@@ -115,12 +122,16 @@ def main() -> None:
     print(f"{'':20}{'wall s':>9}{'s/page':>9}{'pages/min':>11}{'÷ raw eng':>11}{'÷ raw psm6':>12}")
     base_eng, base_psm6 = best["raw chi_sim+eng"], best["raw chi_sim psm6"]
     for label, seconds in best.items():
-        print(f"{label:20}{seconds:>9.1f}{seconds / n:>9.2f}{60 * n / seconds:>11.1f}"
-              f"{seconds / base_eng:>11.2f}{seconds / base_psm6:>12.2f}")
+        print(
+            f"{label:20}{seconds:>9.1f}{seconds / n:>9.2f}{60 * n / seconds:>11.1f}"
+            f"{seconds / base_eng:>11.2f}{seconds / base_psm6:>12.2f}"
+        )
     print("target: dangan tesseract ≤ 1.10 × raw (both ratios)")
     if "dangan rapidocr" in best:
-        print(f"second engine: dangan rapidocr = {best['dangan rapidocr'] / best['dangan tesseract']:.2f} × "
-              f"dangan tesseract")
+        print(
+            f"second engine: dangan rapidocr = {best['dangan rapidocr'] / best['dangan tesseract']:.2f} × "
+            f"dangan tesseract"
+        )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ from its start to the last folder accessioned:
 and prints pages/min and the ratio queue time / pool time at the same parallelism (target
 ≤ 1.15). Workers are started, answering and warmed up on a separate small folder (as in a
 running installation, where they live for days) before the clock starts; the local pool is
-started by `scan` itself, as it always is, so its start-up is inside its time. From the measured seconds per page on one worker it estimates the
-worker processes (≈ cores) that 10 000 000 pages in 30 days need.
+started by `scan` itself, as it always is, so its start-up is inside its time. From the measured
+seconds per page on one worker it estimates the worker processes (≈ cores) that 10 000 000 pages in 30 days need.
 
     .venv/bin/python bench/scale.py [--folders 4] [--pages 4] [--db URL] [--broker URL] [--repeat 1]
 
@@ -20,6 +20,7 @@ worker processes (≈ cores) that 10 000 000 pages in 30 days need.
 SQLite in a temporary home. --broker: a Redis URL (flushed); default a private redis-server
 started here on a free port.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,9 +54,23 @@ def free_port() -> int:
 
 def start_redis(tmp: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import redis
 
     url = f"redis://127.0.0.1:{port}/0"
@@ -97,12 +112,28 @@ def run_scan(files: list[Path], home: Path, url: str, jobs: int, runner=None) ->
 def start_workers(n: int, home: Path, url: str, broker: str, log_dir: Path) -> list[subprocess.Popen]:
     from dangan.scanning.distributed import make_app, workers_listening
 
-    env = {**os.environ, "DANGAN_DB": url, "DANGAN_HOME": str(home), "DANGAN_BROKER": broker,
-           "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "dangan.scanning.distributed", "-c", "1", "--loglevel", "WARNING",
-                               "--hostname", f"bench{i}@%h"], cwd=ROOT, env=env, start_new_session=True,
-                              stdout=(log_dir / f"worker{i}.log").open("wb"), stderr=subprocess.STDOUT)
-             for i in range(n)]
+    env = {**os.environ, "DANGAN_DB": url, "DANGAN_HOME": str(home), "DANGAN_BROKER": broker, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dangan.scanning.distributed",
+                "-c",
+                "1",
+                "--loglevel",
+                "WARNING",
+                "--hostname",
+                f"bench{i}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=(log_dir / f"worker{i}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for i in range(n)
+    ]
     app = make_app(broker)
     deadline = time.monotonic() + 60
     while len(workers_listening(app, 0.5)) < n:
@@ -150,8 +181,11 @@ def main() -> None:
         pages = args.folders * args.pages
         warm = tmp / "warm-up.pdf"
         write_long_pdf(warm, 2 * max(1, args.pages // 2), seed=99)
-        print(f"{pages} pages ({args.folders} folders × {args.pages}), database "
-              f"{'PostgreSQL' if args.db else 'SQLite'}, broker {broker}", flush=True)
+        print(
+            f"{pages} pages ({args.folders} folders × {args.pages}), database "
+            f"{'PostgreSQL' if args.db else 'SQLite'}, broker {broker}",
+            flush=True,
+        )
         times: dict[tuple[str, int], list[float]] = {}
         run = 0
         for _ in range(args.repeat):
@@ -189,10 +223,12 @@ def main() -> None:
         utilisation = 0.8
         workers = math.ceil(need_rate * per_page / utilisation)
         print(f"\nper page: {per_page:.2f} s on one worker process (one core, OMP_THREAD_LIMIT=1)")
-        print(f"{TARGET_PAGES:,} pages in {TARGET_DAYS} days = {need_rate:.2f} pages/s around the clock "
-              f"→ {need_rate * per_page:.1f} busy worker processes; at {utilisation:.0%} utilisation "
-              f"{workers} (e.g. {math.ceil(workers / 16)} machines of 16 cores); "
-              f"scanning only 8 h a day: {math.ceil(workers * 3)}")
+        print(
+            f"{TARGET_PAGES:,} pages in {TARGET_DAYS} days = {need_rate:.2f} pages/s around the clock "
+            f"→ {need_rate * per_page:.1f} busy worker processes; at {utilisation:.0%} utilisation "
+            f"{workers} (e.g. {math.ceil(workers / 16)} machines of 16 cores); "
+            f"scanning only 8 h a day: {math.ceil(workers * 3)}"
+        )
     finally:
         if redis_proc is not None:
             redis_proc.terminate()

@@ -9,6 +9,7 @@ Tantivy/Whoosh ratios. Corpus: forms with 户号, names, addresses, business wor
 contract clauses, 1.5% character noise; planted phrases (exact and with one garbled
 character) and account numbers on known pages give recall figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,21 +25,50 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from dangan.indexing.backend import open_backend
 from dangan.indexing.schema import IndexDoc
 from dangan.indexing.search import search
 
 SEED = 20240601
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 GIVEN = "建国秀英伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰华红玉梅文辉鹏飞宇浩然志刚海燕春生德福祥瑞光荣兴旺晓东"
-CITIES = ["合肥市蜀山区", "合肥市包河区", "芜湖市镜湖区", "蚌埠市龙子湖区", "安庆市迎江区", "黄山市屯溪区", "阜阳市颍州区"]
+CITIES = [
+    "合肥市蜀山区",
+    "合肥市包河区",
+    "芜湖市镜湖区",
+    "蚌埠市龙子湖区",
+    "安庆市迎江区",
+    "黄山市屯溪区",
+    "阜阳市颍州区",
+]
 ROADS = ["人民路", "长江西路", "黄山路", "望江东路", "金寨路", "淮河路", "胜利路", "解放路", "建设大道", "工业园一路"]
-BUSINESS = [("ZT", "暂停"), ("ZTHF", "暂停恢复"), ("JR", "减容"), ("JRHF", "减容恢复"), ("GM", "更名"),
-            ("GH", "过户"), ("YB", "移表"), ("QZ", "迁址"), ("GY", "改压"), ("GL", "改类"),
-            ("ZR", "增容"), ("XH", "销户"), ("ZH", "暂换"), ("ZC", "暂拆")]
-DOC_TYPES = [("SQ", "用电申请书"), ("HT", "供用电合同"), ("GD", "业务工单"), ("JL", "现场勘查记录"),
-             ("ZM", "身份证明"), ("FP", "电费结清证明")]
+BUSINESS = [
+    ("ZT", "暂停"),
+    ("ZTHF", "暂停恢复"),
+    ("JR", "减容"),
+    ("JRHF", "减容恢复"),
+    ("GM", "更名"),
+    ("GH", "过户"),
+    ("YB", "移表"),
+    ("QZ", "迁址"),
+    ("GY", "改压"),
+    ("GL", "改类"),
+    ("ZR", "增容"),
+    ("XH", "销户"),
+    ("ZH", "暂换"),
+    ("ZC", "暂拆"),
+]
+DOC_TYPES = [
+    ("SQ", "用电申请书"),
+    ("HT", "供用电合同"),
+    ("GD", "业务工单"),
+    ("JL", "现场勘查记录"),
+    ("ZM", "身份证明"),
+    ("FP", "电费结清证明"),
+]
 CLAUSES = [
     "供电方式：供电人向用电人提供单电源供电，供电电压为{kv}千伏。",
     "用电人申请{biz}，经现场勘查，同意自{date}起执行，变压器容量{cap}千伏安。",
@@ -74,7 +104,7 @@ def add_noise(text: str, rng: random.Random, pool: str, rate: float = NOISE_RATE
 def garble_one(phrase: str, rng: random.Random, pool: str) -> str:
     k = rng.randrange(len(phrase))
     wrong = rng.choice([c for c in pool if c != phrase[k]])
-    return phrase[:k] + wrong + phrase[k + 1:]
+    return phrase[:k] + wrong + phrase[k + 1 :]
 
 
 def make_corpus(size: int, seed: int = SEED):
@@ -115,23 +145,48 @@ def make_corpus(size: int, seed: int = SEED):
             location = f"K{rng.randint(1, 3)}-{rng.choice('ABCD')}{rng.randint(1, 20):02d}-{rng.randint(1, 6):02d}"
         page_in_record += 1
         dtype = rng.choice(DOC_TYPES)
-        lines = [f"{dtype[1]}", f"户号：{account}  户名：{name}", f"用电地址：{address}",
-                 f"业务类型：{biz[1]}  工单号：{wo}  档号：{number}"]
+        lines = [
+            f"{dtype[1]}",
+            f"户号：{account}  户名：{name}",
+            f"用电地址：{address}",
+            f"业务类型：{biz[1]}  工单号：{wo}  档号：{number}",
+        ]
         for _ in range(rng.randint(8, 20)):
             clause = rng.choice(CLAUSES).format(
-                kv=rng.choice([10, 35, 0.4]), biz=biz[1], date=date.isoformat(),
-                date2=(date + dt.timedelta(days=90)).isoformat(), cap=rng.choice([80, 160, 315, 630, 1250]),
-                meter=f"{rng.randrange(10**10):010d}", day=rng.randint(10, 25), wo=wo)
+                kv=rng.choice([10, 35, 0.4]),
+                biz=biz[1],
+                date=date.isoformat(),
+                date2=(date + dt.timedelta(days=90)).isoformat(),
+                cap=rng.choice([80, 160, 315, 630, 1250]),
+                meter=f"{rng.randrange(10**10):010d}",
+                day=rng.randint(10, 25),
+                wo=wo,
+            )
             lines.append(clause)
         for phrase in inserts.get(i, []):
             lines.insert(rng.randint(4, len(lines)), f"特别约定：{phrase}。")
         text = add_noise("\n".join(lines), rng, pool)
-        docs.append(IndexDoc(
-            page_id=f"pg{i:07d}", record_number=number, document_id=f"doc{record:07d}-{page_in_record}",
-            page_no=page_in_record, text=text, account_numbers=[account], customer_name=name,
-            address=address, business_type=biz[0], business_name=biz[1], doc_type=dtype[0],
-            doc_type_name=dtype[1], work_orders=[wo], date=date, location=location,
-            qa_status="passed", retention="D30"))
+        docs.append(
+            IndexDoc(
+                page_id=f"pg{i:07d}",
+                record_number=number,
+                document_id=f"doc{record:07d}-{page_in_record}",
+                page_no=page_in_record,
+                text=text,
+                account_numbers=[account],
+                customer_name=name,
+                address=address,
+                business_type=biz[0],
+                business_name=biz[1],
+                doc_type=dtype[0],
+                doc_type_name=dtype[1],
+                work_orders=[wo],
+                date=date,
+                location=location,
+                qa_status="passed",
+                retention="D30",
+            )
+        )
         accounts.setdefault(account, set()).add(f"pg{i:07d}")
         if page_in_record >= pages_in_this_record:
             page_in_record = 0
@@ -139,8 +194,9 @@ def make_corpus(size: int, seed: int = SEED):
     # recall is measured against what is really on the page.
     # (rare characters: a planted phrase appears nowhere but where it was planted)
     exact_truth = {p: {docs[i].page_id for i in planted[p][0] if p in docs[i].text} for p in planted}
-    garbled_pages = {p: {docs[i].page_id for i in garbled_truth[p]
-                         if compact_has_garbled(docs[i].text, p)} for p in planted}
+    garbled_pages = {
+        p: {docs[i].page_id for i in garbled_truth[p] if compact_has_garbled(docs[i].text, p)} for p in planted
+    }
     return docs, {"exact": exact_truth, "garbled": garbled_pages, "accounts": accounts}
 
 
@@ -149,6 +205,7 @@ def compact_has_garbled(text: str, phrase: str) -> bool:
     where the phrase really is there with exactly one wrong character."""
     from dangan.indexing.analyzer import compact
     from dangan.indexing.search import find_garbled
+
     return bool(find_garbled(compact(text), phrase))
 
 
@@ -182,9 +239,8 @@ def rss_mb() -> float:
 
 
 def disable_unigrams() -> None:
-    from dangan.indexing import analyzer
-    from dangan.indexing import tantivy_backend
-    from dangan.indexing import whoosh_backend
+    from dangan.indexing import analyzer, tantivy_backend, whoosh_backend
+
     tantivy_backend.tokenize = functools.partial(analyzer.tokenize, unigrams=False)
     whoosh_backend.BigramTokenizer = functools.partial(analyzer.BigramTokenizer, unigrams=False)
 
@@ -227,27 +283,45 @@ def run_one(backend_name: str, size: int, workdir: str, no_unigrams: bool, out) 
     sample_accounts = list(truth["accounts"].items())[:100]
     for account, pages in sample_accounts:
         acc_found += pages <= {h.page_id for h in index.search(f"户号:{account}", limit=50).hits}
-    out.put({
-        "backend": backend_name, "size": size, "docs_per_s": size / build_s, "build_s": build_s,
-        "index_mb": dir_size(path) / 2**20, "rss_before_mb": rss_before, "peak_rss_mb": rss_mb(),
-        "p50_plain_ms": 1000 * percentile(lat["plain"], 0.5),
-        "p95_plain_ms": 1000 * percentile(lat["plain"], 0.95),
-        "p50_filter_ms": 1000 * percentile(lat["filtered"], 0.5),
-        "p95_filter_ms": 1000 * percentile(lat["filtered"], 0.95),
-        "p95_tolerant_ms": 1000 * percentile(tol_times, 0.95),
-        "n_queries": len(lat["plain"]) + len(lat["filtered"]),
-        "recall_exact": exact_found / max(1, exact_total),
-        "recall_garbled": garbled_found / max(1, garbled_total),
-        "recall_account": acc_found / max(1, len(sample_accounts)),
-    })
+    out.put(
+        {
+            "backend": backend_name,
+            "size": size,
+            "docs_per_s": size / build_s,
+            "build_s": build_s,
+            "index_mb": dir_size(path) / 2**20,
+            "rss_before_mb": rss_before,
+            "peak_rss_mb": rss_mb(),
+            "p50_plain_ms": 1000 * percentile(lat["plain"], 0.5),
+            "p95_plain_ms": 1000 * percentile(lat["plain"], 0.95),
+            "p50_filter_ms": 1000 * percentile(lat["filtered"], 0.5),
+            "p95_filter_ms": 1000 * percentile(lat["filtered"], 0.95),
+            "p95_tolerant_ms": 1000 * percentile(tol_times, 0.95),
+            "n_queries": len(lat["plain"]) + len(lat["filtered"]),
+            "recall_exact": exact_found / max(1, exact_total),
+            "recall_garbled": garbled_found / max(1, garbled_total),
+            "recall_account": acc_found / max(1, len(sample_accounts)),
+        }
+    )
     index.close()
     shutil.rmtree(path, ignore_errors=True)
 
 
-COLUMNS = [("backend", "{}"), ("size", "{}"), ("docs_per_s", "{:.0f}"), ("index_mb", "{:.1f}"),
-           ("peak_rss_mb", "{:.0f}"), ("p50_plain_ms", "{:.1f}"), ("p95_plain_ms", "{:.1f}"),
-           ("p50_filter_ms", "{:.1f}"), ("p95_filter_ms", "{:.1f}"), ("p95_tolerant_ms", "{:.1f}"),
-           ("recall_exact", "{:.3f}"), ("recall_garbled", "{:.3f}"), ("recall_account", "{:.3f}")]
+COLUMNS = [
+    ("backend", "{}"),
+    ("size", "{}"),
+    ("docs_per_s", "{:.0f}"),
+    ("index_mb", "{:.1f}"),
+    ("peak_rss_mb", "{:.0f}"),
+    ("p50_plain_ms", "{:.1f}"),
+    ("p95_plain_ms", "{:.1f}"),
+    ("p50_filter_ms", "{:.1f}"),
+    ("p95_filter_ms", "{:.1f}"),
+    ("p95_tolerant_ms", "{:.1f}"),
+    ("recall_exact", "{:.3f}"),
+    ("recall_garbled", "{:.3f}"),
+    ("recall_account", "{:.3f}"),
+]
 
 
 def print_table(rows: list[dict]) -> None:
@@ -261,11 +335,13 @@ def print_table(rows: list[dict]) -> None:
     for size in sorted({r["size"] for r in rows}):
         w, t = by.get(("whoosh", size)), by.get(("tantivy", size))
         if w and t:
-            print(f"tantivy/whoosh at {size}: build speed x{t['docs_per_s'] / w['docs_per_s']:.1f}, "
-                  f"index size x{t['index_mb'] / w['index_mb']:.2f}, "
-                  f"p95 plain x{t['p95_plain_ms'] / w['p95_plain_ms']:.3f}, "
-                  f"p95 filtered x{t['p95_filter_ms'] / w['p95_filter_ms']:.3f}, "
-                  f"p95 tolerant x{t['p95_tolerant_ms'] / w['p95_tolerant_ms']:.3f}")
+            print(
+                f"tantivy/whoosh at {size}: build speed x{t['docs_per_s'] / w['docs_per_s']:.1f}, "
+                f"index size x{t['index_mb'] / w['index_mb']:.2f}, "
+                f"p95 plain x{t['p95_plain_ms'] / w['p95_plain_ms']:.3f}, "
+                f"p95 filtered x{t['p95_filter_ms'] / w['p95_filter_ms']:.3f}, "
+                f"p95 tolerant x{t['p95_tolerant_ms'] / w['p95_tolerant_ms']:.3f}"
+            )
 
 
 def main(argv=None) -> int:
@@ -288,9 +364,12 @@ def main(argv=None) -> int:
             row = queue.get()
             proc.join()
             rows.append(row)
-            print(f"# {name} {size}: done in {time.perf_counter() - started:.0f} s: "
-                  + ", ".join(f"{k}={fmt.format(row[k])}" for k, fmt in COLUMNS[2:]),
-                  file=sys.stderr, flush=True)
+            print(
+                f"# {name} {size}: done in {time.perf_counter() - started:.0f} s: "
+                + ", ".join(f"{k}={fmt.format(row[k])}" for k, fmt in COLUMNS[2:]),
+                file=sys.stderr,
+                flush=True,
+            )
     print(f"unigrams: {'off' if args.no_unigrams else 'on'}; cpu count {os.cpu_count()}")
     print_table(rows)
     return 0

@@ -1,5 +1,6 @@
 """Shared fixtures: a real data home with a real database (SQLite file by default, or the
 PostgreSQL server named by DANGAN_TEST_DB for tests marked `database`)."""
+
 from __future__ import annotations
 
 import os
@@ -78,10 +79,12 @@ def render_page(lines: list[str], *, dpi: int = 300, size_pt: int = 14):
 @pytest.fixture
 def make_folder_pdf(tmp_path):
     """Write a customer folder as a scanner would: one JPEG per page inside a PDF."""
+
     def make(name: str, pages: list[list[str]], dpi: int = 300):
         images = [render_page(lines, dpi=dpi) for lines in pages]
         path = tmp_path / "scans" / name
         path.parent.mkdir(exist_ok=True)
         images[0].save(path, format="PDF", resolution=dpi, save_all=True, append_images=images[1:])
         return path
+
     return make

@@ -1,5 +1,6 @@
 """The whole flow as a user runs it, through the `dangan` command: generated scans in,
 real Tesseract, a real SQLite file, a real Whoosh index; found again by search."""
+
 import json
 import subprocess
 
@@ -22,13 +23,11 @@ def archive(tmp_path_factory):
     pages[0].image.save(tmp / "scans" / "loose-page.png", dpi=(300, 300))
     home = tmp / "home"
     runner = CliRunner()
-    run = lambda *args: runner.invoke(main, ["--home", str(home), "--as", "tester", *args],
-                                      catch_exceptions=False)
+    run = lambda *args: runner.invoke(main, ["--home", str(home), "--as", "tester", *args], catch_exceptions=False)
     assert run("init").exit_code == 0
     scanned = run("scan", "--jobs", "2", "--json", str(tmp / "scans"))
     assert scanned.exit_code == 0, scanned.output
-    return {"case": case, "pages": pages, "tmp": tmp, "home": home, "run": run,
-            "scan": json.loads(scanned.stdout)}
+    return {"case": case, "pages": pages, "tmp": tmp, "home": home, "run": run, "scan": json.loads(scanned.stdout)}
 
 
 def test_scan_accessions_each_file_with_a_number(archive):
@@ -73,8 +72,10 @@ def test_a_pdf_page_master_is_the_scanners_jpeg_unchanged(archive):
     first = view["documents"][0]["pages"][0]
     out = archive["tmp"] / "extracted"
     out.mkdir()
-    subprocess.run(["pdfimages", "-j", "-f", "1", "-l", "1", str(archive["tmp"] / "scans" / "folder-01.pdf"),
-                    str(out / "p")], check=True)
+    subprocess.run(
+        ["pdfimages", "-j", "-f", "1", "-l", "1", str(archive["tmp"] / "scans" / "folder-01.pdf"), str(out / "p")],
+        check=True,
+    )
     assert sha256_file(next(out.glob("p-*.jpg"))) == first["master"]["sha256"]
 
 

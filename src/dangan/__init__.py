@@ -7,6 +7,7 @@ archives of an electricity supply company.
     dangan.app        the use cases the faces call
     dangan.cli, dangan.web   the faces
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The `dangan` command: parses, calls the library, prints. No logic lives here."""
+
 from __future__ import annotations
 
 import csv
@@ -38,12 +39,14 @@ class Context:
 
         if self._db is None:
             if self.home.is_sqlite and not Path(self.home.sqlite_path).exists():
-                raise click.ClickException(f"no archive at {self.home.root}: run `dangan init` first "
-                                           "(or pass --home / set DANGAN_HOME)")
+                raise click.ClickException(
+                    f"no archive at {self.home.root}: run `dangan init` first (or pass --home / set DANGAN_HOME)"
+                )
             self._db = Database(self.home.db_url)
             if not schema_is_current(self._db.engine):
-                raise click.ClickException("the database schema is older than this dangan: run `dangan init` "
-                                           "to upgrade it")
+                raise click.ClickException(
+                    "the database schema is older than this dangan: run `dangan init` to upgrade it"
+                )
         return self._db
 
     @property
@@ -56,9 +59,11 @@ class Context:
         from dangan.indexing.backend import open_backend
 
         self.home.index_dir.mkdir(parents=True, exist_ok=True)
-        return open_backend(self.home.index_dir, self.backend_name,
-                            on_wait=lambda pid: err.print(f"[yellow]waiting for the index writer "
-                                                          f"(held by process {pid})…[/]"))
+        return open_backend(
+            self.home.index_dir,
+            self.backend_name,
+            on_wait=lambda pid: err.print(f"[yellow]waiting for the index writer (held by process {pid})…[/]"),
+        )
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -87,18 +92,41 @@ class RateColumn(ProgressColumn):
 
 
 def page_progress(label: str) -> Progress:
-    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"),
-                    RateColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=False)
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("pages"),
+        RateColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--home", envvar="DANGAN_HOME", metavar="DIR",
-              help="Data home holding the database, index and file store [default: ./dangan-data; env DANGAN_HOME].")
-@click.option("--db", envvar="DANGAN_DB", metavar="URL",
-              help="Database URL, e.g. postgresql+psycopg://user:pw@host/dangan [default: SQLite in the home; env DANGAN_DB].")
-@click.option("--as", "actor", metavar="NAME", help="Who is acting, for the audit trail [default: $DANGAN_USER or $USER].")
-@click.option("--backend", type=click.Choice(["whoosh", "tantivy"]), envvar="DANGAN_INDEX_BACKEND",
-              help="Search index backend [default: whoosh].")
+@click.option(
+    "--home",
+    envvar="DANGAN_HOME",
+    metavar="DIR",
+    help="Data home holding the database, index and file store [default: ./dangan-data; env DANGAN_HOME].",
+)
+@click.option(
+    "--db",
+    envvar="DANGAN_DB",
+    metavar="URL",
+    help="Database URL, e.g. postgresql+psycopg://user:pw@host/dangan [default: SQLite in the home; env DANGAN_DB].",
+)
+@click.option(
+    "--as", "actor", metavar="NAME", help="Who is acting, for the audit trail [default: $DANGAN_USER or $USER]."
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["whoosh", "tantivy"]),
+    envvar="DANGAN_INDEX_BACKEND",
+    help="Search index backend [default: whoosh].",
+)
 @click.pass_context
 def main(ctx: click.Context, home, db, actor, backend) -> None:
     """dangan 档案 — digitise, number, index and keep in step the paper and electronic
@@ -137,23 +165,46 @@ def init(ctx: Context, as_json: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
-              help="Pages OCR'd in parallel (one Tesseract process each).")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Pages OCR'd in parallel (one Tesseract process each).",
+)
 @click.option("--fonds", default=None, help="Fonds code (全宗号) for new archive numbers [default: from the scheme].")
 @click.option("--label", default="", help="A name for this batch, shown in reports.")
-@click.option("--engine", type=click.Choice(["tesseract", "rapidocr"]), default="tesseract", show_default=True,
-              help="OCR engine. rapidocr (PP-OCR, models inside the package) reads names, addresses and "
-                   "ID numbers far better (CER 0.9% vs 7% on our noisy test pages) and takes about 3x as long.")
-@click.option("--distributed", is_flag=True,
-              help="Send the pages to `dangan worker` processes through the queue (Redis) instead of "
-                   "OCR'ing them here. Needs a shared database (--db) and file store (--home).")
-@click.option("--broker", envvar="DANGAN_BROKER", metavar="URL",
-              help="Queue for --distributed, e.g. redis://queue-host:6379/0 [env DANGAN_BROKER; "
-                   "default redis://localhost:6379/0].")
-@click.option("--manifest", "manifest_path", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-              help="CSV or JSON saying which pages of which file form one customer folder (file, first_page, "
-                   "last_page and work_order, account_number or archive_number; see "
-                   "schemas/batch-manifest.schema.json). For stacks scanned without cover sheets.")
+@click.option(
+    "--engine",
+    type=click.Choice(["tesseract", "rapidocr"]),
+    default="tesseract",
+    show_default=True,
+    help="OCR engine. rapidocr (PP-OCR, models inside the package) reads names, addresses and "
+    "ID numbers far better (CER 0.9% vs 7% on our noisy test pages) and takes about 3x as long.",
+)
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Send the pages to `dangan worker` processes through the queue (Redis) instead of "
+    "OCR'ing them here. Needs a shared database (--db) and file store (--home).",
+)
+@click.option(
+    "--broker",
+    envvar="DANGAN_BROKER",
+    metavar="URL",
+    help="Queue for --distributed, e.g. redis://queue-host:6379/0 [env DANGAN_BROKER; "
+    "default redis://localhost:6379/0].",
+)
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="CSV or JSON saying which pages of which file form one customer folder (file, first_page, "
+    "last_page and work_order, account_number or archive_number; see "
+    "schemas/batch-manifest.schema.json). For stacks scanned without cover sheets.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the batch result as JSON (see README).")
 @pass_ctx
 def scan(ctx: Context, paths, jobs, fonds, label, engine, distributed, broker, manifest_path, as_json) -> None:
@@ -182,17 +233,30 @@ def scan(ctx: Context, paths, jobs, fonds, label, engine, distributed, broker, m
     except ManifestError as e:
         _fail(e)
     scheme = load_scheme()
-    options = ScanOptions(fonds=fonds or scheme.fonds.code, actor=ctx.actor, jobs=jobs, label=label,
-                          pipeline=options_from_scheme(scheme, engine=engine))
+    options = ScanOptions(
+        fonds=fonds or scheme.fonds.code,
+        actor=ctx.actor,
+        jobs=jobs,
+        label=label,
+        pipeline=options_from_scheme(scheme, engine=engine),
+    )
     db = ctx.db
     runner = _queue_runner(ctx, db, broker) if distributed else None
     with page_progress("Scanning" + (" (workers)" if distributed else "")) as bar:
         task = bar.add_task("scan", total=None)
         try:
-            report = run_scan(paths, db, ctx.store, options, runner=runner, manifest=manifest,
-                              progress=lambda done, total: bar.update(task, completed=done, total=total),
-                              on_folder=(lambda f: bar.console.print(f"  {Path(f.source).name}: {f.status} "
-                                                                     f"{f.number}")) if distributed else None)
+            report = run_scan(
+                paths,
+                db,
+                ctx.store,
+                options,
+                runner=runner,
+                manifest=manifest,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                on_folder=(lambda f: bar.console.print(f"  {Path(f.source).name}: {f.status} {f.number}"))
+                if distributed
+                else None,
+            )
         except ManifestError as e:  # raised before anything is written
             _fail(e)
     backend = ctx.backend()
@@ -201,11 +265,20 @@ def scan(ctx: Context, paths, jobs, fonds, label, engine, distributed, broker, m
         indexed = feed.sync(db, backend, progress=lambda d, t: bar.update(task, completed=d, total=t))
     backend.close()
     if as_json:
-        return emit_json({"batch": report.batch_id, "pages": report.pages, "seconds": round(report.seconds, 1),
-                          "pages_per_minute": round(report.pages_per_minute, 1), "indexed": indexed,
-                          "folders": report.folders})
-    table = Table(title=f"Batch {report.batch_id}: {report.pages} pages in {report.seconds:.0f} s "
-                        f"({report.pages_per_minute:.1f} pages/min)")
+        return emit_json(
+            {
+                "batch": report.batch_id,
+                "pages": report.pages,
+                "seconds": round(report.seconds, 1),
+                "pages_per_minute": round(report.pages_per_minute, 1),
+                "indexed": indexed,
+                "folders": report.folders,
+            }
+        )
+    table = Table(
+        title=f"Batch {report.batch_id}: {report.pages} pages in {report.seconds:.0f} s "
+        f"({report.pages_per_minute:.1f} pages/min)"
+    )
     for col in ("file", "result", "archive number", "docs", "pages", "to check", "reason"):
         table.add_column(col, overflow="fold")
     style = {"accessioned": "green", "skipped": "yellow", "quarantined": "red"}
@@ -213,11 +286,20 @@ def scan(ctx: Context, paths, jobs, fonds, label, engine, distributed, broker, m
     for f in report.folders:
         name = Path(f.source).name + (f" p.{f.first_page}-{f.last_page}" if f.source in split else "")
         reason = "; ".join(x for x in (f"→ {f.link}" if f.link else "", f.reason) if x)
-        table.add_row(name, Text(f.status, style=style[f.status]), f.number,
-                      str(f.documents or ""), str(f.pages or ""), str(f.flagged or ""), reason)
+        table.add_row(
+            name,
+            Text(f.status, style=style[f.status]),
+            f.number,
+            str(f.documents or ""),
+            str(f.pages or ""),
+            str(f.flagged or ""),
+            reason,
+        )
     console.print(table)
-    console.print(f"{report.count('accessioned')} accessioned, {report.count('skipped')} skipped, "
-                  f"{report.count('quarantined')} quarantined; {indexed} pages indexed.")
+    console.print(
+        f"{report.count('accessioned')} accessioned, {report.count('skipped')} skipped, "
+        f"{report.count('quarantined')} quarantined; {indexed} pages indexed."
+    )
     if report.count("quarantined"):
         sys.exit(3)
 
@@ -229,30 +311,45 @@ def _queue_runner(ctx: Context, db, broker: str | None):
     from dangan.scanning.distributed import QueueRunner, make_app, workers_listening
 
     if ctx.home.is_sqlite:
-        err.print("[yellow]--distributed with SQLite: only workers on this machine can reach the database; "
-                  "give every station and worker the same --db postgresql+psycopg://… for shared mode[/]")
+        err.print(
+            "[yellow]--distributed with SQLite: only workers on this machine can reach the database; "
+            "give every station and worker the same --db postgresql+psycopg://… for shared mode[/]"
+        )
     app = make_app(broker)
     try:
         listening = workers_listening(app, timeout=2.0)
     except OperationalError as e:
-        raise click.ClickException(f"cannot reach the queue at {app.conf.broker_url}: {e} "
-                                   "(is redis-server running? set --broker / DANGAN_BROKER)") from None
+        raise click.ClickException(
+            f"cannot reach the queue at {app.conf.broker_url}: {e} "
+            "(is redis-server running? set --broker / DANGAN_BROKER)"
+        ) from None
     if listening:
         err.print(f"{len(listening)} worker(s) listening: {', '.join(listening)}")
     else:
-        err.print("[yellow]no worker is listening yet: pages wait in the queue until one starts "
-                  "(`dangan worker` on any machine with this database and file store)[/]")
+        err.print(
+            "[yellow]no worker is listening yet: pages wait in the queue until one starts "
+            "(`dangan worker` on any machine with this database and file store)[/]"
+        )
     return QueueRunner(db, app)
 
 
 @main.command()
-@click.option("--concurrency", "-c", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default=True,
-              help="Pages worked on at once (one process and one Tesseract each): the core count.")
-@click.option("--broker", envvar="DANGAN_BROKER", metavar="URL",
-              help="Queue to take pages from [env DANGAN_BROKER; default redis://localhost:6379/0].")
+@click.option(
+    "--concurrency",
+    "-c",
+    type=click.IntRange(1, 256),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Pages worked on at once (one process and one Tesseract each): the core count.",
+)
+@click.option(
+    "--broker",
+    envvar="DANGAN_BROKER",
+    metavar="URL",
+    help="Queue to take pages from [env DANGAN_BROKER; default redis://localhost:6379/0].",
+)
 @click.option("--name", default=None, help="Worker name shown to stations [default: dangan@HOSTNAME].")
-@click.option("--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO",
-              show_default=True)
+@click.option("--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True)
 @pass_ctx
 def worker(ctx: Context, concurrency, broker, name, loglevel) -> None:
     """OCR pages that scanning stations send (`dangan scan --distributed`), until stopped.
@@ -265,8 +362,10 @@ def worker(ctx: Context, concurrency, broker, name, loglevel) -> None:
 
     ctx.db  # refuses a missing or outdated database, with the fix
     if not (ctx.home.store_dir / "sources").is_dir():
-        raise click.ClickException(f"no file store at {ctx.home.store_dir}: mount the archive's shared store "
-                                   "there or pass --home (the folder that holds store/)")
+        raise click.ClickException(
+            f"no file store at {ctx.home.store_dir}: mount the archive's shared store "
+            "there or pass --home (the folder that holds store/)"
+        )
     # the pool processes read these, as every dangan command does
     os.environ["DANGAN_HOME"] = str(ctx.home.root)
     os.environ["DANGAN_DB"] = ctx.home.db_url
@@ -292,10 +391,9 @@ def search(ctx: Context, query, page_no, per_page, sort, exact, as_json) -> None
       dangan search 户号:3401405288            an account number (户号:340140* for a prefix)
       dangan search '业务:暂停 日期:2024-01-01..2024-06-30'
     Full syntax: `dangan search --help` in the README, section "Search syntax"."""
+    from dangan.indexing.pages import with_boxes
     from dangan.indexing.query import QuerySyntaxError
     from dangan.indexing.search import search as run_search
-
-    from dangan.indexing.pages import with_boxes
 
     backend = ctx.backend()
     try:
@@ -315,8 +413,10 @@ def print_results(r: dict) -> None:
         console.print(f"No pages match [bold]{r['query']}[/].")
         return
     extra = f" and {r['tolerant_hits']} similar (one character read differently)" if r["tolerant_hits"] else ""
-    console.print(f"[bold]{r['total_hits']}[/] pages match [bold]{r['query']}[/]{extra}; "
-                  f"{r['total_groups']} records, result page {r['page']} of {r['pages']}:")
+    console.print(
+        f"[bold]{r['total_hits']}[/] pages match [bold]{r['query']}[/]{extra}; "
+        f"{r['total_groups']} records, result page {r['page']} of {r['pages']}:"
+    )
     for g in r["groups"]:
         label = Text(" similar ", style="black on yellow") if g["tolerant"] else Text("")
         console.print(Text(g["record_number"], style="bold cyan"), label, Text(f" {g['title']}", style="dim"))
@@ -351,7 +451,8 @@ def _marks(snippet: str) -> list[tuple[int, int]]:
 def show(ctx: Context, key, with_text, as_json) -> None:
     """Show a record by archive number or 户号: customer, case, documents, pages, text,
     checksums and where the files are. Each look is logged as an access event."""
-    from dangan.archive.records.views import NotFound, record_view
+    from dangan.archive.records.views import record_view
+    from dangan.errors import NotFound
 
     try:
         with ctx.db.session() as s:
@@ -383,11 +484,16 @@ def print_record(v: dict, with_text: bool) -> None:
     for d in v["documents"]:
         for i, p in enumerate(d["pages"]):
             flags = ", ".join(f["code"] for f in p["flags"]) or ("blank" if p["blank"] else "")
-            pages.add_row(str(d["item_no"]) if i == 0 else "", (d["doc_type"] or "?") if i == 0 else "",
-                          d["title"] if i == 0 else "", str(p["seq"]),
-                          f"{p['master']['sha256'][:12]}… {p['master']['format']}", str(p["dpi"]),
-                          f"{p['ocr_confidence']:.0f}" if p["ocr_confidence"] is not None else "–",
-                          f"{p['qa_status']} {flags}".strip())
+            pages.add_row(
+                str(d["item_no"]) if i == 0 else "",
+                (d["doc_type"] or "?") if i == 0 else "",
+                d["title"] if i == 0 else "",
+                str(p["seq"]),
+                f"{p['master']['sha256'][:12]}… {p['master']['format']}",
+                str(p["dpi"]),
+                f"{p['ocr_confidence']:.0f}" if p["ocr_confidence"] is not None else "–",
+                f"{p['qa_status']} {flags}".strip(),
+            )
     console.print(pages)
     if with_text:
         for d in v["documents"]:
@@ -417,8 +523,7 @@ def number_check(ctx: Context, text, as_json) -> None:
     except InvalidArchiveNumber as e:
         candidates = [str(c) for c in propose_corrections(text)]
         known = _existing_numbers(ctx, candidates)
-        result = {"valid": False, "reason": str(e),
-                  "did_you_mean": known + [c for c in candidates if c not in known]}
+        result = {"valid": False, "reason": str(e), "did_you_mean": known + [c for c in candidates if c not in known]}
     if as_json:
         emit_json(result)
     elif result["valid"]:
@@ -500,8 +605,9 @@ def index_rebuild(ctx: Context, fresh) -> None:
     backend = ctx.backend()
     with page_progress(f"Rebuilding ({backend.name})") as bar:
         task = bar.add_task("rebuild", total=None)
-        n = feed.rebuild(ctx.db, backend, progress=lambda d, t: bar.update(task, completed=d, total=t),
-                         resume=not fresh)
+        n = feed.rebuild(
+            ctx.db, backend, progress=lambda d, t: bar.update(task, completed=d, total=t), resume=not fresh
+        )
     backend.close()
     console.print(f"{n} pages in the {ctx.backend_name} index")
 
@@ -519,9 +625,11 @@ def index_check(ctx: Context, as_json) -> None:
     if as_json:
         emit_json({"ok": result.ok, **asdict(result)})
     else:
-        console.print(f"{result.pages} pages in the database; missing {len(result.missing)}, "
-                      f"stale {len(result.stale)}, orphaned {len(result.orphaned)}"
-                      + ("" if result.ok else " — run `dangan index sync` or `dangan index rebuild`"))
+        console.print(
+            f"{result.pages} pages in the database; missing {len(result.missing)}, "
+            f"stale {len(result.stale)}, orphaned {len(result.orphaned)}"
+            + ("" if result.ok else " — run `dangan index sync` or `dangan index rebuild`")
+        )
     if not result.ok:
         sys.exit(1)
 
@@ -567,9 +675,12 @@ def qa_list(ctx: Context, status, as_json) -> None:
     for col in ("page", "record/page", "conf", "what to check"):
         table.add_column(col, overflow="fold")
     for i in items:
-        table.add_row(str(i.page_id), f"{i.record}/{i.seq}",
-                      f"{i.confidence:.0f}" if i.confidence is not None else "–",
-                      "\n".join(f"[{'red' if f['severity'] == 'fail' else 'yellow'}]{f['message']}[/]" for f in i.flags))
+        table.add_row(
+            str(i.page_id),
+            f"{i.record}/{i.seq}",
+            f"{i.confidence:.0f}" if i.confidence is not None else "–",
+            "\n".join(f"[{'red' if f['severity'] == 'fail' else 'yellow'}]{f['message']}[/]" for f in i.flags),
+        )
     console.print(table)
 
 
@@ -598,8 +709,8 @@ def qa_accept(ctx: Context, page, note) -> None:
 def qa_rescan(ctx: Context, page, file, page_no) -> None:
     """Replace PAGE with a new scan from FILE. The old page and its master are kept,
     marked superseded; the new page takes its place in the document."""
-    from dangan.archive.records.qa import QaError
     from dangan.archive.business.scheme import load_scheme
+    from dangan.archive.records.qa import QaError
     from dangan.indexing import feed
     from dangan.scanning.batch import ScanOptions, rescan_page
     from dangan.scanning.pipeline import options_from_scheme
@@ -618,8 +729,14 @@ def qa_rescan(ctx: Context, page, file, page_no) -> None:
 
 
 @main.command()
-@click.option("--home", "demo_home", default="demo-data", show_default=True, type=click.Path(),
-              help="Where to build the demo archive (it is replaced).")
+@click.option(
+    "--home",
+    "demo_home",
+    default="demo-data",
+    show_default=True,
+    type=click.Path(),
+    help="Where to build the demo archive (it is replaced).",
+)
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True)
 @click.option("--seed", default=7, show_default=True, help="Seed for the generated customers and pages.")
 @pass_ctx
@@ -640,8 +757,10 @@ def demo(ctx: Context, demo_home, jobs, seed) -> None:
     console.print(f"{len(files)} folders, {sum(len(f.pages) for f in truth.files)} pages at 300 dpi in {scans}")
     for f in truth.files:
         case = f.case
-        console.print(f"  {Path(f.file).name}: {case.business_name} {case.customer_name} 户号 {case.account_no} "
-                      f"({len(f.pages)} pages)")
+        console.print(
+            f"  {Path(f.file).name}: {case.business_name} {case.customer_name} 户号 {case.account_no} "
+            f"({len(f.pages)} pages)"
+        )
     demo_ctx = Context(str(root / "archive"), None, ctx.actor, ctx.backend_name)
     click_ctx = click.get_current_context()
     click_ctx.obj = demo_ctx
@@ -649,13 +768,28 @@ def demo(ctx: Context, demo_home, jobs, seed) -> None:
     click_ctx.invoke(init, as_json=False)
     console.rule("[bold]3. dangan scan")
     try:
-        click_ctx.invoke(scan, paths=[str(f) for f in files], jobs=jobs, fonds=None, label="demo",
-                         engine="tesseract", distributed=False, broker=None, as_json=False)
+        click_ctx.invoke(
+            scan,
+            paths=[str(f) for f in files],
+            jobs=jobs,
+            fonds=None,
+            label="demo",
+            engine="tesseract",
+            distributed=False,
+            broker=None,
+            as_json=False,
+        )
     except SystemExit:
         pass
     first = truth.files[0].case
-    queries = [first.account_no, f'"{first.customer_name}"', "减容", "业务:暂停", '"供用电合同"',
-               first.account_no[:6] + "*"]
+    queries = [
+        first.account_no,
+        f'"{first.customer_name}"',
+        "减容",
+        "业务:暂停",
+        '"供用电合同"',
+        first.account_no[:6] + "*",
+    ]
     for q in queries:
         console.rule(f"[bold]4. dangan search {q}")
         click_ctx.invoke(search, query=q, page_no=1, per_page=5, sort="relevance", exact=False, as_json=False)
@@ -674,26 +808,49 @@ def demo(ctx: Context, demo_home, jobs, seed) -> None:
     except SystemExit:
         pass  # the demo's cases lack billing fields and shelving: the report says so
     console.rule("[bold]Try it yourself")
-    console.print(f"export DANGAN_HOME={root / 'archive'}\n"
-                  f"dangan search '户号:{first.account_no}'\n"
-                  f"dangan show {number}\n"
-                  f"open {report_html}   # completeness, overdue, digitisation, reconciliation, numbering")
-
+    console.print(
+        f"export DANGAN_HOME={root / 'archive'}\n"
+        f"dangan search '户号:{first.account_no}'\n"
+        f"dangan show {number}\n"
+        f"open {report_html}   # completeness, overdue, digitisation, reconciliation, numbering"
+    )
 
 
 # --- hot folder and searchable PDF --------------------------------------------
 
+
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True,
-              help="Seconds between looks at the folder.")
-@click.option("--settle", type=click.FloatRange(0, 3600), default=5.0, show_default=True,
-              help="A file is scanned once its size and time stamp stayed the same this many seconds.")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
-              help="Pages OCR'd in parallel (one Tesseract process each).")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.1, 3600),
+    default=2.0,
+    show_default=True,
+    help="Seconds between looks at the folder.",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(0, 3600),
+    default=5.0,
+    show_default=True,
+    help="A file is scanned once its size and time stamp stayed the same this many seconds.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Pages OCR'd in parallel (one Tesseract process each).",
+)
 @click.option("--fonds", default=None, help="Fonds code (全宗号) for new archive numbers [default: from the scheme].")
-@click.option("--engine", type=click.Choice(["tesseract", "rapidocr"]), default="tesseract", show_default=True,
-              help="OCR engine (see `dangan scan --help`).")
+@click.option(
+    "--engine",
+    type=click.Choice(["tesseract", "rapidocr"]),
+    default="tesseract",
+    show_default=True,
+    help="OCR engine (see `dangan scan --help`).",
+)
 @click.option("--label", default="hot folder", show_default=True, help="Name of the batches, shown in reports.")
 @pass_ctx
 def watch(ctx: Context, folder, interval, settle, jobs, fonds, engine, label) -> None:
@@ -717,8 +874,13 @@ def watch(ctx: Context, folder, interval, settle, jobs, fonds, engine, label) ->
     from dangan.scanning.watch import watch as run_watch
 
     scheme = load_scheme()
-    options = ScanOptions(fonds=fonds or scheme.fonds.code, actor=ctx.actor, jobs=jobs, label=label,
-                          pipeline=options_from_scheme(scheme, engine=engine))
+    options = ScanOptions(
+        fonds=fonds or scheme.fonds.code,
+        actor=ctx.actor,
+        jobs=jobs,
+        label=label,
+        pipeline=options_from_scheme(scheme, engine=engine),
+    )
     db = ctx.db
     style = {"accessioned": "green", "skipped": "yellow", "quarantined": "red"}
 
@@ -729,36 +891,56 @@ def watch(ctx: Context, folder, interval, settle, jobs, fonds, engine, label) ->
         finally:
             backend.close()
         for f in report.folders:
-            console.print(Text.assemble(f"{Path(f.source).name}: ", (f.status, style[f.status]),
-                                        f" {f.number or f.reason}"))
-        console.print(f"batch {report.batch_id}: {report.pages} pages in {report.seconds:.0f} s "
-                      f"({report.pages_per_minute:.1f} pages/min); {indexed} pages indexed")
+            console.print(
+                Text.assemble(f"{Path(f.source).name}: ", (f.status, style[f.status]), f" {f.number or f.reason}")
+            )
+        console.print(
+            f"batch {report.batch_id}: {report.pages} pages in {report.seconds:.0f} s "
+            f"({report.pages_per_minute:.1f} pages/min); {indexed} pages indexed"
+        )
 
     def on_error(paths, e) -> None:
         err.print(f"[red]scanning {', '.join(p.name for p in paths)} failed: {e}; trying again shortly[/]")
 
     stop = threading.Event()
-    err.print(f"watching {Path(folder).resolve()} (every {interval:g} s, settled after {settle:g} s); "
-              "Ctrl-C to stop")
+    err.print(f"watching {Path(folder).resolve()} (every {interval:g} s, settled after {settle:g} s); Ctrl-C to stop")
     try:
-        with stop_on_interrupt(stop, on_first=lambda: err.print(
-                "[yellow]stopping after the batch under way (Ctrl-C again to stop at once)…[/]")):
-            summary = run_watch(folder, db, ctx.store, options, settle=settle, interval=interval,
-                                stop_event=stop, on_batch=on_batch, on_error=on_error,
-                                state_path=ctx.home.root / "watch-state.json")
+        with stop_on_interrupt(
+            stop,
+            on_first=lambda: err.print("[yellow]stopping after the batch under way (Ctrl-C again to stop at once)…[/]"),
+        ):
+            summary = run_watch(
+                folder,
+                db,
+                ctx.store,
+                options,
+                settle=settle,
+                interval=interval,
+                stop_event=stop,
+                on_batch=on_batch,
+                on_error=on_error,
+                state_path=ctx.home.root / "watch-state.json",
+            )
     except WatchError as e:
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
         err.print("[yellow]stopped; files of the unfinished batch are scanned again at the next start[/]")
         sys.exit(130)
-    err.print(f"stopped: {summary.batches} batches, {summary.count('accessioned')} accessioned, "
-              f"{summary.count('skipped')} skipped, {summary.count('quarantined')} quarantined")
+    err.print(
+        f"stopped: {summary.batches} batches, {summary.count('accessioned')} accessioned, "
+        f"{summary.count('skipped')} skipped, {summary.count('quarantined')} quarantined"
+    )
 
 
 @main.command("export-pdf")
 @click.argument("number")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="PDF file to write [default: NUMBER.pdf in the current folder].")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="PDF file to write [default: NUMBER.pdf in the current folder].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @pass_ctx
 def export_pdf(ctx: Context, number, output, as_json) -> None:
@@ -766,9 +948,9 @@ def export_pdf(ctx: Context, number, output, as_json) -> None:
     current page image, at its scanned size, with the OCR text invisible over the image so
     it can be searched, selected and copied. The export is logged as an event with the
     file's SHA-256."""
-    from dangan.archive.records.views import NotFound
     from dangan.archive.audit.searchable_pdf import ExportError
     from dangan.archive.audit.searchable_pdf import export_pdf as run_export
+    from dangan.errors import NotFound
 
     try:
         with ctx.db.session() as s:
@@ -781,12 +963,14 @@ def export_pdf(ctx: Context, number, output, as_json) -> None:
         raise click.ClickException(str(e)) from None
     if as_json:
         return emit_json(result)
-    console.print(f"wrote {result.path}: {result.number}, {result.pages} pages, {result.words} words, "
-                  f"{result.size / 1e6:.1f} MB")
+    console.print(
+        f"wrote {result.path}: {result.number}, {result.pages} pages, {result.words} words, {result.size / 1e6:.1f} MB"
+    )
     console.print(f"sha256 {result.sha256} (event #{result.event_seq})")
 
 
 # --- paper, handover, loans, lifecycle ----------------------------------------
+
 
 def _fail(e: Exception) -> None:
     raise click.ClickException(str(e))
@@ -813,6 +997,7 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- locations
+
 
 @main.group()
 def location() -> None:
@@ -884,8 +1069,9 @@ def location_where(ctx: Context, number_, as_json) -> None:
     if as_json:
         return emit_json(w)
     if w["folder"] is None:
-        console.print(f"{w['number']}: " + ("born digital, no paper" if w["born_digital"] else
-                                             "[yellow]not shelved yet[/]"))
+        console.print(
+            f"{w['number']}: " + ("born digital, no paper" if w["born_digital"] else "[yellow]not shelved yet[/]")
+        )
     else:
         console.print(f"{w['number']}: folder {w['folder']} ({w['state']}) at {' / '.join(w['path']) or 'no box'}")
 
@@ -900,8 +1086,9 @@ def shelve(ctx: Context, item, target) -> None:
     \b
     dangan shelve GD01-KH·2024-0000017 B001     folder into box (created on first shelving)
     dangan shelve B001 K01-C-01-1               box onto shelf"""
-    from dangan.archive.paper.locations import LocationError, box_path, location_path, shelve as do_shelve
     from dangan.archive.models import Box
+    from dangan.archive.paper.locations import LocationError, box_path, location_path
+    from dangan.archive.paper.locations import shelve as do_shelve
 
     try:
         with ctx.db.session() as s:
@@ -929,6 +1116,7 @@ def born_digital(ctx: Context, number_, reason) -> None:
 
 
 # --------------------------------------------------------------------------- labels
+
 
 @main.command()
 @click.argument("kind", type=click.Choice(["folder", "box", "cover"]))
@@ -959,10 +1147,16 @@ def labels(ctx: Context, kind, codes, output) -> None:
 
 # --------------------------------------------------------------------------- stock-take
 
+
 @main.command()
 @click.argument("box")
-@click.option("--codes", "codes_file", required=True, type=click.File("r", encoding="utf-8"),
-              help="Codes read by the hand scanner, one per line ('-' for stdin).")
+@click.option(
+    "--codes",
+    "codes_file",
+    required=True,
+    type=click.File("r", encoding="utf-8"),
+    help="Codes read by the hand scanner, one per line ('-' for stdin).",
+)
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="Also write the result as CSV.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -993,14 +1187,17 @@ def stocktake(ctx: Context, box, codes_file, csv_out, as_json) -> None:
         for r in rows:
             table.add_row(r["code"], f"[{colour.get(r['status'], 'red')}]{r['status']}[/]", r["note"])
         console.print(table)
-        console.print(f"{len(report.in_place)} in place, {len(report.misplaced)} misplaced, "
-                      f"{len(report.unexpected)} unexpected, {len(report.missing)} missing, "
-                      f"{len(report.on_loan)} on loan")
+        console.print(
+            f"{len(report.in_place)} in place, {len(report.misplaced)} misplaced, "
+            f"{len(report.unexpected)} unexpected, {len(report.missing)} missing, "
+            f"{len(report.on_loan)} on loan"
+        )
     if report.misplaced or report.unexpected or report.missing:
         sys.exit(1)
 
 
 # --------------------------------------------------------------------------- handover
+
 
 @main.command()
 @click.argument("numbers", nargs=-1, required=True)
@@ -1021,9 +1218,16 @@ def handover(ctx: Context, numbers, from_dept, to_dept, offered_by, override, re
         raise click.UsageError("--override needs --reason")
     try:
         with ctx.db.session() as s:
-            h = offer_handover(s, numbers, from_dept=from_dept, to_dept=to_dept, actor=ctx.actor,
-                               scheme=_scheme(), offered_by=offered_by,
-                               override_reason=reason if override else None)
+            h = offer_handover(
+                s,
+                numbers,
+                from_dept=from_dept,
+                to_dept=to_dept,
+                actor=ctx.actor,
+                scheme=_scheme(),
+                offered_by=offered_by,
+                override_reason=reason if override else None,
+            )
             view = handover_view(h)
     except HandoverError as e:
         _fail(e)
@@ -1031,8 +1235,10 @@ def handover(ctx: Context, numbers, from_dept, to_dept, offered_by, override, re
         emit_json(view)
     else:
         colour = "green" if view["status"] == "accepted" else "red"
-        console.print(f"handover #{view['id']} {view['from']} → {view['to']}: [{colour}]{view['status']}[/]"
-                      + (f" (override: {view['override_reason']})" if view["override_reason"] else ""))
+        console.print(
+            f"handover #{view['id']} {view['from']} → {view['to']}: [{colour}]{view['status']}[/]"
+            + (f" (override: {view['override_reason']})" if view["override_reason"] else "")
+        )
         for item in view["items"]:
             mark = "[green]ok[/]" if item["ok"] else "[red]✗[/]"
             console.print(f"  {mark} {item['number']}")
@@ -1061,8 +1267,14 @@ def case_set(ctx: Context, work_order, fields, facts, reason) -> None:
 
     try:
         with ctx.db.session() as s:
-            c = update_case(s, work_order, actor=ctx.actor, reason=reason,
-                            billing_fields=_pairs(fields, "NAME=VALUE"), facts=_pairs(facts, "NAME=VALUE"))
+            c = update_case(
+                s,
+                work_order,
+                actor=ctx.actor,
+                reason=reason,
+                billing_fields=_pairs(fields, "NAME=VALUE"),
+                facts=_pairs(facts, "NAME=VALUE"),
+            )
             console.print(f"case {c.work_order}: fields {c.billing_fields}, facts {c.facts}")
     except LifecycleError as e:
         _fail(e)
@@ -1086,6 +1298,7 @@ def case_close(ctx: Context, work_order, closed_on) -> None:
 
 # --------------------------------------------------------------------------- loans
 
+
 @main.group()
 def loan() -> None:
     """借阅 of paper folders (electronic viewing is logged by `dangan show`)."""
@@ -1105,8 +1318,16 @@ def loan_lend(ctx: Context, folder, borrower, dept, purpose, approver, due) -> N
 
     try:
         with ctx.db.session() as s:
-            ln = lend(s, folder, borrower=borrower, actor=ctx.actor, department=dept, purpose=purpose,
-                      approver=approver, due_on=due.date() if due else None)
+            ln = lend(
+                s,
+                folder,
+                borrower=borrower,
+                actor=ctx.actor,
+                department=dept,
+                purpose=purpose,
+                approver=approver,
+                due_on=due.date() if due else None,
+            )
             console.print(f"loan #{ln.id}: {ln.folder.code} to {borrower}, due {ln.due_on}, {ln.pages_out} pages")
     except LoanError as e:
         _fail(e)
@@ -1125,8 +1346,10 @@ def loan_return(ctx: Context, folder, pages, note) -> None:
         with ctx.db.session() as s:
             ln = return_loan(s, folder, pages_counted=pages, actor=ctx.actor, note=note)
             ok = ln.pages_back == ln.pages_out
-            console.print(f"loan #{ln.id} returned: {pages} pages "
-                          + ("[green]match the scan[/]" if ok else f"[red]≠ {ln.pages_out} scanned — recorded[/]"))
+            console.print(
+                f"loan #{ln.id} returned: {pages} pages "
+                + ("[green]match the scan[/]" if ok else f"[red]≠ {ln.pages_out} scanned — recorded[/]")
+            )
     except LoanError as e:
         _fail(e)
 
@@ -1147,12 +1370,19 @@ def loan_list(ctx: Context, overdue, as_json) -> None:
     for col in ("#", "folder", "borrower", "dept", "due", "overdue days"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["id"]), r["folder"], r["borrower"], r["department"], str(r["due_on"]),
-                      f"[red]{r['overdue_days']}[/]" if r["overdue_days"] else "")
+        table.add_row(
+            str(r["id"]),
+            r["folder"],
+            r["borrower"],
+            r["department"],
+            str(r["due_on"]),
+            f"[red]{r['overdue_days']}[/]" if r["overdue_days"] else "",
+        )
     console.print(table)
 
 
 # --------------------------------------------------------------------------- lifecycle
+
 
 @main.command()
 @click.argument("number_")
@@ -1166,7 +1396,8 @@ def loan_list(ctx: Context, overdue, as_json) -> None:
 def reclassify(ctx: Context, number_, business, voltage, customer_class, retention, docs, reason) -> None:
     """Change a record's classification or document types. The number, files and labels stay;
     every earlier value stays readable (`dangan history NUMBER`)."""
-    from dangan.archive.records.lifecycle import LifecycleError, reclassify as do_reclassify
+    from dangan.archive.records.lifecycle import LifecycleError
+    from dangan.archive.records.lifecycle import reclassify as do_reclassify
 
     try:
         doc_types = {int(k): v for k, v in _pairs(docs, "ITEM=TYPE").items()}
@@ -1174,12 +1405,23 @@ def reclassify(ctx: Context, number_, business, voltage, customer_class, retenti
         raise click.BadParameter("--doc ITEM must be the document's 件 number, e.g. --doc 3=SM")
     try:
         with ctx.db.session() as s:
-            r = do_reclassify(s, number_, business_type=business, voltage_class=voltage,
-                              customer_class=customer_class, retention=retention, doc_types=doc_types,
-                              reason=reason, actor=ctx.actor, scheme=_scheme())
+            r = do_reclassify(
+                s,
+                number_,
+                business_type=business,
+                voltage_class=voltage,
+                customer_class=customer_class,
+                retention=retention,
+                doc_types=doc_types,
+                reason=reason,
+                actor=ctx.actor,
+                scheme=_scheme(),
+            )
             c = r.classification
-            console.print(f"{r.number}: now {c.business_type} {c.voltage_class} {c.customer_class} "
-                          f"{c.retention}".rstrip() + " (number, files and labels unchanged)")
+            console.print(
+                f"{r.number}: now {c.business_type} {c.voltage_class} {c.customer_class} {c.retention}".rstrip()
+                + " (number, files and labels unchanged)"
+            )
     except LifecycleError as e:
         _fail(e)
 
@@ -1204,13 +1446,21 @@ def history(ctx: Context, number_, as_json) -> None:
         table.add_column(col)
     for r in rows:
         if r["what"] == "classification":
-            value = " ".join(x for x in (r["business_type"], r["voltage_class"], r["customer_class"],
-                                         r["retention"]) if x)
-            table.add_row("classification", value, str(r["valid_from"])[:19], str(r["valid_to"] or "")[:19],
-                          r["reason"], r["actor"])
+            value = " ".join(
+                x for x in (r["business_type"], r["voltage_class"], r["customer_class"], r["retention"]) if x
+            )
+            table.add_row(
+                "classification",
+                value,
+                str(r["valid_from"])[:19],
+                str(r["valid_to"] or "")[:19],
+                r["reason"],
+                r["actor"],
+            )
         else:
-            table.add_row(f"件 {r['item_no']} type", f"{r['from']} → {r['to']}", str(r["at"])[:19], "",
-                          r["reason"], r["actor"])
+            table.add_row(
+                f"件 {r['item_no']} type", f"{r['from']} → {r['to']}", str(r["at"])[:19], "", r["reason"], r["actor"]
+            )
     console.print(table)
 
 
@@ -1247,8 +1497,10 @@ def account_change(ctx: Context, old, new, reason) -> None:
     try:
         with ctx.db.session() as s:
             c = change_account_number(s, old, new, reason, ctx.actor)
-            console.print(f"customer now {c.account_number}; findable by "
-                          + ", ".join(sorted(a.account_number for a in c.aliases)))
+            console.print(
+                f"customer now {c.account_number}; findable by "
+                + ", ".join(sorted(a.account_number for a in c.aliases))
+            )
     except LifecycleError as e:
         _fail(e)
 
@@ -1274,8 +1526,9 @@ def retention_due_cmd(ctx: Context, as_of, as_json) -> None:
     for col in ("number", "business", "retention", "trigger", "since", "due on"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["number"], r["business_type"], r["retention"], r["trigger"], str(r["trigger_date"]),
-                      str(r["due_on"]))
+        table.add_row(
+            r["number"], r["business_type"], r["retention"], r["trigger"], str(r["trigger_date"]), str(r["due_on"])
+        )
     console.print(table)
 
 
@@ -1298,13 +1551,18 @@ def retention_dispose(ctx: Context, number_, reason, approved_by) -> None:
 
 # --- auditors: reports, fixity, 四性, export --------------------------------
 
+
 def _day(value):
     return value.date() if value is not None else None
 
 
 def _report_options(f):
-    f = click.option("--html", "html_out", type=click.Path(dir_okay=False),
-                     help="Also write a self-contained HTML report (charts inline, prints on A4).")(f)
+    f = click.option(
+        "--html",
+        "html_out",
+        type=click.Path(dir_okay=False),
+        help="Also write a self-contained HTML report (charts inline, prints on A4).",
+    )(f)
     f = click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="Also write the report as CSV.")(f)
     f = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(f)
     return f
@@ -1323,9 +1581,10 @@ def _emit(report, as_json: bool, csv_out: str | None, html_out: str | None) -> N
     else:
         a = report.about
         console.print(f"[bold]{report.title}[/]")
-        console.print(f"as of {a['as_of']}, by {a['actor']}, database {a['database']}, scheme version "
-                      f"{a['scheme_version']}; " + ", ".join(f"{v} {k.replace('_', ' ')}"
-                                                             for k, v in a["counts"].items()))
+        console.print(
+            f"as of {a['as_of']}, by {a['actor']}, database {a['database']}, scheme version "
+            f"{a['scheme_version']}; " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in a["counts"].items())
+        )
         if a.get("filters"):
             console.print("filters: " + ", ".join(f"{k}={v}" for k, v in a["filters"].items()))
         for s in report.sections:
@@ -1383,9 +1642,17 @@ def report_completeness(ctx: Context, date_from, date_to, business, dept, custom
     scheme = _scheme()
     try:
         with ctx.db.session() as s:
-            r = completeness_report(s, scheme, db_url=ctx.home.db_url, actor=ctx.actor, date_from=_day(date_from),
-                                    date_to=_day(date_to), business_type=business, department=dept,
-                                    customer=customer)
+            r = completeness_report(
+                s,
+                scheme,
+                db_url=ctx.home.db_url,
+                actor=ctx.actor,
+                date_from=_day(date_from),
+                date_to=_day(date_to),
+                business_type=business,
+                department=dept,
+                customer=customer,
+            )
     except KeyError as e:
         raise click.BadParameter(str(e.args[0]), param_hint="--business")
     _emit(r, as_json, csv_out, html_out)
@@ -1393,10 +1660,20 @@ def report_completeness(ctx: Context, date_from, date_to, business, dept, custom
 
 @report.command("overdue")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Date to judge at [default: today].")
-@click.option("--holiday", "holidays", multiple=True, type=click.DateTime(["%Y-%m-%d"]),
-              help="A public holiday (not a working day); repeat for each.")
-@click.option("--workday", "workdays", multiple=True, type=click.DateTime(["%Y-%m-%d"]),
-              help="A weekend day that is worked (调休); repeat for each.")
+@click.option(
+    "--holiday",
+    "holidays",
+    multiple=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="A public holiday (not a working day); repeat for each.",
+)
+@click.option(
+    "--workday",
+    "workdays",
+    multiple=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="A weekend day that is worked (调休); repeat for each.",
+)
 @click.option("--business", metavar="TYPE")
 @click.option("--dept", metavar="DEPT")
 @click.option("--customer", metavar="ACCOUNT")
@@ -1408,16 +1685,26 @@ def report_overdue(ctx: Context, as_of, holidays, workdays, business, dept, cust
     from dangan.archive.audit.reports import overdue_report
 
     with ctx.db.session() as s:
-        r = overdue_report(s, _scheme(), db_url=ctx.home.db_url, actor=ctx.actor, today=_day(as_of),
-                           holidays=[d.date() for d in holidays], extra_workdays=[d.date() for d in workdays],
-                           business_type=business, department=dept, customer=customer)
+        r = overdue_report(
+            s,
+            _scheme(),
+            db_url=ctx.home.db_url,
+            actor=ctx.actor,
+            today=_day(as_of),
+            holidays=[d.date() for d in holidays],
+            extra_workdays=[d.date() for d in workdays],
+            business_type=business,
+            department=dept,
+            customer=customer,
+        )
     _emit(r, as_json, csv_out, html_out)
 
 
 @report.command("digitisation")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Date to project from [default: today].")
-@click.option("--window", type=click.IntRange(1), default=30, show_default=True,
-              help="Days of recent scanning that set the pace.")
+@click.option(
+    "--window", type=click.IntRange(1), default=30, show_default=True, help="Days of recent scanning that set the pace."
+)
 @_report_options
 @pass_ctx
 def report_digitisation(ctx: Context, as_of, window, as_json, csv_out, html_out):
@@ -1426,8 +1713,9 @@ def report_digitisation(ctx: Context, as_of, window, as_json, csv_out, html_out)
     from dangan.archive.audit.reports import digitisation_report
 
     with ctx.db.session() as s:
-        r = digitisation_report(s, db_url=ctx.home.db_url, actor=ctx.actor, today=_day(as_of), window_days=window,
-                                scheme=_scheme())
+        r = digitisation_report(
+            s, db_url=ctx.home.db_url, actor=ctx.actor, today=_day(as_of), window_days=window, scheme=_scheme()
+        )
     _emit(r, as_json, csv_out, html_out)
 
 
@@ -1465,14 +1753,23 @@ def report_numbering(ctx: Context, as_json, csv_out, html_out):
 def report_all(ctx: Context, as_of, html_out):
     """Every report in one HTML file (one per printed page group), for sign-off."""
     from dangan.archive.audit.report_html import render_html
-    from dangan.archive.audit.reports import (completeness_report, digitisation_report, numbering_report, overdue_report,
-                                 reconciliation_report)
+    from dangan.archive.audit.reports import (
+        completeness_report,
+        digitisation_report,
+        numbering_report,
+        overdue_report,
+        reconciliation_report,
+    )
 
     scheme, today, kw = _scheme(), _day(as_of), {"db_url": ctx.home.db_url, "actor": ctx.actor}
     with ctx.db.session() as s:
-        reports = [completeness_report(s, scheme, **kw), overdue_report(s, scheme, today=today, **kw),
-                   digitisation_report(s, today=today, scheme=scheme, **kw),
-                   reconciliation_report(s, today=today, scheme=scheme, **kw), numbering_report(s, scheme=scheme, **kw)]
+        reports = [
+            completeness_report(s, scheme, **kw),
+            overdue_report(s, scheme, today=today, **kw),
+            digitisation_report(s, today=today, scheme=scheme, **kw),
+            reconciliation_report(s, today=today, scheme=scheme, **kw),
+            numbering_report(s, scheme=scheme, **kw),
+        ]
     Path(html_out).write_text(render_html(reports), encoding="utf-8")
     for r in reports:
         console.print(f"{r.kind}: " + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]"))
@@ -1491,11 +1788,11 @@ def verify_cmd(ctx: Context, full, as_json):
     stored as a 'fixity check' event. Exit status 1 when anything is wrong."""
     from dangan.archive.audit.fixity import verify
 
-    with ctx.db.session() as s:
-        with page_progress("Verifying") as bar:
-            task = bar.add_task("verify", total=None)
-            r = verify(s, ctx.store, full=full, actor=ctx.actor,
-                       progress=lambda d, t: bar.update(task, completed=d, total=t))
+    with ctx.db.session() as s, page_progress("Verifying") as bar:
+        task = bar.add_task("verify", total=None)
+        r = verify(
+            s, ctx.store, full=full, actor=ctx.actor, progress=lambda d, t: bar.update(task, completed=d, total=t)
+        )
     if as_json:
         emit_json(r.as_dict())
     else:
@@ -1507,10 +1804,12 @@ def verify_cmd(ctx: Context, full, as_json):
             console.print(f"[yellow]unexpected[/] {u} (in the store, no record refers to it)")
         for c in r.chain_problems:
             console.print(f"[red]event #{c['seq']}[/]: {c['problem']}")
-        console.print(f"{r.mode} check: {r.files_checked} files"
-                      + (f", {r.bytes_checked / 1e6:.1f} MB hashed" if full else " (sizes only; --full hashes)")
-                      + f", {r.events_checked} events: "
-                      + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]"))
+        console.print(
+            f"{r.mode} check: {r.files_checked} files"
+            + (f", {r.bytes_checked / 1e6:.1f} MB hashed" if full else " (sizes only; --full hashes)")
+            + f", {r.events_checked} events: "
+            + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]")
+        )
     if not r.ok:
         sys.exit(1)
 
@@ -1524,11 +1823,11 @@ def check_four(ctx: Context, as_json):
     and decode, no encrypted or unknown files. Stored as a 'fixity check' event."""
     from dangan.archive.audit.fixity import check_four_properties
 
-    with ctx.db.session() as s:
-        with page_progress("Checking") as bar:
-            task = bar.add_task("check", total=None)
-            r = check_four_properties(s, ctx.store, actor=ctx.actor,
-                                      progress=lambda d, t: bar.update(task, completed=d, total=t))
+    with ctx.db.session() as s, page_progress("Checking") as bar:
+        task = bar.add_task("check", total=None)
+        r = check_four_properties(
+            s, ctx.store, actor=ctx.actor, progress=lambda d, t: bar.update(task, completed=d, total=t)
+        )
     if as_json:
         emit_json(r.as_dict())
     else:
@@ -1561,8 +1860,10 @@ def export_cmd(ctx: Context, numbers, output):
             r = export_bag(s, ctx.store, output, numbers=numbers, actor=ctx.actor, organisation=_scheme().fonds.name)
     except BagError as e:
         raise click.ClickException(str(e))
-    console.print(f"bag written to {r.path} ({r.scope}): {r.records} records, {r.pages} pages, {r.files} files "
-                  f"({r.bytes / 1e6:.1f} MB), {r.events} events")
+    console.print(
+        f"bag written to {r.path} ({r.scope}): {r.records} records, {r.pages} pages, {r.files} files "
+        f"({r.bytes / 1e6:.1f} MB), {r.events} events"
+    )
 
 
 @main.command("import-bag")
@@ -1581,11 +1882,14 @@ def import_bag_cmd(ctx: Context, bag):
     backend = ctx.backend()
     n = feed.rebuild(ctx.db, backend, resume=False)
     backend.close()
-    console.print(f"imported into {ctx.home.root}: {r.records} records, {r.pages} pages, {r.events} events, "
-                  f"{r.files} files; {n} pages indexed. Check it with `dangan verify --full`.")
+    console.print(
+        f"imported into {ctx.home.root}: {r.records} records, {r.pages} pages, {r.events} events, "
+        f"{r.files} files; {n} pages indexed. Check it with `dangan verify --full`."
+    )
 
 
 # --- the business system: imports and collection ----------------------------
+
 
 def _today(value) -> date:
     return value.date() if value else date.today()
@@ -1603,39 +1907,68 @@ def import_() -> None:
 
 
 def _import_options(f):
-    f = click.option("--mapping", metavar="NAME|FILE[#FLAVOUR]", default=None,
-                     help="Column mapping: a flavour of schemas/import-mapping.yaml or a YAML file [default: sg186].")(f)
+    f = click.option(
+        "--mapping",
+        metavar="NAME|FILE[#FLAVOUR]",
+        default=None,
+        help="Column mapping: a flavour of schemas/import-mapping.yaml or a YAML file [default: sg186].",
+    )(f)
     f = click.option("--encoding", default=None, help="CSV encoding, if detection gets it wrong (utf-8, gb18030).")(f)
     f = click.option("--sheet", default=None, help="Worksheet of an .xlsx [default: the active one].")(f)
-    f = click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True), default=None,
-                     help="Write every bad row (file, line, column, value, reason) to this CSV.")(f)
-    f = click.option("--show", type=click.IntRange(0), default=20, show_default=True,
-                     help="How many problems to print.")(f)
-    f = click.option("--batch-size", type=click.IntRange(1), default=2000, show_default=True,
-                     help="Rows per transaction.")(f)
-    f = click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
-                     help="Treat this as today when refusing future dates (for replaying old exports).")(f)
+    f = click.option(
+        "--report",
+        "report_path",
+        type=click.Path(dir_okay=False, writable=True),
+        default=None,
+        help="Write every bad row (file, line, column, value, reason) to this CSV.",
+    )(f)
+    f = click.option(
+        "--show", type=click.IntRange(0), default=20, show_default=True, help="How many problems to print."
+    )(f)
+    f = click.option(
+        "--batch-size", type=click.IntRange(1), default=2000, show_default=True, help="Rows per transaction."
+    )(f)
+    f = click.option(
+        "--today",
+        type=click.DateTime(["%Y-%m-%d"]),
+        default=None,
+        help="Treat this as today when refusing future dates (for replaying old exports).",
+    )(f)
     f = click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")(f)
     return f
 
 
-def _run_import(ctx: Context, kind: str, file: str, mapping, encoding, sheet, report_path, show, batch_size,
-                today, as_json) -> None:
-    from dangan.archive.business.imports import ImportFileError, ImportOptions, MappingError, import_cases, import_customers
+def _run_import(
+    ctx: Context, kind: str, file: str, mapping, encoding, sheet, report_path, show, batch_size, today, as_json
+) -> None:
+    from dangan.archive.business.imports import (
+        ImportFileError,
+        ImportOptions,
+        MappingError,
+        import_cases,
+        import_customers,
+    )
 
     sink, fh = None, None
     if report_path:
         fh = open(report_path, "w", encoding="utf-8-sig", newline="")
         writer = csv.writer(fh)
         writer.writerow(["file", "line", "column", "value", "severity", "reason"])
-        sink = lambda p: writer.writerow([p.file, p.line, p.column, p.value, p.severity, p.reason])  # noqa: E731
+        sink = lambda p: writer.writerow([p.file, p.line, p.column, p.value, p.severity, p.reason])
     run = import_customers if kind == "customers" else import_cases
     try:
         with page_progress(f"Importing {kind}") as bar:
             task = bar.add_task(kind, total=None)
-            options = ImportOptions(mapping=mapping, encoding=encoding, sheet=sheet, batch_size=batch_size,
-                                    today=_today(today), actor=ctx.actor, on_problem=sink,
-                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+            options = ImportOptions(
+                mapping=mapping,
+                encoding=encoding,
+                sheet=sheet,
+                batch_size=batch_size,
+                today=_today(today),
+                actor=ctx.actor,
+                on_problem=sink,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
             report = run(ctx.db, file, _scheme(), options)
     except (ImportFileError, MappingError) as e:
         raise click.ClickException(str(e))
@@ -1651,21 +1984,31 @@ def _run_import(ctx: Context, kind: str, file: str, mapping, encoding, sheet, re
 
 
 def _print_report(report, show: int, report_path) -> None:
-    console.print(f"[bold]{report.kind}[/] from {report.file} (mapping {report.mapping}, "
-                  f"{report.encoding or 'xlsx'}): {report.rows} rows in {report.seconds:.1f} s "
-                  f"({report.rows_per_second:,.0f} rows/s), run {report.run_id}")
+    console.print(
+        f"[bold]{report.kind}[/] from {report.file} (mapping {report.mapping}, "
+        f"{report.encoding or 'xlsx'}): {report.rows} rows in {report.seconds:.1f} s "
+        f"({report.rows_per_second:,.0f} rows/s), run {report.run_id}"
+    )
     table = Table(show_header=False)
-    for key, style in (("inserted", "green"), ("updated", "cyan"), ("unchanged", "dim"), ("rejected", "red"),
-                       ("warnings", "yellow"), ("successions", "cyan"), ("customers_created", "green"),
-                       ("links_proposed", "cyan")):
+    for key, style in (
+        ("inserted", "green"),
+        ("updated", "cyan"),
+        ("unchanged", "dim"),
+        ("rejected", "red"),
+        ("warnings", "yellow"),
+        ("successions", "cyan"),
+        ("customers_created", "green"),
+        ("links_proposed", "cyan"),
+    ):
         value = getattr(report, key)
         if value or key in ("inserted", "updated", "unchanged", "rejected"):
             table.add_row(key.replace("_", " "), Text(str(value), style=style if value else ""))
     console.print(table)
     for p in report.problems[:show]:
         colour = "red" if p.severity == "error" else "yellow"
-        console.print(Text(f"{p.file}:{p.line}", style="bold"), Text(f" [{p.column}] ", style="dim"),
-                      Text(p.reason, style=colour))
+        console.print(
+            Text(f"{p.file}:{p.line}", style="bold"), Text(f" [{p.column}] ", style="dim"), Text(p.reason, style=colour)
+        )
     hidden = report.rejected + report.warnings - min(show, len(report.problems))
     if hidden > 0:
         where = f"all of them are in {report_path}" if report_path else "use --report FILE.csv for all of them"
@@ -1710,25 +2053,33 @@ def collect(ctx: Context, department, overdue_only, today, as_json) -> None:
     from dangan.archive.business.collection import collection_list
 
     with ctx.db.session() as s:
-        departments = collection_list(s, _scheme(), today=_today(today), department=department,
-                                      overdue_only=overdue_only)
+        departments = collection_list(
+            s, _scheme(), today=_today(today), department=department, overdue_only=overdue_only
+        )
     if as_json:
         emit_json([{"department": d.department, "cases": [c.as_dict() for c in d.cases]} for d in departments])
     else:
         if not departments:
             console.print("Nothing due: every case's documents are in, or not yet due.")
         for d in departments:
-            table = Table(title=f"{d.department}: {len(d.cases)} cases, {d.overdue_cases} overdue",
-                          title_justify="left")
+            table = Table(
+                title=f"{d.department}: {len(d.cases)} cases, {d.overdue_cases} overdue", title_justify="left"
+            )
             for col in ("work order", "户号", "customer", "business", "stage", "due by", "documents owed"):
                 table.add_column(col, overflow="fold")
             for c in d.cases:
                 for i, doc in enumerate(x for x in c.owed if x.state != "expected"):
                     style = "red" if doc.state == "overdue" else "yellow"
                     first = i == 0
-                    table.add_row(c.work_order if first else "", c.account_number if first else "",
-                                  c.customer_name if first else "", c.variant if first else "", doc.stage,
-                                  Text(f"{doc.due_on} {doc.state}", style=style), doc.label)
+                    table.add_row(
+                        c.work_order if first else "",
+                        c.account_number if first else "",
+                        c.customer_name if first else "",
+                        c.variant if first else "",
+                        doc.stage,
+                        Text(f"{doc.due_on} {doc.state}", style=style),
+                        doc.label,
+                    )
             console.print(table)
     if any(d.overdue_cases for d in departments):
         sys.exit(1)
@@ -1784,16 +2135,26 @@ def case_link(ctx: Context, number, work_order, reason) -> None:
 
 # --- web app and users -------------------------------------------------------
 
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--secure-cookies/--no-secure-cookies", default=True, show_default=True,
-              help="Mark cookies Secure (needs HTTPS, e.g. behind a TLS proxy). Turn off only to try "
-                   "the app over plain http on this machine.")
-@click.option("--secret-key", envvar="DANGAN_SECRET_KEY", metavar="KEY",
-              help="Key that signs log-in form tokens [env DANGAN_SECRET_KEY; default: random per start].")
-@click.option("--scan-jobs", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="OCR processes for uploaded batches.")
+@click.option(
+    "--secure-cookies/--no-secure-cookies",
+    default=True,
+    show_default=True,
+    help="Mark cookies Secure (needs HTTPS, e.g. behind a TLS proxy). Turn off only to try "
+    "the app over plain http on this machine.",
+)
+@click.option(
+    "--secret-key",
+    envvar="DANGAN_SECRET_KEY",
+    metavar="KEY",
+    help="Key that signs log-in form tokens [env DANGAN_SECRET_KEY; default: random per start].",
+)
+@click.option(
+    "--scan-jobs", type=click.IntRange(1, 64), default=2, show_default=True, help="OCR processes for uploaded batches."
+)
 @pass_ctx
 def serve(ctx: Context, host, port, secure_cookies, secret_key, scan_jobs) -> None:
     """Run the web app: search, records, page viewer with hit boxes, uploads, event log.
@@ -1807,12 +2168,18 @@ def serve(ctx: Context, host, port, secure_cookies, secret_key, scan_jobs) -> No
     with ctx.db.session() as s:
         if not user_count(s):
             raise click.ClickException("no users yet: create one with `dangan user add NAME --role admin`")
-    app = create_app(ctx.home, secret_key=secret_key, secure_cookies=secure_cookies,
-                     backend=ctx.backend_name, scan_jobs=scan_jobs)
+    app = create_app(
+        ctx.home, secret_key=secret_key, secure_cookies=secure_cookies, backend=ctx.backend_name, scan_jobs=scan_jobs
+    )
     scheme = "https" if secure_cookies else "http"
-    console.print(f"dangan web on {scheme}://{host}:{port}/ (data home {ctx.home.root})"
-                  + ("" if secure_cookies or host in ("127.0.0.1", "localhost", "::1")
-                     else " [yellow]— cookies are not Secure: use HTTPS for anything but a trial[/]"))
+    console.print(
+        f"dangan web on {scheme}://{host}:{port}/ (data home {ctx.home.root})"
+        + (
+            ""
+            if secure_cookies or host in ("127.0.0.1", "localhost", "::1")
+            else " [yellow]— cookies are not Secure: use HTTPS for anything but a trial[/]"
+        )
+    )
     uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False, log_level="info")
 
 
@@ -1829,9 +2196,13 @@ def _read_password(password_stdin: bool, confirm: bool = True) -> str:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["operator", "staff", "auditor", "admin"]), required=True,
-              help="operator: scans and ingests; staff: searches and reads (ID numbers masked); "
-                   "auditor: reads everything, changes nothing; admin: everything.")
+@click.option(
+    "--role",
+    type=click.Choice(["operator", "staff", "auditor", "admin"]),
+    required=True,
+    help="operator: scans and ingests; staff: searches and reads (ID numbers masked); "
+    "auditor: reads everything, changes nothing; admin: everything.",
+)
 @click.option("--can-see-ids", is_flag=True, help="Let a staff member see 公民身份号码 unmasked.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @click.option("--json", "as_json", is_flag=True)

@@ -1,6 +1,7 @@
 """A small archive with REAL stored files (tiny PNG masters and derived images, a PDF
 source), built with accession_folder, shelving, loans and voids as an operator would,
 and planted faults for the auditor reports to find."""
+
 from __future__ import annotations
 
 import io
@@ -10,11 +11,11 @@ from datetime import date, timedelta
 from PIL import Image
 from sqlalchemy import select, text
 
-from dangan.archive.records.accession import FolderIntake, IntakeDocument, IntakePage, accession_folder
-from dangan.archive.records.lifecycle import void_number
+from dangan.archive.models import BusinessCase, Folder, Page
 from dangan.archive.paper.loans import lend, return_loan
 from dangan.archive.paper.locations import mark_born_digital, shelve_folder
-from dangan.archive.models import BusinessCase, Folder, Page
+from dangan.archive.records.accession import FolderIntake, IntakeDocument, IntakePage, accession_folder
+from dangan.archive.records.lifecycle import void_number
 from tests.archive.paper import build_room
 
 TODAY = date(2024, 6, 3)  # a Monday
@@ -36,23 +37,53 @@ def _pdf(tag: str) -> bytes:
     return buf.getvalue()
 
 
-def add_record(session, store, *, tag: str, doc_types: list[str], work_order: str | None,
-               business_type: str = "YB", account: str = "3401405288", flagged_page: int | None = None):
+def add_record(
+    session,
+    store,
+    *,
+    tag: str,
+    doc_types: list[str],
+    work_order: str | None,
+    business_type: str = "YB",
+    account: str = "3401405288",
+    flagged_page: int | None = None,
+):
     src = store.put_bytes("sources", _pdf(tag), ".pdf")
     pages = []
     for i in range(1, len(doc_types) + 1):
         master = store.put_bytes("masters", _png(f"{tag}-{i}"), ".png")
         derived = store.put_bytes("derived", _png(f"{tag}-{i}-derived", (12, 16)), ".png")
         flags = [{"code": "blur", "severity": "fail", "message": "too blurred"}] if i == flagged_page else []
-        pages.append(IntakePage(source_page=i, master_path=master.relpath, master_sha256=master.sha256,
-                                master_size=master.size, master_format="png", derived_path=derived.relpath,
-                                derived_sha256=derived.sha256, width=24, height=32, dpi=300,
-                                text=f"户号 {account} 移表申请 {tag} 第{i}页", flags=flags))
+        pages.append(
+            IntakePage(
+                source_page=i,
+                master_path=master.relpath,
+                master_sha256=master.sha256,
+                master_size=master.size,
+                master_format="png",
+                derived_path=derived.relpath,
+                derived_sha256=derived.sha256,
+                width=24,
+                height=32,
+                dpi=300,
+                text=f"户号 {account} 移表申请 {tag} 第{i}页",
+                flags=flags,
+            )
+        )
     docs = [IntakeDocument(t, 0.9, f"document {t}", [i]) for i, t in enumerate(doc_types, start=1)]
-    intake = FolderIntake(source_name=f"{tag}.pdf", source_sha256=src.sha256, source_path=src.relpath,
-                          source_size=src.size, media_type="application/pdf", documents=docs,
-                          account_number=account, customer_name="王建国", address="中山路18号",
-                          work_order=work_order, business_type=business_type)
+    intake = FolderIntake(
+        source_name=f"{tag}.pdf",
+        source_sha256=src.sha256,
+        source_path=src.relpath,
+        source_size=src.size,
+        media_type="application/pdf",
+        documents=docs,
+        account_number=account,
+        customer_name="王建国",
+        address="中山路18号",
+        work_order=work_order,
+        business_type=business_type,
+    )
     return accession_folder(session, intake, pages, fonds="GD01", actor="scanner", year=2024)
 
 
@@ -68,13 +99,18 @@ def build_clean(session, store) -> dict[str, str]:
     build_room(session)
     n = {}
     n["ok"] = add_record(session, store, tag="ok", doc_types=["SQ", "SF", "ZB"], work_order="WO-OK").number
-    set_case(session, "WO-OK", facts={"bills_settled": True}, department="营业厅",
-             stage_dates={"受理": "2024-01-02", "装表接电": "2024-01-10"})
-    n["ok2"] = add_record(session, store, tag="ok2", doc_types=["SQ", "ZG", "ZB"], work_order="WO-OK2",
-                          account="3401405289").number
+    set_case(
+        session,
+        "WO-OK",
+        facts={"bills_settled": True},
+        department="营业厅",
+        stage_dates={"受理": "2024-01-02", "装表接电": "2024-01-10"},
+    )
+    n["ok2"] = add_record(
+        session, store, tag="ok2", doc_types=["SQ", "ZG", "ZB"], work_order="WO-OK2", account="3401405289"
+    ).number
     set_case(session, "WO-OK2", facts={"bills_settled": True}, department="客服")
-    n["digital"] = add_record(session, store, tag="digital", doc_types=["SQ", "SF", "ZB"],
-                              work_order="WO-DIG").number
+    n["digital"] = add_record(session, store, tag="digital", doc_types=["SQ", "SF", "ZB"], work_order="WO-DIG").number
     set_case(session, "WO-DIG", facts={"bills_settled": True})
     mark_born_digital(session, n["digital"], actor="keeper", reason="received as e-file")
     for key in ("ok", "ok2"):
@@ -93,28 +129,37 @@ def build_faulty(session, store) -> dict[str, str]:
     set_case(session, "WO-COND", facts={"bills_settled": True, "ownership_unclear": True})
     # an overdue collection: meter fitted (装表接电) in January, its work order never arrived
     n["late"] = add_record(session, store, tag="late", doc_types=["SQ", "SF"], work_order="WO-LATE").number
-    set_case(session, "WO-LATE", facts={"bills_settled": True},
-             stage_dates={"受理": "2024-01-02", "装表接电": "2024-01-10"})
+    set_case(
+        session, "WO-LATE", facts={"bills_settled": True}, stage_dates={"受理": "2024-01-02", "装表接电": "2024-01-10"}
+    )
     for key in ("missing", "cond", "late"):
         shelve_folder(session, n[key], "B001", actor="keeper")
     # a folder never scanned: paper registered in a box, no pages behind it
     session.add(Folder(code="F-PAPER-ONLY", box_id=_box_id(session, "B002"), state="in_place"))
     # a scan with no folder (and not born digital)
-    n["noshelf"] = add_record(session, store, tag="noshelf", doc_types=["SQ", "SF", "ZB"],
-                              work_order="WO-NOSHELF").number
+    n["noshelf"] = add_record(
+        session, store, tag="noshelf", doc_types=["SQ", "SF", "ZB"], work_order="WO-NOSHELF"
+    ).number
     set_case(session, "WO-NOSHELF", facts={"bills_settled": True})
     # a page-count mismatch: the folder came back from loan with 2 sheets, 3 were scanned
     lend(session, n["ok2"], borrower="李四", actor="keeper", today=TODAY)
     return_loan(session, n["ok2"], pages_counted=2, actor="keeper")
     # a folder on overdue loan
-    lend(session, n["cond"], borrower="张三", actor="keeper", due_on=TODAY - timedelta(days=3),
-         today=TODAY - timedelta(days=20))
+    lend(
+        session,
+        n["cond"],
+        borrower="张三",
+        actor="keeper",
+        due_on=TODAY - timedelta(days=3),
+        today=TODAY - timedelta(days=20),
+    )
     # a voided number (with its reason): listed, not a gap
     n["void"] = add_record(session, store, tag="void", doc_types=["SQ"], work_order=None).number
     void_number(session, n["void"], reason="label misprinted", actor="keeper")
     # a page waiting for QA
-    n["qa"] = add_record(session, store, tag="qa", doc_types=["SQ", "SF", "ZB"], work_order="WO-QA",
-                         flagged_page=2).number
+    n["qa"] = add_record(
+        session, store, tag="qa", doc_types=["SQ", "SF", "ZB"], work_order="WO-QA", flagged_page=2
+    ).number
     set_case(session, "WO-QA", facts={"bills_settled": True})
     shelve_folder(session, n["qa"], "B002", actor="keeper")
     return n

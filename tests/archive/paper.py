@@ -1,4 +1,5 @@
 """A small archive room for tests: K01 → K01-C → K01-C-01 → K01-C-01-1 with boxes B001, B002."""
+
 from dangan.archive.paper.locations import add_location
 
 

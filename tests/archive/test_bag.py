@@ -1,5 +1,6 @@
 """BagIt export → import into a new, empty home: same numbers, checksums and events; the
 chain verifies, the store verifies, and search finds the same pages after a rebuild."""
+
 import json
 
 import bagit
@@ -8,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from dangan.archive.audit.bag import METADATA_SCHEMA, BagError, export_bag, import_bag
+from dangan.archive.audit.fixity import verify
 from dangan.archive.db import Database
 from dangan.archive.events import verify_chain
-from dangan.archive.audit.fixity import verify
 from dangan.archive.home import DataHome
 from dangan.archive.models import ArchiveRecord, Event, Page
 from dangan.archive.store import FileStore
@@ -21,10 +22,11 @@ pytestmark = pytest.mark.database
 
 def snapshot(db):
     with db.session() as s:
-        return {"numbers": sorted(s.scalars(select(ArchiveRecord.number))),
-                "pages": sorted(s.execute(select(Page.id, Page.master_sha256, Page.derived_sha256,
-                                                 Page.text)).all()),
-                "events": [(e.seq, e.type, e.hash) for e in s.scalars(select(Event).order_by(Event.seq))]}
+        return {
+            "numbers": sorted(s.scalars(select(ArchiveRecord.number))),
+            "pages": sorted(s.execute(select(Page.id, Page.master_sha256, Page.derived_sha256, Page.text)).all()),
+            "events": [(e.seq, e.type, e.hash) for e in s.scalars(select(Event).order_by(Event.seq))],
+        }
 
 
 def search_pages(home, db, query):

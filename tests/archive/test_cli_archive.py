@@ -1,11 +1,11 @@
 """The paper, handover and lifecycle commands, run through click as an operator would."""
+
 import json
 
 import pytest
 from click.testing import CliRunner
 
 from dangan.cli import main
-
 from tests.archive.records import make_record
 
 pytestmark = pytest.mark.database
@@ -16,17 +16,20 @@ def run(home):
     runner = CliRunner()
 
     def invoke(*args, code=0):
-        result = runner.invoke(main, ["--home", str(home.root), "--db", home.db_url, "--as", "keeper",
-                                          *map(str, args)], catch_exceptions=False)
+        result = runner.invoke(
+            main,
+            ["--home", str(home.root), "--db", home.db_url, "--as", "keeper", *map(str, args)],
+            catch_exceptions=False,
+        )
         assert result.exit_code == code, result.output
         return result.output
+
     return invoke
 
 
 def test_shelve_label_stocktake_and_handover_from_the_command_line(db, run, tmp_path):
     with db.session() as s:
-        n = [make_record(s, tag=f"r{i}", doc_types=["SQ", "SF", "JQ"], work_order=f"WO{i}").number
-             for i in range(3)]
+        n = [make_record(s, tag=f"r{i}", doc_types=["SQ", "SF", "JQ"], work_order=f"WO{i}").number for i in range(3)]
     run("location", "add", "K01", "--kind", "room", "--name", "一号库房")
     run("location", "add", "K01-C", "--kind", "zone", "--parent", "K01")
     run("location", "add", "K01-C-01", "--kind", "rack", "--parent", "K01-C")
@@ -45,8 +48,12 @@ def test_shelve_label_stocktake_and_handover_from_the_command_line(db, run, tmp_
     codes = tmp_path / "codes.txt"
     codes.write_text(f"B001\n{n[0]}\n{n[2]}\nXX-1\n", encoding="utf-8")
     report = json.loads(run("stocktake", "B001", "--codes", codes, "--json", "--csv", tmp_path / "st.csv", code=1))
-    assert (report["in_place"], report["missing"], [m["code"] for m in report["misplaced"]],
-            [u["code"] for u in report["unexpected"]]) == ([n[0]], [n[1]], [n[2]], ["XX-1"])
+    assert (
+        report["in_place"],
+        report["missing"],
+        [m["code"] for m in report["misplaced"]],
+        [u["code"] for u in report["unexpected"]],
+    ) == ([n[0]], [n[1]], [n[2]], ["XX-1"])
     assert "misplaced" in (tmp_path / "st.csv").read_text(encoding="utf-8")
     out = run("handover", "--from", "营业厅", n[0], code=1)
     assert "refused" in out and "missing CB 拆表工作单" in out

@@ -1,5 +1,6 @@
 """Completeness of a business case's file, billing-field checks and due dates,
 told as the archive-room's story: given a case and its papers, when checked, then …"""
+
 import dataclasses
 from datetime import date
 
@@ -17,25 +18,44 @@ def scheme():
 
 # the demo folders (shared convention) with the billing fields a clerk records
 DEMO_CASES = {
-    "XZ": (["SQ", "SF", "CQ", "KC", "FA", "HT", "ZB"],
-           {"voltage_class": "LV", "customer_class": "residential"}, {}),
-    "ZT": (["SQ", "ZG", "JQ", "FT"], {"voltage_class": "HV", "bills_settled": True},
-           {"seal_date": "2024-03-01", "planned_end_date": "2024-06-01",
-            "sealed_equipment": [{"transformer_id": "T1", "capacity_kva": 800}]}),
-    "GH": (["SQ", "SF", "CQ", "JQ", "HT"], {"bills_settled": True},
-           {"new_party_id": "11010519491231002X", "settlement_confirmed_at": date(2024, 5, 6)}),
-    "XH": (["SQ", "SF", "JQ", "CB"], {"bills_settled": True},
-           {"meter_removal_date": "2024-04-02",
-            "final_readings": [{"register": "总", "reading": "12345.6"}]}),
-    "JR": (["SQ", "ZG", "JQ", "FT"], {"bills_settled": True},
-           {"seal_date": "2024-01-10", "capacity_before_kva": 1250, "running_capacity_after_kva": 630,
-            "period_start": "2024-01-10", "period_end": "2024-12-31"}),
+    "XZ": (["SQ", "SF", "CQ", "KC", "FA", "HT", "ZB"], {"voltage_class": "LV", "customer_class": "residential"}, {}),
+    "ZT": (
+        ["SQ", "ZG", "JQ", "FT"],
+        {"voltage_class": "HV", "bills_settled": True},
+        {
+            "seal_date": "2024-03-01",
+            "planned_end_date": "2024-06-01",
+            "sealed_equipment": [{"transformer_id": "T1", "capacity_kva": 800}],
+        },
+    ),
+    "GH": (
+        ["SQ", "SF", "CQ", "JQ", "HT"],
+        {"bills_settled": True},
+        {"new_party_id": "11010519491231002X", "settlement_confirmed_at": date(2024, 5, 6)},
+    ),
+    "XH": (
+        ["SQ", "SF", "JQ", "CB"],
+        {"bills_settled": True},
+        {"meter_removal_date": "2024-04-02", "final_readings": [{"register": "总", "reading": "12345.6"}]},
+    ),
+    "JR": (
+        ["SQ", "ZG", "JQ", "FT"],
+        {"bills_settled": True},
+        {
+            "seal_date": "2024-01-10",
+            "capacity_before_kva": 1250,
+            "running_capacity_after_kva": 630,
+            "period_start": "2024-01-10",
+            "period_end": "2024-12-31",
+        },
+    ),
 }
 
 
 def check(scheme, code, docs, facts=None, fields=None, **kw):
-    return evaluate_completeness(scheme, code, present_documents=docs, facts=facts or {},
-                                 billing_fields=fields or {}, **kw)
+    return evaluate_completeness(
+        scheme, code, present_documents=docs, facts=facts or {}, billing_fields=fields or {}, **kw
+    )
 
 
 def missing_codes(result):
@@ -43,6 +63,7 @@ def missing_codes(result):
 
 
 # ------------------------------------------------------------------ documents
+
 
 @pytest.mark.parametrize("code", sorted(DEMO_CASES))
 def test_complete_demo_case_is_ok(scheme, code):
@@ -68,13 +89,18 @@ def test_missing_mandatory_document_is_reported_exactly(scheme):
     result = check(scheme, "XH", [d for d in docs if d != "CB"], facts, fields)
     assert len(result.missing) == 1
     missing = result.missing[0]
-    assert (missing.code, missing.name, missing.rule, missing.why, missing.stage) == \
-        ("CB", "拆表工作单", "mandatory", "mandatory", "拆表")
+    assert (missing.code, missing.name, missing.rule, missing.why, missing.stage) == (
+        "CB",
+        "拆表工作单",
+        "mandatory",
+        "mandatory",
+        "拆表",
+    )
     assert result.problems() == ["missing CB 拆表工作单 [mandatory, stage 拆表]"]
 
 
 def test_conditional_document_required_only_when_its_predicate_holds(scheme):
-    docs, facts, fields = DEMO_CASES["XZ"]
+    docs, facts, _fields = DEMO_CASES["XZ"]
     assert check(scheme, "XZ", docs, {**facts, "applicant_is_agent": False}).ok
 
     by_agent = check(scheme, "XZ", docs, {**facts, "applicant_is_agent": True})
@@ -152,6 +178,7 @@ def test_document_outside_the_rule_is_reported_as_unexpected(scheme):
 
 # ------------------------------------------------------------------ preconditions and policy
 
+
 def test_unsettled_bills_block_a_change(scheme):
     docs, facts, fields = DEMO_CASES["ZT"]
     result = check(scheme, "ZT", docs, {**facts, "bills_settled": False}, fields)
@@ -180,6 +207,7 @@ def test_rename_settlement_follows_policy(scheme):
 
 # ------------------------------------------------------------------ billing fields
 
+
 def test_suspension_requires_seal_date(scheme):
     docs, facts, fields = DEMO_CASES["ZT"]
     result = check(scheme, "ZT", docs, facts, {k: v for k, v in fields.items() if k != "seal_date"})
@@ -193,8 +221,13 @@ def test_unseal_before_seal_is_rejected(scheme):
     assert [i.field for i in result.invalid_fields] == ["unseal_date"]
     assert "before" in result.invalid_fields[0].reason and result.invalid_fields[0].severity == "error"
     assert not result.ok
-    same_day = check(scheme, "ZTH", ["SQ", "QF", "JQ"], {"voltage_class": "HV"},
-                     {"seal_date": "2024-03-10", "unseal_date": "2024-03-10"})
+    same_day = check(
+        scheme,
+        "ZTH",
+        ["SQ", "QF", "JQ"],
+        {"voltage_class": "HV"},
+        {"seal_date": "2024-03-10", "unseal_date": "2024-03-10"},
+    )
     assert same_day.ok
 
 
@@ -264,6 +297,7 @@ def test_predicates_are_pure_functions_of_facts():
 
 # ------------------------------------------------------------------ working days and due dates
 
+
 def test_working_days_skip_weekends_and_holidays():
     friday = date(2024, 3, 8)
     assert add_working_days(friday, 1) == date(2024, 3, 11)
@@ -291,8 +325,9 @@ def test_due_dates_follow_the_variant_and_refuse_unknown_stages(scheme):
     hv = due_dates(scheme, "XZ", {"设计审查": date(2024, 3, 1)}, facts={"voltage_class": "HV"})
     assert hv == {"设计审查": date(2024, 3, 15)}  # 10 working days
     with pytest.raises(KeyError, match="设计审查"):
-        due_dates(scheme, "XZ", {"设计审查": date(2024, 3, 1)}, facts={"voltage_class": "LV",
-                                                                      "customer_class": "residential"})
+        due_dates(
+            scheme, "XZ", {"设计审查": date(2024, 3, 1)}, facts={"voltage_class": "LV", "customer_class": "residential"}
+        )
 
 
 def test_documents_are_reassigned_so_every_slot_can_be_filled(scheme):

@@ -1,5 +1,6 @@
 """verify and 四性: a flipped bit, a deleted derived file, a stray file and an edited event
 are each named; a size-only pass cannot see the flipped bit; results become events."""
+
 import pytest
 from sqlalchemy import select
 

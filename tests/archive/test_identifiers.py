@@ -1,4 +1,5 @@
 """Identifier validators: check characters, shapes, plain reasons, repair proposals."""
+
 import datetime as dt
 import random
 
@@ -56,10 +57,10 @@ def test_every_single_substitution_and_adjacent_transposition_is_rejected():
         for i in range(len(code)):
             for ch in "0123456789X" if i == len(code) - 1 else "0123456789":
                 if ch != code[i]:
-                    assert not is_valid_mod11_2(code[:i] + ch + code[i + 1:])
+                    assert not is_valid_mod11_2(code[:i] + ch + code[i + 1 :])
         for i in range(len(code) - 1):
             if code[i] != code[i + 1]:
-                assert not is_valid_mod11_2(code[:i] + code[i + 1] + code[i] + code[i + 2:])
+                assert not is_valid_mod11_2(code[:i] + code[i + 1] + code[i] + code[i + 2 :])
 
 
 def test_repair_candidates_contain_the_original_and_are_all_one_step_and_valid():
@@ -67,7 +68,7 @@ def test_repair_candidates_contain_the_original_and_are_all_one_step_and_valid()
     for _ in range(50):
         code = random_ric(rng)
         i = rng.randrange(17)
-        typo = code[:i] + str((int(code[i]) + rng.randint(1, 9)) % 10) + code[i + 1:]
+        typo = code[:i] + str((int(code[i]) + rng.randint(1, 9)) % 10) + code[i + 1 :]
         candidates = repair_candidates_mod11_2(typo)
         assert code in candidates
         for cand in candidates:
@@ -91,7 +92,8 @@ def test_account_number_normalises_full_width_and_spaces():
 
 
 @pytest.mark.parametrize(
-    "bad, words", [("340140528", "10 digits, has 9"), ("34014052881", "has 11"), ("34O1405288", "digits only"), ("", "empty")]
+    "bad, words",
+    [("340140528", "10 digits, has 9"), ("34014052881", "has 11"), ("34O1405288", "digits only"), ("", "empty")],
 )
 def test_account_number_reasons(bad, words):
     with pytest.raises(InvalidIdentifier) as exc:

@@ -1,4 +1,5 @@
 """Labels: the QR holds the code only; the number is printed large; no personal data."""
+
 import subprocess
 
 import pytest
@@ -33,8 +34,14 @@ def test_folder_and_box_labels(db, tmp_path):
         box = write_labels(s, "box", ["B001"], tmp_path / "b.pdf")
         with pytest.raises(LabelError, match="no box"):
             write_labels(s, "box", ["B404"], tmp_path / "x.pdf")
-    assert [f.qr_payload for f in folders] == [a, b] and box[0].lines == ("位置 K01 / K01-C / K01-C-01 / K01-C-01-1", a, b)
+    assert [f.qr_payload for f in folders] == [a, b] and box[0].lines == (
+        "位置 K01 / K01-C / K01-C-01 / K01-C-01-1",
+        a,
+        b,
+    )
     assert _decode_qr(tmp_path / "f.pdf", tmp_path) == [a, b]
-    text = subprocess.run(["pdftotext", str(tmp_path / "f.pdf"), "-"], capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "f.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "GD01-KH·" in text and a.split("·")[1] in text and b.split("·")[1] in text and "销户" in text
     assert "王建国" not in text and "3401405288" not in text  # no name, no 户号 on the label

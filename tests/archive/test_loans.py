@@ -1,12 +1,13 @@
 """借阅 of paper folders: due dates, page counts back in, overdue list."""
+
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from dangan.archive.models import Event
 from dangan.archive.paper.loans import LoanError, lend, overdue_loans, return_loan
 from dangan.archive.paper.locations import get_folder, shelve
-from dangan.archive.models import Event
 from tests.archive.paper import build_room
 from tests.archive.records import make_record
 

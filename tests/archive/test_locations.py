@@ -1,11 +1,22 @@
 """Shelving: every folder has a place, every record knows its folder, paper states are checked."""
+
 import pytest
 from sqlalchemy import select
 
-from dangan.archive.paper.locations import (LocationError, PaperStateError, add_location, add_record_to_folder,
-                               get_folder, location_tree, mark_born_digital, set_folder_state, shelve,
-                               unshelved_records, where_is)
 from dangan.archive.models import Event, IndexOutbox
+from dangan.archive.paper.locations import (
+    LocationError,
+    PaperStateError,
+    add_location,
+    add_record_to_folder,
+    get_folder,
+    location_tree,
+    mark_born_digital,
+    set_folder_state,
+    shelve,
+    unshelved_records,
+    where_is,
+)
 from tests.archive.paper import build_room
 from tests.archive.records import make_record
 
@@ -22,9 +33,14 @@ def test_shelving_a_record_creates_its_folder_and_both_know_each_other(db):
         folder = shelve(s, number, "B001", actor="keeper")
         add_record_to_folder(s, supplement, number, actor="keeper")
     with db.session() as s:
-        assert where_is(s, number) == {"number": number, "born_digital": False, "folder": number,
-                                       "state": "in_place", "box": "B001",
-                                       "path": ["K01", "K01-C", "K01-C-01", "K01-C-01-1", "B001"]}
+        assert where_is(s, number) == {
+            "number": number,
+            "born_digital": False,
+            "folder": number,
+            "state": "in_place",
+            "box": "B001",
+            "path": ["K01", "K01-C", "K01-C-01", "K01-C-01-1", "B001"],
+        }
         folder = get_folder(s, supplement)
         assert [r.number for r in folder.records] == [number, supplement]
         assert all(r.folder.code == number for r in folder.records)

@@ -1,10 +1,11 @@
 """The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from dangan.archive.db import schema_is_current
 import dangan.archive.users  # noqa: F401  (its tables are in Base.metadata too)
+from dangan.archive.db import schema_is_current
 from dangan.archive.models import Base
 
 pytestmark = pytest.mark.database

@@ -23,18 +23,25 @@ def test_number_matches_the_research_example():
 
 
 def test_parse_accepts_what_ocr_and_keyboards_make_of_the_dot():
-    for text in ("GD01-KH·2024-0001239", "gd01-kh.2024-0001239", "GD01-KH•2024-0001239",
-                 "GD01-KH-2024-0001239", "GD01-KH2024-0001239"):
+    for text in (
+        "GD01-KH·2024-0001239",
+        "gd01-kh.2024-0001239",
+        "GD01-KH•2024-0001239",
+        "GD01-KH-2024-0001239",
+        "GD01-KH2024-0001239",
+    ):
         assert ArchiveNumber.parse(text) == ArchiveNumber("GD01", "KH", 2024, 123)
 
 
 def test_every_single_substitution_and_adjacent_transposition_is_rejected():
     n = ArchiveNumber("GD01", "KH", 2024, 4711)
     digits = f"{n.year}{n.serial:06d}{n.check}"
-    wrong = {digits[:i] + d + digits[i + 1:] for i in range(len(digits)) for d in "0123456789X"
-             if d != digits[i]}
-    wrong |= {digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:] for i in range(len(digits) - 1)
-              if digits[i] != digits[i + 1]}
+    wrong = {digits[:i] + d + digits[i + 1 :] for i in range(len(digits)) for d in "0123456789X" if d != digits[i]}
+    wrong |= {
+        digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
+        for i in range(len(digits) - 1)
+        if digits[i] != digits[i + 1]
+    }
     for w in wrong:
         if w[:10].isdigit() and int(w[4:10]) > 0:
             with pytest.raises(InvalidArchiveNumber):
@@ -63,10 +70,9 @@ def test_serials_are_gap_free_per_fonds_and_year(db):
 
 
 def test_a_rolled_back_assignment_does_not_consume_the_serial(db):
-    with pytest.raises(RuntimeError):
-        with db.session() as s:
-            assign_number(s, "GD01", 2024)
-            raise RuntimeError("the record could not be written")
+    with pytest.raises(RuntimeError), db.session() as s:
+        assign_number(s, "GD01", 2024)
+        raise RuntimeError("the record could not be written")
     with db.session() as s:
         assert assign_number(s, "GD01", 2024).serial == 1
 
@@ -80,8 +86,7 @@ def _assign_many(url: str, n: int, out) -> None:
         with db.session() as s:
             ensure_fonds(s, "GD01")
             number = assign_number(s, "GD01", 2024)
-            s.add(ArchiveRecord(number=str(number), fonds="GD01", category="KH", year=2024,
-                                serial=number.serial))
+            s.add(ArchiveRecord(number=str(number), fonds="GD01", category="KH", year=2024, serial=number.serial))
             numbers.append(number.serial)
     db.dispose()
     out.put(numbers)

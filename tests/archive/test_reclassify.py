@@ -1,15 +1,21 @@
 """Reclassification keeps the number, the stored files and the labels; the old values stay
 readable (the opposite of Mayan, which drops metadata that does not fit the new type)."""
+
 import pytest
 from sqlalchemy import select
 
 from dangan.archive import events
-from dangan.archive.records.accession import find_customer
-from dangan.archive.paper.labels import label_content
-from dangan.archive.records.lifecycle import (LifecycleError, ReclassifyError, change_account_number, classification_history,
-                               reclassify)
-from dangan.archive.models import Classification, Event, IndexOutbox, Page
 from dangan.archive.business.scheme import load_scheme
+from dangan.archive.models import Classification, Event, IndexOutbox, Page
+from dangan.archive.paper.labels import label_content
+from dangan.archive.records.accession import find_customer
+from dangan.archive.records.lifecycle import (
+    LifecycleError,
+    ReclassifyError,
+    change_account_number,
+    classification_history,
+    reclassify,
+)
 from dangan.archive.records.views import find_record
 from tests.archive.records import make_record
 
@@ -26,25 +32,37 @@ def test_reclassify_keeps_number_paths_labels_and_history(db, scheme):
         record = make_record(s, tag="gm", doc_types=["SQ", "SF", "HT"], business_type="GH")
         number = record.number
     with db.session() as s:
-        paths_before = [(p.master_path, p.derived_path, p.master_sha256) for p in
-                        s.scalars(select(Page).order_by(Page.seq))]
+        paths_before = [
+            (p.master_path, p.derived_path, p.master_sha256) for p in s.scalars(select(Page).order_by(Page.seq))
+        ]
         label_before = label_content(s, "folder", number)
         s.query(IndexOutbox).delete()  # pretend the indexer drained accession's rows
     with db.session() as s:
-        reclassify(s, number, business_type="更名", voltage_class="LV", customer_class="residential",
-                   retention="D10", doc_types={3: "SM"}, reason="过户 was keyed; the case is a 更名",
-                   actor="auditor", scheme=scheme)
+        reclassify(
+            s,
+            number,
+            business_type="更名",
+            voltage_class="LV",
+            customer_class="residential",
+            retention="D10",
+            doc_types={3: "SM"},
+            reason="过户 was keyed; the case is a 更名",
+            actor="auditor",
+            scheme=scheme,
+        )
     with db.session() as s:
         record = find_record(s, number)
         assert record.number == number
-        assert [(p.master_path, p.derived_path, p.master_sha256) for p in
-                s.scalars(select(Page).order_by(Page.seq))] == paths_before
+        assert [
+            (p.master_path, p.derived_path, p.master_sha256) for p in s.scalars(select(Page).order_by(Page.seq))
+        ] == paths_before
         label_after = label_content(s, "folder", number)  # the category line may go stale; QR and number not
         assert (label_after.qr_payload, label_after.big) == (label_before.qr_payload, label_before.big) == (number,) * 2
-        history = s.scalars(select(Classification).filter_by(record_id=record.id)
-                            .order_by(Classification.id)).all()
-        assert [(c.business_type, c.retention, c.valid_to is None) for c in history] == \
-            [("GH", "", False), ("GM", "D10", True)]
+        history = s.scalars(select(Classification).filter_by(record_id=record.id).order_by(Classification.id)).all()
+        assert [(c.business_type, c.retention, c.valid_to is None) for c in history] == [
+            ("GH", "", False),
+            ("GM", "D10", True),
+        ]
         assert history[0].valid_to == history[1].valid_from
         assert record.classification.voltage_class == "LV"
         assert [d.doc_type for d in record.documents] == ["SQ", "SF", "SM"]
@@ -90,7 +108,8 @@ def test_merging_accounts_moves_records_and_keeps_both_numbers(db):
         assert sorted(x.account_number for x in target.aliases) == ["3401405288", "3401409999"]
     with db.session() as s:
         assert find_customer(s, "3401405288").id == find_customer(s, "3401409999").id
-        from dangan.archive.records.views import NotFound
+        from dangan.errors import NotFound
+
         with pytest.raises(NotFound, match="has 2 records"):
             find_record(s, "3401405288")
         owners = {find_record(s, n).customer_id for n in (a, b)}

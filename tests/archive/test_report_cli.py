@@ -1,4 +1,5 @@
 """The auditor commands through click, as an auditor runs them."""
+
 import json
 from pathlib import Path
 
@@ -6,7 +7,6 @@ import pytest
 from click.testing import CliRunner
 
 from dangan.cli import main
-
 from tests.archive.audit import build_faulty, damage_store
 
 pytestmark = pytest.mark.database
@@ -17,11 +17,22 @@ def run(home):
     runner = CliRunner()
 
     def invoke(*args, code=0, at=None):
-        result = runner.invoke(main, ["--home", str(at or home.root), "--db", at and
-                                          f"sqlite:///{Path(at) / 'dangan.sqlite3'}" or home.db_url,
-                                          "--as", "auditor", *map(str, args)], catch_exceptions=False)
+        result = runner.invoke(
+            main,
+            [
+                "--home",
+                str(at or home.root),
+                "--db",
+                at and f"sqlite:///{Path(at) / 'dangan.sqlite3'}" or home.db_url,
+                "--as",
+                "auditor",
+                *map(str, args),
+            ],
+            catch_exceptions=False,
+        )
         assert result.exit_code == code, result.output
         return result.output
+
     return invoke
 
 
@@ -31,8 +42,17 @@ def test_reports_verify_check_four_export_and_import(db, store, run, tmp_path):
     data = json.loads(run("report", "completeness", "--json", code=1))
     assert data["problems"] == 3 and data["about"]["actor"] == "auditor"
     run("report", "completeness", "--dept", "客服")
-    out = run("report", "reconciliation", "--as-of", "2024-06-03", "--csv", tmp_path / "r.csv",
-              "--html", tmp_path / "r.html", code=1)
+    out = run(
+        "report",
+        "reconciliation",
+        "--as-of",
+        "2024-06-03",
+        "--csv",
+        tmp_path / "r.csv",
+        "--html",
+        tmp_path / "r.html",
+        code=1,
+    )
     assert "F-PAPER-ONLY" in out and (tmp_path / "r.html").read_text().count("<svg") == 0
     assert "F-PAPER-ONLY" in (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
     run("report", "overdue", "--as-of", "2024-06-03", code=1)

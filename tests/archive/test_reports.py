@@ -1,11 +1,17 @@
 """Auditor reports over a generated archive with planted faults: each report finds exactly
 its faults and nothing else; a clean archive passes them all."""
+
 import json
 
 import pytest
 
-from dangan.archive.audit.reports import (completeness_report, digitisation_report, numbering_report, overdue_report,
-                             reconciliation_report)
+from dangan.archive.audit.reports import (
+    completeness_report,
+    digitisation_report,
+    numbering_report,
+    overdue_report,
+    reconciliation_report,
+)
 from dangan.archive.business.scheme import load_scheme
 from tests.archive.audit import TODAY, build_clean, build_faulty
 
@@ -56,10 +62,18 @@ def test_an_invalid_billing_field_and_an_unmet_precondition_are_reported(db, sto
 
     with db.session() as s:
         add_record(s, store, tag="jr", doc_types=["SQ", "ZG", "FT"], work_order="WO-JR", business_type="JR")
-        set_case(s, "WO-JR", facts={"bills_settled": False},
-                 billing_fields={"capacity_before_kva": 500, "running_capacity_after_kva": 800,
-                                 "seal_date": "2024-03-01", "period_start": "2024-03-01",
-                                 "period_end": "2024-12-01"})
+        set_case(
+            s,
+            "WO-JR",
+            facts={"bills_settled": False},
+            billing_fields={
+                "capacity_before_kva": 500,
+                "running_capacity_after_kva": 800,
+                "seal_date": "2024-03-01",
+                "period_start": "2024-03-01",
+                "period_end": "2024-12-01",
+            },
+        )
         r = completeness_report(s, scheme, db_url=db.url, actor="a")
     (f,) = r.findings["incomplete_cases"]
     assert f["missing_codes"] == ["JQ"]
@@ -98,9 +112,13 @@ def test_digitisation_counts_folders_and_pages(db, faulty):
 def test_reconciliation_finds_each_paper_fault_once(db, faulty):
     with db.session() as s:
         r = reconciliation_report(s, db_url=db.url, actor="auditor", today=TODAY)
-    assert r.findings == {"paper_without_scan": ["F-PAPER-ONLY"], "scan_without_paper": [faulty["noshelf"]],
-                          "page_count_differs": [faulty["ok2"]], "without_location": [],
-                          "overdue_loans": [faulty["cond"]]}
+    assert r.findings == {
+        "paper_without_scan": ["F-PAPER-ONLY"],
+        "scan_without_paper": [faulty["noshelf"]],
+        "page_count_differs": [faulty["ok2"]],
+        "without_location": [],
+        "overdue_loans": [faulty["cond"]],
+    }
     (m,) = r.section("page count differs").rows
     assert (m["paper_pages"], m["scanned_pages"]) == (2, 3)
 
@@ -138,11 +156,13 @@ def test_numbering_finds_a_gap_a_bad_check_character_and_a_void_without_reason(d
 def test_a_clean_archive_passes_every_report(db, store, scheme):
     with db.session() as s:
         build_clean(s, store)
-        reports = [completeness_report(s, scheme, db_url=db.url, actor="a"),
-                   overdue_report(s, scheme, db_url=db.url, actor="a", today=TODAY),
-                   digitisation_report(s, db_url=db.url, actor="a", today=TODAY),
-                   reconciliation_report(s, db_url=db.url, actor="a", today=TODAY),
-                   numbering_report(s, db_url=db.url, actor="a")]
+        reports = [
+            completeness_report(s, scheme, db_url=db.url, actor="a"),
+            overdue_report(s, scheme, db_url=db.url, actor="a", today=TODAY),
+            digitisation_report(s, db_url=db.url, actor="a", today=TODAY),
+            reconciliation_report(s, db_url=db.url, actor="a", today=TODAY),
+            numbering_report(s, db_url=db.url, actor="a"),
+        ]
     assert [(r.kind, r.problems) for r in reports] == [(r.kind, 0) for r in reports]
 
 

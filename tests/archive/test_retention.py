@@ -1,13 +1,14 @@
 """Retention from the scheme, appraisal list, disposal with a tombstone."""
+
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
-from dangan.archive.records.lifecycle import DisposalRefused, close_case, dispose, retention_due, retention_of
-from dangan.archive.paper.locations import get_folder, shelve
-from dangan.archive.models import Disposal, Event
 from dangan.archive.business.scheme import load_scheme
+from dangan.archive.models import Disposal, Event
+from dangan.archive.paper.locations import get_folder, shelve
+from dangan.archive.records.lifecycle import DisposalRefused, close_case, dispose, retention_due, retention_of
 from dangan.archive.records.views import find_record
 from tests.archive.paper import build_room
 from tests.archive.records import make_record
@@ -30,14 +31,25 @@ def test_temporary_supply_is_due_ten_years_after_the_year_its_case_closed(db, sc
         close_case(s, "W1", date(2013, 6, 30), actor="clerk")
     with db.session() as s:
         status = retention_of(s, find_record(s, ls), scheme, today=date(2024, 1, 1))
-        assert (status.retention, status.trigger, status.due_on, status.state) == \
-            ("D10", "case_closed", date(2024, 1, 1), "due")
+        assert (status.retention, status.trigger, status.due_on, status.state) == (
+            "D10",
+            "case_closed",
+            date(2024, 1, 1),
+            "due",
+        )
         assert retention_of(s, find_record(s, ls), scheme, today=date(2023, 12, 31)).state == "running"
         assert [x.number for x in retention_due(s, scheme, today=date(2024, 1, 1))] == [ls]
         with pytest.raises(DisposalRefused, match="not due for disposal"):
             dispose(s, xz, reason="r", approved_by="鉴定小组", actor="k", scheme=scheme)
-        dispose(s, ls, reason="保管期满，经鉴定销毁", approved_by="鉴定小组", actor="k", scheme=scheme,
-                today=date(2024, 1, 1))
+        dispose(
+            s,
+            ls,
+            reason="保管期满，经鉴定销毁",
+            approved_by="鉴定小组",
+            actor="k",
+            scheme=scheme,
+            today=date(2024, 1, 1),
+        )
     with db.session() as s:
         record = find_record(s, ls)
         assert record.status == "disposed" and record.title and record.documents  # tombstone keeps metadata

@@ -1,5 +1,6 @@
 """The classification scheme: the shipped file loads, broken files are refused
 with the file and line named, and lookups work by code and by Chinese name."""
+
 import dataclasses
 import json
 
@@ -10,10 +11,54 @@ from dangan.archive.business.scheme import DEFAULT_SCHEME_PATH, JSON_SCHEMA_PATH
 
 SHIPPED = DEFAULT_SCHEME_PATH.read_text(encoding="utf-8")
 
-ALL_BUSINESS_TYPES = {"XZ", "ZR", "LS", "JR", "JRH", "ZT", "ZTH", "ZH", "ZHH", "ZC", "FZ",
-                      "GM", "GH", "YB", "QZ", "FH", "BH", "GYA", "GL", "XH", "QT"}
-ALL_DOCUMENT_TYPES = {"SQ", "SF", "ZG", "WT", "CQ", "PZ", "SB", "PM", "KC", "FA", "FY", "SJ", "ZJ",
-                      "JG", "HT", "DD", "ZB", "JQ", "FT", "QF", "CB", "SM", "DG"}
+ALL_BUSINESS_TYPES = {
+    "XZ",
+    "ZR",
+    "LS",
+    "JR",
+    "JRH",
+    "ZT",
+    "ZTH",
+    "ZH",
+    "ZHH",
+    "ZC",
+    "FZ",
+    "GM",
+    "GH",
+    "YB",
+    "QZ",
+    "FH",
+    "BH",
+    "GYA",
+    "GL",
+    "XH",
+    "QT",
+}
+ALL_DOCUMENT_TYPES = {
+    "SQ",
+    "SF",
+    "ZG",
+    "WT",
+    "CQ",
+    "PZ",
+    "SB",
+    "PM",
+    "KC",
+    "FA",
+    "FY",
+    "SJ",
+    "ZJ",
+    "JG",
+    "HT",
+    "DD",
+    "ZB",
+    "JQ",
+    "FT",
+    "QF",
+    "CB",
+    "SM",
+    "DG",
+}
 # shared convention: the demo's mandatory sets
 DEMO_MANDATORY = {
     "XZ": {"SQ", "SF", "CQ", "KC", "FA", "HT", "ZB"},
@@ -30,6 +75,7 @@ def scheme():
 
 
 # ------------------------------------------------------------------ the shipped scheme
+
 
 def test_shipped_scheme_loads_with_every_listed_type(scheme):
     assert scheme.version == 1
@@ -62,8 +108,9 @@ def test_json_schema_validator_list_matches_the_code_registry():
 
 
 def test_every_predicate_named_in_the_shipped_file_is_registered(scheme):
-    named = {req.when for bt in scheme.business_types.values() for rule in bt.variants
-             for req in rule.documents if req.when}
+    named = {
+        req.when for bt in scheme.business_types.values() for rule in bt.variants for req in rule.documents if req.when
+    }
     named |= {p.predicate for bt in scheme.business_types.values() for p in bt.preconditions}
     assert named and named <= set(PREDICATES)
 
@@ -77,10 +124,20 @@ def test_scheme_objects_are_frozen(scheme):
 
 # ------------------------------------------------------------------ lookups
 
-@pytest.mark.parametrize("key, code", [
-    ("ZT", "ZT"), ("zt", "ZT"), ("暂停", "ZT"), ("暂拆", "ZC"), ("更名", "GM"), ("过户", "GH"),
-    ("新装·高压", "XZ"), ("销户", "XH"),
-])
+
+@pytest.mark.parametrize(
+    "key, code",
+    [
+        ("ZT", "ZT"),
+        ("zt", "ZT"),
+        ("暂停", "ZT"),
+        ("暂拆", "ZC"),
+        ("更名", "GM"),
+        ("过户", "GH"),
+        ("新装·高压", "XZ"),
+        ("销户", "XH"),
+    ],
+)
 def test_business_type_by_code_or_name(scheme, key, code):
     assert scheme.business_type(key).code == code
 
@@ -110,6 +167,7 @@ def test_variant_chosen_by_facts(scheme):
 
 # ------------------------------------------------------------------ broken files
 
+
 def _write_variant(tmp_path, old, new, count=1):
     assert old in SHIPPED, f"test fixture out of date: {old!r} not in the shipped scheme"
     text = SHIPPED.replace(old, new, count)
@@ -125,33 +183,79 @@ def _line_of(text, marker):
 
 BROKEN = [
     # (what, old, new, marker on the expected line, words in the message)
-    ("unknown document type", "{ type: FT, rule: mandatory, stage: 加封 }",
-     "{ type: XX, rule: mandatory, stage: 加封 }", "type: XX", "unknown document type code 'XX'"),
-    ("unknown any_of member", "any_of: [FT, ZB]", "any_of: [FT, ZQ]", "[FT, ZQ]",
-     "unknown document type code 'ZQ'"),
-    ("unknown predicate", "when: fees_charged", "when: fee_charged", "fee_charged",
-     "unknown predicate 'fee_charged'"),
-    ("unknown precondition predicate", "{ predicate: bills_settled, evidence: [JQ] }",
-     "{ predicate: bill_paid, evidence: [JQ] }", "bill_paid", "unknown predicate 'bill_paid'"),
-    ("unknown retention code", "retention: { code: D10, trigger: case_closed }",
-     "retention: { code: D15, trigger: case_closed }", "D15", "unknown retention code 'D15'"),
-    ("undeclared stage", "{ type: FT, rule: mandatory, stage: 加封 }",
-     "{ type: FT, rule: mandatory, stage: 封停 }", "stage: 封停", "stage '封停' is referenced but not declared"),
-    ("unknown role", "role: new_party, stage: 受理, note: 新名称", "role: buyer, stage: 受理, note: 新名称",
-     "role: buyer", "unknown role 'buyer'"),
-    ("duplicate document type code", "\nbusiness_types:\n", "  SQ:\n    name: 另一申请书\n\nbusiness_types:\n",
-     "  SQ:", "duplicate key 'SQ'"),
-    ("duplicate business type code", "\n  YB:\n", "\n  GH:\n    name: 过户二\n  YB:\n",
-     "  GH:", "duplicate key 'GH'"),
-    ("duplicate name", "    name: 项目批准文件\n", "    name: 用电申请书\n", "name: 用电申请书",
-     "duplicate name '用电申请书'"),
-    ("field rule names undeclared field", "not_before: seal_date, label: 启封日期 }",
-     "not_before: sealdate, label: 启封日期 }", "sealdate", "undeclared field 'sealdate'"),
-    ("schema violation", "{ type: SQ, rule: mandatory, stage: 受理 }",
-     "{ type: SQ, rule: mandtory, stage: 受理 }", "mandtory", "mandtory"),
-    ("conditional without when", "{ type: PZ, rule: conditional, when: government_project, stage: 受理 }",
-     "{ type: PZ, rule: conditional, stage: 受理 }", "{ type: PZ, rule: conditional, stage: 受理 }",
-     "'when' is a required property"),
+    (
+        "unknown document type",
+        "{ type: FT, rule: mandatory, stage: 加封 }",
+        "{ type: XX, rule: mandatory, stage: 加封 }",
+        "type: XX",
+        "unknown document type code 'XX'",
+    ),
+    ("unknown any_of member", "any_of: [FT, ZB]", "any_of: [FT, ZQ]", "[FT, ZQ]", "unknown document type code 'ZQ'"),
+    ("unknown predicate", "when: fees_charged", "when: fee_charged", "fee_charged", "unknown predicate 'fee_charged'"),
+    (
+        "unknown precondition predicate",
+        "{ predicate: bills_settled, evidence: [JQ] }",
+        "{ predicate: bill_paid, evidence: [JQ] }",
+        "bill_paid",
+        "unknown predicate 'bill_paid'",
+    ),
+    (
+        "unknown retention code",
+        "retention: { code: D10, trigger: case_closed }",
+        "retention: { code: D15, trigger: case_closed }",
+        "D15",
+        "unknown retention code 'D15'",
+    ),
+    (
+        "undeclared stage",
+        "{ type: FT, rule: mandatory, stage: 加封 }",
+        "{ type: FT, rule: mandatory, stage: 封停 }",
+        "stage: 封停",
+        "stage '封停' is referenced but not declared",
+    ),
+    (
+        "unknown role",
+        "role: new_party, stage: 受理, note: 新名称",
+        "role: buyer, stage: 受理, note: 新名称",
+        "role: buyer",
+        "unknown role 'buyer'",
+    ),
+    (
+        "duplicate document type code",
+        "\nbusiness_types:\n",
+        "  SQ:\n    name: 另一申请书\n\nbusiness_types:\n",
+        "  SQ:",
+        "duplicate key 'SQ'",
+    ),
+    ("duplicate business type code", "\n  YB:\n", "\n  GH:\n    name: 过户二\n  YB:\n", "  GH:", "duplicate key 'GH'"),
+    (
+        "duplicate name",
+        "    name: 项目批准文件\n",
+        "    name: 用电申请书\n",
+        "name: 用电申请书",
+        "duplicate name '用电申请书'",
+    ),
+    (
+        "field rule names undeclared field",
+        "not_before: seal_date, label: 启封日期 }",
+        "not_before: sealdate, label: 启封日期 }",
+        "sealdate",
+        "undeclared field 'sealdate'",
+    ),
+    (
+        "schema violation",
+        "{ type: SQ, rule: mandatory, stage: 受理 }",
+        "{ type: SQ, rule: mandtory, stage: 受理 }",
+        "mandtory",
+        "mandtory",
+    ),
+    (
+        "conditional without when",
+        "{ type: PZ, rule: conditional, when: government_project, stage: 受理 }",
+        "{ type: PZ, rule: conditional, stage: 受理 }",
+        "{ type: PZ, rule: conditional, stage: 受理 }",
+        "'when' is a required property",
+    ),
     ("yaml syntax", "schema_version: 1", "schema_version: [1", "schema_version: [1", "not valid YAML"),
 ]
 

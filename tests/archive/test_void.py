@@ -1,10 +1,11 @@
 """A voided number keeps its record row, its reason and an event; it is never reused."""
+
 import pytest
 from sqlalchemy import select
 
 from dangan.archive import events
-from dangan.archive.records.lifecycle import LifecycleError, void_number
 from dangan.archive.models import Event, IndexOutbox
+from dangan.archive.records.lifecycle import LifecycleError, void_number
 from dangan.archive.records.views import find_record
 from tests.archive.records import make_record
 

@@ -1,6 +1,7 @@
 """Shared mode against a real Redis (DANGAN_TEST_REDIS, e.g. redis://127.0.0.1:56379/0) and, in
 CI, a real PostgreSQL (DANGAN_TEST_DB). Workers and stations are separate processes, as on
 separate machines; they share only the database, the file store and the broker."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,10 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     if REDIS:
         return
-    skip = pytest.mark.skip(reason="DANGAN_TEST_REDIS is not set: no Redis server for the shared-mode tests "
-                                   "(CI starts one with .ci/redis.sh)")
+    skip = pytest.mark.skip(
+        reason="DANGAN_TEST_REDIS is not set: no Redis server for the shared-mode tests "
+        "(CI starts one with .ci/redis.sh)"
+    )
     for item in items:
         if "distributed" in item.keywords:
             item.add_marker(skip)
@@ -42,9 +45,14 @@ def broker() -> str:
 
 
 def _env(home, broker: str, visibility_timeout: float) -> dict:
-    return {**os.environ, "DANGAN_DB": home.db_url, "DANGAN_HOME": str(home.root), "DANGAN_BROKER": broker,
-            "DANGAN_VISIBILITY_TIMEOUT": str(visibility_timeout), "OMP_THREAD_LIMIT": "1",
-            }
+    return {
+        **os.environ,
+        "DANGAN_DB": home.db_url,
+        "DANGAN_HOME": str(home.root),
+        "DANGAN_BROKER": broker,
+        "DANGAN_VISIBILITY_TIMEOUT": str(visibility_timeout),
+        "OMP_THREAD_LIMIT": "1",
+    }
 
 
 class Worker:
@@ -79,10 +87,14 @@ def start_worker(home, broker, tmp_path):
 
     def start(name: str, concurrency: int = 1, visibility_timeout: float = 60) -> Worker:
         log = tmp_path / f"{name}.log"
-        proc = subprocess.Popen([sys.executable, "-m", "dangan.scanning.distributed", "-c", str(concurrency),
-                                 "--hostname", f"{name}@%h"], cwd=ROOT,
-                                env=_env(home, broker, visibility_timeout), stdout=log.open("wb"),
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dangan.scanning.distributed", "-c", str(concurrency), "--hostname", f"{name}@%h"],
+            cwd=ROOT,
+            env=_env(home, broker, visibility_timeout),
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         w = Worker(name, proc, log)
         started.append(w)
         deadline = time.monotonic() + 60
@@ -103,11 +115,25 @@ def start_station(home, broker, tmp_path):
 
     def start(name: str, paths: list[Path]) -> subprocess.Popen:
         out = tmp_path / f"{name}.json"
-        proc = subprocess.Popen([sys.executable, "-m", "tests.distributed.ingest", "--out", str(out),
-                                 "--index", str(home.root / "index"), "--as", name,
-                                 *map(str, paths)], cwd=ROOT, env=_env(home, broker, 60),
-                                stdout=(tmp_path / f"{name}.log").open("wb"), stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.distributed.ingest",
+                "--out",
+                str(out),
+                "--index",
+                str(home.root / "index"),
+                "--as",
+                name,
+                *map(str, paths),
+            ],
+            cwd=ROOT,
+            env=_env(home, broker, 60),
+            stdout=(tmp_path / f"{name}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         proc.out, proc.log = out, tmp_path / f"{name}.log"
         procs.append(proc)
         return proc

@@ -3,6 +3,7 @@ then drain the index outbox under the one index writer. Writes the report as JSO
 
     python -m tests.distributed.ingest --out report.json --index DIR [--as NAME] PATH…
 (database, store and broker from DANGAN_DB, DANGAN_HOME and DANGAN_BROKER)"""
+
 from __future__ import annotations
 
 import argparse
@@ -28,14 +29,21 @@ def main() -> None:
     home = DataHome.resolve()
     db = Database(home.db_url)
     runner = QueueRunner(db)
-    report = scan(args.paths, db, FileStore(home.store_dir), ScanOptions(actor=args.actor, jobs=1),
-                  runner=runner)
+    report = scan(args.paths, db, FileStore(home.store_dir), ScanOptions(actor=args.actor, jobs=1), runner=runner)
     backend = open_backend(args.index)
     indexed = feed.sync(db, backend)
     backend.close()
     with open(args.out, "w") as f:
-        json.dump({"pages": report.pages, "indexed": indexed, "published": runner.published,
-                   "reused": runner.reused, "folders": [asdict(r) for r in report.folders]}, f)
+        json.dump(
+            {
+                "pages": report.pages,
+                "indexed": indexed,
+                "published": runner.published,
+                "reused": runner.reused,
+                "folders": [asdict(r) for r in report.folders],
+            },
+            f,
+        )
     db.dispose()
 
 

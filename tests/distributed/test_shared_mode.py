@@ -1,5 +1,6 @@
 """Shared mode: stations publish pages, workers on other machines OCR them, the archive gets
 each page exactly once with gap-free numbers, whoever crashes."""
+
 from __future__ import annotations
 
 import re
@@ -22,9 +23,18 @@ pytestmark = pytest.mark.distributed
 
 def folder_pdf(path: Path, account: str, pages: int, *, lines: int = 3, dpi: int = 200) -> Path:
     """A scanner-style folder PDF of a customer's application; every page says whose it is."""
-    images = [render_page([f"低压居民用电申请表 第{n}页", f"户号：{account}", "客户名称：张建国",
-                           *[f"用电地址：合肥市蜀山区长江西路{n * 100 + i}号" for i in range(lines)]], dpi=dpi)
-              for n in range(1, pages + 1)]
+    images = [
+        render_page(
+            [
+                f"低压居民用电申请表 第{n}页",
+                f"户号：{account}",
+                "客户名称：张建国",
+                *[f"用电地址：合肥市蜀山区长江西路{n * 100 + i}号" for i in range(lines)],
+            ],
+            dpi=dpi,
+        )
+        for n in range(1, pages + 1)
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     images[0].save(path, format="PDF", resolution=dpi, save_all=True, append_images=images[1:])
     return path
@@ -52,14 +62,17 @@ def assert_archive_exactly_once(db, folders: dict[Path, int]) -> list[ArchiveRec
 
 
 def test_two_stations_and_two_workers_on_one_batch_store_every_page_once(
-        tmp_path, db, home, start_worker, start_station):
+    tmp_path, db, home, start_worker, start_station
+):
     # given one batch of five customer folders; two of them belong to one customer (one 户号)
     scans = tmp_path / "batch"
-    folders = {folder_pdf(scans / "f1.pdf", "3401400001", 2): 2,
-               folder_pdf(scans / "f2.pdf", "3401400002", 1): 1,
-               folder_pdf(scans / "f3.pdf", "3401400002", 2): 2,
-               folder_pdf(scans / "f4.pdf", "3401400004", 1): 1,
-               folder_pdf(scans / "f5.pdf", "3401400005", 1): 1}
+    folders = {
+        folder_pdf(scans / "f1.pdf", "3401400001", 2): 2,
+        folder_pdf(scans / "f2.pdf", "3401400002", 1): 1,
+        folder_pdf(scans / "f3.pdf", "3401400002", 2): 2,
+        folder_pdf(scans / "f4.pdf", "3401400004", 1): 1,
+        folder_pdf(scans / "f5.pdf", "3401400005", 1): 1,
+    }
     start_worker("w1")
     start_worker("w2")
     # when two stations ingest the whole batch at the same time, from opposite ends
@@ -97,7 +110,8 @@ def _tesseract_under(worker) -> bool:
 
 @pytest.mark.parametrize("victim", ["worker", "pool-process"])
 def test_a_worker_killed_mid_page_has_the_page_redelivered_and_stored_once(
-        tmp_path, db, start_worker, start_station, victim):
+    tmp_path, db, start_worker, start_station, victim
+):
     # given a folder whose pages take a few seconds each, and one worker
     folder = folder_pdf(tmp_path / "batch" / "slow.pdf", "3401400009", 2, lines=14, dpi=300)
     w1 = start_worker("w1", visibility_timeout=8)
@@ -134,6 +148,7 @@ def _workers(tmp_path):
 
         def text(self):
             return self.p.read_text(errors="replace")
+
     return [Log(p) for p in sorted(tmp_path.glob("w*.log"))]
 
 

@@ -1,5 +1,4 @@
-from dangan.indexing.analyzer import (ANALYZER_VERSION, BigramTokenizer, normalize_keyword,
-                               query_terms, tokenize)
+from dangan.indexing.analyzer import ANALYZER_VERSION, BigramTokenizer, normalize_keyword, query_terms, tokenize
 
 
 def terms(text, **kw):
@@ -40,7 +39,7 @@ def test_positions_are_token_positions_for_phrases():
 def test_char_offsets_point_into_original_text():
     text = "户号：３４０１"
     term = next(t for t in tokenize(text) if t.text == "3401")
-    assert text[term.start:term.end] == "３４０１"
+    assert text[term.start : term.end] == "３４０１"
 
 
 def test_punctuation_is_dropped():

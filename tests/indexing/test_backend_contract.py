@@ -4,7 +4,6 @@ import pytest
 
 from dangan.indexing.backend import open_backend
 from dangan.indexing.schema import doc_fingerprint
-
 from tests.indexing.conftest import ids, page
 
 
@@ -62,8 +61,8 @@ def test_other_filters(filled):
 
 def test_phrase_needs_adjacent_words_plain_words_do_not(filled):
     assert ids(filled.search("供用电 第三条")) == ["p2"]
-    assert ids(filled.search('"供用电合同 第三条"')) == ["p2"]   # adjacent, punctuation ignored
-    assert ids(filled.search('"合同 供电方式"')) == []             # both present, not adjacent
+    assert ids(filled.search('"供用电合同 第三条"')) == ["p2"]  # adjacent, punctuation ignored
+    assert ids(filled.search('"合同 供电方式"')) == []  # both present, not adjacent
     assert ids(filled.search("合同 供电方式")) == ["p2"]
 
 
@@ -126,8 +125,7 @@ def test_streaming_add_commits_in_batches(backend):
 
 
 def test_both_backends_return_the_same_pages(tmp_path, customer_pages):
-    queries = ["申请", "王", "户号:3409900012", '"暂停恢复"', "业务:ZT OR 类型:JL",
-               "日期:..2024-07-31 -合同", "用电"]
+    queries = ["申请", "王", "户号:3409900012", '"暂停恢复"', "业务:ZT OR 类型:JL", "日期:..2024-07-31 -合同", "用电"]
     results = {}
     for name in ("whoosh", "tantivy"):
         index = open_backend(tmp_path / name, name)

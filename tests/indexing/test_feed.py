@@ -1,4 +1,5 @@
 """The index is fed from the database: outbox drained, rebuilt in resumable chunks, checked."""
+
 from dataclasses import replace
 
 import pytest
@@ -17,8 +18,13 @@ pytestmark = pytest.mark.database
 def archive(db):
     with db.session() as s:
         for i in range(6):
-            make_record(s, tag=f"f{i}", doc_types=["SQ", "SF", "JQ", "CB"], account=f"34014052{i:02d}",
-                        work_order=f"WO20240000{i:02d}")
+            make_record(
+                s,
+                tag=f"f{i}",
+                doc_types=["SQ", "SF", "JQ", "CB"],
+                account=f"34014052{i:02d}",
+                work_order=f"WO20240000{i:02d}",
+            )
     return db
 
 
@@ -67,8 +73,7 @@ def test_a_rebuild_killed_halfway_resumes_where_it_stopped(archive, backend, mon
 def test_paper_location_is_searchable_after_shelving(archive, backend):
     with archive.session() as s:
         build_room(s)
-        number = make_record(s, tag="shelved", doc_types=["SQ"], account="3401409999",
-                             work_order="WO2024009999").number
+        number = make_record(s, tag="shelved", doc_types=["SQ"], account="3401409999", work_order="WO2024009999").number
         shelve(s, number, "B001", actor="keeper")
     feed.sync(archive, backend)
     hits = search(backend, "位置:K01*", tolerant=False)

@@ -35,7 +35,9 @@ def test_number_inside_a_longer_word_boxes_that_word():
 
 
 def test_every_occurrence_is_boxed_and_case_width_insensitive():
-    words = line_of_chars("合同", line=1, top=0) + [W("ＨＴ", 200, 0, 30, 20, 1)] + line_of_chars("合同", line=2, top=40)
+    words = (
+        line_of_chars("合同", line=1, top=0) + [W("ＨＴ", 200, 0, 30, 20, 1)] + line_of_chars("合同", line=2, top=40)
+    )
     boxes = locate(words, ["合同", "ht"])
     assert [(b.line, b.left, b.text) for b in boxes] == [(1, 100, "合同"), (1, 200, "ht"), (2, 100, "合同")]
 

@@ -2,8 +2,7 @@ import datetime as dt
 
 import pytest
 
-from dangan.indexing.query import (DateRange, FieldFilter, Not, Or, Phrase, QuerySyntaxError,
-                            Word, parse_query)
+from dangan.indexing.query import DateRange, FieldFilter, Not, Or, Phrase, QuerySyntaxError, Word, parse_query
 
 
 def test_plain_words_phrases_or_and_exclusion_parse():
@@ -13,14 +12,25 @@ def test_plain_words_phrases_or_and_exclusion_parse():
     assert ast.items[1] == Not(Word("销户"))
 
 
-@pytest.mark.parametrize("typed,field", [
-    ("户号:3401405288", "account"), ("account:3401405288", "account"),
-    ("业务:暂停", "business"), ("business:ZT", "business"), ("类型:HT", "type"),
-    ("type:供用电合同", "type"), ("档号:GD01-KH·2024-0001239", "number"),
-    ("户名:王", "name"), ("地址:人民路", "address"), ("工单:GD2024", "workorder"),
-    ("位置:K1-A03", "location"), ("状态:passed", "qa"), ("qa:rescan", "qa"),
-    ("户号：3401405288", "account"),  # full-width colon
-])
+@pytest.mark.parametrize(
+    "typed,field",
+    [
+        ("户号:3401405288", "account"),
+        ("account:3401405288", "account"),
+        ("业务:暂停", "business"),
+        ("business:ZT", "business"),
+        ("类型:HT", "type"),
+        ("type:供用电合同", "type"),
+        ("档号:GD01-KH·2024-0001239", "number"),
+        ("户名:王", "name"),
+        ("地址:人民路", "address"),
+        ("工单:GD2024", "workorder"),
+        ("位置:K1-A03", "location"),
+        ("状态:passed", "qa"),
+        ("qa:rescan", "qa"),
+        ("户号：3401405288", "account"),  # full-width colon
+    ],
+)
 def test_field_names_chinese_and_english(typed, field):
     assert parse_query(typed).field == field
 
@@ -35,18 +45,21 @@ def test_date_ranges_closed_open_and_partial():
     assert parse_query("日期:2024-02") == DateRange(dt.date(2024, 2, 1), dt.date(2024, 2, 29))
 
 
-@pytest.mark.parametrize("typed,column,words", [
-    ('"供用电合同', 1, "unclosed quote"),
-    ("暂停 foo:bar", 4, 'unknown field "foo"'),
-    ("暂停 OR", 4, "OR needs a word"),
-    ("日期:2024-13-45", 4, "not a valid calendar date"),
-    ("日期:yesterday", 4, "not a date"),
-    ("date:2024-06-01..2024-01-01", 6, "starts after it ends"),
-    ("(暂停 减容", 1, 'missing ")"'),
-    ("暂停)", 3, 'unexpected ")"'),
-    ("户号:", 1, "needs a value"),
-    ("34*01", 1, "only allowed at the end"),
-])
+@pytest.mark.parametrize(
+    "typed,column,words",
+    [
+        ('"供用电合同', 1, "unclosed quote"),
+        ("暂停 foo:bar", 4, 'unknown field "foo"'),
+        ("暂停 OR", 4, "OR needs a word"),
+        ("日期:2024-13-45", 4, "not a valid calendar date"),
+        ("日期:yesterday", 4, "not a date"),
+        ("date:2024-06-01..2024-01-01", 6, "starts after it ends"),
+        ("(暂停 减容", 1, 'missing ")"'),
+        ("暂停)", 3, 'unexpected ")"'),
+        ("户号:", 1, "needs a value"),
+        ("34*01", 1, "only allowed at the end"),
+    ],
+)
 def test_syntax_errors_say_where_and_what(typed, column, words):
     with pytest.raises(QuerySyntaxError) as err:
         parse_query(typed)

@@ -2,20 +2,21 @@ import pytest
 
 from dangan.indexing.query import QuerySyntaxError
 from dangan.indexing.search import find_garbled, search
-
 from tests.indexing.conftest import page
 
 
 @pytest.fixture
 def contracts(backend):
-    backend.add([
-        page("c1", "甲乙双方签订供用电合同，约定供电方式。", record_number="R-1", page_no=1),
-        page("c2", "本供用电合同自签字之日起生效。", record_number="R-1", page_no=2),
-        page("c3", "双方签订供用电台同，约定计量方式。", record_number="R-2"),   # OCR: 合→台
-        page("c4", "供甩电合同 附件一", record_number="R-3"),                    # OCR: 用→甩
-        page("c5", "供电公司与用户签订合同。", record_number="R-4"),             # words apart
-        page("c6", "供用电合同<补充>条款 & 说明", record_number="R-5"),
-    ])
+    backend.add(
+        [
+            page("c1", "甲乙双方签订供用电合同，约定供电方式。", record_number="R-1", page_no=1),
+            page("c2", "本供用电合同自签字之日起生效。", record_number="R-1", page_no=2),
+            page("c3", "双方签订供用电台同，约定计量方式。", record_number="R-2"),  # OCR: 合→台
+            page("c4", "供甩电合同 附件一", record_number="R-3"),  # OCR: 用→甩
+            page("c5", "供电公司与用户签订合同。", record_number="R-4"),  # words apart
+            page("c6", "供用电合同<补充>条款 & 说明", record_number="R-5"),
+        ]
+    )
     return backend
 
 

@@ -1,4 +1,5 @@
 """Two processes indexing at once must leave every page in the index."""
+
 import multiprocessing as mp
 import os
 import time
@@ -7,7 +8,6 @@ import pytest
 
 from dangan.indexing.backend import open_backend
 from dangan.indexing.lock import IndexLockTimeout, WriterLock
-
 from tests.indexing.conftest import BACKENDS, page
 
 PAGES_PER_WRITER = 120
@@ -51,9 +51,11 @@ def test_waiting_writer_is_told_who_holds_the_lock(tmp_path):
     try:
         assert ready.wait(20)
         told = []
-        with pytest.raises(IndexLockTimeout, match=str(holder.pid)):
-            with WriterLock(tmp_path, on_wait=told.append, timeout=0.3):
-                pass
+        with (
+            pytest.raises(IndexLockTimeout, match=str(holder.pid)),
+            WriterLock(tmp_path, on_wait=told.append, timeout=0.3),
+        ):
+            pass
         assert told == [holder.pid]
         release.set()
         start = time.monotonic()

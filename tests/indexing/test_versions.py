@@ -4,7 +4,6 @@ import pytest
 
 from dangan.indexing import backend as backend_module
 from dangan.indexing.backend import MARKER_FILE, IndexNeedsRebuild, open_backend
-
 from tests.indexing.conftest import BACKENDS, page
 
 
@@ -18,7 +17,7 @@ def test_needs_rebuild_when_a_version_changed(tmp_path, name, key):
 
     marker = tmp_path / MARKER_FILE
     data = json.loads(marker.read_text())
-    data[key] -= 1   # as if built by an older dangan
+    data[key] -= 1  # as if built by an older dangan
     marker.write_text(json.dumps(data))
 
     reopened = open_backend(tmp_path, name)

@@ -5,11 +5,12 @@ a form with a big centred title, left-aligned labels, a ruled table, a paragraph
 Chinese punctuation and a signature line. Helpers then damage them the way scanners do
 (rotation, skew, black ADF borders, speckle noise, blur, a red seal, yellowed paper).
 """
+
 from __future__ import annotations
 
 import math
 import random
-from functools import lru_cache
+from functools import cache
 
 import cv2
 import numpy as np
@@ -29,8 +30,17 @@ FONT_FILES = {
 TITLES = ["低压居民用电申请表", "客户用电业务受理单", "供用电合同", "用电变更申请书", "电费缴纳凭证"]
 LABELS = ["客户名称", "用电地址", "户号", "联系电话", "申请容量", "用电类别", "证件号码", "受理日期"]
 VALUES = [
-    "张伟", "李秀英", "王建国", "北京市朝阳区建国路八十八号", "上海市浦东新区世纪大道一百号",
-    "0123456789", "13812345678", "8 千瓦", "居民生活用电", "2023年5月12日", "110105198001011234",
+    "张伟",
+    "李秀英",
+    "王建国",
+    "北京市朝阳区建国路八十八号",
+    "上海市浦东新区世纪大道一百号",
+    "0123456789",
+    "13812345678",
+    "8 千瓦",
+    "居民生活用电",
+    "2023年5月12日",
+    "110105198001011234",
 ]
 PARAGRAPH = (
     "本人申请办理低压居民新装用电业务，所提供的资料真实有效。如有虚假，愿承担相应责任。"
@@ -39,7 +49,7 @@ PARAGRAPH = (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def font(name: str, size: int) -> ImageFont.FreeTypeFont:
     path, wanted = FONT_FILES[name]
     for index in range(10):
@@ -50,11 +60,19 @@ def font(name: str, size: int) -> ImageFont.FreeTypeFont:
 
 
 def mm(value: float, dpi: int) -> int:
-    return int(round(value / 25.4 * dpi))
+    return round(value / 25.4 * dpi)
 
 
-def render_form(dpi: int = 300, face: str = "song", seed: int = 0, *, title: bool = True,
-                table: bool = True, paragraph: bool = True, paper=(255, 255, 255)) -> np.ndarray:
+def render_form(
+    dpi: int = 300,
+    face: str = "song",
+    seed: int = 0,
+    *,
+    title: bool = True,
+    table: bool = True,
+    paragraph: bool = True,
+    paper=(255, 255, 255),
+) -> np.ndarray:
     """An upright A4 customer form, RGB uint8."""
     rnd = random.Random(seed)
     w, h = mm(A4_MM[0], dpi), mm(A4_MM[1], dpi)
@@ -83,12 +101,13 @@ def render_form(dpi: int = 300, face: str = "song", seed: int = 0, *, title: boo
             d.line([(c, y), (c, y + rows * line_h)], fill=ink, width=max(1, dpi // 100))
         for r in range(rows):
             for ci in range(3):
-                d.text((cols[ci] + mm(2, dpi), y + r * line_h + line_h // 5),
-                       rnd.choice(VALUES)[:8], font=body, fill=ink)
+                d.text(
+                    (cols[ci] + mm(2, dpi), y + r * line_h + line_h // 5), rnd.choice(VALUES)[:8], font=body, fill=ink
+                )
         y += rows * line_h + line_h
     if paragraph:
         per_line = int((w - 2 * left) / body.size) - 1
-        text = PARAGRAPH[rnd.randrange(0, 20):]
+        text = PARAGRAPH[rnd.randrange(0, 20) :]
         first = True
         while text:
             indent = 2 if first else 0
@@ -133,7 +152,7 @@ def black_border(img: np.ndarray, left: int, top: int, right: int, bottom: int, 
     optionally slanted right edge (the sheet fed a little crooked)."""
     h, w = img.shape[:2]
     out = np.full((h + top + bottom, w + left + right, 3), 12, np.uint8)
-    out[top:top + h, left:left + w] = img
+    out[top : top + h, left : left + w] = img
     if slant:
         for yy in range(out.shape[0]):
             cut = left + w - int(slant * yy / out.shape[0])
@@ -149,7 +168,13 @@ def red_seal(img: np.ndarray, centre: tuple[int, int], dpi: int = 300, colour=(2
     d = ImageDraw.Draw(layer)
     c = size // 2
     d.ellipse([c - r, c - r, c + r, c + r], outline=255, width=max(2, mm(1.2, dpi)))
-    star = [(c + r * 0.28 * math.cos(math.pi / 2 + k * 4 * math.pi / 5), c - r * 0.28 * math.sin(math.pi / 2 + k * 4 * math.pi / 5)) for k in range(5)]
+    star = [
+        (
+            c + r * 0.28 * math.cos(math.pi / 2 + k * 4 * math.pi / 5),
+            c - r * 0.28 * math.sin(math.pi / 2 + k * 4 * math.pi / 5),
+        )
+        for k in range(5)
+    ]
     d.polygon(star, fill=255)
     f = font("song", mm(6, dpi))
     text = "国网某市供电公司业务专用章"
@@ -167,15 +192,16 @@ def red_seal(img: np.ndarray, centre: tuple[int, int], dpi: int = 300, colour=(2
     # clip to the page: a seal may hang over the edge (a half seal across two sheets)
     ax0, ay0 = max(0, -x0), max(0, -y0)
     x0, y0 = max(0, x0), max(0, y0)
-    region = out[y0:y0 + size - ay0, x0:x0 + size - ax0]
-    alpha = alpha[ay0:ay0 + region.shape[0], ax0:ax0 + region.shape[1]]
+    region = out[y0 : y0 + size - ay0, x0 : x0 + size - ax0]
+    alpha = alpha[ay0 : ay0 + region.shape[0], ax0 : ax0 + region.shape[1]]
     tint = np.array(colour, np.float32) / 255.0
     region[:] = region * (1 - alpha) + region * tint * alpha  # ink multiplies: black text stays black
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def blank_back(dpi: int = 300, seed: int = 0, *, bleed: bool = True, holes: bool = True,
-               paper=(246, 244, 238)) -> np.ndarray:
+def blank_back(
+    dpi: int = 300, seed: int = 0, *, bleed: bool = True, holes: bool = True, paper=(246, 244, 238)
+) -> np.ndarray:
     """The back of a form: off-white paper, faint noise, mirrored bleed-through, two punch holes."""
     page = np.full((mm(297, dpi), mm(210, dpi), 3), paper, np.uint8)
     if bleed:

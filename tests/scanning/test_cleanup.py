@@ -1,4 +1,5 @@
 """Cleanup steps on rendered pages: upright, straight, borderless, blank backs, seals, OCR image."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,13 +11,30 @@ import numpy as np
 import pytest
 
 from dangan.scanning.cleanup import (
-    clean_for_ocr, crop_borders, erase_ruled_lines, deskew, detect_blank, detect_colour_and_seal, estimate_skew,
-    orient, orientation_candidates, speckle_noise, turned_half,
+    clean_for_ocr,
+    crop_borders,
+    deskew,
+    detect_blank,
+    detect_colour_and_seal,
+    erase_ruled_lines,
+    estimate_skew,
+    orient,
+    orientation_candidates,
+    speckle_noise,
+    turned_half,
 )
 from dangan.scanning.page import PipelineOptions
 
 from .conftest import (
-    black_border, blank_back, mm, page_of, red_seal, render_form, rotate_upright_by, skew, speckle,
+    black_border,
+    blank_back,
+    mm,
+    page_of,
+    red_seal,
+    render_form,
+    rotate_upright_by,
+    skew,
+    speckle,
 )
 
 OPTIONS = PipelineOptions()
@@ -24,11 +42,15 @@ OPTIONS = PipelineOptions()
 
 # --------------------------------------------------------------------------- orientation
 
-@pytest.mark.parametrize("face,seed,kw", [
-    ("song", 11, {}),
-    ("hei", 12, {"title": False}),
-    ("kai", 13, {"table": False}),
-])
+
+@pytest.mark.parametrize(
+    "face,seed,kw",
+    [
+        ("song", 11, {}),
+        ("hei", 12, {"title": False}),
+        ("kai", 13, {"table": False}),
+    ],
+)
 @pytest.mark.parametrize("turned", [0, 90, 180, 270])
 def test_orient_brings_a_turned_form_upright(face, seed, kw, turned):
     # given an upright form fed into the scanner turned by `turned` degrees
@@ -66,6 +88,7 @@ def test_turned_half_is_the_pipelines_second_try():
 
 # --------------------------------------------------------------------------- skew
 
+
 @pytest.mark.parametrize("angle", [-4.0, -2.7, -1.2, -0.5, 0.6, 1.9, 3.3, 4.0])
 def test_estimate_skew_within_a_sixth_of_a_degree(form_300, angle):
     gray = page_of(skew(form_300, angle)).gray
@@ -102,6 +125,7 @@ def test_skew_ignores_the_scanner_border(form_300):
 
 # --------------------------------------------------------------------------- borders
 
+
 def test_crop_removes_black_border_but_keeps_all_text(form_150):
     # given an ADF scan of a sheet a little smaller than the scan area, fed slightly crooked
     scan = black_border(form_150, left=20, top=15, right=40, bottom=10, slant=12)
@@ -134,6 +158,7 @@ def test_crop_keeps_a_dark_photo_inside_the_page(form_150):
 
 # --------------------------------------------------------------------------- blank pages
 
+
 def test_blank_back_with_noise_bleed_and_punch_holes_is_blank():
     page = detect_blank(page_of(blank_back(200, seed=1), dpi=200), OPTIONS)
     assert page.is_blank
@@ -143,14 +168,16 @@ def test_page_with_only_a_signature_line_is_not_blank():
     image = blank_back(200, seed=2)
     d = 200 / 25.4
     y = int(240 * d)
-    image[y:y + 2, int(120 * d):int(180 * d)] = 25  # the signature line, nothing else
+    image[y : y + 2, int(120 * d) : int(180 * d)] = 25  # the signature line, nothing else
     page = detect_blank(page_of(image, dpi=200), OPTIONS)
     assert not page.is_blank
 
 
 def test_page_with_a_short_handwritten_note_is_not_blank():
     from PIL import Image, ImageDraw
+
     from .conftest import font
+
     img = Image.fromarray(blank_back(200, seed=3))
     ImageDraw.Draw(img).text((mm(120, 200), mm(250, 200)), "此页空白", font=font("kai", 30), fill=(30, 30, 90))
     page = detect_blank(page_of(np.asarray(img), dpi=200), OPTIONS)
@@ -162,6 +189,7 @@ def test_a_form_is_not_blank(form_150):
 
 
 # --------------------------------------------------------------------------- colour and seals
+
 
 def test_red_seal_is_found_and_page_is_colour(form_150):
     image = red_seal(form_150, (mm(150, 150), mm(250, 150)), dpi=150)
@@ -183,7 +211,9 @@ def test_yellowed_paper_is_not_colour():
 
 def test_red_heading_is_colour_but_not_a_seal():
     from PIL import Image, ImageDraw
+
     from .conftest import font
+
     img = Image.fromarray(render_form(150, "song", seed=7, title=False))
     ImageDraw.Draw(img).text((mm(30, 150), mm(10, 150)), "国家电网公司文件", font=font("song", 60), fill=(210, 30, 30))
     page = detect_colour_and_seal(page_of(np.asarray(img), dpi=150), OPTIONS)
@@ -191,6 +221,7 @@ def test_red_heading_is_colour_but_not_a_seal():
 
 
 # --------------------------------------------------------------------------- OCR image
+
 
 def test_clean_page_is_not_binarised_for_ocr(form_300):
     page = clean_for_ocr(page_of(form_300), OPTIONS)
@@ -222,8 +253,8 @@ def test_sealed_page_drops_the_red_ink_for_ocr(form_150):
     image = red_seal(form_150, (mm(150, 150), mm(250, 150)), dpi=150)
     page = detect_colour_and_seal(page_of(image, dpi=150), OPTIONS)
     ocr = clean_for_ocr(page, OPTIONS)
-    seal_area = ocr.gray[mm(235, 150):mm(265, 150), mm(135, 150):mm(165, 150)]
-    assert (seal_area > 128).mean() > (page.gray[mm(235, 150):mm(265, 150), mm(135, 150):mm(165, 150)] > 128).mean()
+    seal_area = ocr.gray[mm(235, 150) : mm(265, 150), mm(135, 150) : mm(165, 150)]
+    assert (seal_area > 128).mean() > (page.gray[mm(235, 150) : mm(265, 150), mm(135, 150) : mm(165, 150)] > 128).mean()
     # black print under the seal stays dark (form rules are erased for OCR in both)
     unsealed = erase_ruled_lines(page_of(form_150, dpi=150).gray, 150)
     assert (ocr.gray < 100).sum() >= 0.9 * (unsealed < 100).sum()
@@ -231,10 +262,16 @@ def test_sealed_page_drops_the_red_ink_for_ocr(form_150):
 
 def _tesseract(image: np.ndarray) -> str:
     import cv2
-    ok, png = cv2.imencode(".png", image)
+
+    _ok, png = cv2.imencode(".png", image)
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    out = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", "6"],
-                         input=png.tobytes(), capture_output=True, env=env, check=True)
+    out = subprocess.run(
+        ["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", "6"],
+        input=png.tobytes(),
+        capture_output=True,
+        env=env,
+        check=True,
+    )
     return out.stdout.decode()
 
 
@@ -242,7 +279,7 @@ def test_suppressing_the_seal_lets_tesseract_read_the_signature_block():
     # given a signature block with a seal stamped across the date, as customers' forms have
     upright = render_form(300, "song", seed=8, title=False, table=False, paragraph=False)
     h = upright.shape[0]
-    block = upright[h - mm(90, 300):h - mm(20, 300)]
+    block = upright[h - mm(90, 300) : h - mm(20, 300)]
     sealed = red_seal(block, (mm(145, 300), mm(38, 300)), dpi=300)
     page = detect_colour_and_seal(page_of(sealed), OPTIONS)
     assert page.has_seal
@@ -253,6 +290,7 @@ def test_suppressing_the_seal_lets_tesseract_read_the_signature_block():
 
 
 # --------------------------------------------------------------------------- colour kept, inputs untouched
+
 
 def test_deskewed_sealed_page_keeps_its_seal_in_colour(form_150):
     sealed = red_seal(form_150, (mm(150, 150), mm(250, 150)), dpi=150)
@@ -273,8 +311,14 @@ def test_deskew_turns_a_page_found_without_colour_grey(form_150):
 
 
 def test_steps_never_write_into_their_input():
-    image = black_border(red_seal(skew(render_form(150, "kai", seed=10), 1.2), (mm(150, 150), mm(250, 150)), dpi=150),
-                         10, 8, 20, 6, slant=8)
+    image = black_border(
+        red_seal(skew(render_form(150, "kai", seed=10), 1.2), (mm(150, 150), mm(250, 150)), dpi=150),
+        10,
+        8,
+        20,
+        6,
+        slant=8,
+    )
     image = rotate_upright_by(image, 90)
     before = image.copy()
     page = page_of(image, dpi=150)
@@ -298,5 +342,5 @@ def test_noisy_sealed_page_loses_both_noise_and_seal(form_150):
     assert page.has_seal
     ocr = clean_for_ocr(page, OPTIONS)
     assert set(np.unique(ocr.image)) <= {0, 255}
-    ring = ocr.gray[mm(230, 150):mm(270, 150), mm(130, 150):mm(170, 150)]
+    ring = ocr.gray[mm(230, 150) : mm(270, 150), mm(130, 150) : mm(170, 150)]
     assert (ring == 0).mean() < 0.05

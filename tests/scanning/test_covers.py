@@ -1,6 +1,7 @@
 """Cover sheets: an operator prints a cover per customer folder, puts it in front of the
 folder's pages and scans a whole stack as one file; each cover starts a new record, linked to
 the case, customer or record its QR names."""
+
 import subprocess
 
 import numpy as np
@@ -9,8 +10,17 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from dangan.archive.events import verify_chain
+from dangan.archive.models import (
+    ArchiveRecord,
+    BusinessCase,
+    CaseLink,
+    Customer,
+    Document,
+    IndexOutbox,
+    Page,
+    SourceFile,
+)
 from dangan.archive.paper.labels import CoverCodeError, cover_code, write_covers
-from dangan.archive.models import ArchiveRecord, BusinessCase, CaseLink, Customer, Document, IndexOutbox, Page, SourceFile
 from dangan.scanning.batch import ScanOptions, scan
 from dangan.scanning.covers import detect_cover, read_cover_code
 from dangan.scanning.page import PageState, PipelineOptions
@@ -67,16 +77,25 @@ def test_a_stack_with_three_covers_becomes_three_linked_records(db, store, tmp_p
         customer = Customer(account_number="3401405288", name="王建国", address="中山路18号")
         s.add(customer)
         s.flush()
-        s.add(BusinessCase(work_order=WO, customer_id=customer.id, business_type="JR", stage_dates={},
-                           billing_fields={}, facts={}))
-        earlier = make_record(s, tag="earlier", doc_types=["SQ"], account="3401401111",
-                              work_order="2023010200000077", year=2026)
+        s.add(
+            BusinessCase(
+                work_order=WO, customer_id=customer.id, business_type="JR", stage_dates={}, billing_fields={}, facts={}
+            )
+        )
+        earlier = make_record(
+            s, tag="earlier", doc_types=["SQ"], account="3401401111", work_order="2023010200000077", year=2026
+        )
         earlier_number, earlier_case = earlier.number, earlier.case_id
     covers = cover_images(db, [WO, ACCT, earlier_number], tmp_path)
-    pages = [covers[0], render_page(["用电申请书", "户号：3401405288", "申请减容"]),
-             render_page(["供用电合同", "第一条 供电方式"]),
-             covers[1], render_page(["居民身份证复印件", "户名：李秀英"]),
-             covers[2], render_page(["竣工检验报告", "检验合格"])]
+    pages = [
+        covers[0],
+        render_page(["用电申请书", "户号：3401405288", "申请减容"]),
+        render_page(["供用电合同", "第一条 供电方式"]),
+        covers[1],
+        render_page(["居民身份证复印件", "户名：李秀英"]),
+        covers[2],
+        render_page(["竣工检验报告", "检验合格"]),
+    ]
     path = tmp_path / "scans" / "stack.pdf"
     path.parent.mkdir()
     pages[0].save(path, format="PDF", resolution=300, save_all=True, append_images=pages[1:])
@@ -84,7 +103,10 @@ def test_a_stack_with_three_covers_becomes_three_linked_records(db, store, tmp_p
     report = scan([path], db, store, ScanOptions(jobs=2))
 
     assert [(f.status, f.first_page, f.last_page, f.pages) for f in report.folders] == [
-        ("accessioned", 1, 3, 3), ("accessioned", 4, 5, 2), ("accessioned", 6, 7, 2)]
+        ("accessioned", 1, 3, 3),
+        ("accessioned", 4, 5, 2),
+        ("accessioned", 6, 7, 2),
+    ]
     numbers = [f.number for f in report.folders]
     assert len(set(numbers)) == 3 and earlier_number not in numbers
     with db.session() as s:
@@ -109,6 +131,7 @@ def test_a_stack_with_three_covers_becomes_three_linked_records(db, store, tmp_p
         # covers never reach the index: not queued now, not taken by a rebuild
         assert not set(s.scalars(select(IndexOutbox.page_id))) & cover_ids
         from dangan.indexing.feed import _docs_for
+
         indexed = {int(d.page_id) for d in _docs_for(s, list(s.scalars(select(Page.id))))}
         assert indexed and not indexed & cover_ids
         # one source file, every page of it pointing there; the event chain intact

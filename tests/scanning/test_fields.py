@@ -1,4 +1,5 @@
 """Field proposals from OCR text: labels tolerant to OCR, values checked, never silently fixed."""
+
 import datetime as dt
 import os
 import random
@@ -94,7 +95,7 @@ def test_invalid_check_character_is_never_silently_fixed():
     for _ in range(200):
         good = random_ric(rng)
         i = rng.randrange(17)
-        typo = good[:i] + str((int(good[i]) + rng.randint(1, 9)) % 10) + good[i + 1:]
+        typo = good[:i] + str((int(good[i]) + rng.randint(1, 9)) % 10) + good[i + 1 :]
         p = extract_fields(f"身份证号码：{typo}")["id_number"]
         assert p.value == typo and not p.valid
         assert "check character" in p.reason or "birth date" in p.reason
@@ -116,7 +117,7 @@ def test_a_unique_plausible_repair_is_offered():
         i = rng.randrange(17)
         if code[i] != "8":
             continue
-        typo = code[:i] + "3" + code[i + 1:]
+        typo = code[:i] + "3" + code[i + 1 :]
         p = extract_fields(f"身份证号：{typo}")["id_number"]
         if p.alternatives:
             offered += 1
@@ -144,9 +145,15 @@ def test_uscc():
 
 @pytest.mark.parametrize(
     "text, iso",
-    [("2024年3月15日", "2024-03-15"), ("2024 年 3 月 5 日", "2024-03-05"), ("2024-03-15", "2024-03-15"),
-     ("2024.3.15", "2024-03-15"), ("2024/12/01", "2024-12-01"), ("二〇二四年三月十五日", "2024-03-15"),
-     ("二〇二三年十二月三十一日", "2023-12-31")],
+    [
+        ("2024年3月15日", "2024-03-15"),
+        ("2024 年 3 月 5 日", "2024-03-05"),
+        ("2024-03-15", "2024-03-15"),
+        ("2024.3.15", "2024-03-15"),
+        ("2024/12/01", "2024-12-01"),
+        ("二〇二四年三月十五日", "2024-03-15"),
+        ("二〇二三年十二月三十一日", "2023-12-31"),
+    ],
 )
 def test_dates_to_iso(text, iso):
     assert values(f"封停日期：{text}")["seal_date"] == iso
@@ -160,8 +167,12 @@ def test_impossible_date_is_invalid():
 
 @pytest.mark.parametrize(
     "text, key, value",
-    [("运行容量：315千伏安", "running_capacity", "315 kVA"), ("变压器容量 : 630 KVA", "transformer_capacity", "630 kVA"),
-     ("申请容量：12.5千瓦", "applied_capacity", "12.5 kW"), ("合同容量：1,250 kVA", "contract_capacity", "1.25 kVA")],
+    [
+        ("运行容量：315千伏安", "running_capacity", "315 kVA"),
+        ("变压器容量 : 630 KVA", "transformer_capacity", "630 kVA"),
+        ("申请容量：12.5千瓦", "applied_capacity", "12.5 kW"),
+        ("合同容量：1,250 kVA", "contract_capacity", "1.25 kVA"),
+    ],
 )
 def test_capacity(text, key, value):
     assert values(text)[key] == value
@@ -195,8 +206,14 @@ def test_wrong_length_account_is_proposed_as_invalid():
 
 
 def test_step_fills_fields_and_flags_invalid_identifiers():
-    page = PageState(source="x.tif", page_no=1, image=np.zeros((4, 4, 3), np.uint8), dpi=300,
-                     text=FORM.replace("002X", "0021"), fields={"kept": 1})
+    page = PageState(
+        source="x.tif",
+        page_no=1,
+        image=np.zeros((4, 4, 3), np.uint8),
+        dpi=300,
+        text=FORM.replace("002X", "0021"),
+        fields={"kept": 1},
+    )
     out = extract_fields_step(page, PipelineOptions())
     assert out.fields["kept"] == 1 and out.fields["account_number"].value == "3401405288"
     assert [f.code for f in out.flags] == ["field_invalid"] and "id_number" in out.flags[0].message
@@ -222,8 +239,11 @@ def test_real_tesseract_output():
 
 
 def test_a_signature_line_qualifier_between_label_and_colon():
-    for line in ("申请人（签章）：马敏桂 申请日期：2023年2月14日", "产权人(签字) :郑玲娟日期: 2023年9月4日",
-                 "申请人〈(签章) :郑玲娟申请日期: 2023年9月4日"):
+    for line in (
+        "申请人（签章）：马敏桂 申请日期：2023年2月14日",
+        "产权人(签字) :郑玲娟日期: 2023年9月4日",
+        "申请人〈(签章) :郑玲娟申请日期: 2023年9月4日",
+    ):
         name = extract_fields(line)["customer_name"]
         assert name.valid and name.value in ("马敏桂", "郑玲娟"), line
 

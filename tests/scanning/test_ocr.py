@@ -1,4 +1,5 @@
 """Both OCR engines on a real rendered page: text in reading order, word boxes where the words are."""
+
 import numpy as np
 import pytest
 
@@ -28,7 +29,7 @@ def test_engine_reads_the_page_in_order_with_boxes(engine, page):
 
 
 def test_cells_far_apart_keep_a_space_and_cjk_neighbours_touch():
-    w = lambda text, left: Word(text, left, 0, 40, 40, 90.0, 0)  # noqa: E731
+    w = lambda text, left: Word(text, left, 0, 40, 40, 90.0, 0)
     assert join_line([w("户", 0), w("名", 42), w("王", 400), w("建", 442), w("国", 484)]) == "户名 王建国"
     assert join_line([w("容量", 0), w("400", 82), w("kVA", 180)]) == "容量400 kVA"
     assert join_line([w("3", 0), w("4", 20), w("0", 40)]) == "340"  # one run split into characters

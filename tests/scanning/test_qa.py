@@ -1,4 +1,5 @@
 """The QA queue as an operator walks it: a flagged page is listed, rescanned or accepted."""
+
 import json
 
 import pytest
@@ -29,7 +30,7 @@ def flagged_archive(tmp_path):
 
 
 def test_a_low_resolution_page_is_queued_with_what_to_do(flagged_archive):
-    home, run, _, _ = flagged_archive
+    _home, run, _, _ = flagged_archive
     items = json.loads(run("qa", "list", "--json").stdout)
     assert len(items) == 1 and items[0]["seq"] == 1
     messages = " ".join(f["message"] for f in items[0]["flags"])

@@ -1,4 +1,5 @@
 """Quality metrics and the flags an archive-room operator acts on (DA/T 31-2017)."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,5 +1,6 @@
 """A record exported as a searchable PDF: the page images at their scanned size, the OCR text
 invisible over them, and the export in the audit log."""
+
 import json
 import re
 import subprocess
@@ -17,6 +18,7 @@ from dangan.scanning.batch import ScanOptions, scan
 
 pytestmark = pytest.mark.database
 
+
 def the_cli():
     from dangan.cli import main
 
@@ -24,8 +26,9 @@ def the_cli():
 
 
 def pdfinfo_pages(path) -> list[tuple[float, float]]:
-    out = subprocess.run(["pdfinfo", "-f", "1", "-l", "99", str(path)], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["pdfinfo", "-f", "1", "-l", "99", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     return [(float(w), float(h)) for w, h in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+) pts", out)]
 
 
@@ -34,15 +37,17 @@ def assert_invisible(pdf, image, tmp_path):
     from reportlab.pdfgen.canvas import Canvas
 
     with Image.open(image) as im:
-        w, h = im.size
+        _w, _h = im.size
     (w_pt, h_pt), *_ = pdfinfo_pages(pdf)
     ref = Canvas(str(tmp_path / "ref.pdf"), pagesize=(w_pt, h_pt))
     ref.drawImage(str(image), 0, 0, width=w_pt, height=h_pt)
     ref.save()
     renders = []
     for name, path in (("ours", pdf), ("ref", tmp_path / "ref.pdf")):
-        subprocess.run(["pdftoppm", "-r", "50", "-f", "1", "-l", "1", "-gray", "-singlefile", str(path),
-                        str(tmp_path / name)], check=True)
+        subprocess.run(
+            ["pdftoppm", "-r", "50", "-f", "1", "-l", "1", "-gray", "-singlefile", str(path), str(tmp_path / name)],
+            check=True,
+        )
         with Image.open(tmp_path / f"{name}.pgm") as im:
             renders.append(np.asarray(im, np.float32))
     assert np.abs(renders[0] - renders[1]).max() < 2
@@ -50,17 +55,34 @@ def assert_invisible(pdf, image, tmp_path):
 
 def test_an_exported_record_is_a_searchable_pdf_of_its_pages(home, db, store, tmp_path, make_folder_pdf):
     # given a scanned customer folder of two pages
-    path = make_folder_pdf("folder.pdf", [
-        ["用电申请书", "户号：3401405288", "户名：王建国", "申请减容后运行容量为400千伏安"],
-        ["供用电合同", "户号：3401405288", "第一条 供电方式与用电容量"],
-    ])
+    path = make_folder_pdf(
+        "folder.pdf",
+        [
+            ["用电申请书", "户号：3401405288", "户名：王建国", "申请减容后运行容量为400千伏安"],
+            ["供用电合同", "户号：3401405288", "第一条 供电方式与用电容量"],
+        ],
+    )
     number = scan([path], db, store, ScanOptions(jobs=2)).folders[0].number
 
     # when an archivist exports it by its 户号
     out = tmp_path / "export" / "folder.pdf"
-    result = CliRunner().invoke(the_cli(), ["--home", str(home.root), "--db", home.db_url, "--as", "档案员",
-                                               "export-pdf", "3401405288", "-o", str(out), "--json"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        the_cli(),
+        [
+            "--home",
+            str(home.root),
+            "--db",
+            home.db_url,
+            "--as",
+            "档案员",
+            "export-pdf",
+            "3401405288",
+            "-o",
+            str(out),
+            "--json",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     written = json.loads(result.stdout)
 
@@ -96,7 +118,18 @@ def test_an_exported_record_is_a_searchable_pdf_of_its_pages(home, db, store, tm
 
 
 def test_an_unknown_number_is_refused_with_a_reason(home, db, tmp_path):
-    result = CliRunner().invoke(the_cli(), ["--home", str(home.root), "--db", home.db_url,
-                                               "export-pdf", "GD01-KH·2026-0000014", "-o", str(tmp_path / "x.pdf")])
+    result = CliRunner().invoke(
+        the_cli(),
+        [
+            "--home",
+            str(home.root),
+            "--db",
+            home.db_url,
+            "export-pdf",
+            "GD01-KH·2026-0000014",
+            "-o",
+            str(tmp_path / "x.pdf"),
+        ],
+    )
     assert result.exit_code == 1 and "no record numbered" in result.output
     assert not (tmp_path / "x.pdf").exists()

@@ -1,4 +1,5 @@
 """Bad input is refused by content with a reason a person can act on; good pages load one at a time."""
+
 import io
 
 import numpy as np
@@ -12,7 +13,7 @@ def _page(text_rows=3, size=(1240, 1754)) -> Image.Image:
     im = Image.new("RGB", size, "white")
     arr = np.asarray(im).copy()
     for r in range(text_rows):
-        arr[200 + r * 120: 230 + r * 120, 150:1000] = 0
+        arr[200 + r * 120 : 230 + r * 120, 150:1000] = 0
     return Image.fromarray(arr)
 
 
@@ -31,9 +32,15 @@ def write_bad_inputs(folder) -> dict[str, str]:
     frames[0].save(buf, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_deflate")
     (folder / "cut.tif").write_bytes(buf.getvalue()[: int(len(buf.getvalue()) * 0.7)])
     _encrypted_pdf(folder / "locked.pdf")
-    return {"empty.pdf": "empty", "truncated.pdf": "damaged", "notes.png": "text",
-            "bomb.png": "megapixels", "drawing.gif": "not a PDF, TIFF, PNG or JPEG",
-            "cut.tif": "damaged", "locked.pdf": "encrypted"}
+    return {
+        "empty.pdf": "empty",
+        "truncated.pdf": "damaged",
+        "notes.png": "text",
+        "bomb.png": "megapixels",
+        "drawing.gif": "not a PDF, TIFF, PNG or JPEG",
+        "cut.tif": "damaged",
+        "locked.pdf": "encrypted",
+    }
 
 
 def _encrypted_pdf(path) -> None:

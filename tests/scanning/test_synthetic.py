@@ -1,4 +1,5 @@
 """The synthetic scanner: believable customers, forms with exact truth, scanner-like PDFs."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,8 @@ from stdnum.cn import ric, uscc
 
 from dangan.testing import synthetic as syn
 
-
 # ---------------------------------------------------------------- customers and cases
+
 
 def test_generated_identity_numbers_pass_national_check_rules():
     customers = syn.make_customers(60, seed=7, company_share=0.4)
@@ -50,6 +51,7 @@ def test_work_order_number_starts_with_business_date():
 
 
 # ---------------------------------------------------------------- rendering
+
 
 @pytest.fixture(scope="module")
 def cases():
@@ -84,8 +86,13 @@ def test_contract_spans_pages_with_seal_only_on_the_last(cases):
 def test_id_card_copy_shows_the_card_fields(cases):
     c = cases[0].customer
     text = syn.render_document("SF", cases[0], dpi=100)[0].text
-    for expected in (f"姓名 {c.person_name}", f"性别 {c.gender}", f"民族 {c.ethnicity}",
-                     f"公民身份号码 {c.id_number}", "住址"):
+    for expected in (
+        f"姓名 {c.person_name}",
+        f"性别 {c.gender}",
+        f"民族 {c.ethnicity}",
+        f"公民身份号码 {c.id_number}",
+        "住址",
+    ):
         assert expected in text
 
 
@@ -110,6 +117,7 @@ def test_degrade_rotates_skews_and_soils_like_a_scanner():
 
 # ---------------------------------------------------------------- demo batch
 
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
@@ -117,7 +125,7 @@ def demo(tmp_path_factory):
 
 
 def test_demo_batch_has_the_required_mix(demo):
-    out, batch = demo
+    _out, batch = demo
     assert len({f.case.account_no for f in batch.files}) >= 3
     assert {f.case.business_type for f in batch.files} >= {"XZ", "ZT", "GH", "XH", "JR"}
     pages = batch.pages
@@ -152,8 +160,9 @@ def test_demo_pdfs_are_a4_at_300_dpi_with_truthful_page_counts(demo):
         assert f"Pages:           {len(f.pages)}" in info.stdout
         assert "(A4)" in info.stdout
         assert "rror" not in info.stderr
-    images = subprocess.run(["pdfimages", "-list", str(out / batch.files[0].file)], capture_output=True,
-                            text=True, check=True).stdout.splitlines()[2:]
+    images = subprocess.run(
+        ["pdfimages", "-list", str(out / batch.files[0].file)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
     assert images and all(" jpeg " in row and " 300 " in row for row in images)
     from pdf2image import convert_from_path
 
@@ -166,29 +175,40 @@ def test_blank_page_is_near_white_and_flipped_page_is_upside_down(demo):
     from pdf2image import convert_from_path
 
     blank = next(p for p in batch.pages if p.is_blank)
-    img = np.asarray(convert_from_path(str(out / blank.file), dpi=50, first_page=blank.page_no,
-                                       last_page=blank.page_no)[0].convert("L"))
+    img = np.asarray(
+        convert_from_path(str(out / blank.file), dpi=50, first_page=blank.page_no, last_page=blank.page_no)[0].convert(
+            "L"
+        )
+    )
     assert img.mean() > 215 and (img < 128).mean() < 0.002
     content = next(p for p in batch.pages if p.file == blank.file and p.page_no == blank.page_no - 1)
-    img = np.asarray(convert_from_path(str(out / content.file), dpi=50, first_page=content.page_no,
-                                       last_page=content.page_no)[0].convert("L"))
+    img = np.asarray(
+        convert_from_path(str(out / content.file), dpi=50, first_page=content.page_no, last_page=content.page_no)[
+            0
+        ].convert("L")
+    )
     assert (img < 128).mean() > 0.005
     flipped = next(p for p in batch.pages if p.rotation == 180)
-    img = np.asarray(convert_from_path(str(out / flipped.file), dpi=50, first_page=flipped.page_no,
-                                       last_page=flipped.page_no)[0].convert("L"))
+    img = np.asarray(
+        convert_from_path(str(out / flipped.file), dpi=50, first_page=flipped.page_no, last_page=flipped.page_no)[
+            0
+        ].convert("L")
+    )
     h = img.shape[0]
     # the title band sits at the top of a form; upside down its ink is at the bottom
-    assert (img[-h // 8:] < 128).sum() > (img[: h // 8] < 128).sum()
+    assert (img[-h // 8 :] < 128).sum() > (img[: h // 8] < 128).sum()
 
 
 def test_demo_batch_is_deterministic(demo, tmp_path):
     _, batch = demo
     again = syn.generate_demo_batch(tmp_path, seed=0, dpi=100)
-    assert [(p.doc_type, p.text, p.rotation, p.skew, p.is_blank) for p in again.pages] == \
-        [(p.doc_type, p.text, p.rotation, p.skew, p.is_blank) for p in batch.pages]
+    assert [(p.doc_type, p.text, p.rotation, p.skew, p.is_blank) for p in again.pages] == [
+        (p.doc_type, p.text, p.rotation, p.skew, p.is_blank) for p in batch.pages
+    ]
 
 
 # ---------------------------------------------------------------- OCR corpus
+
 
 def test_ocr_corpus_covers_all_types_fonts_and_dpis(tmp_path):
     truths = syn.generate_ocr_corpus(tmp_path, n_pages=20, seed=1)
@@ -206,6 +226,7 @@ def test_ocr_corpus_covers_all_types_fonts_and_dpis(tmp_path):
 
 # ---------------------------------------------------------------- streaming PDF
 
+
 def _peak_while_writing(path: Path, n_pages: int) -> tuple[int, int]:
     """tracemalloc peak and the most page images alive at once while writing n pages."""
     alive, most = set(), [0]
@@ -216,7 +237,7 @@ def _peak_while_writing(path: Path, n_pages: int) -> tuple[int, int]:
         for i in range(n_pages):
             # A4 at 100 dpi; paper grain makes each JPEG a few hundred KB, so keeping them would show
             arr = rng.integers(200, 256, (1169, 827, 3), dtype=np.uint8)
-            arr[100 + i * 5: 140 + i * 5, 100:700] = 0
+            arr[100 + i * 5 : 140 + i * 5, 100:700] = 0
             img = Image.fromarray(arr)
             alive.add(id(img))
             weakref.finalize(img, alive.discard, id(img))
@@ -232,7 +253,7 @@ def _peak_while_writing(path: Path, n_pages: int) -> tuple[int, int]:
 
 
 def test_streamed_pdf_keeps_memory_flat(tmp_path):
-    peak_10, alive_10 = _peak_while_writing(tmp_path / "ten.pdf", 10)
+    peak_10, _alive_10 = _peak_while_writing(tmp_path / "ten.pdf", 10)
     peak_50, alive_50 = _peak_while_writing(tmp_path / "fifty.pdf", 50)
     info = subprocess.run(["pdfinfo", str(tmp_path / "fifty.pdf")], capture_output=True, text=True, check=True)
     assert "Pages:           50" in info.stdout
@@ -254,6 +275,7 @@ def test_empty_pdf_is_refused(tmp_path):
 
 
 # ---------------------------------------------------------------- real OCR
+
 
 def test_tesseract_reads_account_number_and_title_of_a_clean_page(cases):
     import pytesseract

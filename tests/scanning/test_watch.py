@@ -1,5 +1,6 @@
 """The hot folder as an archive room runs it: a scanner drops files, the watcher scans each
 once it has stopped growing, a restart neither repeats nor loses a file, Ctrl-C is clean."""
+
 import json
 import os
 import signal
@@ -21,7 +22,6 @@ from tests.conftest import render_page
 pytestmark = pytest.mark.database
 
 
-
 def write_scan(path: Path, account: str, name: str = "王建国") -> Path:
     render_page(["用电申请书", f"户号：{account}", f"户名：{name}"], dpi=200).save(path, "PNG", dpi=(200, 200))
     return path
@@ -38,8 +38,9 @@ class Watcher:
 
     def _run(self, folder, db, store, **kw):
         try:
-            self.summary = watch(folder, db, store, ScanOptions(jobs=1), stop_event=self.stop,
-                                 on_batch=self.reports.append, **kw)
+            self.summary = watch(
+                folder, db, store, ScanOptions(jobs=1), stop_event=self.stop, on_batch=self.reports.append, **kw
+            )
         except BaseException as e:  # noqa: BLE001 - handed to the test thread
             self.error = e
 
@@ -81,7 +82,7 @@ def test_a_growing_file_is_scanned_only_once_it_has_settled(db, store, tmp_path)
         target = hot / "scan.png"
         for i in range(0, len(data), len(data) // 4 + 1):
             with open(target, "ab") as f:
-                f.write(data[i:i + len(data) // 4 + 1])
+                f.write(data[i : i + len(data) // 4 + 1])
             time.sleep(0.5)
             assert not w.reports, "scanned while still growing"
         w.wait_for(lambda: w.folders())
@@ -189,10 +190,31 @@ def test_ctrl_c_stops_the_cli_after_the_batch_under_way(home, db, tmp_path):
     hot = tmp_path / "hot"
     hot.mkdir()
     write_scan(hot / "a.png", "3401405231")
-    cmd = [sys.executable, "-m", "dangan", "--home", str(home.root), "--db", home.db_url, "watch",
-           "--settle", "0.3", "--interval", "0.1", "--jobs", "2", str(hot)]
-    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": os.getcwd()}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "dangan",
+        "--home",
+        str(home.root),
+        "--db",
+        home.db_url,
+        "watch",
+        "--settle",
+        "0.3",
+        "--interval",
+        "0.1",
+        "--jobs",
+        "2",
+        str(hot),
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         state = home.root / "watch-state.json"
         deadline = time.monotonic() + 60

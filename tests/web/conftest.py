@@ -2,6 +2,7 @@
 application, and one contract page scanned at 150 dpi, which the pipeline flags as
 low_dpi fail for the QA queue) generated, scanned with real Tesseract, indexed; a broken
 file quarantined; one user per role."""
+
 from __future__ import annotations
 
 import re
@@ -55,8 +56,7 @@ def web_archive(tmp_path_factory):
         add_user(s, "staff-ids", PASSWORD, "staff", can_see_ids=True, actor="setup")
     db.dispose()
     number = next(f.number for f in report.folders if f.status == "accessioned")
-    return {"home": home, "case": case, "number": number, "report": report,
-            "id_number": case.customer.id_number}
+    return {"home": home, "case": case, "number": number, "report": report, "id_number": case.customer.id_number}
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 logs in, searches a Chinese phrase, sees the hit boxes drawn on the page image, opens the
 record; the auditor downloads the event log and a report; the operator works the QA queue,
 prints a label and uploads a scan. Screenshots go to test-artifacts/web/."""
+
 from __future__ import annotations
 
 import socket
@@ -14,10 +15,19 @@ import pytest
 from tests.web.conftest import ARTIFACTS, LOW_DPI, PASSWORD, queue_a_flagged_page
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="Debian's chromium is not installed (apt-get install -y chromium)")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install -y chromium)"
+)
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PHRASE = "公民身份号码"
 
 
@@ -60,8 +70,9 @@ def page_for(browser, server):
     contexts = []
 
     def make(name: str):
-        ctx = browser.new_context(base_url=server, viewport={"width": 1360, "height": 900},
-                                  accept_downloads=True, locale="zh-CN")
+        ctx = browser.new_context(
+            base_url=server, viewport={"width": 1360, "height": 900}, accept_downloads=True, locale="zh-CN"
+        )
         contexts.append(ctx)
         page = ctx.new_page()
         page.set_default_timeout(20_000)
@@ -105,8 +116,9 @@ def test_each_role_searches_a_chinese_phrase_and_sees_the_hits_boxed_on_the_page
 
     page.click("ol.hits a.pg")
     page.wait_for_selector("svg.boxes rect.hit", state="attached")
-    wait_until(page, "document.getElementById('page-image').complete && "
-                     "document.getElementById('page-image').naturalWidth > 0")
+    wait_until(
+        page, "document.getElementById('page-image').complete && document.getElementById('page-image').naturalWidth > 0"
+    )
     rects = page.locator("svg.boxes rect.hit")
     assert rects.count() >= 1
     image_box = page.locator("#page-image").bounding_box()
@@ -166,8 +178,11 @@ def test_the_operator_walks_the_qa_queue_and_accepts_the_low_dpi_page_with_a_not
     item.wait_for()
     assert web_archive["number"] in item.locator("h2").inner_text()
     assert f"Scanned at {LOW_DPI} dpi, below the 200 dpi minimum" in item.locator("ul.flags").inner_text()
-    wait_until(page, f"document.querySelector('#qa-{page_id} img').complete && "
-                     f"document.querySelector('#qa-{page_id} img').naturalWidth > 0")
+    wait_until(
+        page,
+        f"document.querySelector('#qa-{page_id} img').complete && "
+        f"document.querySelector('#qa-{page_id} img').naturalWidth > 0",
+    )
     shot(page, "operator-5-qa-queue")
 
     # the note is required: the browser will not send an empty one
@@ -212,8 +227,9 @@ def test_the_auditor_opens_the_reports_and_downloads_one_as_csv(page_for):
     info.value.save_as(target)
     lines = target.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == "# Completeness of business cases (业务档案完整性)"
-    assert ("work_order,business_type,department,month,customer,records,ok,missing,invalid_fields,"
-            "unmet_preconditions,other") in lines
+    assert (
+        "work_order,business_type,department,month,customer,records,ok,missing,invalid_fields,unmet_preconditions,other"
+    ) in lines
     assert "# actor,auditor" in lines
     with page.expect_download() as info:
         page.click("#html-numbering")

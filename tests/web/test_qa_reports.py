@@ -1,5 +1,6 @@
 """The QA queue, the auditor reports, the record's completeness and paper state, and labels,
 through HTTP (the browser walk is in test_browser.py; the role matrix in test_security.py)."""
+
 from __future__ import annotations
 
 import csv
@@ -28,8 +29,11 @@ def events_about(web_archive, page_id: int) -> list[Event]:
     try:
         with db.session() as s:
             rows = s.scalars(select(Event).where(Event.object_type == "page").order_by(Event.seq)).all()
-            return [(e.type, e.actor, e.object_id, e.detail) for e in rows if e.object_id == str(page_id)
-                    or (e.detail or {}).get("replaces_page") == page_id]
+            return [
+                (e.type, e.actor, e.object_id, e.detail)
+                for e in rows
+                if e.object_id == str(page_id) or (e.detail or {}).get("replaces_page") == page_id
+            ]
     finally:
         db.dispose()
 
@@ -58,20 +62,24 @@ def test_accept_needs_a_note_then_the_page_leaves_the_queue_with_an_event(web_ar
     assert page_row(web_archive, page_id)["qa_status"] == "flagged"
     assert events_about(web_archive, page_id) == before
 
-    r = client.post(f"/qa/{page_id}/accept", data={"csrf": client.csrf, "note": "合同页清晰可读，原件如此"},
-                    follow_redirects=False)
+    r = client.post(
+        f"/qa/{page_id}/accept", data={"csrf": client.csrf, "note": "合同页清晰可读，原件如此"}, follow_redirects=False
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/qa?accepted={page_id}"
     assert page_row(web_archive, page_id)["qa_status"] == "accepted"
     assert page_id not in [i["page_id"] for i in client.get("/api/qa").json()]
-    new = events_about(web_archive, page_id)[len(before):]
+    new = events_about(web_archive, page_id)[len(before) :]
     assert [(t, a, d["outcome"], d["note"]) for t, a, _, d in new] == [
-        ("validation", "operator", "accepted", "合同页清晰可读，原件如此")]
+        ("validation", "operator", "accepted", "合同页清晰可读，原件如此")
+    ]
     # a second accept (a double submit, or a colleague was quicker) is refused: 409, no event
     r = client.post(f"/api/qa/{page_id}/accept", json={"note": "again"}, headers={"X-CSRF-Token": client.csrf})
     assert r.status_code == 409
     assert len(events_about(web_archive, page_id)) == len(before) + 1
-    assert client.post("/api/qa/999999/accept", json={"note": "x"},
-                       headers={"X-CSRF-Token": client.csrf}).status_code == 404
+    assert (
+        client.post("/api/qa/999999/accept", json={"note": "x"}, headers={"X-CSRF-Token": client.csrf}).status_code
+        == 404
+    )
 
 
 def test_rescan_replaces_the_page_keeps_the_old_one_and_indexes_the_new(web_archive, login, tmp_path):
@@ -82,14 +90,21 @@ def test_rescan_replaces_the_page_keeps_the_old_one_and_indexes_the_new(web_arch
     scan = tmp_path / "合同-重扫.png"
     render_document("HT", web_archive["case"])[0].image.save(scan, dpi=(300, 300))
     # an unreadable file is refused with the reason and changes nothing
-    r = client.post(f"/api/qa/{page_id}/rescan", files={"file": ("bad.pdf", b"%PDF-1.4\ntruncated", "application/pdf")},
-                    headers={"X-CSRF-Token": client.csrf})
+    r = client.post(
+        f"/api/qa/{page_id}/rescan",
+        files={"file": ("bad.pdf", b"%PDF-1.4\ntruncated", "application/pdf")},
+        headers={"X-CSRF-Token": client.csrf},
+    )
     assert r.status_code == 400, r.text
     assert page_row(web_archive, page_id) == {"qa_status": "flagged", "superseded_by_id": None}
 
     with open(scan, "rb") as fh:
-        r = client.post(f"/api/qa/{page_id}/rescan", files={"file": (scan.name, fh, "image/png")},
-                        data={"page_no": "1"}, headers={"X-CSRF-Token": client.csrf})
+        r = client.post(
+            f"/api/qa/{page_id}/rescan",
+            files={"file": (scan.name, fh, "image/png")},
+            data={"page_no": "1"},
+            headers={"X-CSRF-Token": client.csrf},
+        )
     assert r.status_code == 200, r.text
     done = r.json()
     new_id = done["new_page_id"]

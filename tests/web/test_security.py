@@ -1,5 +1,6 @@
 """The web app's guards, through HTTP: roles, CSRF, sessions and cookies, throttling,
 no file-store path reachable from a URL, ID numbers masked for staff."""
+
 from __future__ import annotations
 
 import warnings
@@ -17,8 +18,11 @@ def counts(web_archive) -> tuple[int, int, int]:
     db = Database(web_archive["home"].db_url)
     try:
         with db.session() as s:
-            return (s.scalar(select(func.count(Event.id))), s.scalar(select(func.count(ArchiveRecord.id))),
-                    s.scalar(select(func.count(Batch.id))))
+            return (
+                s.scalar(select(func.count(Event.id))),
+                s.scalar(select(func.count(ArchiveRecord.id))),
+                s.scalar(select(func.count(Batch.id))),
+            )
     finally:
         db.dispose()
 
@@ -39,18 +43,46 @@ def tiny_pdf() -> tuple[str, bytes, str]:
 
 # QA actions and labels are the operators' (and admins'); reports the auditors' (and admins').
 # {page} is the fixture's 150-dpi page, {number} its record.
-QA = [("GET", "/qa"), ("GET", "/api/qa"), ("POST", "/qa/{page}/accept"), ("POST", "/api/qa/{page}/accept"),
-      ("POST", "/qa/{page}/rescan"), ("POST", "/api/qa/{page}/rescan")]
+QA = [
+    ("GET", "/qa"),
+    ("GET", "/api/qa"),
+    ("POST", "/qa/{page}/accept"),
+    ("POST", "/api/qa/{page}/accept"),
+    ("POST", "/qa/{page}/rescan"),
+    ("POST", "/api/qa/{page}/rescan"),
+]
 LABELS = [("GET", "/records/{number}/labels/folder.pdf"), ("GET", "/records/{number}/labels/box.pdf")]
-REPORTS = [("GET", "/reports"), ("GET", "/reports/completeness.csv"), ("GET", "/reports/numbering.html"),
-           ("GET", "/reports/all.html"), ("GET", "/api/reports"), ("GET", "/api/reports/overdue")]
+REPORTS = [
+    ("GET", "/reports"),
+    ("GET", "/reports/completeness.csv"),
+    ("GET", "/reports/numbering.html"),
+    ("GET", "/reports/all.html"),
+    ("GET", "/api/reports"),
+    ("GET", "/api/reports/overdue"),
+]
 DENIED = {
-    "staff": [("GET", "/upload"), ("POST", "/upload"), ("POST", "/api/uploads"), ("GET", "/quarantine"),
-              ("GET", "/api/quarantine"), ("GET", "/audit/events"), ("GET", "/audit/events.csv"),
-              ("GET", "/api/events"), ("GET", "/api/events/verify")] + QA + LABELS + REPORTS,
+    "staff": [
+        ("GET", "/upload"),
+        ("POST", "/upload"),
+        ("POST", "/api/uploads"),
+        ("GET", "/quarantine"),
+        ("GET", "/api/quarantine"),
+        ("GET", "/audit/events"),
+        ("GET", "/audit/events.csv"),
+        ("GET", "/api/events"),
+        ("GET", "/api/events/verify"),
+    ]
+    + QA
+    + LABELS
+    + REPORTS,
     "auditor": [("GET", "/upload"), ("POST", "/upload"), ("POST", "/api/uploads")] + QA + LABELS,
-    "operator": [("GET", "/audit/events"), ("GET", "/audit/events.csv"), ("GET", "/api/events"),
-                 ("GET", "/api/events/verify")] + REPORTS,
+    "operator": [
+        ("GET", "/audit/events"),
+        ("GET", "/audit/events.csv"),
+        ("GET", "/api/events"),
+        ("GET", "/api/events/verify"),
+    ]
+    + REPORTS,
 }
 
 
@@ -76,13 +108,18 @@ def test_each_role_is_refused_what_it_must_not_do_and_nothing_changes(web_archiv
         if method == "GET":
             r = client.get(path)
         else:  # a well-formed request with a valid CSRF token: only the role stops it
-            r = client.post(path, files={"files": tiny_pdf(), "file": tiny_pdf()},
-                            data={"csrf": client.csrf, "note": "looks fine"}, headers={"X-CSRF-Token": client.csrf})
+            r = client.post(
+                path,
+                files={"files": tiny_pdf(), "file": tiny_pdf()},
+                data={"csrf": client.csrf, "note": "looks fine"},
+                headers={"X-CSRF-Token": client.csrf},
+            )
         assert r.status_code == 403, (role, path, r.status_code)
     assert counts(web_archive) == before
     assert page_state(web_archive, page_id) == page_before
     assert not (web_archive["home"].root / "uploads").exists() or not any(
-        (web_archive["home"].root / "uploads").iterdir())
+        (web_archive["home"].root / "uploads").iterdir()
+    )
 
 
 @pytest.mark.parametrize("role", ["operator", "staff", "auditor", "admin"])
@@ -113,16 +150,21 @@ def test_viewing_a_record_or_page_is_an_access_event_with_the_user(web_archive, 
         new = s.scalars(select(Event).where(Event.seq > before).order_by(Event.seq)).all()
     db.dispose()
     assert [(e.type, e.actor, e.object_id, e.detail["what"]) for e in new] == [
-        ("access", "staff", web_archive["number"], "show"), ("access", "staff", web_archive["number"], "page")]
+        ("access", "staff", web_archive["number"], "show"),
+        ("access", "staff", web_archive["number"], "page"),
+    ]
 
 
 # --- CSRF, sessions, cookies, throttling ------------------------------------------------------
+
 
 def test_a_post_without_the_csrf_token_is_refused(app, web_archive, login):
     client = login("operator")
     before = counts(web_archive)
     assert client.post("/upload", files={"files": tiny_pdf()}).status_code == 403
-    assert client.post("/api/uploads", files={"files": tiny_pdf()}, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert (
+        client.post("/api/uploads", files={"files": tiny_pdf()}, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    )
     assert client.post("/logout", data={}).status_code == 403
     assert client.get("/api/me").status_code == 200  # still logged in: the logout was refused
     assert counts(web_archive) == before
@@ -139,8 +181,9 @@ def test_only_operators_act_on_the_qa_queue_the_page_stays_flagged(web_archive, 
     before = counts(web_archive)
     r = client.post(f"/qa/{page_id}/accept", data={"csrf": client.csrf, "note": "I think it is fine"})
     assert r.status_code == 403 and "may not do this" in r.text
-    r = client.post(f"/api/qa/{page_id}/accept", json={"note": "I think it is fine"},
-                    headers={"X-CSRF-Token": client.csrf})
+    r = client.post(
+        f"/api/qa/{page_id}/accept", json={"note": "I think it is fine"}, headers={"X-CSRF-Token": client.csrf}
+    )
     assert r.status_code == 403
     assert page_state(web_archive, page_id)[:2] == ("flagged", None)
     assert counts(web_archive) == before
@@ -156,8 +199,10 @@ def test_a_qa_accept_without_the_csrf_token_is_refused(web_archive, login):
     assert client.post(f"/qa/{page_id}/accept", data={"note": "fine"}).status_code == 403
     assert client.post(f"/qa/{page_id}/accept", data={"note": "fine", "csrf": "forged"}).status_code == 403
     assert client.post(f"/api/qa/{page_id}/accept", json={"note": "fine"}).status_code == 403
-    assert client.post(f"/api/qa/{page_id}/accept", json={"note": "fine"},
-                       headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert (
+        client.post(f"/api/qa/{page_id}/accept", json={"note": "fine"}, headers={"X-CSRF-Token": "forged"}).status_code
+        == 403
+    )
     assert client.post(f"/api/qa/{page_id}/rescan", files={"file": tiny_pdf()}).status_code == 403
     assert page_state(web_archive, page_id)[:2] == ("flagged", None)
     assert counts(web_archive) == before
@@ -175,8 +220,9 @@ def test_session_cookie_is_httponly_samesite_strict_and_secure(web_archive, logi
 
     secure_app = create_app(web_archive["home"], secret_key="test", secure_cookies=True)
     client = login("staff", client_app=secure_app, base_url="https://testserver")
-    cookie = next(v for k, v in client.login_response.headers.multi_items()
-                  if k == "set-cookie" and "dangan_session=" in v)
+    cookie = next(
+        v for k, v in client.login_response.headers.multi_items() if k == "set-cookie" and "dangan_session=" in v
+    )
     attrs = {a.strip().split("=")[0].lower() for a in cookie.split(";")}
     assert cookie.startswith("__Host-dangan_session=")
     assert {"httponly", "secure", "samesite"} <= attrs and "samesite=strict" in cookie.lower()
@@ -196,16 +242,23 @@ def test_log_in_is_throttled_after_five_failures(app, web_archive):
     db.dispose()
     c = anonymous(app)
     for _ in range(5):
-        r = c.post("/login", data={"name": "forgetful", "password": "wrong password!",
-                                   "csrf": csrf_from(c.get("/login").text)})
+        r = c.post(
+            "/login", data={"name": "forgetful", "password": "wrong password!", "csrf": csrf_from(c.get("/login").text)}
+        )
         assert r.status_code == 401 and "Wrong user name or password" in r.text
-    r = c.post("/login", data={"name": "forgetful", "password": PASSWORD, "csrf": csrf_from(c.get("/login").text)},
-               follow_redirects=False)
+    r = c.post(
+        "/login",
+        data={"name": "forgetful", "password": PASSWORD, "csrf": csrf_from(c.get("/login").text)},
+        follow_redirects=False,
+    )
     assert r.status_code == 429
     assert "Too many failed log-ins" in r.text and int(r.headers["retry-after"]) > 0
     # other users from the same address are not locked out
-    r = c.post("/login", data={"name": "staff", "password": PASSWORD, "csrf": csrf_from(c.get("/login").text)},
-               follow_redirects=False)
+    r = c.post(
+        "/login",
+        data={"name": "staff", "password": PASSWORD, "csrf": csrf_from(c.get("/login").text)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
 
 
@@ -225,28 +278,56 @@ def test_a_disabled_user_is_logged_out_at_once(web_archive, login):
 
 # --- no file-store path from a URL ---------------------------------------------------------------
 
-TRAVERSALS = ["../dangan.sqlite3", "..%2Fdangan.sqlite3", "..%2F..%2F..%2Fetc%2Fpasswd", "/etc/passwd",
-              "%2Fetc%2Fpasswd", "derived%2F..%2F..%2Fdangan.sqlite3", "1%2F..%2F..%2Fdangan.sqlite3"]
+TRAVERSALS = [
+    "../dangan.sqlite3",
+    "..%2Fdangan.sqlite3",
+    "..%2F..%2F..%2Fetc%2Fpasswd",
+    "/etc/passwd",
+    "%2Fetc%2Fpasswd",
+    "derived%2F..%2F..%2Fdangan.sqlite3",
+    "1%2F..%2F..%2Fdangan.sqlite3",
+]
 
 
 @pytest.mark.parametrize("bad", TRAVERSALS)
 def test_traversal_and_absolute_paths_in_urls_reach_no_file(web_archive, login, bad):
     client = login("admin")
-    for url in (f"/pages/{bad}/image", f"/pages/{bad}", f"/api/pages/{bad}", f"/static/{bad}",
-                f"/static/..%2F..%2F{bad}", f"/records/{bad}", f"/api/records/{bad}", f"/jobs/{bad}",
-                f"/api/jobs/{bad}", f"/pages/1/image?size={bad}"):
+    for url in (
+        f"/pages/{bad}/image",
+        f"/pages/{bad}",
+        f"/api/pages/{bad}",
+        f"/static/{bad}",
+        f"/static/..%2F..%2F{bad}",
+        f"/records/{bad}",
+        f"/api/records/{bad}",
+        f"/jobs/{bad}",
+        f"/api/jobs/{bad}",
+        f"/pages/1/image?size={bad}",
+    ):
         r = client.get(url)
         assert r.status_code in (404, 422), (url, r.status_code)
         assert b"SQLite format" not in r.content and b"root:" not in r.content
 
 
-@pytest.mark.parametrize("name", ["../evil.pdf", "..\\evil.pdf", "/etc/evil.pdf", "sub/evil.pdf",
-                                  "..", ".hidden.pdf", "evil.sh", "../../etc/cron.d/x.pdf"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../evil.pdf",
+        "..\\evil.pdf",
+        "/etc/evil.pdf",
+        "sub/evil.pdf",
+        "..",
+        ".hidden.pdf",
+        "evil.sh",
+        "../../etc/cron.d/x.pdf",
+    ],
+)
 def test_upload_names_with_paths_are_refused_and_nothing_is_written(web_archive, login, name):
     client = login("operator")
     before = counts(web_archive)
-    r = client.post("/api/uploads", files={"files": (name, b"%PDF-1.4\n", "application/pdf")},
-                    headers={"X-CSRF-Token": client.csrf})
+    r = client.post(
+        "/api/uploads", files={"files": (name, b"%PDF-1.4\n", "application/pdf")}, headers={"X-CSRF-Token": client.csrf}
+    )
     assert r.status_code == 400, r.text
     assert counts(web_archive) == before
     home = web_archive["home"].root
@@ -255,8 +336,9 @@ def test_upload_names_with_paths_are_refused_and_nothing_is_written(web_archive,
     assert not uploads.exists() or not any(uploads.iterdir())
 
 
-@pytest.mark.parametrize("name", ["../a.pdf", "a/../../b.pdf", "/abs.pdf", "C:\\x.pdf", "C:x.pdf", "..\\a.pdf",
-                                  "a\x00.pdf", "．．／a.pdf"])
+@pytest.mark.parametrize(
+    "name", ["../a.pdf", "a/../../b.pdf", "/abs.pdf", "C:\\x.pdf", "C:x.pdf", "..\\a.pdf", "a\x00.pdf", "．．／a.pdf"]
+)
 def test_the_upload_name_check_refuses_every_path_form(name):
     from dangan.web.jobs import UnsafeFileName, safe_upload_name
 
@@ -277,6 +359,7 @@ def test_images_come_by_page_id_and_json_carries_no_store_paths(web_archive, log
 
 
 # --- personal data ------------------------------------------------------------------------------
+
 
 def test_staff_see_id_numbers_masked_everywhere_unless_granted(web_archive, login):
     ric = web_archive["id_number"]
@@ -299,6 +382,7 @@ def test_staff_see_id_numbers_masked_everywhere_unless_granted(web_archive, logi
 
 
 # --- the auditor's log ------------------------------------------------------------------------------
+
 
 def test_the_event_log_verifies_and_downloads_as_csv(login):
     client = login("auditor")
@@ -324,7 +408,16 @@ def test_a_bad_query_is_a_readable_400(login):
 
 def test_openapi_describes_the_api(app):
     spec = anonymous(app).get("/api/openapi.json").json()
-    assert {"/api/search", "/api/records/{number}", "/api/pages/{page_id}", "/api/uploads",
-            "/api/events", "/api/qa", "/api/qa/{page_id}/accept", "/api/qa/{page_id}/rescan", "/api/reports",
-            "/api/reports/{kind}"} <= set(spec["paths"])
+    assert {
+        "/api/search",
+        "/api/records/{number}",
+        "/api/pages/{page_id}",
+        "/api/uploads",
+        "/api/events",
+        "/api/qa",
+        "/api/qa/{page_id}/accept",
+        "/api/qa/{page_id}/rescan",
+        "/api/reports",
+        "/api/reports/{kind}",
+    } <= set(spec["paths"])
     assert not any(p.startswith("/login") for p in spec["paths"])

@@ -4,11 +4,12 @@ SQLite runs in WAL mode so readers never block the writer, and every transaction
 with BEGIN IMMEDIATE so two processes assigning archive numbers are serialised by the
 database itself rather than failing half-way with "database is locked".
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -72,7 +73,9 @@ def _current_heads(engine: Engine) -> set[str]:
 def schema_is_current(engine: Engine) -> bool:
     from alembic.script import ScriptDirectory
 
-    heads = set(ScriptDirectory.from_config(alembic_config(str(engine.url.render_as_string(hide_password=False)))).get_heads())
+    heads = set(
+        ScriptDirectory.from_config(alembic_config(str(engine.url.render_as_string(hide_password=False)))).get_heads()
+    )
     return _current_heads(engine) == heads
 
 

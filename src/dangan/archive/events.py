@@ -4,12 +4,13 @@ hash = SHA-256(prev_hash + canonical JSON of (seq, at, type, actor, object, deta
 Editing, deleting or reordering any row breaks the chain from that row on, and
 verify_chain names the first row where it breaks.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -33,13 +34,19 @@ ACCESS = "access"
 EXPORT = "export"
 
 
-def _canonical(seq: int, at: datetime, type_: str, actor: str, object_type: str, object_id: str,
-               detail: dict[str, Any]) -> bytes:
+def _canonical(
+    seq: int, at: datetime, type_: str, actor: str, object_type: str, object_id: str, detail: dict[str, Any]
+) -> bytes:
     if at.tzinfo is None:  # SQLite hands datetimes back naive; they were stored as UTC
-        at = at.replace(tzinfo=timezone.utc)
+        at = at.replace(tzinfo=UTC)
     body = {
-        "seq": seq, "at": at.astimezone(timezone.utc).isoformat(), "type": type_, "actor": actor,
-        "object_type": object_type, "object_id": object_id, "detail": detail,
+        "seq": seq,
+        "at": at.astimezone(UTC).isoformat(),
+        "type": type_,
+        "actor": actor,
+        "object_type": object_type,
+        "object_id": object_id,
+        "detail": detail,
     }
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
@@ -49,8 +56,9 @@ def event_hash(prev_hash: str, e: Event) -> str:
     return hashlib.sha256(prev_hash.encode() + payload).hexdigest()
 
 
-def record_event(session: Session, type_: str, actor: str, object_type: str, object_id: Any,
-                 detail: dict[str, Any] | None = None) -> Event:
+def record_event(
+    session: Session, type_: str, actor: str, object_type: str, object_id: Any, detail: dict[str, Any] | None = None
+) -> Event:
     """Append one event inside the caller's transaction, extending the chain."""
     head = session.execute(select(ChainHead).filter_by(id=1).with_for_update()).scalar_one_or_none()
     if head is None:
@@ -59,8 +67,16 @@ def record_event(session: Session, type_: str, actor: str, object_type: str, obj
         session.flush()
     # Round-trip detail through JSON so what we hash is exactly what the database returns.
     detail = json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str))
-    e = Event(seq=head.seq + 1, at=utcnow(), type=type_, actor=actor, object_type=object_type,
-              object_id=str(object_id), detail=detail, prev_hash=head.hash)
+    e = Event(
+        seq=head.seq + 1,
+        at=utcnow(),
+        type=type_,
+        actor=actor,
+        object_type=object_type,
+        object_id=str(object_id),
+        detail=detail,
+        prev_hash=head.hash,
+    )
     e.hash = event_hash(head.hash, e)
     session.add(e)
     head.seq, head.hash = e.seq, e.hash
@@ -80,26 +96,35 @@ def verify_chain(session: Session, batch_size: int = 5000) -> tuple[int, list[Ch
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     last_id = 0
     while True:
-        rows = session.scalars(
-            select(Event).where(Event.id > last_id).order_by(Event.id).limit(batch_size)
-        ).all()
+        rows = session.scalars(select(Event).where(Event.id > last_id).order_by(Event.id).limit(batch_size)).all()
         if not rows:
             break
         for e in rows:
             checked += 1
             if e.seq != expected_seq:
-                problems.append(ChainProblem(e.seq, f"expected event #{expected_seq} here, found #{e.seq}: "
-                                             "events were deleted or reordered"))
+                problems.append(
+                    ChainProblem(
+                        e.seq, f"expected event #{expected_seq} here, found #{e.seq}: events were deleted or reordered"
+                    )
+                )
             if e.prev_hash != prev_hash:
-                problems.append(ChainProblem(e.seq, "link to the previous event is broken: "
-                                             "an earlier event was edited, deleted or reordered"))
+                problems.append(
+                    ChainProblem(
+                        e.seq, "link to the previous event is broken: an earlier event was edited, deleted or reordered"
+                    )
+                )
             if event_hash(e.prev_hash, e) != e.hash:
-                problems.append(ChainProblem(e.seq, f"content of event #{e.seq} ({e.type}) was "
-                                             "altered after it was written"))
+                problems.append(
+                    ChainProblem(e.seq, f"content of event #{e.seq} ({e.type}) was altered after it was written")
+                )
             prev_hash, expected_seq, last_id = e.hash, e.seq + 1, e.id
         session.expunge_all()
     head = session.get(ChainHead, 1)
     if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
-        problems.append(ChainProblem(head.seq, f"the log ends at #{expected_seq - 1} but its head says "
-                                     f"#{head.seq}: the newest events were removed"))
+        problems.append(
+            ChainProblem(
+                head.seq,
+                f"the log ends at #{expected_seq - 1} but its head says #{head.seq}: the newest events were removed",
+            )
+        )
     return checked, problems

@@ -1,10 +1,11 @@
 """The data home: one folder that holds everything an embedded installation needs.
 
-    dangan-data/
-      dangan.sqlite3     the database (unless DANGAN_DB points elsewhere)
-      index/             the search index
-      store/             masters, derived images, sources, quarantine (content-addressed)
+dangan-data/
+  dangan.sqlite3     the database (unless DANGAN_DB points elsewhere)
+  index/             the search index
+  store/             masters, derived images, sources, quarantine (content-addressed)
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,7 @@ class DataHome:
     db_url: str
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike | None = None, db: str | None = None) -> "DataHome":
+    def resolve(cls, home: str | os.PathLike | None = None, db: str | None = None) -> DataHome:
         """Settle the home and database from arguments, then environment, then defaults."""
         root = Path(home or os.environ.get("DANGAN_HOME") or DEFAULT_HOME).expanduser().resolve()
         url = db or os.environ.get("DANGAN_DB") or f"sqlite:///{root / 'dangan.sqlite3'}"

@@ -11,6 +11,7 @@ Conventions (shared across dangan):
 - 统一社会信用代码 (GB 32100): 18 characters, mod-31 check character.
 - Archive number ``{fonds}-KH·{year}-{serial:06d}{check}``, check = MOD 11-2 over ``{year}{serial}``.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -20,16 +21,18 @@ import unicodedata
 from stdnum.cn import uscc as _uscc
 from stdnum.exceptions import ValidationError as _StdnumError
 
+from dangan.errors import DanganError
+
 __all__ = [
     "InvalidIdentifier",
-    "iso7064_mod11_2",
     "is_valid_mod11_2",
+    "iso7064_mod11_2",
+    "mask_ric",
     "repair_candidates_mod11_2",
     "validate_account_number",
-    "validate_work_order",
     "validate_ric",
     "validate_uscc",
-    "mask_ric",
+    "validate_work_order",
 ]
 
 # Weights of ISO 7064 MOD 11-2 are 2^(n-i) mod 11; GB 11643 lists them explicitly for 17 digits.
@@ -38,7 +41,7 @@ _EARLIEST_BUSINESS_YEAR = 1980  # work orders before computerised billing do not
 _EARLIEST_BIRTH_YEAR = 1900
 
 
-class InvalidIdentifier(ValueError):
+class InvalidIdentifier(DanganError, ValueError):
     """An identifier failed validation. ``kind`` names the identifier, ``reason`` says why in
     plain English (shown to operators), ``value`` is what was given."""
 
@@ -84,7 +87,7 @@ def is_valid_mod11_2(code: str) -> bool:
     return code[-1] == iso7064_mod11_2(code[:-1])
 
 
-def repair_candidates_mod11_2(code: str, positions: "range | list[int] | None" = None) -> list[str]:
+def repair_candidates_mod11_2(code: str, positions: range | list[int] | None = None) -> list[str]:
     """Every code that differs from ``code`` in exactly one character and has a valid check.
 
     Proposals for a person to confirm, never an automatic fix: MOD 11-2 detects every single
@@ -105,7 +108,7 @@ def repair_candidates_mod11_2(code: str, positions: "range | list[int] | None" =
         for ch in alphabet:
             if ch == code[i]:
                 continue
-            candidate = code[:i] + ch + code[i + 1:]
+            candidate = code[:i] + ch + code[i + 1 :]
             if is_valid_mod11_2(candidate):
                 found.append(candidate)
     return found
@@ -175,7 +178,9 @@ def validate_ric(s: str, *, today: _dt.date | None = None) -> str:
     expected = iso7064_mod11_2(value[:17])
     if value[17] != expected:
         raise InvalidIdentifier(
-            "ID number", s, f"check character is {value[17]} but should be {expected}: a character was misread or mistyped"
+            "ID number",
+            s,
+            f"check character is {value[17]} but should be {expected}: a character was misread or mistyped",
         )
     return value
 

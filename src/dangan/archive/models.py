@@ -5,9 +5,11 @@ business type, customer attributes and retention are metadata with a history
 (Classification rows), so a 过户 or 改类 never touches the number, the stored paths or
 the printed labels.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -26,11 +28,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict: JSON, list: JSON}
+    type_annotation_map: ClassVar = {dict: JSON, list: JSON}
 
 
 class Fonds(Base):
@@ -53,7 +55,7 @@ class Customer(Base):
     customer_class: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    aliases: Mapped[list["AccountAlias"]] = relationship(back_populates="customer")
+    aliases: Mapped[list[AccountAlias]] = relationship(back_populates="customer")
 
 
 class AccountAlias(Base):
@@ -118,15 +120,11 @@ class ArchiveRecord(Base):
 
     customer: Mapped[Customer | None] = relationship()
     case: Mapped[BusinessCase | None] = relationship()
-    documents: Mapped[list["Document"]] = relationship(
-        back_populates="record", order_by="Document.item_no"
-    )
-    classifications: Mapped[list["Classification"]] = relationship(
-        back_populates="record", order_by="Classification.id"
-    )
+    documents: Mapped[list[Document]] = relationship(back_populates="record", order_by="Document.item_no")
+    classifications: Mapped[list[Classification]] = relationship(back_populates="record", order_by="Classification.id")
 
     @property
-    def classification(self) -> "Classification | None":
+    def classification(self) -> Classification | None:
         """The classification in force: the one not yet superseded."""
         current = [c for c in self.classifications if c.valid_to is None]
         return current[-1] if current else None
@@ -164,7 +162,7 @@ class Document(Base):
     title: Mapped[str] = mapped_column(String(400), default="")
 
     record: Mapped[ArchiveRecord] = relationship(back_populates="documents")
-    pages: Mapped[list["Page"]] = relationship(
+    pages: Mapped[list[Page]] = relationship(
         back_populates="document",
         order_by="Page.seq",
         primaryjoin="and_(Page.document_id == Document.id, Page.superseded_by_id.is_(None))",
@@ -321,9 +319,9 @@ class Location(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    parent: Mapped["Location | None"] = relationship(remote_side="Location.id", back_populates="children")
-    children: Mapped[list["Location"]] = relationship(back_populates="parent", order_by="Location.code")
-    boxes: Mapped[list["Box"]] = relationship(back_populates="shelf", order_by="Box.code")
+    parent: Mapped[Location | None] = relationship(remote_side="Location.id", back_populates="children")
+    children: Mapped[list[Location]] = relationship(back_populates="parent", order_by="Location.code")
+    boxes: Mapped[list[Box]] = relationship(back_populates="shelf", order_by="Box.code")
 
 
 class Box(Base):
@@ -336,7 +334,7 @@ class Box(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     shelf: Mapped[Location | None] = relationship(back_populates="boxes")
-    folders: Mapped[list["Folder"]] = relationship(back_populates="box", order_by="Folder.code")
+    folders: Mapped[list[Folder]] = relationship(back_populates="box", order_by="Folder.code")
 
 
 class Folder(Base):
@@ -351,8 +349,9 @@ class Folder(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     box: Mapped[Box | None] = relationship(back_populates="folders")
-    records: Mapped[list[ArchiveRecord]] = relationship(secondary="folder_record", order_by="ArchiveRecord.id",
-                                                        viewonly=True)
+    records: Mapped[list[ArchiveRecord]] = relationship(
+        secondary="folder_record", order_by="ArchiveRecord.id", viewonly=True
+    )
 
 
 class FolderRecord(Base):
@@ -394,7 +393,7 @@ class Handover(Base):
     offered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    items: Mapped[list["HandoverItem"]] = relationship(back_populates="handover", order_by="HandoverItem.id")
+    items: Mapped[list[HandoverItem]] = relationship(back_populates="handover", order_by="HandoverItem.id")
 
 
 class HandoverItem(Base):

@@ -5,6 +5,7 @@ after a crash never duplicates), a stored path never changes when a record is
 reclassified, and fixity is checked by re-hashing. Writes go to a temporary file, are
 fsync'd and then renamed, so a crash never leaves a half-written file under a real name.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from dangan.errors import DanganError
+
 CHUNK = 1 << 20
 
 
-class StoreError(Exception):
+class StoreError(DanganError):
     pass
 
 
@@ -71,14 +74,17 @@ class FileStore:
             self._atomic_write(target, lambda f: f.write(data))
         return StoredFile(rel, sha, len(data))
 
-    def put_file(self, kind: str, src: str | os.PathLike, suffix: str | None = None,
-                 sha: str | None = None) -> StoredFile:
+    def put_file(
+        self, kind: str, src: str | os.PathLike, suffix: str | None = None, sha: str | None = None
+    ) -> StoredFile:
         sha = sha or sha256_file(src)
         rel, target = self._target(kind, sha, suffix if suffix is not None else Path(src).suffix)
         if not target.exists():
+
             def copy(f: BinaryIO) -> None:
                 with open(src, "rb") as s:
                     shutil.copyfileobj(s, f, CHUNK)
+
             self._atomic_write(target, copy)
         return StoredFile(rel, sha, target.stat().st_size)
 
@@ -88,9 +94,11 @@ class FileStore:
         rel = f"{kind}/{sha[:12]}-{Path(name).name}"
         target = self.root / rel
         if not target.exists():
+
             def copy(f: BinaryIO) -> None:
                 with open(src, "rb") as s:
                     shutil.copyfileobj(s, f, CHUNK)
+
             self._atomic_write(target, copy)
         return StoredFile(rel, sha, target.stat().st_size)
 

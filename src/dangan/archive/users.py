@@ -13,13 +13,14 @@ SHA-256 of a random token (the cookie holds the token; a stolen database does no
 working cookies), so disabling a user or changing a password ends their sessions at once.
 Log-in is throttled per user name and client address.
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from dangan.archive import events
 from dangan.archive.identifiers import mask_ric
 from dangan.archive.models import Base, utcnow
+from dangan.errors import DanganError
 
 ROLES = ("operator", "staff", "auditor", "admin")
 
@@ -37,8 +39,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "operator": frozenset({"search", "view", "ingest", "quarantine", "qa", "labels"}),
     "staff": frozenset({"search", "view"}),
     "auditor": frozenset({"search", "view", "quarantine", "events", "see_ids", "reports"}),
-    "admin": frozenset({"search", "view", "ingest", "quarantine", "events", "see_ids", "manage_users",
-                        "qa", "labels", "reports"}),
+    "admin": frozenset(
+        {"search", "view", "ingest", "quarantine", "events", "see_ids", "manage_users", "qa", "labels", "reports"}
+    ),
 }
 # operators handle the paper itself (ID copies included) so they see IDs too
 PERMISSIONS["operator"] = PERMISSIONS["operator"] | {"see_ids"}
@@ -55,20 +58,22 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("not a real password: equalises timing for unknown names")
 
 
-class UserError(ValueError):
+class UserError(DanganError, ValueError):
     """Something a person asked for that cannot be done, with the reason."""
 
 
-class LoginThrottled(Exception):
+class LoginThrottled(DanganError):
     def __init__(self, retry_after: int):
         self.retry_after = retry_after
         minutes = max(1, -(-retry_after // 60))
-        super().__init__(f"Too many failed log-ins for this user from this address. "
-                         f"Try again in {minutes} minute{'s' if minutes != 1 else ''}. "
-                         f"登录失败次数过多，请 {minutes} 分钟后再试。")
+        super().__init__(
+            f"Too many failed log-ins for this user from this address. "
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}. "
+            f"登录失败次数过多，请 {minutes} 分钟后再试。"
+        )
 
 
-class BadCredentials(Exception):
+class BadCredentials(DanganError):
     def __init__(self):
         super().__init__("Wrong user name or password. 用户名或密码错误。")
 
@@ -125,6 +130,7 @@ class LoginFailure(Base):
 
 # --- users ----------------------------------------------------------------------------------
 
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -138,8 +144,9 @@ def get_user(session: Session, name: str) -> User | None:
     return session.scalar(select(User).filter_by(name=name))
 
 
-def add_user(session: Session, name: str, password: str, role: str, *, can_see_ids: bool = False,
-             actor: str = "admin") -> User:
+def add_user(
+    session: Session, name: str, password: str, role: str, *, can_see_ids: bool = False, actor: str = "admin"
+) -> User:
     if role not in ROLES:
         raise UserError(f'unknown role "{role}": use one of {", ".join(ROLES)}')
     if not NAME_PATTERN.match(name or ""):
@@ -150,8 +157,9 @@ def add_user(session: Session, name: str, password: str, role: str, *, can_see_i
     user = User(name=name, role=role, password_hash=hash_password(password), can_see_ids=can_see_ids)
     session.add(user)
     session.flush()
-    events.record_event(session, USER_ADMINISTRATION, actor, "user", name,
-                        {"what": "added", "role": role, "can_see_ids": can_see_ids})
+    events.record_event(
+        session, USER_ADMINISTRATION, actor, "user", name, {"what": "added", "role": role, "can_see_ids": can_see_ids}
+    )
     return user
 
 
@@ -182,18 +190,20 @@ def disable_user(session: Session, name: str, *, actor: str = "admin") -> User:
 
 # --- log-in, throttling, sessions --------------------------------------------------------------
 
+
 def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
+    return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite returns naive UTC
 
 
 def throttle_wait(session: Session, name: str, client: str, now: datetime | None = None) -> int:
     """Seconds until `name` may try again from `client` (0: may try now)."""
     now = now or utcnow()
     since = now - THROTTLE_WINDOW
-    rows = session.scalars(select(LoginFailure.at).where(LoginFailure.name == name,
-                                                         LoginFailure.client == client,
-                                                         LoginFailure.at > since)
-                           .order_by(LoginFailure.at)).all()
+    rows = session.scalars(
+        select(LoginFailure.at)
+        .where(LoginFailure.name == name, LoginFailure.client == client, LoginFailure.at > since)
+        .order_by(LoginFailure.at)
+    ).all()
     if len(rows) < THROTTLE_FAILURES:
         return 0
     oldest_counted = _aware(rows[-THROTTLE_FAILURES])
@@ -225,7 +235,7 @@ def authenticate(session: Session, name: str, password: str, client: str) -> Use
 
 @dataclass(frozen=True)
 class NewSession:
-    token: str        # goes into the cookie, never stored
+    token: str  # goes into the cookie, never stored
     csrf_token: str
 
 
@@ -235,8 +245,15 @@ def _digest(token: str) -> str:
 
 def start_session(session: Session, user: User, client: str = "") -> NewSession:
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    session.add(UserSession(token_sha256=_digest(token), user_id=user.id, csrf_token=csrf,
-                            expires_at=utcnow() + SESSION_LIFETIME, client=client[:64]))
+    session.add(
+        UserSession(
+            token_sha256=_digest(token),
+            user_id=user.id,
+            csrf_token=csrf,
+            expires_at=utcnow() + SESSION_LIFETIME,
+            client=client[:64],
+        )
+    )
     session.flush()
     return NewSession(token, csrf)
 

@@ -11,6 +11,7 @@ runs. Knows nothing of the database: callers feed it `IndexDoc`s.
     if index.needs_rebuild(): index.clear(); index.add(all_pages())
     results = search(index, '户号:340140* "供用电合同"')
 """
+
 from dangan.indexing.analyzer import ANALYZER_VERSION
 from dangan.indexing.backend import Backend, BackendHit, BackendPage, IndexNeedsRebuild, open_backend
 from dangan.indexing.highlight import Box, locate
@@ -20,8 +21,23 @@ from dangan.indexing.schema import SCHEMA_VERSION, IndexDoc, doc_fingerprint
 from dangan.indexing.search import Hit, RecordGroup, SearchResults, search
 
 __all__ = [
-    "ANALYZER_VERSION", "SCHEMA_VERSION", "Backend", "BackendHit", "BackendPage", "Box", "Hit",
-    "IndexDoc", "IndexLockTimeout", "IndexNeedsRebuild", "QUERY_SYNTAX", "QuerySyntaxError",
-    "RecordGroup", "SearchResults", "doc_fingerprint", "locate", "open_backend", "parse_query",
+    "ANALYZER_VERSION",
+    "QUERY_SYNTAX",
+    "SCHEMA_VERSION",
+    "Backend",
+    "BackendHit",
+    "BackendPage",
+    "Box",
+    "Hit",
+    "IndexDoc",
+    "IndexLockTimeout",
+    "IndexNeedsRebuild",
+    "QuerySyntaxError",
+    "RecordGroup",
+    "SearchResults",
+    "doc_fingerprint",
+    "locate",
+    "open_backend",
+    "parse_query",
     "search",
 ]

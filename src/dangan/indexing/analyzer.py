@@ -20,10 +20,11 @@ Token rules (after NFKC, so full-width 'ＧＤ０１' == 'gd01', '：' == ':'):
 - everything else (punctuation, spaces) is dropped; it only separates tokens.
 Positions count tokens, not characters, so phrase queries are position phrases.
 """
+
 from __future__ import annotations
 
-import unicodedata
 import re
+import unicodedata
 from typing import NamedTuple
 
 from whoosh.analysis import Token, Tokenizer
@@ -56,6 +57,7 @@ def is_alnum(ch: str) -> bool:
 class Term(NamedTuple):
     """One token: its text, token position, and character span in the ORIGINAL text.
     (A NamedTuple: tokenising makes millions of these.)"""
+
     text: str
     position: int
     start: int
@@ -122,24 +124,25 @@ def tokenize(text: str, *, unigrams: bool = True) -> list[Term]:
     """All index terms of `text`, in position order (see module docstring)."""
     norm, origin = normalize_with_offsets(text)
     if origin is None:
+
         def span(a: int, b: int) -> tuple[int, int]:
             return a, b
     else:
+
         def span(a: int, b: int) -> tuple[int, int]:
             return origin[a], origin[b - 1] + 1
 
     terms: list[Term] = []
     append = terms.append
     pos = 0
-    compound: list[tuple[int, int]] = []   # alnum parts joined by connectors so far
-    compound_first = -1                    # index in `terms` of the first part
+    compound: list[tuple[int, int]] = []  # alnum parts joined by connectors so far
+    compound_first = -1  # index in `terms` of the first part
 
     def close_compound():
         if len(compound) > 1:
             whole = COMPOUND_JOINER.join(norm[a:b] for a, b in compound)
             first = terms[compound_first]
-            terms.insert(compound_first, Term(whole, first.position,
-                                              *span(compound[0][0], compound[-1][1])))
+            terms.insert(compound_first, Term(whole, first.position, *span(compound[0][0], compound[-1][1])))
         compound.clear()
 
     for m in _RUN.finditer(norm):
@@ -154,7 +157,7 @@ def tokenize(text: str, *, unigrams: bool = True) -> list[Term]:
                 continue
             for i in range(start, end - 1):
                 p = pos + i - start
-                append(Term(norm[i:i + 2], p, *span(i, i + 2)))
+                append(Term(norm[i : i + 2], p, *span(i, i + 2)))
                 if unigrams:
                     append(Term(norm[i], p, *span(i, i + 1)))
             if unigrams:
@@ -196,8 +199,7 @@ def compound_key(text: str) -> str | None:
     """The whole-compound term of `text` if it is ONE alnum word or compound, else None.
     Used for prefix queries such as 340140* or GD01-KH·2024*."""
     key = normalize_keyword(text)
-    if key and all(is_alnum(ch) or ch == COMPOUND_JOINER for ch in key) \
-            and not key.startswith(COMPOUND_JOINER):
+    if key and all(is_alnum(ch) or ch == COMPOUND_JOINER for ch in key) and not key.startswith(COMPOUND_JOINER):
         return key
     return None
 
@@ -212,9 +214,19 @@ class BigramTokenizer(Tokenizer):
     def __eq__(self, other):
         return type(other) is type(self) and other.unigrams == self.unigrams
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize_=True,
-                 mode="", **kwargs):
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize_=True,
+        mode="",
+        **kwargs,
+    ):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         for term in tokenize(value, unigrams=self.unigrams):
             token.text = term.text
@@ -228,5 +240,3 @@ class BigramTokenizer(Tokenizer):
                 token.startchar = start_char + term.start
                 token.endchar = start_char + term.end
             yield token
-
-

@@ -4,15 +4,18 @@ Both backends index the same terms (indexing.analyzer) into the same fields
 (indexing.schema) and execute the same compiled queries (indexing.query), so they
 return the same pages; they differ in speed and size (bench/search.py).
 """
+
 from __future__ import annotations
 
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 
+from dangan.errors import DanganError
 from dangan.indexing.analyzer import ANALYZER_VERSION
 from dangan.indexing.lock import LOCK_FILE, WaitCallback
 from dangan.indexing.schema import SCHEMA_VERSION, IndexDoc
@@ -22,7 +25,7 @@ BACKENDS = ("whoosh", "tantivy")
 SORTS = ("relevance", "date")
 
 
-class IndexNeedsRebuild(RuntimeError):
+class IndexNeedsRebuild(DanganError, RuntimeError):
     pass
 
 
@@ -35,8 +38,8 @@ class BackendHit:
 
 @dataclass(frozen=True)
 class BackendPage:
-    total: int                  # all matching pages
-    hits: list[BackendHit]      # the requested window
+    total: int  # all matching pages
+    hits: list[BackendHit]  # the requested window
 
 
 class Backend(Protocol):
@@ -48,8 +51,7 @@ class Backend(Protocol):
 
     def delete(self, page_ids: Iterable[str]) -> int: ...
 
-    def search(self, query, *, limit: int = 20, offset: int = 0,
-               sort: str = "relevance") -> BackendPage:
+    def search(self, query, *, limit: int = 20, offset: int = 0, sort: str = "relevance") -> BackendPage:
         """`query`: a query string (indexing.query syntax) or a compiled query."""
 
     def doc_ids(self) -> dict[str, str]:
@@ -66,8 +68,7 @@ class Backend(Protocol):
 
 
 def current_marker(backend: str) -> dict:
-    return {"backend": backend, "analyzer_version": ANALYZER_VERSION,
-            "schema_version": SCHEMA_VERSION}
+    return {"backend": backend, "analyzer_version": ANALYZER_VERSION, "schema_version": SCHEMA_VERSION}
 
 
 def read_marker(path: Path) -> dict | None:
@@ -90,8 +91,9 @@ def marker_is_current(path: Path, backend: str) -> bool:
 def current_index(ix, path: Path, backend: str):
     """IX, if it was built by this version's analyzer and schema; else a rebuild is due."""
     if ix is None or not marker_is_current(path, backend):
-        raise IndexNeedsRebuild(f"the search index at {path} was built by another version of dangan: "
-                                "rebuild it (dangan index rebuild)")
+        raise IndexNeedsRebuild(
+            f"the search index at {path} was built by another version of dangan: rebuild it (dangan index rebuild)"
+        )
     return ix
 
 
@@ -110,18 +112,24 @@ def is_empty_dir(path: Path) -> bool:
     return not any(p.name != LOCK_FILE for p in path.iterdir())
 
 
-def open_backend(path: str | os.PathLike, name: str = "whoosh", *,
-                 on_wait: WaitCallback | None = None,
-                 lock_timeout: float | None = None) -> Backend:
+def open_backend(
+    path: str | os.PathLike,
+    name: str = "whoosh",
+    *,
+    on_wait: WaitCallback | None = None,
+    lock_timeout: float | None = None,
+) -> Backend:
     """Open (creating if absent) the index at `path`. An index built with other
     analyzer/schema versions opens with needs_rebuild() true: call clear() and
     re-add every page. `on_wait(pid)` is called when a write must wait for another
     process's writer."""
     if name == "whoosh":
         from dangan.indexing.whoosh_backend import WhooshBackend
+
         return WhooshBackend(Path(path), on_wait=on_wait, lock_timeout=lock_timeout)
     if name == "tantivy":
         from dangan.indexing.tantivy_backend import TantivyBackend
+
         return TantivyBackend(Path(path), on_wait=on_wait, lock_timeout=lock_timeout)
     raise ValueError(f'unknown index backend "{name}": use one of {", ".join(BACKENDS)}')
 

@@ -5,14 +5,15 @@ drains the outbox into the index (a page is deleted from the outbox only after i
 index commit, so a crash at any point re-indexes, never loses). `rebuild` streams every
 page in chunks, with a checkpoint so a killed rebuild resumes. `check` compares the two.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -54,27 +55,46 @@ def page_doc(page: Page, record: ArchiveRecord, document: Document) -> IndexDoc:
     accounts = sorted({a.account_number for a in customer.aliases}) if customer else []
     day = case.accepted_on if case and case.accepted_on else record.created_at.date()
     return IndexDoc(
-        page_id=str(page.id), record_number=record.number, document_id=str(document.id),
-        page_no=page.seq, text=page.text, account_numbers=accounts,
-        customer_name=customer.name if customer else "", address=customer.address if customer else "",
-        business_type=business, business_name=business_names.get(business, ""),
-        doc_type=document.doc_type or "", doc_type_name=doc_names.get(document.doc_type or "", ""),
-        work_orders=[case.work_order] if case and case.work_order else [], date=day,
-        location=paper_location(record), qa_status=page.qa_status, retention=cls.retention if cls else "",
+        page_id=str(page.id),
+        record_number=record.number,
+        document_id=str(document.id),
+        page_no=page.seq,
+        text=page.text,
+        account_numbers=accounts,
+        customer_name=customer.name if customer else "",
+        address=customer.address if customer else "",
+        business_type=business,
+        business_name=business_names.get(business, ""),
+        doc_type=document.doc_type or "",
+        doc_type_name=doc_names.get(document.doc_type or "", ""),
+        work_orders=[case.work_order] if case and case.work_order else [],
+        date=day,
+        location=paper_location(record),
+        qa_status=page.qa_status,
+        retention=cls.retention if cls else "",
     )
 
 
 def _docs_for(session: Session, page_ids: list[int]) -> list[IndexDoc]:
     pages = session.scalars(
-        select(Page).where(Page.id.in_(page_ids), Page.superseded_by_id.is_(None), Page.is_blank.is_(False))
+        select(Page)
+        .where(Page.id.in_(page_ids), Page.superseded_by_id.is_(None), Page.is_blank.is_(False))
         .options(selectinload(Page.document))
     ).all()
-    records = {r.id: r for r in session.scalars(
-        select(ArchiveRecord).where(ArchiveRecord.id.in_({p.record_id for p in pages}))
-        .options(selectinload(ArchiveRecord.customer), selectinload(ArchiveRecord.case),
-                 selectinload(ArchiveRecord.classifications), selectinload(ArchiveRecord.folder)))}
-    return [page_doc(p, records[p.record_id], p.document) for p in pages
-            if records[p.record_id].status == "active"]
+    records = {
+        r.id: r
+        for r in session.scalars(
+            select(ArchiveRecord)
+            .where(ArchiveRecord.id.in_({p.record_id for p in pages}))
+            .options(
+                selectinload(ArchiveRecord.customer),
+                selectinload(ArchiveRecord.case),
+                selectinload(ArchiveRecord.classifications),
+                selectinload(ArchiveRecord.folder),
+            )
+        )
+    }
+    return [page_doc(p, records[p.record_id], p.document) for p in pages if records[p.record_id].status == "active"]
 
 
 def pending(db: Database) -> int:
@@ -87,8 +107,9 @@ def sync(db: Database, backend: Backend, progress: Progress | None = None) -> in
     total, written = pending(db), 0
     while True:
         with db.session() as s:
-            rows = s.execute(select(IndexOutbox.id, IndexOutbox.page_id, IndexOutbox.op)
-                             .order_by(IndexOutbox.id).limit(CHUNK)).all()
+            rows = s.execute(
+                select(IndexOutbox.id, IndexOutbox.page_id, IndexOutbox.op).order_by(IndexOutbox.id).limit(CHUNK)
+            ).all()
             if not rows:
                 return written
             upserts = sorted({r.page_id for r in rows if r.op == "upsert"})
@@ -100,8 +121,9 @@ def sync(db: Database, backend: Backend, progress: Progress | None = None) -> in
             backend.delete(gone)
         written += backend.add(docs)
         with db.session() as s:  # only now is it safe to forget them
-            s.execute(delete(IndexOutbox).where(IndexOutbox.id <= rows[-1].id,
-                                                IndexOutbox.id.in_([r.id for r in rows])))
+            s.execute(
+                delete(IndexOutbox).where(IndexOutbox.id <= rows[-1].id, IndexOutbox.id.in_([r.id for r in rows]))
+            )
         if progress:
             progress(min(written, total), total)
 
@@ -116,8 +138,7 @@ def _page_id_chunks(db: Database, after: int) -> Iterator[list[int]]:
         after = ids[-1]
 
 
-def rebuild(db: Database, backend: Backend, progress: Progress | None = None, *,
-            resume: bool = True) -> int:
+def rebuild(db: Database, backend: Backend, progress: Progress | None = None, *, resume: bool = True) -> int:
     """Re-index every page from the database in chunks; resumes from the last checkpoint."""
     checkpoint = Path(backend.path) / CHECKPOINT
     after = 0

@@ -4,10 +4,12 @@ occurrence of the matched strings. Pure function; the caller draws.
 Chinese OCR words are often single characters, so an occurrence usually spans several
 words; a phrase that wraps onto the next line gets one box per line segment.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 from dangan.indexing.analyzer import compact
 from dangan.indexing.search import find_garbled
@@ -29,7 +31,7 @@ class Box:
     width: int
     height: int
     line: int
-    text: str            # the matched string this box belongs to
+    text: str  # the matched string this box belongs to
     tolerant: bool = False
 
     @property
@@ -41,8 +43,7 @@ class Box:
         return self.top + self.height
 
 
-def locate(words: Sequence[OcrWord], phrases: Iterable[str], *,
-           tolerant: bool = False) -> list[Box]:
+def locate(words: Sequence[OcrWord], phrases: Iterable[str], *, tolerant: bool = False) -> list[Box]:
     """Boxes for every occurrence of every phrase (matched ignoring case, width,
     spaces and punctuation, like the index). With `tolerant`, phrases of 3+ characters
     also match with one wrong character. A word only partly covered by a match (e.g.

@@ -1,19 +1,23 @@
 """ONE index writer at a time, across processes: an exclusive fcntl lock on a file in
 the index directory. Whoosh's own lock fails fast (documents lost in trials) and
 Tantivy's raises; this one waits, and tells the caller who holds it."""
+
 from __future__ import annotations
 
 import fcntl
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Self
+
+from dangan.errors import Unavailable
 
 LOCK_FILE = "writer.lock"
 WaitCallback = Callable[[int | None], None]
 
 
-class IndexLockTimeout(TimeoutError):
+class IndexLockTimeout(Unavailable, TimeoutError):
     pass
 
 
@@ -24,14 +28,15 @@ class WriterLock:
 
     POLL_SECONDS = 0.05
 
-    def __init__(self, directory: str | os.PathLike, *, on_wait: WaitCallback | None = None,
-                 timeout: float | None = None):
+    def __init__(
+        self, directory: str | os.PathLike, *, on_wait: WaitCallback | None = None, timeout: float | None = None
+    ):
         self.path = Path(directory) / LOCK_FILE
         self.on_wait = on_wait
         self.timeout = timeout
         self._fd: int | None = None
 
-    def __enter__(self) -> "WriterLock":
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 
@@ -55,7 +60,8 @@ class WriterLock:
                     os.close(fd)
                     raise IndexLockTimeout(
                         f"the index writer is still held by pid {self.holder_pid() or '?'} "
-                        f"after {self.timeout:g} s ({self.path})") from None
+                        f"after {self.timeout:g} s ({self.path})"
+                    ) from None
                 time.sleep(self.POLL_SECONDS)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

@@ -1,5 +1,6 @@
 """Search results joined with what only the database knows: each hit's word boxes on
 its page image (for the viewer to draw) and the record's title and paper location."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,8 +23,9 @@ def with_boxes(db: Database, results: SearchResults) -> dict[str, Any]:
     numbers = [g.record_number for g in results.groups]
     with db.session() as s:
         pages = {p.id: p for p in s.scalars(select(Page).where(Page.id.in_(page_ids)))}
-        titles = dict(s.execute(select(ArchiveRecord.number, ArchiveRecord.title)
-                                .where(ArchiveRecord.number.in_(numbers))).all())
+        titles = dict(
+            s.execute(select(ArchiveRecord.number, ArchiveRecord.title).where(ArchiveRecord.number.in_(numbers))).all()
+        )
     data = asdict(results)
     data["pages"] = results.pages
     for g_data, group in zip(data["groups"], results.groups):

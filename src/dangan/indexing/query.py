@@ -1,62 +1,25 @@
 """Search query syntax: parsed into a small AST, then compiled into backend-neutral
 index queries that both backends execute with the same meaning.
 
-QUERY_SYNTAX (also in indexing/QUERY_SYNTAX.md) is the user documentation.
+QUERY_SYNTAX.md beside this module is the user documentation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
+from dangan.errors import DanganError
 from dangan.indexing.analyzer import compound_key, is_cjk, normalize_keyword, query_terms
 
-QUERY_SYNTAX = """\
-## Search syntax
-
-| You type | Finds pages |
-|---|---|
-| `暂停 用电` | containing both words, anywhere on the page (words are ANDed) |
-| `"供用电合同 第三条"` | containing the words in this order, next to each other (punctuation and spaces in between are ignored) |
-| `暂停 OR 减容` | containing either word (`OR` in capitals; AND binds tighter: `a b OR c` = `(a b) OR c`) |
-| `(暂停 OR 减容) 恢复` | parentheses group |
-| `-销户` | NOT containing the word (also `-户号:3401405288`, `-"..."`) |
-| `3401405288` | the number anywhere on the page (numbers are kept whole) |
-| `340140*` | any number/word starting with 340140 (`*` only at the end of one word) |
-| `GD01-KH·2024-0001239` | the archive number written on the page; also its parts, e.g. `0001239` |
-| `王` | one Chinese character (e.g. a surname) anywhere |
-
-Field filters (`field:value`, no space after the colon; Chinese or English name;
-full-width `：` works too; quote values with spaces: `地址:"人民路 12号"`):
-
-| Field | Meaning | Examples |
-|---|---|---|
-| `户号:` `account:` | account number, old or new; prefix with `*` | `户号:3401405288`, `户号:340140*` |
-| `业务:` `business:` | business type, by name or code | `业务:暂停`, `业务:ZT` |
-| `类型:` `type:` | document type, by name or code | `类型:供用电合同`, `类型:HT` |
-| `档号:` `number:` | archive number, whole, by parts, or prefix | `档号:GD01-KH·2024-0001239`, `档号:GD01-KH·2024*` |
-| `户名:` `name:` | customer name (words inside it) | `户名:王建国`, `name:王` |
-| `地址:` `address:` | address (words inside it) | `地址:人民路` |
-| `工单:` `workorder:` | work-order number; prefix with `*` | `工单:GD2024*` |
-| `位置:` `location:` | paper location code; prefix with `*` | `位置:K1-A03*` |
-| `状态:` `qa:` | quality-check status | `状态:passed` |
-| `保管期限:` `retention:` | retention code | `保管期限:Y` |
-| `日期:` `date:` | document date: a day, month, year, or range `a..b` (either end may be left open) | `日期:2024-01-01..2024-06-30`, `date:..2024-06-30`, `日期:2024-03`, `日期:2024` |
-| `文本:` `text:` | only the OCR text | `text:合同` |
-
-Codes and numbers are matched case- and width-insensitively (`ｚｔ` = `ZT`).
-Errors say where and what, e.g. `unknown field "foo" at column 1`.
-
-OCR-tolerant results: for phrases of 3 or more Chinese characters, pages where the
-phrase occurs with ONE wrong character (a typical OCR error) are listed after all
-exact results, in a separate group marked as approximate.
-"""
-
-__doc__ += "\n" + QUERY_SYNTAX
+# The user documentation of the syntax, shown by the web app and the README.
+QUERY_SYNTAX = (Path(__file__).resolve().parent / "QUERY_SYNTAX.md").read_text(encoding="utf-8")
 
 
-class QuerySyntaxError(ValueError):
+class QuerySyntaxError(DanganError, ValueError):
     """A query the user can fix; `str()` says where and what."""
 
     def __init__(self, message: str, query: str = "", column: int | None = None):
@@ -66,7 +29,7 @@ class QuerySyntaxError(ValueError):
         where = f" at column {column}" if column is not None else ""
         detail = f"{message}{where}"
         if query and column is not None:
-            detail += f"\n  {query}\n  {' ' * _display_width(query[:column - 1])}^"
+            detail += f"\n  {query}\n  {' ' * _display_width(query[: column - 1])}^"
         super().__init__(detail)
 
 
@@ -75,6 +38,7 @@ def _display_width(text: str) -> int:
 
 
 # --- AST ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Word:
@@ -89,7 +53,7 @@ class Phrase:
 
 @dataclass(frozen=True)
 class FieldFilter:
-    field: str        # canonical field name, see FIELD_NAMES
+    field: str  # canonical field name, see FIELD_NAMES
     value: str
     prefix: bool = False
     quoted: bool = False
@@ -117,18 +81,31 @@ class Not:
 
 
 FIELD_NAMES = {
-    "户号": "account", "account": "account", "acct": "account",
-    "业务": "business", "business": "business",
-    "类型": "type", "type": "type",
-    "档号": "number", "number": "number",
-    "户名": "name", "name": "name",
-    "地址": "address", "address": "address",
-    "工单": "workorder", "workorder": "workorder",
-    "位置": "location", "location": "location",
-    "状态": "qa", "qa": "qa",
-    "保管期限": "retention", "retention": "retention",
-    "日期": "date", "date": "date",
-    "文本": "text", "text": "text",
+    "户号": "account",
+    "account": "account",
+    "acct": "account",
+    "业务": "business",
+    "business": "business",
+    "类型": "type",
+    "type": "type",
+    "档号": "number",
+    "number": "number",
+    "户名": "name",
+    "name": "name",
+    "地址": "address",
+    "address": "address",
+    "工单": "workorder",
+    "workorder": "workorder",
+    "位置": "location",
+    "location": "location",
+    "状态": "qa",
+    "qa": "qa",
+    "保管期限": "retention",
+    "retention": "retention",
+    "日期": "date",
+    "date": "date",
+    "文本": "text",
+    "text": "text",
 }
 
 # --- tokens -------------------------------------------------------------------
@@ -139,9 +116,9 @@ _CLOSE_QUOTES = '"\u201d\u300d\u300f'
 
 @dataclass
 class _Tok:
-    kind: str       # WORD, PHRASE, FIELD, LPAREN, RPAREN, OR, NOT
+    kind: str  # WORD, PHRASE, FIELD, LPAREN, RPAREN, OR, NOT
     value: str
-    column: int     # 1-based
+    column: int  # 1-based
     field: str = ""
     quoted: bool = False
     value_column: int = 0
@@ -166,15 +143,21 @@ def _lex(query: str) -> list[_Tok]:
             i += 1
             continue
         if ch == "(":
-            toks.append(_Tok("LPAREN", ch, i + 1)); i += 1; continue
+            toks.append(_Tok("LPAREN", ch, i + 1))
+            i += 1
+            continue
         if ch == ")":
-            toks.append(_Tok("RPAREN", ch, i + 1)); i += 1; continue
+            toks.append(_Tok("RPAREN", ch, i + 1))
+            i += 1
+            continue
         if ch == '"':
             value, i = _read_quoted(query, text, i)
             toks.append(_Tok("PHRASE", value, i + 1 - len(value) - 2, quoted=True))
             continue
         if ch == "-" and (i + 1 < n and not text[i + 1].isspace()):
-            toks.append(_Tok("NOT", ch, i + 1)); i += 1; continue
+            toks.append(_Tok("NOT", ch, i + 1))
+            i += 1
+            continue
         start = i
         while i < n and not text[i].isspace() and text[i] not in '()"':
             i += 1
@@ -199,8 +182,8 @@ def _lex(query: str) -> list[_Tok]:
 def _read_quoted(query: str, text: str, i: int) -> tuple[str, int]:
     end = text.find('"', i + 1)
     if end < 0:
-        raise QuerySyntaxError("unclosed quote: add the closing \"", query, i + 1)
-    return text[i + 1:end], end + 1
+        raise QuerySyntaxError('unclosed quote: add the closing "', query, i + 1)
+    return text[i + 1 : end], end + 1
 
 
 _FIELD_NAME = re.compile(r"^([A-Za-z]+|[\u4e00-\u9fff]+):")
@@ -216,12 +199,16 @@ def _field_token(query: str, text: str, word: str, start: int) -> _Tok | None:
         known = ", ".join(sorted({k for k in FIELD_NAMES if k.isascii()}))
         raise QuerySyntaxError(
             f'unknown field "{name}" (known: {known} and their Chinese names '
-            f'户号 业务 类型 档号 户名 地址 工单 位置 状态 保管期限 日期 文本)', query, start + 1)
-    value = word[match.end():]
+            f"户号 业务 类型 档号 户名 地址 工单 位置 状态 保管期限 日期 文本)",
+            query,
+            start + 1,
+        )
+    value = word[match.end() :]
     return _Tok("FIELD", value, start + 1, field=canonical, value_column=start + 1 + match.end())
 
 
 # --- parser -------------------------------------------------------------------
+
 
 class _Parser:
     def __init__(self, query: str, toks: list[_Tok]):
@@ -238,8 +225,7 @@ class _Parser:
         node = self.or_expr()
         tok = self.peek()
         if tok is not None:
-            self.error('unexpected ")" (no matching "(")' if tok.kind == "RPAREN"
-                       else f'unexpected "{tok.value}"', tok)
+            self.error('unexpected ")" (no matching "(")' if tok.kind == "RPAREN" else f'unexpected "{tok.value}"', tok)
         return node
 
     def or_expr(self):
@@ -257,8 +243,9 @@ class _Parser:
             items.append(self.unary())
         if not items:
             tok = self.peek()
-            self.error('unexpected ")" (no matching "(")' if tok and tok.kind == "RPAREN"
-                       else "expected a word here", tok)
+            self.error(
+                'unexpected ")" (no matching "(")' if tok and tok.kind == "RPAREN" else "expected a word here", tok
+            )
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def unary(self):
@@ -299,9 +286,8 @@ class _Parser:
             text = text.rstrip("*")
             if not text:
                 self.error('"*" needs the beginning of a word before it', tok)
-            if compound_key(text) is None and not (len(text) == 1 and is_cjk(text)):
-                if not _is_single_term(text):
-                    self.error('"*" works at the end of one number or word, e.g. 340140*', tok)
+            if compound_key(text) is None and not (len(text) == 1 and is_cjk(text)) and not _is_single_term(text):
+                self.error('"*" works at the end of one number or word, e.g. 340140*', tok)
         if "*" in text:
             self.error('"*" is only allowed at the end of a word', tok)
         return Word(text, prefix=prefix)
@@ -319,9 +305,8 @@ class _Parser:
                 self.error('"*" needs the beginning of a value before it', tok)
         if "*" in value and not tok.quoted:
             self.error('"*" is only allowed at the end of a value', tok)
-        if prefix and tok.field in ("name", "address", "text"):
-            if not _is_single_term(value):
-                self.error('"*" works at the end of one number or word', tok)
+        if prefix and tok.field in ("name", "address", "text") and not _is_single_term(value):
+            self.error('"*" works at the end of one number or word', tok)
         return FieldFilter(tok.field, value, prefix=prefix, quoted=tok.quoted)
 
 
@@ -335,8 +320,7 @@ _DATE_PART = re.compile(r"^(\d{4})(?:[-./](\d{1,2}))?(?:[-./](\d{1,2}))?$")
 def _parse_date(query: str, text: str, column: int, *, end: bool) -> dt.date:
     m = _DATE_PART.match(text)
     if not m:
-        raise QuerySyntaxError(
-            f'"{text}" is not a date: use 2024-01-31, 2024-01 or 2024', query, column)
+        raise QuerySyntaxError(f'"{text}" is not a date: use 2024-01-31, 2024-01 or 2024', query, column)
     year, month, day = int(m.group(1)), m.group(2), m.group(3)
     try:
         if month is None:
@@ -354,17 +338,16 @@ def _parse_date(query: str, text: str, column: int, *, end: bool) -> dt.date:
 
 def _parse_date_range(query: str, value: str, value_column: int) -> DateRange:
     if ".." not in value:
-        return DateRange(_parse_date(query, value, value_column, end=False),
-                         _parse_date(query, value, value_column, end=True))
+        return DateRange(
+            _parse_date(query, value, value_column, end=False), _parse_date(query, value, value_column, end=True)
+        )
     left, right = value.split("..", 1)
     if not left and not right:
-        raise QuerySyntaxError('a date range needs at least one end, e.g. ..2024-06-30',
-                               query, value_column)
+        raise QuerySyntaxError("a date range needs at least one end, e.g. ..2024-06-30", query, value_column)
     start = _parse_date(query, left, value_column, end=False) if left else None
     finish = _parse_date(query, right, value_column + len(left) + 2, end=True) if right else None
     if start and finish and start > finish:
-        raise QuerySyntaxError(f"date range starts after it ends ({left} > {right})",
-                               query, value_column)
+        raise QuerySyntaxError(f"date range starts after it ends ({left} > {right})", query, value_column)
     return DateRange(start, finish)
 
 
@@ -376,6 +359,7 @@ def parse_query(query: str):
 
 
 # --- compiled, backend-neutral index queries ----------------------------------
+
 
 @dataclass(frozen=True)
 class TermQ:
@@ -392,6 +376,7 @@ class PrefixQ:
 @dataclass(frozen=True)
 class PhraseQ:
     """Terms at fixed offsets (0-based, strictly increasing); gaps allowed."""
+
     field: str
     terms: tuple  # ((term, offset), ...)
 
@@ -532,8 +517,7 @@ def positive_text_terms(node) -> list[str]:
     out: list[str] = []
     if isinstance(node, (Word, Phrase)):
         out.append(node.text)
-    elif isinstance(node, FieldFilter) and node.field in ("account", "workorder", "number",
-                                                          "name", "address", "text"):
+    elif isinstance(node, FieldFilter) and node.field in ("account", "workorder", "number", "name", "address", "text"):
         out.append(node.value)
     elif isinstance(node, (And, Or)):
         for item in node.items:

@@ -3,6 +3,7 @@
 One index document = one page. Backends translate `IndexDoc` into their own fields
 using the FIELD tables below; the query compiler uses the same names.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,21 +20,22 @@ SCHEMA_VERSION = 1
 @dataclass(frozen=True)
 class IndexDoc:
     """One scanned page as the index sees it."""
+
     page_id: str
-    record_number: str = ""          # archive number (档号), e.g. GD01-KH·2024-0001239
+    record_number: str = ""  # archive number (档号), e.g. GD01-KH·2024-0001239
     document_id: str = ""
-    page_no: int = 1                 # page within the record
-    text: str = ""                   # OCR text
+    page_no: int = 1  # page within the record
+    text: str = ""  # OCR text
     account_numbers: list[str] = field(default_factory=list)  # old and new 户号
     customer_name: str = ""
     address: str = ""
-    business_type: str = ""          # code, e.g. ZT
-    business_name: str = ""          # e.g. 暂停
-    doc_type: str = ""               # code, e.g. HT
-    doc_type_name: str = ""          # e.g. 供用电合同
+    business_type: str = ""  # code, e.g. ZT
+    business_name: str = ""  # e.g. 暂停
+    doc_type: str = ""  # code, e.g. HT
+    doc_type_name: str = ""  # e.g. 供用电合同
     work_orders: list[str] = field(default_factory=list)
     date: dt.date | None = None
-    location: str = ""               # paper location code
+    location: str = ""  # paper location code
     qa_status: str = ""
     retention: str = ""
 
@@ -49,7 +51,7 @@ class IndexDoc:
         return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, raw: str) -> "IndexDoc":
+    def from_json(cls, raw: str) -> IndexDoc:
         data = json.loads(raw)
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in data.items() if k in known}
@@ -95,8 +97,8 @@ KEYWORD_FIELDS = {
     "retention": lambda d: [d.retention],
 }
 
-DATE_FIELD = "date"          # integer YYYYMMDD
-ID_FIELD = "page_id"         # unique key, raw
+DATE_FIELD = "date"  # integer YYYYMMDD
+ID_FIELD = "page_id"  # unique key, raw
 STORED_DOC_FIELD = "doc_json"
 FINGERPRINT_FIELD = "fingerprint"
 

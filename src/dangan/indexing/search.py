@@ -1,23 +1,35 @@
 """Search as the user sees it: exact hits ranked by relevance (or date), then an
 OCR-tolerant group, results grouped by archive record, with snippets and the matched
 strings for highlighting on the page image (indexing.highlight.locate)."""
+
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from dataclasses import dataclass, field
-import datetime as dt
 
 from dangan.indexing.analyzer import compact, compact_with_offsets, is_cjk
 from dangan.indexing.backend import Backend, check_sort
-from dangan.indexing.query import (And, NothingQ, Or, OrQ, Phrase, PhraseQ, TermQ, Word,
-                            compile_node, parse_query, positive_text_terms)
+from dangan.indexing.query import (
+    And,
+    NothingQ,
+    Or,
+    OrQ,
+    Phrase,
+    PhraseQ,
+    TermQ,
+    Word,
+    compile_node,
+    parse_query,
+    positive_text_terms,
+)
 from dangan.indexing.schema import IndexDoc
 
-MAX_EXACT_HITS = 1000        # pages grouped per query; beyond this results are truncated
+MAX_EXACT_HITS = 1000  # pages grouped per query; beyond this results are truncated
 MAX_TOLERANT_CANDIDATES = 500
-MIN_TOLERANT_CHARS = 3       # shorter phrases garbled by one char match almost anything
-SNIPPET_CONTEXT = 30         # characters either side of the first match
+MIN_TOLERANT_CHARS = 3  # shorter phrases garbled by one char match almost anything
+SNIPPET_CONTEXT = 30  # characters either side of the first match
 MARK_OPEN, MARK_CLOSE = "【", "】"
 
 
@@ -38,8 +50,8 @@ class Hit:
 @dataclass
 class RecordGroup:
     record_number: str
-    hits: list[Hit]          # pages of this record, in page order
-    tolerant: bool = False   # True: approximate (one garbled character) matches only
+    hits: list[Hit]  # pages of this record, in page order
+    tolerant: bool = False  # True: approximate (one garbled character) matches only
 
 
 @dataclass
@@ -48,21 +60,28 @@ class SearchResults:
     page: int
     per_page: int
     sort: str
-    groups: list[RecordGroup]   # this result page: exact groups first, then tolerant ones
-    total_hits: int             # pages matching exactly (exact count from the index)
-    tolerant_hits: int          # extra pages found by the tolerant pass
-    total_groups: int           # groups over all result pages (exact + tolerant)
+    groups: list[RecordGroup]  # this result page: exact groups first, then tolerant ones
+    total_hits: int  # pages matching exactly (exact count from the index)
+    tolerant_hits: int  # extra pages found by the tolerant pass
+    total_groups: int  # groups over all result pages (exact + tolerant)
     exact_groups: int
-    truncated: bool             # more than MAX_EXACT_HITS pages: grouping saw the best ones
+    truncated: bool  # more than MAX_EXACT_HITS pages: grouping saw the best ones
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total_groups // self.per_page))
 
 
-def search(backend: Backend, query_string: str, *, page: int = 1, per_page: int = 20,
-           sort: str = "relevance", tolerant: bool = True,
-           max_hits: int = MAX_EXACT_HITS) -> SearchResults:
+def search(
+    backend: Backend,
+    query_string: str,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+    sort: str = "relevance",
+    tolerant: bool = True,
+    max_hits: int = MAX_EXACT_HITS,
+) -> SearchResults:
     """Raises indexing.query.QuerySyntaxError for a query the user must fix."""
     check_sort(sort)
     if page < 1 or per_page < 1:
@@ -95,21 +114,34 @@ def search(backend: Backend, query_string: str, *, page: int = 1, per_page: int 
     exact_groups = group_by_record(exact_hits)
     tolerant_groups = group_by_record(tolerant_hits, tolerant=True)
     all_groups = exact_groups + tolerant_groups
-    shown = all_groups[(page - 1) * per_page: page * per_page]
+    shown = all_groups[(page - 1) * per_page : page * per_page]
     for group in shown:
         for hit in group.hits:
             _decorate(hit, docs[hit.page_id], wanted)
     return SearchResults(
-        query=query_string, page=page, per_page=per_page, sort=sort, groups=shown,
-        total_hits=exact.total, tolerant_hits=len(tolerant_hits),
-        total_groups=len(all_groups), exact_groups=len(exact_groups),
-        truncated=exact.total > len(exact.hits) or tolerant_truncated)
+        query=query_string,
+        page=page,
+        per_page=per_page,
+        sort=sort,
+        groups=shown,
+        total_hits=exact.total,
+        tolerant_hits=len(tolerant_hits),
+        total_groups=len(all_groups),
+        exact_groups=len(exact_groups),
+        truncated=exact.total > len(exact.hits) or tolerant_truncated,
+    )
 
 
 def _hit(doc: IndexDoc, score: float, *, tolerant: bool = False) -> Hit:
-    return Hit(page_id=doc.page_id, record_number=doc.record_number,
-               document_id=doc.document_id, page_no=doc.page_no, score=score,
-               date=doc.date, tolerant=tolerant)
+    return Hit(
+        page_id=doc.page_id,
+        record_number=doc.record_number,
+        document_id=doc.document_id,
+        page_no=doc.page_no,
+        score=score,
+        date=doc.date,
+        tolerant=tolerant,
+    )
 
 
 def group_by_record(hits: list[Hit], *, tolerant: bool = False) -> list[RecordGroup]:
@@ -126,6 +158,7 @@ def group_by_record(hits: list[Hit], *, tolerant: bool = False) -> list[RecordGr
 
 
 # --- the tolerant pass ------------------------------------------------------------
+
 
 def tolerant_phrases(ast) -> list[str]:
     """Positive plain words/phrases that are all Chinese and long enough."""
@@ -148,7 +181,7 @@ def tolerant_phrases(ast) -> list[str]:
 def one_wildcard_queries(chars: str) -> list:
     """For each position k: the phrase's bigrams that do not touch character k, at
     their offsets (a gapped phrase); when none survive, the two unigrams around k."""
-    bigrams = [(chars[i:i + 2], i) for i in range(len(chars) - 1)]
+    bigrams = [(chars[i : i + 2], i) for i in range(len(chars) - 1)]
     out = []
     for k in range(len(chars)):
         kept = tuple((t, o) for t, o in bigrams if o not in (k - 1, k))
@@ -167,8 +200,7 @@ def _tolerant_hook(text: str, exact_query):
 
 def _fuzzy_pattern(needle: str) -> re.Pattern:
     alternatives = [
-        f"{re.escape(needle[:k])}(?!{re.escape(needle[k])}).{re.escape(needle[k + 1:])}"
-        for k in range(len(needle))
+        f"{re.escape(needle[:k])}(?!{re.escape(needle[k])}).{re.escape(needle[k + 1 :])}" for k in range(len(needle))
     ]
     return re.compile("(?=(" + "|".join(alternatives) + "))")
 
@@ -182,7 +214,7 @@ def find_garbled(text_compact: str, needle: str) -> list[tuple[int, int]]:
 def garbled_occurrences(text: str, phrases: list[str]) -> list[str]:
     """The page's own spellings of phrases found with one wrong character (what to
     highlight); empty when none."""
-    chars, origin = compact_with_offsets(text)
+    chars, _origin = compact_with_offsets(text)
     found: list[str] = []
     for needle in phrases:
         for start, end in find_garbled(chars, needle):
@@ -191,6 +223,7 @@ def garbled_occurrences(text: str, phrases: list[str]) -> list[str]:
 
 
 # --- snippets ----------------------------------------------------------------------
+
 
 def match_spans(text: str, needles: list[str]) -> list[tuple[int, int]]:
     """Original-text spans of every occurrence of each needle, punctuation-insensitive
@@ -226,8 +259,7 @@ def _decorate(hit: Hit, doc: IndexDoc, wanted: list[str]) -> None:
     hit.snippet, hit.snippet_html = make_snippet(doc.text, spans)
 
 
-def make_snippet(text: str, spans: list[tuple[int, int]],
-                 context: int = SNIPPET_CONTEXT) -> tuple[str, str]:
+def make_snippet(text: str, spans: list[tuple[int, int]], context: int = SNIPPET_CONTEXT) -> tuple[str, str]:
     """(plain snippet with 【】 marks, HTML snippet with <mark> and escaping)."""
     if not spans:
         window = (0, min(len(text), 2 * context))
@@ -236,19 +268,23 @@ def make_snippet(text: str, spans: list[tuple[int, int]],
     lo, hi = window
     plain, rich = [], []
     if lo > 0:
-        plain.append("…"); rich.append("…")
+        plain.append("…")
+        rich.append("…")
     cursor = lo
     for start, end in spans:
         if end <= lo or start >= hi:
             continue
         start, end = max(start, lo), min(end, hi)
-        plain.append(_flat(text[cursor:start])); rich.append(html.escape(_flat(text[cursor:start])))
+        plain.append(_flat(text[cursor:start]))
+        rich.append(html.escape(_flat(text[cursor:start])))
         plain.append(MARK_OPEN + _flat(text[start:end]) + MARK_CLOSE)
         rich.append("<mark>" + html.escape(_flat(text[start:end])) + "</mark>")
         cursor = end
-    plain.append(_flat(text[cursor:hi])); rich.append(html.escape(_flat(text[cursor:hi])))
+    plain.append(_flat(text[cursor:hi]))
+    rich.append(html.escape(_flat(text[cursor:hi])))
     if hi < len(text):
-        plain.append("…"); rich.append("…")
+        plain.append("…")
+        rich.append("…")
     return "".join(plain), "".join(rich)
 
 

@@ -1,9 +1,10 @@
 """Whoosh backend (whoosh 2.7.4, pinned; unmaintained upstream, so we treat it as our
 code). Simple, pure Python, slow beyond ~30k pages: see bench/search.py."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import whoosh.index
 from whoosh import fields as wf
@@ -11,27 +12,45 @@ from whoosh import query as wq
 from whoosh.query import spans
 
 from dangan.indexing.analyzer import BigramTokenizer
-from dangan.indexing.backend import (BackendHit, BackendPage, check_sort, current_index,
-                              is_empty_dir, marker_is_current, wipe_index_dir, write_marker)
+from dangan.indexing.backend import (
+    BackendHit,
+    BackendPage,
+    check_sort,
+    current_index,
+    is_empty_dir,
+    marker_is_current,
+    wipe_index_dir,
+    write_marker,
+)
 from dangan.indexing.lock import WaitCallback, WriterLock
-from dangan.indexing.query import (AllQ, AndQ, NothingQ, OrQ, PhraseQ, PrefixQ, RangeQ, TermQ,
-                            compile_query)
-from dangan.indexing.schema import (ANALYZED_FIELDS, DATE_FIELD, FINGERPRINT_FIELD, ID_FIELD,
-                             KEYWORD_FIELDS, STORED_DOC_FIELD, IndexDoc, date_key,
-                             doc_fingerprint, keyword_values)
+from dangan.indexing.query import AllQ, AndQ, NothingQ, OrQ, PhraseQ, PrefixQ, RangeQ, TermQ, compile_query
+from dangan.indexing.schema import (
+    ANALYZED_FIELDS,
+    DATE_FIELD,
+    FINGERPRINT_FIELD,
+    ID_FIELD,
+    KEYWORD_FIELDS,
+    STORED_DOC_FIELD,
+    IndexDoc,
+    date_key,
+    doc_fingerprint,
+    keyword_values,
+)
 
 NAME = "whoosh"
 WHOOSH_WRITER_TIMEOUT = 60.0  # our lock serialises writers; this only guards strangers
 
 
 def build_schema() -> wf.Schema:
-    schema = wf.Schema(**{
-        ID_FIELD: wf.ID(stored=True, unique=True),
-        FINGERPRINT_FIELD: wf.STORED(),
-        STORED_DOC_FIELD: wf.STORED(),
-        # signed on purpose: open-ended ranges on unsigned NUMERIC match wrongly in 2.7.4
-        DATE_FIELD: wf.NUMERIC(int, bits=32, sortable=True),
-    })
+    schema = wf.Schema(
+        **{
+            ID_FIELD: wf.ID(stored=True, unique=True),
+            FINGERPRINT_FIELD: wf.STORED(),
+            STORED_DOC_FIELD: wf.STORED(),
+            # signed on purpose: open-ended ranges on unsigned NUMERIC match wrongly in 2.7.4
+            DATE_FIELD: wf.NUMERIC(int, bits=32, sortable=True),
+        }
+    )
     for name in ANALYZED_FIELDS:
         schema.add(name, wf.TEXT(analyzer=BigramTokenizer(), phrase=True))
     for name in KEYWORD_FIELDS:
@@ -40,8 +59,7 @@ def build_schema() -> wf.Schema:
 
 
 def doc_fields(doc: IndexDoc) -> dict:
-    out = {ID_FIELD: doc.page_id, FINGERPRINT_FIELD: doc_fingerprint(doc),
-           STORED_DOC_FIELD: doc.to_json()}
+    out = {ID_FIELD: doc.page_id, FINGERPRINT_FIELD: doc_fingerprint(doc), STORED_DOC_FIELD: doc.to_json()}
     for name, get in ANALYZED_FIELDS.items():
         value = get(doc)
         if value:
@@ -109,8 +127,7 @@ def phrase_query(q: PhraseQ) -> wq.Query:
 class WhooshBackend:
     name = NAME
 
-    def __init__(self, path: Path, *, on_wait: WaitCallback | None = None,
-                 lock_timeout: float | None = None):
+    def __init__(self, path: Path, *, on_wait: WaitCallback | None = None, lock_timeout: float | None = None):
         self.path = path
         self.on_wait = on_wait
         self.lock_timeout = lock_timeout
@@ -208,8 +225,7 @@ class WhooshBackend:
             self._searcher = self._searcher.refresh()
         return self._searcher
 
-    def search(self, query, *, limit: int = 20, offset: int = 0,
-               sort: str = "relevance") -> BackendPage:
+    def search(self, query, *, limit: int = 20, offset: int = 0, sort: str = "relevance") -> BackendPage:
         check_sort(sort)
         compiled = compile_query(query) if isinstance(query, str) else query
         searcher = self._fresh_searcher()
@@ -224,8 +240,7 @@ class WhooshBackend:
         for i in range(offset, min(offset + limit, results.scored_length())):
             stored = results[i].fields()
             score = 0.0 if sort == "date" else float(results[i].score or 0.0)
-            hits.append(BackendHit(stored[ID_FIELD], score,
-                                   IndexDoc.from_json(stored[STORED_DOC_FIELD])))
+            hits.append(BackendHit(stored[ID_FIELD], score, IndexDoc.from_json(stored[STORED_DOC_FIELD])))
         return BackendPage(total, hits)
 
     def doc_ids(self) -> dict[str, str]:

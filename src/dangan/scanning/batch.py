@@ -9,22 +9,27 @@
 Nothing is lost on a crash or Ctrl-C: a folder is committed whole or not at all, files are
 content-addressed, and a rerun skips what is already in the archive.
 """
+
 from __future__ import annotations
 
 import multiprocessing
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from itertools import islice
-from typing import Callable, Iterable, Iterator
+from pathlib import Path
 
 import cv2
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
+from dangan.archive.business.collection import CASE_LINK, propose_links
+from dangan.archive.business.scheme import load_scheme
+from dangan.archive.db import Database
+from dangan.archive.models import ArchiveRecord, Batch, BusinessCase, CaseLink, Page, Quarantined, SourceFile, utcnow
 from dangan.archive.records.accession import (
     FolderIntake,
     IntakeDocument,
@@ -33,18 +38,20 @@ from dangan.archive.records.accession import (
     already_accessioned,
     fields_summary,
 )
-from dangan.archive.business.collection import CASE_LINK, propose_links
-from dangan.archive.db import Database
-from dangan.archive.models import ArchiveRecord, Batch, BusinessCase, CaseLink, Page, Quarantined, SourceFile, utcnow
-from dangan.archive.business.scheme import load_scheme
-from dangan.archive.records.staging import StagedSummary, clear_staged, stage_page, staged_numbers, staged_pages, staged_summaries
+from dangan.archive.records.staging import (
+    StagedSummary,
+    clear_staged,
+    stage_page,
+    staged_numbers,
+    staged_pages,
+    staged_summaries,
+)
 from dangan.archive.store import FileStore, sha256_file
-from dangan.scanning.covers import CoverCodeError, CoverCode, Manifest, ManifestRow, cover_of, parse_cover_payload
+from dangan.scanning.covers import CoverCode, CoverCodeError, Manifest, ManifestRow, cover_of, parse_cover_payload
 from dangan.scanning.page import PageState, PipelineOptions
 from dangan.scanning.pipeline import run_pipeline
 from dangan.scanning.sources import SUFFIX, RejectedFile, SourceInfo, inspect, read_page
 from dangan.scanning.split import is_cover, split_at_covers, split_documents
-
 
 
 @dataclass(frozen=True)
@@ -100,8 +107,15 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")
-                                and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+            found.extend(
+                sorted(
+                    f
+                    for f in p.rglob("*")
+                    if f.is_file()
+                    and not f.name.startswith(".")
+                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                )
+            )
         elif p.exists():
             found.append(p)
         else:
@@ -123,24 +137,37 @@ def process_page(task: PageTask) -> IntakePage:
     store = FileStore(task.store_root)
     raw = read_page(task.info, task.page_no)
     master = store.put_bytes("masters", raw.master, raw.master_suffix)
-    page = PageState(source=task.info.path, page_no=task.page_no, image=raw.image, dpi=raw.dpi,
-                     master_sha256=master.sha256)
+    page = PageState(
+        source=task.info.path, page_no=task.page_no, image=raw.image, dpi=raw.dpi, master_sha256=master.sha256
+    )
     page = run_pipeline(page, task.options)
     derived = store.put_bytes("derived", encode_derived(page), ".jpg")
     h, w = page.image.shape[:2]
     return IntakePage(
-        source_page=task.page_no, master_path=master.relpath, master_sha256=master.sha256,
-        master_size=master.size, master_format=raw.master_suffix.lstrip("."),
-        derived_path=derived.relpath, derived_sha256=derived.sha256, width=w, height=h, dpi=page.dpi,
-        rotation=page.rotation, skew=round(page.skew, 2), is_blank=page.is_blank,
-        is_colour=page.is_colour, has_seal=page.has_seal, text=page.text,
-        words=[[wd.text, wd.left, wd.top, wd.width, wd.height, round(wd.conf, 1), wd.line]
-               for wd in page.words],
-        ocr_confidence=page.confidence, ocr_engine=page.ocr_engine,
+        source_page=task.page_no,
+        master_path=master.relpath,
+        master_sha256=master.sha256,
+        master_size=master.size,
+        master_format=raw.master_suffix.lstrip("."),
+        derived_path=derived.relpath,
+        derived_sha256=derived.sha256,
+        width=w,
+        height=h,
+        dpi=page.dpi,
+        rotation=page.rotation,
+        skew=round(page.skew, 2),
+        is_blank=page.is_blank,
+        is_colour=page.is_colour,
+        has_seal=page.has_seal,
+        text=page.text,
+        words=[[wd.text, wd.left, wd.top, wd.width, wd.height, round(wd.conf, 1), wd.line] for wd in page.words],
+        ocr_confidence=page.confidence,
+        ocr_engine=page.ocr_engine,
         metrics={k: round(float(v), 4) for k, v in page.metrics.items()},
         flags=[{"code": f.code, "severity": f.severity, "message": f.message} for f in page.flags],
         fields={k: _jsonable(v) for k, v in page.fields.items()},
-        doc_type=page.doc_type, doc_type_score=round(page.doc_type_score, 3),
+        doc_type=page.doc_type,
+        doc_type_score=round(page.doc_type_score, 3),
         title=_title_line(page.text),
     )
 
@@ -195,10 +222,16 @@ class _Folder:
         return len(self.staged) == self.info.page_count
 
 
-def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
-         options: ScanOptions = ScanOptions(), progress: Progress | None = None,
-         on_folder: Callable[[FolderResult], None] | None = None,
-         runner: "PageRunner | None" = None, manifest: Manifest | None = None) -> BatchReport:
+def scan(
+    paths: Iterable[str | os.PathLike],
+    db: Database,
+    store: FileStore,
+    options: ScanOptions = ScanOptions(),
+    progress: Progress | None = None,
+    on_folder: Callable[[FolderResult], None] | None = None,
+    runner: PageRunner | None = None,
+    manifest: Manifest | None = None,
+) -> BatchReport:
     """Ingest files or folders of files; return what happened to each.
 
     A file is one customer folder, unless cover sheets or MANIFEST split it into several
@@ -257,8 +290,11 @@ def scan(paths: Iterable[str | os.PathLike], db: Database, store: FileStore,
     with db.session() as s:
         b = s.get(Batch, batch_id)
         b.finished_at = utcnow()
-        b.stats = {"pages": pages_done, "seconds": round(seconds, 1),
-                   **{k: report.count(k) for k in ("accessioned", "skipped", "quarantined")}}
+        b.stats = {
+            "pages": pages_done,
+            "seconds": round(seconds, 1),
+            **{k: report.count(k) for k in ("accessioned", "skipped", "quarantined")},
+        }
     return report
 
 
@@ -269,16 +305,24 @@ def _page_count(path: Path) -> int | None:
         return None  # quarantined when the batch reaches it
 
 
-def _admit(path: Path, db: Database, store: FileStore, options: ScanOptions, batch_id: int,
-           done: Callable[[FolderResult], None], rows: list[ManifestRow] | None = None) -> _Folder | None:
+def _admit(
+    path: Path,
+    db: Database,
+    store: FileStore,
+    options: ScanOptions,
+    batch_id: int,
+    done: Callable[[FolderResult], None],
+    rows: list[ManifestRow] | None = None,
+) -> _Folder | None:
     """Decide whether a file enters the pipeline: skip known bytes, quarantine bad files."""
     sha = sha256_file(path)
     with db.session() as s:
         if already_accessioned(s, sha) is not None:
             numbers = records_of_source(s, sha)
             for number in numbers:
-                done(FolderResult(str(path), "skipped", number,
-                                  reason=f"already in the archive as {', '.join(numbers)}"))
+                done(
+                    FolderResult(str(path), "skipped", number, reason=f"already in the archive as {', '.join(numbers)}")
+                )
             return None
     try:
         info = inspect(path)
@@ -297,29 +341,52 @@ def records_of_source(session: Session, sha256: str) -> list[str]:
     source = session.scalar(select(SourceFile).filter_by(sha256=sha256))
     if source is None:
         return []
-    numbers = list(session.scalars(select(ArchiveRecord.number).join(Page, Page.record_id == ArchiveRecord.id)
-                                   .where(Page.source_id == source.id).group_by(ArchiveRecord.id, ArchiveRecord.number)
-                                   .order_by(ArchiveRecord.id)))
+    numbers = list(
+        session.scalars(
+            select(ArchiveRecord.number)
+            .join(Page, Page.record_id == ArchiveRecord.id)
+            .where(Page.source_id == source.id)
+            .group_by(ArchiveRecord.id, ArchiveRecord.number)
+            .order_by(ArchiveRecord.id)
+        )
+    )
     if not numbers and source.record_id:
         numbers = [session.get(ArchiveRecord, source.record_id).number]
     return numbers
 
 
-def quarantine(path: Path, reason: str, db: Database, store: FileStore, actor: str,
-               batch_id: int | None) -> None:
+def quarantine(path: Path, reason: str, db: Database, store: FileStore, actor: str, batch_id: int | None) -> None:
     stored = store.put_named("quarantine", path.name, path)
     with db.session() as s:
-        s.add(Quarantined(batch_id=batch_id, original_name=str(path), stored_path=stored.relpath,
-                          sha256=stored.sha256, reason=reason))
-        events.record_event(s, events.QUARANTINE, actor, "file", stored.sha256,
-                            {"name": str(path), "reason": reason, "stored_path": stored.relpath})
+        s.add(
+            Quarantined(
+                batch_id=batch_id,
+                original_name=str(path),
+                stored_path=stored.relpath,
+                sha256=stored.sha256,
+                reason=reason,
+            )
+        )
+        events.record_event(
+            s,
+            events.QUARANTINE,
+            actor,
+            "file",
+            stored.sha256,
+            {"name": str(path), "reason": reason, "stored_path": stored.relpath},
+        )
 
 
-def _pages_of(folders: list[_Folder], store: FileStore, options: ScanOptions,
-              runner: "PageRunner") -> Iterator[tuple[_Folder, "IntakePage | RejectedFile"]]:
+def _pages_of(
+    folders: list[_Folder], store: FileStore, options: ScanOptions, runner: PageRunner
+) -> Iterator[tuple[_Folder, IntakePage | RejectedFile]]:
     by_key = {f.sha256: f for f in folders}
-    tasks = (PageTask(f.info, n, str(store.root), options.pipeline, f.sha256)
-             for f in folders for n in range(1, f.info.page_count + 1) if n not in f.staged)
+    tasks = (
+        PageTask(f.info, n, str(store.root), options.pipeline, f.sha256)
+        for f in folders
+        for n in range(1, f.info.page_count + 1)
+        if n not in f.staged
+    )
     for task, page in runner(tasks, options.jobs):
         yield by_key[task.source_sha256], page
 
@@ -369,8 +436,9 @@ def process_page_guarded(task: PageTask) -> IntakePage:
     except RejectedFile:
         raise
     except Exception as e:  # a page that breaks the engine must not take the batch down
-        raise RejectedFile(f"page {task.page_no} could not be processed ({type(e).__name__}: {e}); "
-                           "rescan this file") from e
+        raise RejectedFile(
+            f"page {task.page_no} could not be processed ({type(e).__name__}: {e}); rescan this file"
+        ) from e
 
 
 @dataclass(frozen=True)
@@ -390,8 +458,10 @@ class _Run:
 def _runs(folder: _Folder, pages: list[StagedSummary]) -> list[_Run]:
     """Split a file into customer folders: by its manifest rows if it has any, else at covers."""
     if folder.rows:
-        return [_Run([p for p in pages if r.first_page <= p.page_no <= r.last_page], "manifest", r.link)
-                for r in folder.rows]
+        return [
+            _Run([p for p in pages if r.first_page <= p.page_no <= r.last_page], "manifest", r.link)
+            for r in folder.rows
+        ]
     runs = []
     for run in split_at_covers(pages):
         cover = cover_of(run[0].fields)
@@ -412,16 +482,25 @@ def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: in
     with db.session() as s:
         if already_accessioned(s, folder.sha256) is not None:  # a twin station was quicker
             clear_staged(s, folder.sha256)
-            return [FolderResult(str(folder.path), "skipped", n, reason=f"already in the archive as {n}")
-                    for n in records_of_source(s, folder.sha256)]
+            return [
+                FolderResult(str(folder.path), "skipped", n, reason=f"already in the archive as {n}")
+                for n in records_of_source(s, folder.sha256)
+            ]
         summaries = staged_summaries(s, folder.sha256)
         runs = _runs(folder, summaries)
         stream = staged_pages(s, folder.sha256)  # one pass over the file's pages, run after run
         source: SourceFile | None = None
         for run in runs:
             settled, problem = _settled_by_link(s, run)
-            intake = folder_intake(folder.path.name, folder.sha256, folder.stored_path, folder.path.stat().st_size,
-                                   folder.info.media_type, run.pages, settled)
+            intake = folder_intake(
+                folder.path.name,
+                folder.sha256,
+                folder.stored_path,
+                folder.path.stat().st_size,
+                folder.info.media_type,
+                run.pages,
+                settled,
+            )
             pages = _run_pages(islice(stream, len(run.pages)), run, problem)
             record = _accession_part(s, intake, pages, source, options, batch_id)
             if source is None:
@@ -432,11 +511,20 @@ def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: in
                 # No work order on the pages: the customer's one open case of this business, if any.
                 propose_links(s, load_scheme(), customer_ids=[record.customer_id], actor=options.actor)
             first, last = run.span
-            results.append(FolderResult(
-                str(folder.path), "accessioned", record.number, pages=len(run.pages),
-                documents=len(intake.documents),
-                flagged=sum(1 for i, p in enumerate(run.pages) if p.needs_review or (problem and i == 0)),
-                reason=problem, first_page=first, last_page=last, link=str(run.link) if run.link else ""))
+            results.append(
+                FolderResult(
+                    str(folder.path),
+                    "accessioned",
+                    record.number,
+                    pages=len(run.pages),
+                    documents=len(intake.documents),
+                    flagged=sum(1 for i, p in enumerate(run.pages) if p.needs_review or (problem and i == 0)),
+                    reason=problem,
+                    first_page=first,
+                    last_page=last,
+                    link=str(run.link) if run.link else "",
+                )
+            )
         if len(runs) > 1:
             source.page_count = folder.info.page_count
         clear_staged(s, folder.sha256)
@@ -463,9 +551,11 @@ def _settled_by_link(session: Session, run: _Run) -> tuple[dict, str]:
         if record is None:
             return {}, f"the {run.how} names {link.value}, which is not in the archive; link this record by hand"
         case = record.case
-        settled = {"work_order": case.work_order if case else None,
-                   "account_number": record.customer.account_number if record.customer else None,
-                   "business_type": record.classification.business_type if record.classification else None}
+        settled = {
+            "work_order": case.work_order if case else None,
+            "account_number": record.customer.account_number if record.customer else None,
+            "business_type": record.classification.business_type if record.classification else None,
+        }
     if case is not None:  # the case knows its customer better than a page's OCR
         if not settled.get("account_number") and case.customer is not None:
             settled["account_number"] = case.customer.account_number
@@ -485,13 +575,20 @@ def _run_pages(pages: Iterable[IntakePage], run: _Run, problem: str) -> Iterator
         yield page
 
 
-def _accession_part(session: Session, intake: FolderIntake, pages: Iterable[IntakePage], source: SourceFile | None,
-                    options: ScanOptions, batch_id: int) -> ArchiveRecord:
+def _accession_part(
+    session: Session,
+    intake: FolderIntake,
+    pages: Iterable[IntakePage],
+    source: SourceFile | None,
+    options: ScanOptions,
+    batch_id: int,
+) -> ArchiveRecord:
     """accession_folder for one folder of a file. The first folder registers the source file
     (SourceFile.record_id is that first record, so `already_accessioned` finds the file on a
     rerun); a later folder of the same file reuses that row."""
-    return accession_folder(session, intake, pages, fonds=options.fonds, actor=options.actor,
-                            batch_id=batch_id, source=source)
+    return accession_folder(
+        session, intake, pages, fonds=options.fonds, actor=options.actor, batch_id=batch_id, source=source
+    )
 
 
 SPLIT = "folder split"  # event: a record made from part of a scanned file
@@ -501,36 +598,78 @@ def _record_split(session: Session, record: ArchiveRecord, run: _Run, folder: _F
     """The event saying which pages of which file made RECORD and what they were linked to; and
     the case link, confirmed, when a cover or manifest row named the case."""
     first, last = run.span
-    detail = {"source": folder.path.name, "source_sha256": folder.sha256, "first_page": first, "last_page": last,
-              "how": run.how or "pages before the first cover", "link": run.link.payload if run.link else None}
+    detail = {
+        "source": folder.path.name,
+        "source_sha256": folder.sha256,
+        "first_page": first,
+        "last_page": last,
+        "how": run.how or "pages before the first cover",
+        "link": run.link.payload if run.link else None,
+    }
     if run.link and run.link.kind == "record":
         detail["supplements"] = run.link.value
     events.record_event(session, SPLIT, actor, "record", record.number, detail)
     if run.link and run.link.kind != "account" and record.case_id and session.get(CaseLink, record.id) is None:
         case = session.get(BusinessCase, record.case_id)
-        reason = f"{run.how} {run.link.payload}" + (f" (supplement to {run.link.value})"
-                                                    if run.link.kind == "record" else "")
-        session.add(CaseLink(record_id=record.id, case_id=case.id, method=run.how, confidence=1.0,
-                             status="confirmed", reason=reason, actor=actor, at=utcnow()))
+        reason = f"{run.how} {run.link.payload}" + (
+            f" (supplement to {run.link.value})" if run.link.kind == "record" else ""
+        )
+        session.add(
+            CaseLink(
+                record_id=record.id,
+                case_id=case.id,
+                method=run.how,
+                confidence=1.0,
+                status="confirmed",
+                reason=reason,
+                actor=actor,
+                at=utcnow(),
+            )
+        )
         session.flush()
-        events.record_event(session, CASE_LINK, actor, "record", record.number,
-                            {"work_order": case.work_order, "method": run.how, "reason": reason})
+        events.record_event(
+            session,
+            CASE_LINK,
+            actor,
+            "record",
+            record.number,
+            {"work_order": case.work_order, "method": run.how, "reason": reason},
+        )
 
 
-def folder_intake(name: str, sha256: str, stored_path: str, size: int, media_type: str,
-                  pages: list[StagedSummary], settled: dict | None = None) -> FolderIntake:
+def folder_intake(
+    name: str,
+    sha256: str,
+    stored_path: str,
+    size: int,
+    media_type: str,
+    pages: list[StagedSummary],
+    settled: dict | None = None,
+) -> FolderIntake:
     """Split a folder's pages into documents and settle what they say about the case.
     SETTLED (from a cover or manifest row) wins over what OCR read on the pages."""
     fields = fields_summary(p.fields for p in pages if not is_cover(p))
     fields.update(settled or {})
-    documents = [IntakeDocument(doc_type=d[0].doc_type, doc_type_score=d[0].doc_type_score,
-                                title=_document_title(d[0]), page_numbers=[p.page_no for p in d])
-                 for d in split_documents(pages)]
+    documents = [
+        IntakeDocument(
+            doc_type=d[0].doc_type,
+            doc_type_score=d[0].doc_type_score,
+            title=_document_title(d[0]),
+            page_numbers=[p.page_no for p in d],
+        )
+        for d in split_documents(pages)
+    ]
     return FolderIntake(
-        source_name=name, source_sha256=sha256, source_path=stored_path, source_size=size,
-        media_type=media_type, documents=documents,
-        account_number=fields.get("account_number"), customer_name=fields.get("customer_name", ""),
-        address=fields.get("address", ""), work_order=fields.get("work_order"),
+        source_name=name,
+        source_sha256=sha256,
+        source_path=stored_path,
+        source_size=size,
+        media_type=media_type,
+        documents=documents,
+        account_number=fields.get("account_number"),
+        customer_name=fields.get("customer_name", ""),
+        address=fields.get("address", ""),
+        work_order=fields.get("work_order"),
         business_type=fields.get("business_type", ""),
     )
 
@@ -540,8 +679,14 @@ def _document_title(first: StagedSummary) -> str:
     return f"扫描封面 {cover['value']}" if cover else first.title
 
 
-def rescan_page(ref: str, path: str | os.PathLike, db: Database, store: FileStore,
-                options: ScanOptions = ScanOptions(), page_no: int = 1) -> tuple[int, int, list[dict]]:
+def rescan_page(
+    ref: str,
+    path: str | os.PathLike,
+    db: Database,
+    store: FileStore,
+    options: ScanOptions = ScanOptions(),
+    page_no: int = 1,
+) -> tuple[int, int, list[dict]]:
     """Replace the page REF (id or NUMBER/SEQ) with page PAGE_NO of the file at PATH.
     Returns (old page id, new page id, the new page's flags)."""
     from dangan.archive.records.qa import find_page, replace_page

@@ -14,22 +14,23 @@ code). Matching is approximate, because OCR garbles one or two characters of a t
   near titles (加封工作单 / 启封工作单) differ in one character, so a garble on that character
   leaves the page unsure and the pipeline flags it instead of guessing.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Mapping, Sequence
 
 from dangan.scanning.page import PageState, PipelineOptions
 
 __all__ = [
+    "TITLE_LINES",
     "Classification",
     "classify_document",
+    "classify_step",
     "continuation_evidence",
     "is_continuation",
-    "classify_step",
-    "TITLE_LINES",
 ]
 
 TITLE_LINES = 5  # titles sit in the first lines; letterheads and form numbers may come first
@@ -274,6 +275,14 @@ def business_step(page: PageState, options: PipelineOptions) -> PageState:
     code = classify_business(page.text, options.business_type_names)
     if code is None:
         return page
-    proposal = {"name": "business_type", "value": code, "confidence": 0.8, "valid": True,
-                "reason": "named in the application's text", "raw": "", "alternatives": [], "label": ""}
+    proposal = {
+        "name": "business_type",
+        "value": code,
+        "confidence": 0.8,
+        "valid": True,
+        "reason": "named in the application's text",
+        "raw": "",
+        "alternatives": [],
+        "label": "",
+    }
     return replace(page, fields={**page.fields, "business_type": proposal})

@@ -23,6 +23,7 @@ is below ~0.3 and OCR confidence is below ``options.low_confidence``, OCR
 ``clean_for_ocr`` returns the image *for OCR*: keep the page from before it as the
 derived image to store (a binarised page has lost its seal colour on purpose).
 """
+
 from __future__ import annotations
 
 import math
@@ -130,7 +131,7 @@ def without_edge_blobs(ink: np.ndarray) -> np.ndarray:
     inner edges are not text. Free when nothing touches the edge (most pages)."""
     if not (ink[0].any() or ink[-1].any() or ink[:, 0].any() or ink[:, -1].any()):
         return ink
-    n, labels = cv2.connectedComponents(ink, connectivity=8)
+    _n, labels = cv2.connectedComponents(ink, connectivity=8)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     return np.where(np.isin(labels, edge[edge > 0]), 0, ink).astype(np.uint8)
 
@@ -174,13 +175,13 @@ def without_specks(ink: np.ndarray) -> np.ndarray:
 def line_bars(ink: np.ndarray, char: float, axis: int) -> np.ndarray:
     """Smear ink along ``axis`` (1 = horizontal) over gaps smaller than ~half a character:
     characters in a text line merge into one long bar, separate lines do not."""
-    k = max(3, int(round(char * 0.6)) | 1)
+    k = max(3, round(char * 0.6) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1) if axis == 1 else (1, k))
     return cv2.morphologyEx(ink, cv2.MORPH_CLOSE, kernel)
 
 
 def bar_stats(bars: np.ndarray) -> np.ndarray:
-    n, _, stats, _ = cv2.connectedComponentsWithStats(bars, connectivity=8)
+    _n, _, stats, _ = cv2.connectedComponentsWithStats(bars, connectivity=8)
     return stats[1:]
 
 
@@ -201,7 +202,7 @@ def _direction_classifier():
     spec = importlib.util.find_spec("rapidocr")
     if spec is None or not spec.submodule_search_locations:
         return None  # the layout cue still works without it, less surely
-    model = Path(list(spec.submodule_search_locations)[0]) / "models" / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
+    model = Path(next(iter(spec.submodule_search_locations))) / "models" / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
     try:
         import onnxruntime as ort
     except ImportError:
@@ -215,8 +216,9 @@ def _direction_classifier():
     return ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
 
 
-def line_chunks(gray_full: np.ndarray, boxes: np.ndarray, scale: float, quarter: int,
-                limit: int = 8, per_line: int = 2) -> np.ndarray:
+def line_chunks(
+    gray_full: np.ndarray, boxes: np.ndarray, scale: float, quarter: int, limit: int = 8, per_line: int = 2
+) -> np.ndarray:
     """Cut text lines into 4:1 chunks (the classifier's 48x192 input) from the full image.
     ``boxes`` are line boxes (x, y, w, h) on the analysis copy, in the scanned frame;
     each crop is turned by ``quarter`` so its text runs left to right (no full-page
@@ -238,11 +240,14 @@ def line_chunks(gray_full: np.ndarray, boxes: np.ndarray, scale: float, quarter:
             continue
         step = 4 * ch
         for cx in list(range(0, max(1, length - step // 2), step))[:per_line]:
-            crop = line[:, cx:cx + step]
+            crop = line[:, cx : cx + step]
             if crop.shape[1] < ch * 2:
                 continue
-            resized = cv2.resize(crop, (min(192, int(math.ceil(48 * crop.shape[1] / ch))), 48),
-                                 interpolation=cv2.INTER_AREA if ch > 48 else cv2.INTER_LINEAR)
+            resized = cv2.resize(
+                crop,
+                (min(192, math.ceil(48 * crop.shape[1] / ch)), 48),
+                interpolation=cv2.INTER_AREA if ch > 48 else cv2.INTER_LINEAR,
+            )
             canvas = np.zeros((48, 192), np.float32)
             canvas[:, : resized.shape[1]] = resized.astype(np.float32) / 127.5 - 1.0
             chunks.append(canvas)
@@ -354,8 +359,9 @@ def orient(page: PageState, options: PipelineOptions) -> PageState:
     metrics = {**page.metrics, "orientation_margin": round(score - second, 3)}
     if best == 0:
         return replace(page, metrics=metrics)
-    return replace(page, image=rotate_clockwise(page.image, best),
-                   rotation=(page.rotation + best) % 360, metrics=metrics)
+    return replace(
+        page, image=rotate_clockwise(page.image, best), rotation=(page.rotation + best) % 360, metrics=metrics
+    )
 
 
 def turned_half(page: PageState) -> PageState:
@@ -393,7 +399,7 @@ def estimate_skew(gray: np.ndarray, dpi: int = 300) -> float:
     # Scanner borders (dark, touching the edge) and solid areas (photo, black box) have no
     # text lines; their straight edges would pull the estimate to the scanner's axes.
     ink = without_edge_blobs(ink)
-    k = max(3, int(round(2 / 25.4 * dpi * scale)) | 1)  # solid 2 mm: punch holes, photos
+    k = max(3, round(2 / 25.4 * dpi * scale) | 1)  # solid 2 mm: punch holes, photos
     ink = cv2.subtract(ink, cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((k, k), np.uint8)))
     ys, xs = np.nonzero(ink)
     if len(ys) < max(200, 0.0015 * ink.size):  # fewer than ~25 characters: nothing to judge by
@@ -430,13 +436,14 @@ def rotate_by(image: np.ndarray, degrees: float, *, grey: bool = False) -> np.nd
     h, w = image.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     c, s = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(math.ceil(w * c + h * s)), int(math.ceil(w * s + h * c))
+    nw, nh = math.ceil(w * c + h * s), math.ceil(w * s + h * c)
     m[0, 2] += (nw - w) / 2
     m[1, 2] += (nh - h) / 2
 
     def warp(img: np.ndarray) -> np.ndarray:
-        return cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                              borderValue=(255, 255, 255, 255))
+        return cv2.warpAffine(
+            img, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255, 255)
+        )
 
     if image.ndim == 2:
         return warp(image)
@@ -483,7 +490,7 @@ def scanner_border_mask(small: np.ndarray, dpi: float) -> np.ndarray:
     if min(small[0].min(), small[-1].min(), small[:, 0].min(), small[:, -1].min()) >= level:
         return np.zeros(small.shape, bool)  # no dark pixel on any edge: no border (most pages)
     dark = (small < level).astype(np.uint8)
-    k = max(3, int(round(1 / 25.4 * dpi)) | 1)  # thicker than any pen or print stroke; odd: no shift
+    k = max(3, round(1 / 25.4 * dpi) | 1)  # thicker than any pen or print stroke; odd: no shift
     dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=4)
     if n <= 1:
@@ -515,19 +522,21 @@ def crop_borders(page: PageState, options: PipelineOptions) -> PageState:
     top, left = min(top, sh // 4), min(left, sw // 4)
     bottom, right = max(bottom, sh - sh // 4), max(right, sw - sw // 4)
     pad = 1  # one analysis pixel more, to lose the shaded paper edge
-    box = (min(w, int(math.ceil((left + pad * (left > 0)) / scale))),
-           min(h, int(math.ceil((top + pad * (top > 0)) / scale))),
-           max(0, int((right - pad * (right < sw)) / scale)),
-           max(0, int((bottom - pad * (bottom < sh)) / scale)))
-    image = np.ascontiguousarray(page.image[box[1]:box[3], box[0]:box[2]])
+    box = (
+        min(w, math.ceil((left + pad * (left > 0)) / scale)),
+        min(h, math.ceil((top + pad * (top > 0)) / scale)),
+        max(0, int((right - pad * (right < sw)) / scale)),
+        max(0, int((bottom - pad * (bottom < sh)) / scale)),
+    )
+    image = np.ascontiguousarray(page.image[box[1] : box[3], box[0] : box[2]])
     leftover = border[top:bottom, left:right]
     if leftover.any():
         # Paint the wedge white, working only in its bounding box (a thin strip by an edge).
         grown = cv2.dilate(leftover.astype(np.uint8), np.ones((3, 3), np.uint8))
         ys, xs = np.nonzero(grown)
         sy0, sy1, sx0, sx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        fy0, fy1 = int((top + sy0) / scale) - box[1], int(math.ceil((top + sy1) / scale)) - box[1]
-        fx0, fx1 = int((left + sx0) / scale) - box[0], int(math.ceil((left + sx1) / scale)) - box[0]
+        fy0, fy1 = int((top + sy0) / scale) - box[1], math.ceil((top + sy1) / scale) - box[1]
+        fx0, fx1 = int((left + sx0) / scale) - box[0], math.ceil((left + sx1) / scale) - box[0]
         fy0, fx0 = max(fy0, 0), max(fx0, 0)
         fy1, fx1 = min(fy1, image.shape[0]), min(fx1, image.shape[1])
         strip = cv2.resize(grown[sy0:sy1, sx0:sx1], (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_NEAREST)
@@ -549,7 +558,7 @@ BLANK_DPI = 75
 def ink_on_paper(small: np.ndarray, dpi: float) -> np.ndarray:
     """Marks clearly darker than the local paper: faint bleed-through and paper grain are
     not ink, a pen stroke or a printed character is."""
-    k = max(15, int(round(8 / 25.4 * dpi)) | 1)  # paper level from an 8 mm neighbourhood
+    k = max(15, round(8 / 25.4 * dpi) | 1)  # paper level from an 8 mm neighbourhood
     paper = cv2.dilate(small, np.ones((k, k), np.uint8))  # brightest nearby = paper
     return (paper.astype(np.int16) - small.astype(np.int16)) > 70
 
@@ -569,7 +578,7 @@ def detect_blank(page: PageState, options: PipelineOptions) -> PageState:
     small, scale = downscaled_gray(page.image, page.dpi, BLANK_DPI)
     dpi = page.dpi * scale
     ink = ink_on_paper(small, dpi).astype(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    _n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     stats = stats[1:]
     x, y, w, h = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3]
     H, W = ink.shape
@@ -577,7 +586,7 @@ def detect_blank(page: PageState, options: PipelineOptions) -> PageState:
     inside = (x + w > mw) & (x < W - mw) & (y + h > mh) & (y < H - mh)
     big_enough = np.maximum(w, h) >= 2.5 / 25.4 * dpi
     marks = int(np.sum(inside & big_enough & ~punch_holes(stats, dpi)))
-    fraction = float(ink[mh:H - mh, mw:W - mw].mean())
+    fraction = float(ink[mh : H - mh, mw : W - mw].mean())
     metrics = {**page.metrics, "ink_fraction": round(fraction, 5), "marks": float(marks)}
     return replace(page, is_blank=marks == 0, metrics=metrics)
 
@@ -602,7 +611,7 @@ def coloured_ink(hsv: np.ndarray) -> np.ndarray:
 def seal_shapes(red: np.ndarray, dpi: float) -> list[tuple[int, int, int, int]]:
     """Boxes of red marks shaped like a seal: 20-70 mm across, roughly round or oval, the
     hull well filled (a ring with text and star; a red heading is long and thin)."""
-    k = max(3, int(round(2 / 25.4 * dpi)) | 1)
+    k = max(3, round(2 / 25.4 * dpi) | 1)
     joined = cv2.morphologyEx(red.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     lo, hi = 20 / 25.4 * dpi, 70 / 25.4 * dpi
@@ -633,13 +642,18 @@ def detect_colour_and_seal(page: PageState, options: PipelineOptions) -> PageSta
     colour = coloured_ink(hsv)
     # Coloured specks and JPEG fringes are not colour: demand ~20 mm^2 of coloured ink.
     colour_area_mm2 = float(colour.sum()) * (25.4 / dpi) ** 2
-    metrics = {**page.metrics, "colour_area_mm2": round(colour_area_mm2, 1), "seals": float(len(seals)),
-               # as delivered: later steps may store a page without colour as grey
-               "grey_scan": float(looks_grey(page.image))}
+    metrics = {
+        **page.metrics,
+        "colour_area_mm2": round(colour_area_mm2, 1),
+        "seals": float(len(seals)),
+        # as delivered: later steps may store a page without colour as grey
+        "grey_scan": float(looks_grey(page.image)),
+    }
     return replace(page, has_seal=bool(seals), is_colour=bool(seals) or colour_area_mm2 >= 20, metrics=metrics)
 
 
 # --------------------------------------------------------------------------- OCR image
+
 
 def speckle_noise(gray: np.ndarray, dpi: int) -> float:
     """Noise as the mean absolute difference between the page and its 3x3 median, at full
@@ -653,7 +667,7 @@ def speckle_noise(gray: np.ndarray, dpi: int) -> float:
     for fy, fx in ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75)):
         y0 = min(max(0, int(h * fy) - side // 2), h - side)
         x0 = min(max(0, int(w * fx) - side // 2), w - side)
-        window = gray[y0:y0 + side, x0:x0 + side]
+        window = gray[y0 : y0 + side, x0 : x0 + side]
         scores.append(float(cv2.absdiff(window, cv2.medianBlur(window, 3)).mean()))
     return float(np.median(scores))
 
@@ -664,12 +678,11 @@ def speckle_noise(gray: np.ndarray, dpi: int) -> float:
 NOISY = 4.0
 
 
-
 def erase_ruled_lines(gray: np.ndarray, dpi: int) -> np.ndarray:
     """The page with form rules (table lines, underlines) painted white. Tesseract takes a
     ruled table for graphics and drops every row in it; with the rules gone it reads the
     cells as text lines. Found at 150 dpi: a rule is ink unbroken for more than 0.4 inch."""
-    f = max(1, int(round(dpi / 150)))
+    f = max(1, round(dpi / 150))
     small = cv2.resize(gray, (gray.shape[1] // f, gray.shape[0] // f), interpolation=cv2.INTER_AREA) if f > 1 else gray
     _, ink = cv2.threshold(small, 200, 255, cv2.THRESH_BINARY_INV)
     n = max(10, int(0.4 * dpi / f))

@@ -16,19 +16,29 @@ The codes (never a name, an ID number or an address: the cover lies on desks and
 
 The code format (CoverCode) lives in archive/labels.py, next to the printing of the sheets.
 """
+
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import cv2
 import numpy as np
 
-from dangan.archive.paper.labels import COVER_KIND_NAMES, COVER_PREFIX, CoverCode, CoverCodeError, cover_code, parse_cover_payload
 from dangan import SCHEMAS_DIR
+from dangan.archive.paper.labels import (
+    COVER_KIND_NAMES,
+    COVER_PREFIX,
+    CoverCode,
+    CoverCodeError,
+    cover_code,
+    parse_cover_payload,
+)
+from dangan.errors import DanganError
 from dangan.scanning.page import PageState, PipelineOptions
 
 KIND_NAMES = COVER_KIND_NAMES
@@ -54,7 +64,7 @@ def read_cover_code(gray: np.ndarray) -> str | None:
     x0, y0 = pts.min(axis=0)
     x1, y1 = pts.max(axis=0)
     pad = _MARGIN * max(x1 - x0, y1 - y0)
-    crop = gray[max(0, int(y0 - pad)):min(h, int(y1 + pad) + 1), max(0, int(x0 - pad)):min(w, int(x1 + pad) + 1)]
+    crop = gray[max(0, int(y0 - pad)) : min(h, int(y1 + pad) + 1), max(0, int(x0 - pad)) : min(w, int(x1 + pad) + 1)]
     text = ""
     if crop.size:
         text, _, _ = detector.detectAndDecode(crop)
@@ -78,14 +88,31 @@ def detect_cover(page: PageState, options: PipelineOptions) -> PageState:
         link, reason, valid = parse_cover_payload(code), "", True
     except CoverCodeError as e:
         link, reason, valid = None, str(e), False
-    proposal = {"name": "cover", "value": code, "confidence": 1.0, "valid": valid, "reason": reason,
-                "raw": code, "alternatives": [], "label": "QR", "kind": link.kind if link else ""}
-    page = replace(page, is_blank=True, doc_type=None, doc_type_score=0.0,
-                   fields={**page.fields, "cover": proposal}, metrics={**page.metrics, "cover": 1.0})
+    proposal = {
+        "name": "cover",
+        "value": code,
+        "confidence": 1.0,
+        "valid": valid,
+        "reason": reason,
+        "raw": code,
+        "alternatives": [],
+        "label": "QR",
+        "kind": link.kind if link else "",
+    }
+    page = replace(
+        page,
+        is_blank=True,
+        doc_type=None,
+        doc_type_score=0.0,
+        fields={**page.fields, "cover": proposal},
+        metrics={**page.metrics, "cover": 1.0},
+    )
     if not valid:
-        page = page.with_flag("cover_code", "fail",
-                              f"This cover sheet's code cannot be used ({reason}); link the record by hand "
-                              "or print the cover again.")
+        page = page.with_flag(
+            "cover_code",
+            "fail",
+            f"This cover sheet's code cannot be used ({reason}); link the record by hand or print the cover again.",
+        )
     return page
 
 
@@ -101,7 +128,7 @@ SCHEMA_PATH = SCHEMAS_DIR / "batch-manifest.schema.json"
 LINK_COLUMNS = {"archive_number": "record", "work_order": "work_order", "account_number": "account"}
 
 
-class ManifestError(ValueError):
+class ManifestError(DanganError, ValueError):
     """Everything wrong with a manifest, one problem a line, each naming file and line."""
 
     def __init__(self, problems: list[str]):
@@ -135,8 +162,10 @@ class Manifest:
             if not matches:
                 problems.append(f"{row.where}: file {row.file!r} is not among the files of this scan")
             elif len(matches) > 1:
-                problems.append(f"{row.where}: file {row.file!r} matches {len(matches)} files "
-                                f"({', '.join(map(str, matches[:3]))}); give its path")
+                problems.append(
+                    f"{row.where}: file {row.file!r} matches {len(matches)} files "
+                    f"({', '.join(map(str, matches[:3]))}); give its path"
+                )
             else:
                 by_file.setdefault(matches[0], []).append(row)
         for path, rows in by_file.items():
@@ -145,17 +174,22 @@ class Manifest:
             expected = 1
             for row in rows:
                 if row.first_page > expected:
-                    problems.append(f"{row.where}: pages {_span(expected, row.first_page - 1)} of {row.file} "
-                                    "are in no row of the manifest")
+                    problems.append(
+                        f"{row.where}: pages {_span(expected, row.first_page - 1)} of {row.file} "
+                        "are in no row of the manifest"
+                    )
                 elif row.first_page < expected:
-                    problems.append(f"{row.where}: pages {_span(row.first_page, min(row.last_page, expected - 1))} "
-                                    f"of {row.file} are also in another row")
+                    problems.append(
+                        f"{row.where}: pages {_span(row.first_page, min(row.last_page, expected - 1))} "
+                        f"of {row.file} are also in another row"
+                    )
                 if count is not None and row.last_page > count:
                     problems.append(f"{row.where}: last_page {row.last_page} but {row.file} has {count} pages")
                 expected = max(expected, row.last_page + 1)
             if count is not None and expected <= count:
-                problems.append(f"{rows[-1].where}: pages {_span(expected, count)} of {rows[-1].file} "
-                                "are in no row of the manifest")
+                problems.append(
+                    f"{rows[-1].where}: pages {_span(expected, count)} of {rows[-1].file} are in no row of the manifest"
+                )
         if problems:
             raise ManifestError(problems)
         return by_file
@@ -236,8 +270,15 @@ def _csv_rows(path: Path, raw: str) -> list[tuple[str, Any]]:
                 item[key] = int(value) if key in ("first_page", "last_page") and value.isdigit() else value
         out.append((where, item))
     if header is None:
-        out.append((path.name, "empty: expected a header row file,first_page,last_page,work_order,"
-                               "account_number,archive_number and one row per folder"))
+        out.append(
+            (
+                path.name,
+                (
+                    "empty: expected a header row file,first_page,last_page,work_order,"
+                    "account_number,archive_number and one row per folder"
+                ),
+            )
+        )
     return out
 
 
@@ -250,8 +291,10 @@ def _json_rows(path: Path, raw: str) -> list[tuple[str, Any]]:
         data = data.get("folders")
     if not isinstance(data, list):
         return [(path.name, 'expected a list of rows, or {"folders": [rows]}')]
-    return [(f"{path.name} row {i}", item if isinstance(item, dict) else f"row is not an object: {item!r}")
-            for i, item in enumerate(data, start=1)]
+    return [
+        (f"{path.name} row {i}", item if isinstance(item, dict) else f"row is not an object: {item!r}")
+        for i, item in enumerate(data, start=1)
+    ]
 
 
 def _row_validator():
@@ -273,8 +316,11 @@ def _say(error) -> str:
         extra = ", ".join(sorted(set(value) - set(error.schema.get("properties", {}))))
         return f"unknown column {extra} (columns: {allowed})"
     if v == "type":
-        return f"{field} {value!r} is not a whole number" if error.validator_value == "integer" \
+        return (
+            f"{field} {value!r} is not a whole number"
+            if error.validator_value == "integer"
             else f"{field} must be {error.validator_value}"
+        )
     if v == "minimum":
         return f"{field} must be at least {error.validator_value}, got {value}"
     if v == "pattern":

@@ -31,19 +31,20 @@ Messages are JSON (never pickle: a broker reachable from the network must not be
 code in a worker); paths in them are relative to the file store, which each worker finds
 under its own data home (the shared path may be mounted differently on each machine).
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from celery import Celery, signals
 
-from dangan.archive.records.accession import IntakePage, already_accessioned
 from dangan.archive.db import Database
 from dangan.archive.models import Page, SourceFile, StagedPage
+from dangan.archive.records.accession import IntakePage, already_accessioned
 from dangan.archive.store import FileStore
 from dangan.scanning.batch import PageTask, process_page_guarded
 from dangan.scanning.page import PipelineOptions
@@ -65,7 +66,9 @@ def make_app(broker: str | None = None, visibility_timeout: float | None = None)
     vt = float(visibility_timeout or os.environ.get("DANGAN_VISIBILITY_TIMEOUT") or 3600)
     app = Celery("dangan", broker=url, backend=url, set_as_current=False)
     app.conf.update(
-        task_serializer="json", result_serializer="json", accept_content=["json"],
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
         task_acks_late=True,  # acknowledged only after the page is staged
         task_reject_on_worker_lost=True,  # a worker process killed mid-page: back to the queue
         worker_prefetch_multiplier=1,  # a worker holds no page it is not working on
@@ -93,19 +96,25 @@ def make_app(broker: str | None = None, visibility_timeout: float | None = None)
 
 # ---------------------------------------------------------------- messages
 
+
 def task_message(task: PageTask) -> dict:
     """A PageTask as JSON, its source given relative to the file store (already stored by scan)."""
     store = FileStore(task.store_root)
     stored = store.put_file("sources", task.info.path, SUFFIX[task.info.media_type], sha=task.source_sha256)
-    return {"source": stored.relpath, "name": Path(task.info.path).name, "media_type": task.info.media_type,
-            "page_count": task.info.page_count, "page_no": task.page_no,
-            "source_sha256": task.source_sha256, "options": asdict(task.options)}
+    return {
+        "source": stored.relpath,
+        "name": Path(task.info.path).name,
+        "media_type": task.info.media_type,
+        "page_count": task.info.page_count,
+        "page_no": task.page_no,
+        "source_sha256": task.source_sha256,
+        "options": asdict(task.options),
+    }
 
 
 def task_from_message(msg: dict, store_root: str | os.PathLike) -> PageTask:
     store = FileStore(store_root)
-    info = SourceInfo(path=str(store.path(msg["source"])), media_type=msg["media_type"],
-                      page_count=msg["page_count"])
+    info = SourceInfo(path=str(store.path(msg["source"])), media_type=msg["media_type"], page_count=msg["page_count"])
     return PageTask(info, msg["page_no"], str(store.root), _options(msg["options"]), msg["source_sha256"])
 
 
@@ -142,9 +151,11 @@ def _page_task(self, msg: dict) -> dict:
     db, store_root = _worker_home()
     task = task_from_message(msg, store_root)
     if not Path(task.info.path).exists():
-        return {"error": f"worker {self.request.hostname} does not see {msg['name']} in the file store at "
-                         f"{store_root} (no {msg['source']}): give every worker the shared store "
-                         "(DANGAN_HOME) and the archive's database (DANGAN_DB)"}
+        return {
+            "error": f"worker {self.request.hostname} does not see {msg['name']} in the file store at "
+            f"{store_root} (no {msg['source']}): give every worker the shared store "
+            "(DANGAN_HOME) and the archive's database (DANGAN_DB)"
+        }
     sha, n = task.source_sha256, task.page_no
     done = _already_done(db, sha, n)
     if done is not None:
@@ -154,8 +165,11 @@ def _page_task(self, msg: dict) -> dict:
     except RejectedFile as e:
         return {"error": str(e)}
     stage_once(db, sha, page)
-    return {"page": asdict(page), "reused": False,
-            "redelivered": bool((self.request.delivery_info or {}).get("redelivered"))}
+    return {
+        "page": asdict(page),
+        "reused": False,
+        "redelivered": bool((self.request.delivery_info or {}).get("redelivered")),
+    }
 
 
 def _already_done(db: Database, sha: str, page_no: int) -> IntakePage | None:
@@ -174,8 +188,11 @@ def _already_done(db: Database, sha: str, page_no: int) -> IntakePage | None:
 def select_archived(sha: str, page_no: int):
     from sqlalchemy import select
 
-    return (select(Page).join(SourceFile, Page.source_id == SourceFile.id)
-            .where(SourceFile.sha256 == sha, Page.source_page == page_no, Page.superseded_by_id.is_(None)))
+    return (
+        select(Page)
+        .join(SourceFile, Page.source_id == SourceFile.id)
+        .where(SourceFile.sha256 == sha, Page.source_page == page_no, Page.superseded_by_id.is_(None))
+    )
 
 
 def stage_once(db: Database, sha: str, page: IntakePage) -> None:
@@ -195,8 +212,19 @@ def stage_once(db: Database, sha: str, page: IntakePage) -> None:
 def run_worker(app: Celery, concurrency: int = 1, loglevel: str = "INFO", hostname: str | None = None) -> None:
     """Work pages until stopped (Ctrl-C finishes the page in hand; SIGKILL loses nothing)."""
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    argv = ["worker", "--pool", "prefork", "--concurrency", str(concurrency), "--queues", QUEUE,
-            "--loglevel", loglevel, "--without-gossip", "--without-mingle"]
+    argv = [
+        "worker",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(concurrency),
+        "--queues",
+        QUEUE,
+        "--loglevel",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if hostname:
         argv += ["--hostname", hostname]
     app.worker_main(argv)
@@ -209,6 +237,7 @@ def workers_listening(app: Celery, timeout: float = 1.0) -> list[str]:
 
 
 # ---------------------------------------------------------------- station side
+
 
 class QueueRunner:
     """A PageRunner for `scanning.batch.scan`: publishes the pages, yields them as workers finish.
@@ -236,8 +265,9 @@ class QueueRunner:
                 self.app.backend.forget(task_id)
                 result = meta.get("result")
                 if meta.get("status") != "SUCCESS":
-                    raise RuntimeError(f"page {task.page_no} of {Path(task.info.path).name} failed on a "
-                                       f"worker: {result!r}")
+                    raise RuntimeError(
+                        f"page {task.page_no} of {Path(task.info.path).name} failed on a worker: {result!r}"
+                    )
                 if "error" in result:
                     yield task, RejectedFile(result["error"])
                     continue
@@ -250,9 +280,11 @@ class QueueRunner:
         """A PostgreSQL session-level advisory lock, taken around each yield (no-op elsewhere:
         SQLite's BEGIN IMMEDIATE already serialises writers on its one machine)."""
         if self.db.engine.dialect.name != "postgresql":
+
             @contextmanager
             def nothing():
                 yield
+
             yield nothing
             return
         from sqlalchemy import text

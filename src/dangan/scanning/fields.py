@@ -11,15 +11,15 @@ Approach: regex plus small fuzzy label matching, no ML.
 - A label may have one garbled character when a colon follows it (``户亏：`` still reads as 户号).
 - A value runs from its label to the next label-like ``xx：`` on the same line.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable
 
-from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.archive.identifiers import (
     InvalidIdentifier,
     repair_candidates_mod11_2,
@@ -28,9 +28,10 @@ from dangan.archive.identifiers import (
     validate_uscc,
     validate_work_order,
 )
+from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.scanning.page import PageState, PipelineOptions
 
-__all__ = ["FieldProposal", "extract_fields", "extract_fields_step", "parse_capacity_value", "LABELS"]
+__all__ = ["LABELS", "FieldProposal", "extract_fields", "extract_fields_step", "parse_capacity_value"]
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,11 @@ _DATE_FIELDS = ("application_date", "seal_date", "unseal_date", "connection_date
 _CAPACITY_FIELDS = ("applied_capacity", "running_capacity", "transformer_capacity", "contract_capacity")
 # A two-character label with one garbled character is too weak on its own; allow it only where
 # the value has a strict shape that confirms it.
-_STRICT_FIELDS = {"account_number", "work_order", "id_number", "uscc", "phone", "archive_number"} | set(
-    _DATE_FIELDS
-) | set(_CAPACITY_FIELDS)
+_STRICT_FIELDS = (
+    {"account_number", "work_order", "id_number", "uscc", "phone", "archive_number"}
+    | set(_DATE_FIELDS)
+    | set(_CAPACITY_FIELDS)
+)
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
@@ -96,11 +99,26 @@ _CONF_PER_REPAIR = 0.08
 _CONF_INVALID_CAP = 0.3
 
 # OCR letters that stand for digits in numeric identifiers.
-_DIGIT_LOOKALIKES = {"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1", "i": "1", "Z": "2",
-                     "z": "2", "S": "5", "s": "5", "B": "8"}
+_DIGIT_LOOKALIKES = {
+    "O": "0",
+    "o": "0",
+    "D": "0",
+    "Q": "0",
+    "l": "1",
+    "I": "1",
+    "|": "1",
+    "i": "1",
+    "Z": "2",
+    "z": "2",
+    "S": "5",
+    "s": "5",
+    "B": "8",
+}
 # Digits OCR mistakes for one another (for ranking check-character repairs).
-_DIGIT_CONFUSIONS = {frozenset(p) for p in ("08", "06", "09", "38", "35", "56", "58", "68", "89", "17", "14",
-                                             "49", "27", "12", "13", "0X", "4X")}
+_DIGIT_CONFUSIONS = {
+    frozenset(p)
+    for p in ("08", "06", "09", "38", "35", "56", "58", "68", "89", "17", "14", "49", "27", "12", "13", "0X", "4X")
+}
 
 
 # --- text preparation -----------------------------------------------------------------------
@@ -161,7 +179,9 @@ def _cell_gaps(line: str, index: list[int]) -> set[int]:
     our OCR text keeps a space only at a form's cell boundary (户名 | 王建国), where a
     colon would be; text with a space between every character (raw Tesseract) has none."""
     gaps = {i for i in range(1, len(index)) if index[i] - index[i - 1] > 1}
-    cjk_pairs = sum(1 for i in range(1, len(index)) if _CJK_RE.match(line[index[i]]) and _CJK_RE.match(line[index[i - 1]]))
+    cjk_pairs = sum(
+        1 for i in range(1, len(index)) if _CJK_RE.match(line[index[i]]) and _CJK_RE.match(line[index[i - 1]])
+    )
     spaced = sum(1 for i in gaps if _CJK_RE.match(line[index[i]]) and _CJK_RE.match(line[index[i - 1]]))
     return set() if cjk_pairs and spaced > 0.3 * cjk_pairs else gaps
 
@@ -171,14 +191,13 @@ def _exact_hits(sq: str, gaps: frozenset[int] = frozenset()) -> list[_Hit]:
     hits: list[_Hit] = []
     for name, label in _LABEL_PAIRS:  # longest first: 客户名称 before 户名
         for m in re.finditer(re.escape(label), sq):
-            if any(taken[m.start():m.end()]):
+            if any(taken[m.start() : m.end()]):
                 continue
             end = _past_qualifier(sq, m.end())
             for k in range(m.start(), end):
                 taken[k] = True
             starts_cell = m.start() == 0 or m.start() in gaps
-            hits.append(_Hit(m.start(), end, name, label, True,
-                             _has_colon(sq, end) or (starts_cell and end in gaps)))
+            hits.append(_Hit(m.start(), end, name, label, True, _has_colon(sq, end) or (starts_cell and end in gaps)))
     return hits
 
 
@@ -410,12 +429,28 @@ def _parse_phone(region: str) -> _Parsed | None:
     return _Parsed(compact, False, "not an 11-digit mobile number or a 0xx-xxxxxxx landline", repairs, raw=raw)
 
 
-_CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "〇": 0,
+    "零": 0,
+    "○": 0,
+    "O": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _DATE_RES = (
     re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"),
     re.compile(r"(?<!\d)(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})(?!\d)"),
 )
-_CN_DATE_RE = re.compile(r"([〇零○O一二三四五六七八九]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日")
+_CN_DATE_RE = re.compile(
+    r"([〇零○O一二三四五六七八九]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日"
+)
 
 
 def _cn_number(s: str) -> int:
@@ -510,7 +545,12 @@ def _parse_name(region: str) -> _Parsed | None:
     if not (_CJK_RE.search(text) or re.search(r"[A-Za-z]{2}", text)):
         return _Parsed(text, False, "contains no name characters", raw=region.strip(" \t" + _COLONS))
     if len(text) > 40:
-        return _Parsed(text, False, "longer than 40 characters: the value probably ran into other text", raw=region.strip(" \t" + _COLONS))
+        return _Parsed(
+            text,
+            False,
+            "longer than 40 characters: the value probably ran into other text",
+            raw=region.strip(" \t" + _COLONS),
+        )
     if re.search(r"\d{3,}", text):
         return _Parsed(text, False, "contains a number: probably not a name", raw=region.strip(" \t" + _COLONS))
     return _Parsed(text, True, raw=region.strip(" \t" + _COLONS))
@@ -521,7 +561,12 @@ def _parse_address(region: str) -> _Parsed | None:
     if not text:
         return None
     if not _ADDRESS_MARKERS & set(text):
-        return _Parsed(text, False, "has none of 省/市/区/县/路/街/号/室…: check it is an address", raw=region.strip(" \t" + _COLONS))
+        return _Parsed(
+            text,
+            False,
+            "has none of 省/市/区/县/路/街/号/室…: check it is an address",
+            raw=region.strip(" \t" + _COLONS),
+        )
     if len(text) > 80:
         return _Parsed(text, False, "longer than 80 characters", raw=region.strip(" \t" + _COLONS))
     return _Parsed(text, True, raw=region.strip(" \t" + _COLONS))
@@ -587,8 +632,16 @@ def _proposal(name: str, parsed: _Parsed, label: str, exact_label: bool | None) 
     reason = parsed.reason
     if exact_label is False:
         reason = _join(f"label read as a garbled {label}", reason)
-    return FieldProposal(name, parsed.value, _confidence(exact_label, parsed), parsed.valid, reason,
-                         parsed.raw, parsed.alternatives, label)
+    return FieldProposal(
+        name,
+        parsed.value,
+        _confidence(exact_label, parsed),
+        parsed.valid,
+        reason,
+        parsed.raw,
+        parsed.alternatives,
+        label,
+    )
 
 
 def _better(new: FieldProposal, old: FieldProposal | None) -> bool:
@@ -650,8 +703,9 @@ def _generic_proposals(text: str, found: dict[str, FieldProposal]) -> dict[str, 
     if dates:
         _, _, raw, y, m, d = dates[0]
         labelled = [p for k, p in found.items() if k in _DATE_FIELDS and p.raw == raw]
-        extra["date"] = replace(labelled[0], name="date") if labelled else _proposal(
-            "date", _date_proposal(raw, y, m, d), "", None)
+        extra["date"] = (
+            replace(labelled[0], name="date") if labelled else _proposal("date", _date_proposal(raw, y, m, d), "", None)
+        )
     capacities = [found[k] for k in _CAPACITY_FIELDS if k in found]
     if capacities:
         first = min(capacities, key=lambda p: text.find(p.raw) if p.raw in text else len(text))

@@ -4,23 +4,21 @@ Tesseract's Chinese output separates every character with a space; we rebuild li
 from its word boxes and join CJK characters without spaces, keeping spaces only where
 Latin words or numbers meet.
 """
+
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Protocol
 
 import cv2
 import numpy as np
 
 from dangan.scanning.page import PipelineOptions, Word
-
-# One thread per Tesseract process; we parallelise across pages (4x faster here, see findings).
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+from dangan.tools import tesseract
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -64,12 +62,6 @@ def text_from_words(words: tuple[Word, ...] | list[Word]) -> str:
     return "\n".join(join_line(lines[k]) for k in sorted(lines))
 
 
-@lru_cache(maxsize=1)
-def tesseract_version() -> str:
-    out = subprocess.run(["tesseract", "--version"], capture_output=True, text=True)
-    return (out.stdout or out.stderr).splitlines()[0].strip()
-
-
 class TesseractEngine:
     name = "tesseract"
 
@@ -79,25 +71,15 @@ class TesseractEngine:
             # A lightly compressed greyscale PNG: cheaper to write than pytesseract's RGB PNG.
             src = os.path.join(tmp, "page.png")
             cv2.imwrite(src, gray, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-            tsv = self._run(src, os.path.join(tmp, "out"), options)
-        words = parse_tsv(tsv)
+            out = tesseract.tsv(src, language=options.language, psm=options.psm)
+        words = parse_tsv(out)
         confs = [w.conf for w in words]
         return OcrResult(
             text=text_from_words(words),
             words=words,
             confidence=round(sum(confs) / len(confs), 1) if confs else None,
-            engine=f"{tesseract_version()} -l {options.language} --psm {options.psm}",
+            engine=f"{tesseract.version()} -l {options.language} --psm {options.psm}",
         )
-
-    @staticmethod
-    def _run(src: str, out_base: str, options: PipelineOptions) -> str:
-        cmd = ["tesseract", src, out_base, "-l", options.language, "--psm", str(options.psm),
-               "-c", "preserve_interword_spaces=0", "tsv"]
-        proc = subprocess.run(cmd, capture_output=True, timeout=600)
-        if proc.returncode != 0:
-            raise RuntimeError(f"tesseract failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
-        with open(out_base + ".tsv", encoding="utf-8") as f:
-            return f.read()
 
 
 def parse_tsv(tsv: str) -> tuple[Word, ...]:
@@ -131,9 +113,13 @@ class RapidOcrEngine:
     def _engine():
         from rapidocr import RapidOCR
 
-        return RapidOCR(params={"Global.log_level": "error",
-                                "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                                "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+        return RapidOCR(
+            params={
+                "Global.log_level": "error",
+                "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
 
     def recognise(self, image: np.ndarray, options: PipelineOptions) -> OcrResult:
         bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
@@ -144,9 +130,12 @@ class RapidOcrEngine:
             runs.append((int(min(xs)), int(min(ys)), int(max(xs) - min(xs)), int(max(ys) - min(ys)), text, score))
         words = tuple(w for line_no, line in enumerate(_lines(runs)) for w in _split_run(line, line_no))
         confs = [s for *_, s in runs]
-        return OcrResult(text_from_words(words), words,
-                         round(100 * sum(confs) / len(confs), 1) if confs else None,
-                         f"rapidocr {_version('rapidocr')} (PP-OCR, onnxruntime)")
+        return OcrResult(
+            text_from_words(words),
+            words,
+            round(100 * sum(confs) / len(confs), 1) if confs else None,
+            f"rapidocr {_version('rapidocr')} (PP-OCR, onnxruntime)",
+        )
 
 
 def _lines(runs: list[tuple]) -> list[list[tuple]]:
@@ -154,7 +143,7 @@ def _lines(runs: list[tuple]) -> list[list[tuple]]:
     sorted left to right: PP-OCR returns form cells in detection order, not reading order."""
     lines: list[list[tuple]] = []
     for run in sorted(runs, key=lambda r: r[1] + r[3] / 2):
-        x, y, w, h = run[:4]
+        _x, y, _w, h = run[:4]
         for line in lines:
             ly, lh = line[0][1], line[0][3]
             if min(y + h, ly + lh) - max(y, ly) > 0.5 * min(h, lh):
@@ -172,12 +161,15 @@ def _split_run(line: list[tuple], line_no: int) -> list[Word]:
         if not text:
             continue
         step = w / len(text)
-        words.extend(Word(ch, int(x + i * step), y, max(1, int(step)), h, round(100 * score, 1), line_no)
-                     for i, ch in enumerate(text) if not ch.isspace())
+        words.extend(
+            Word(ch, int(x + i * step), y, max(1, int(step)), h, round(100 * score, 1), line_no)
+            for i, ch in enumerate(text)
+            if not ch.isspace()
+        )
     return words
 
 
-@lru_cache(maxsize=None)
+@cache
 def _version(package: str) -> str:
     from importlib.metadata import version
 

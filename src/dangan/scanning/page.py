@@ -4,6 +4,7 @@ A step is a plain function ``step(page: PageState, options: PipelineOptions) -> 
 It never mutates its input: it returns ``dataclasses.replace(page, ...)``. Steps touch no
 database, no index and no files except the inputs they are given.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -55,7 +56,7 @@ class PipelineOptions:
     business_type_names: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.psm not in range(0, 14):
+        if self.psm not in range(14):
             raise ValueError(f"page segmentation mode must be 0-13, got {self.psm}")
         if not 0 < self.min_dpi_fail <= self.min_dpi_warn:
             raise ValueError("min_dpi_fail must be positive and not above min_dpi_warn")
@@ -86,7 +87,7 @@ class PageState:
     doc_type: str | None = None  # document type code from the classification scheme
     doc_type_score: float = 0.0
 
-    def with_flag(self, code: str, severity: str, message: str) -> "PageState":
+    def with_flag(self, code: str, severity: str, message: str) -> PageState:
         return replace(self, flags=self.flags + (QualityFlag(code, severity, message),))
 
     @property

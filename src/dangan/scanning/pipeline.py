@@ -9,15 +9,24 @@ file but the page it is given. The image a step leaves on the page is the derive
 we store for viewing; what Tesseract reads (denoised, binarised, seal ink dropped) is
 made inside `ocr` and thrown away.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import cv2
 
 from dangan.scanning.classify import business_step, classify_step
-from dangan.scanning.cleanup import clean_for_ocr, crop_borders, deskew, detect_blank, detect_colour_and_seal, orient, turned_half
+from dangan.scanning.cleanup import (
+    clean_for_ocr,
+    crop_borders,
+    deskew,
+    detect_blank,
+    detect_colour_and_seal,
+    orient,
+    turned_half,
+)
 from dangan.scanning.covers import detect_cover
 from dangan.scanning.fields import extract_fields_step
 from dangan.scanning.ocr import OcrResult, get_engine
@@ -48,8 +57,14 @@ def ocr(page: PageState, options: PipelineOptions) -> PageState:
         turned_reading, turned_result = _read(turned, options)
         if (turned_result.confidence or 0) > (result.confidence or 0):
             page, reading, result = turned, turned_reading, turned_result
-    return replace(page, text=result.text, words=result.words, confidence=result.confidence,
-                   ocr_engine=result.engine, metrics=reading.metrics)
+    return replace(
+        page,
+        text=result.text,
+        words=result.words,
+        confidence=result.confidence,
+        ocr_engine=result.engine,
+        metrics=reading.metrics,
+    )
 
 
 STEPS: tuple[Step, ...] = (

@@ -5,6 +5,7 @@
 queue, 'warn' is shown). Run both after cleanup, and ``check_quality`` again after OCR to
 add the low-confidence warning: it replaces the flags it raised before, never duplicates.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -15,8 +16,9 @@ import numpy as np
 from dangan.scanning.cleanup import MAX_SKEW, downscaled_gray, estimate_skew, grey_of, ink_mask, speckle_noise
 from dangan.scanning.page import PageState, PipelineOptions, QualityFlag
 
-QUALITY_CODES = frozenset({"low_dpi", "skew", "blur", "too_dark", "faint", "black_area",
-                           "seal_not_colour", "low_confidence"})
+QUALITY_CODES = frozenset(
+    {"low_dpi", "skew", "blur", "too_dark", "faint", "black_area", "seal_not_colour", "low_confidence"}
+)
 
 SHARPNESS_DPI = 150  # blur is judged at one resolution, so 200 and 600 dpi scans compare
 # Measured on rendered forms at 200-600 dpi: sharp print 2.7-3.3; Gaussian blur of
@@ -111,8 +113,16 @@ def grey_seal_likely(gray: np.ndarray, dpi: int) -> bool:
     small, scale = downscaled_gray(gray, dpi, 50)
     d = dpi * scale
     r_min, r_max = int(15 / 25.4 * d), int(25 / 25.4 * d) + 1
-    circles = cv2.HoughCircles(cv2.GaussianBlur(small, (3, 3), 0), cv2.HOUGH_GRADIENT, dp=1,
-                               minDist=r_min * 2, param1=100, param2=30, minRadius=r_min, maxRadius=r_max)
+    circles = cv2.HoughCircles(
+        cv2.GaussianBlur(small, (3, 3), 0),
+        cv2.HOUGH_GRADIENT,
+        dp=1,
+        minDist=r_min * 2,
+        param1=100,
+        param2=30,
+        minRadius=r_min,
+        maxRadius=r_max,
+    )
     return circles is not None and len(circles[0]) > 0
 
 
@@ -120,54 +130,111 @@ def quality_flags(page: PageState, options: PipelineOptions) -> list[QualityFlag
     m = page.metrics
     flags: list[QualityFlag] = []
     if page.dpi < options.min_dpi_fail:
-        flags.append(QualityFlag("low_dpi", "fail",
-                                 f"Scanned at {page.dpi} dpi, below the {options.min_dpi_fail} dpi minimum: "
-                                 f"rescan at {options.min_dpi_warn} dpi."))
+        flags.append(
+            QualityFlag(
+                "low_dpi",
+                "fail",
+                f"Scanned at {page.dpi} dpi, below the {options.min_dpi_fail} dpi minimum: "
+                f"rescan at {options.min_dpi_warn} dpi.",
+            )
+        )
     elif page.dpi < options.min_dpi_warn:
-        flags.append(QualityFlag("low_dpi", "warn",
-                                 f"Scanned at {page.dpi} dpi, below the {options.min_dpi_warn} dpi standard: "
-                                 f"rescan at {options.min_dpi_warn} dpi if small print is hard to read."))
+        flags.append(
+            QualityFlag(
+                "low_dpi",
+                "warn",
+                f"Scanned at {page.dpi} dpi, below the {options.min_dpi_warn} dpi standard: "
+                f"rescan at {options.min_dpi_warn} dpi if small print is hard to read.",
+            )
+        )
     skew = m.get("residual_skew")
     if skew is not None and skew > options.max_residual_skew and not page.is_blank:
-        flags.append(QualityFlag("skew", "fail",
-                                 f"Skew {skew:.1f}° after correction exceeds {options.max_residual_skew:g}°: "
-                                 "rescan the sheet straight."))
+        flags.append(
+            QualityFlag(
+                "skew",
+                "fail",
+                f"Skew {skew:.1f}° after correction exceeds {options.max_residual_skew:g}°: rescan the sheet straight.",
+            )
+        )
     sharp = m.get("sharpness")
     if sharp is not None and not page.is_blank and m.get("contrast", 255) >= FAINT_CONTRAST:
         if sharp < BLURRED_FAIL:
-            flags.append(QualityFlag("blur", "fail",
-                                     f"Page is badly blurred (sharpness {sharp:.2f}, sharp print is about 3): "
-                                     "clean the scanner glass, check the sheet lies flat, and rescan."))
+            flags.append(
+                QualityFlag(
+                    "blur",
+                    "fail",
+                    f"Page is badly blurred (sharpness {sharp:.2f}, sharp print is about 3): "
+                    "clean the scanner glass, check the sheet lies flat, and rescan.",
+                )
+            )
         elif sharp < BLURRED_WARN:
-            flags.append(QualityFlag("blur", "warn",
-                                     f"Page is slightly blurred (sharpness {sharp:.2f}, sharp print is about 3): "
-                                     "check small characters by eye; rescan if they are unreadable."))
+            flags.append(
+                QualityFlag(
+                    "blur",
+                    "warn",
+                    f"Page is slightly blurred (sharpness {sharp:.2f}, sharp print is about 3): "
+                    "check small characters by eye; rescan if they are unreadable.",
+                )
+            )
     paper = m.get("paper")
     if paper is not None and paper < DARK_PAPER:
-        flags.append(QualityFlag("too_dark", "fail",
-                                 f"Page is too dark (paper at {paper:.0f} of 255): rescan with higher brightness."))
+        flags.append(
+            QualityFlag(
+                "too_dark", "fail", f"Page is too dark (paper at {paper:.0f} of 255): rescan with higher brightness."
+            )
+        )
     contrast = m.get("contrast")
     if contrast is not None and contrast < FAINT_CONTRAST and not page.is_blank and (paper or 0) >= DARK_PAPER:
-        flags.append(QualityFlag("faint", "fail",
-                                 f"Text is washed out (ink only {contrast:.0f} levels darker than paper): "
-                                 "rescan with lower brightness or higher contrast."))
+        flags.append(
+            QualityFlag(
+                "faint",
+                "fail",
+                f"Text is washed out (ink only {contrast:.0f} levels darker than paper): "
+                "rescan with lower brightness or higher contrast.",
+            )
+        )
     black = m.get("dark_clip")
     if black is not None and black > BLACK_AREA:
-        flags.append(QualityFlag("black_area", "warn",
-                                 f"{black:.0%} of the page is solid black: check for a scanner border, "
-                                 "a folded corner or a cover sheet, and rescan if text is hidden."))
+        flags.append(
+            QualityFlag(
+                "black_area",
+                "warn",
+                f"{black:.0%} of the page is solid black: check for a scanner border, "
+                "a folded corner or a cover sheet, and rescan if text is hidden.",
+            )
+        )
     if page.has_seal and (not page.is_colour or is_greyscale(page.image)):
-        flags.append(QualityFlag("seal_not_colour", "fail",
-                                 "Page carries a red seal but the image is not in colour: rescan in 24-bit colour "
-                                 "(pages with seals are kept in colour)."))
-    elif not page.has_seal and not page.is_blank and delivered_grey(page) and grey_seal_likely(grey_of(page.image), page.dpi):
-        flags.append(QualityFlag("seal_not_colour", "fail",
-                                 "Page seems to carry a round seal but was scanned in greyscale: check the sheet "
-                                 "and rescan in 24-bit colour if it is sealed."))
+        flags.append(
+            QualityFlag(
+                "seal_not_colour",
+                "fail",
+                "Page carries a red seal but the image is not in colour: rescan in 24-bit colour "
+                "(pages with seals are kept in colour).",
+            )
+        )
+    elif (
+        not page.has_seal
+        and not page.is_blank
+        and delivered_grey(page)
+        and grey_seal_likely(grey_of(page.image), page.dpi)
+    ):
+        flags.append(
+            QualityFlag(
+                "seal_not_colour",
+                "fail",
+                "Page seems to carry a round seal but was scanned in greyscale: check the sheet "
+                "and rescan in 24-bit colour if it is sealed.",
+            )
+        )
     if page.confidence is not None and page.confidence < options.low_confidence and not page.is_blank:
-        flags.append(QualityFlag("low_confidence", "warn",
-                                 f"OCR confidence {page.confidence:.0f} is below {options.low_confidence:g}: "
-                                 "check the text by eye; rescan if the image is poor."))
+        flags.append(
+            QualityFlag(
+                "low_confidence",
+                "warn",
+                f"OCR confidence {page.confidence:.0f} is below {options.low_confidence:g}: "
+                "check the text by eye; rescan if the image is poor.",
+            )
+        )
     return flags
 
 

@@ -6,18 +6,22 @@ can act on; the batch quarantines the file and goes on.
 
 Pages are produced one at a time: a 500-page PDF is never loaded whole.
 """
+
 from __future__ import annotations
 
 import io
-import re
-import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import warnings
-
 from PIL import Image, ImageOps
+
+from dangan.errors import DanganError
+from dangan.tools import ToolFailed, ToolTimeout
+from dangan.tools.pdfimages import extract_jpegs, list_images
+from dangan.tools.pdfinfo import PdfEncrypted, pdfinfo
+from dangan.tools.pdftoppm import render_page
 
 PDF, TIFF, PNG, JPEG = "application/pdf", "image/tiff", "image/png", "image/jpeg"
 SUFFIX = {PDF: ".pdf", TIFF: ".tif", PNG: ".png", JPEG: ".jpg"}
@@ -34,7 +38,7 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow raises DecompressionBombError abov
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
 
-class RejectedFile(Exception):
+class RejectedFile(DanganError):
     """The file cannot be ingested; str(e) tells the operator why and what to do."""
 
 
@@ -98,28 +102,15 @@ def _looks_like_text(path: Path) -> bool:
         return False
 
 
-def _pdf_info(path: Path) -> dict[str, str]:
-    try:
-        out = subprocess.run(["pdfinfo", str(path)], capture_output=True, timeout=TOOL_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise RejectedFile("PDF could not be read within 2 minutes: the file is probably damaged")
-    text = out.stdout.decode("utf-8", "replace")
-    err = out.stderr.decode("utf-8", "replace").strip()
-    if "Incorrect password" in err or "encrypted" in err.lower():
-        raise RejectedFile("PDF is encrypted (password protected): save it again without a password")
-    if out.returncode != 0:
-        first = err.splitlines()[0] if err else "unknown error"
-        raise RejectedFile(f"PDF is damaged or truncated ({first}); copy or scan it again")
-    return dict(
-        (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in text.splitlines()) if v
-    )
-
-
 def _pdf_page_count(path: Path) -> int:
-    info = _pdf_info(path)
-    if info.get("Encrypted", "no").startswith("yes"):
-        raise RejectedFile("PDF is encrypted: save it again without a password or restrictions")
-    pages = int(info.get("Pages", "0") or 0)
+    try:
+        pages = pdfinfo(path, timeout=TOOL_TIMEOUT).pages
+    except PdfEncrypted:
+        raise RejectedFile("PDF is encrypted (password protected): save it again without a password") from None
+    except ToolTimeout:
+        raise RejectedFile("PDF could not be read within 2 minutes: the file is probably damaged") from None
+    except ToolFailed as e:
+        raise RejectedFile(f"PDF is damaged or truncated ({e.detail}); copy or scan it again") from None
     if pages == 0:
         raise RejectedFile("PDF has no pages")
     if pages > MAX_PDF_PAGES:
@@ -143,7 +134,7 @@ def _image_frame_count(path: Path, kind: str) -> int:
         raise
     except Image.DecompressionBombError as e:
         raise RejectedFile(f"image is too large to be a scan ({e}); check the scanner settings")
-    except Exception as e:  # Pillow signals damage with many exception types
+    except Exception as e:  # noqa: BLE001 - Pillow signals damage with many exception types
         what = {TIFF: "TIFF", PNG: "PNG", JPEG: "JPEG"}[kind]
         raise RejectedFile(f"{what} image is damaged or truncated ({e}); copy or scan it again")
 
@@ -180,7 +171,7 @@ def read_page(info: SourceInfo, page_no: int) -> RawPage:
 def _dpi_of(im: Image.Image) -> int:
     dpi = im.info.get("dpi")
     if dpi and dpi[0]:
-        return int(round(float(dpi[0])))
+        return round(float(dpi[0]))
     return 0  # unknown: quality check will say so
 
 
@@ -191,11 +182,6 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
     elif im.mode != "RGB":
         im = im.convert("RGB")
     return np.asarray(im)
-
-
-_IMAGE_LIST = re.compile(
-    r"^\s*(\d+)\s+(\d+)\s+(\w+)\s+(\d+)\s+(\d+)\s+(\w+)\s+(\d+)\s+(\d+)\s+(\w+)\s+\w+\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)"
-)
 
 
 def _pdf_page(path: Path, page_no: int) -> RawPage:
@@ -213,34 +199,25 @@ def _pdf_page(path: Path, page_no: int) -> RawPage:
 
 
 def _single_embedded_jpeg(path: Path, page_no: int) -> tuple[bytes, int] | None:
-    listing = subprocess.run(
-        ["pdfimages", "-list", "-f", str(page_no), "-l", str(page_no), str(path)],
-        capture_output=True, timeout=TOOL_TIMEOUT,
-    )
-    rows = [m for line in listing.stdout.decode().splitlines()[2:] if (m := _IMAGE_LIST.match(line))]
-    if len(rows) != 1 or rows[0][3] != "image" or rows[0][9] != "jpeg" or rows[0][6] not in ("rgb", "gray"):
+    try:
+        images = list_images(path, page_no, timeout=TOOL_TIMEOUT)
+    except ToolFailed:
+        return None  # rendering the page says what is wrong with it
+    if len(images) != 1:
         return None
-    x_ppi = int(rows[0][12])
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["pdfimages", "-j", "-f", str(page_no), "-l", str(page_no), str(path), f"{tmp}/p"],
-                       check=True, capture_output=True, timeout=TOOL_TIMEOUT)
-        files = sorted(Path(tmp).glob("p-*.jpg"))
-        if len(files) != 1:
-            return None
-        return files[0].read_bytes(), x_ppi
+    image = images[0]
+    if image.kind != "image" or image.encoding != "jpeg" or image.colour not in ("rgb", "gray"):
+        return None
+    jpegs = extract_jpegs(path, page_no, timeout=TOOL_TIMEOUT)
+    return (jpegs[0], image.x_ppi) if len(jpegs) == 1 else None
 
 
 def _pdf_render(path: Path, page_no: int, dpi: int) -> Image.Image:
-    from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
-
     try:
-        pages = convert_from_path(str(path), dpi=dpi, first_page=page_no, last_page=page_no,
-                                  timeout=TOOL_TIMEOUT)
-    except (PDFPageCountError, PDFSyntaxError) as e:
-        raise RejectedFile(f"PDF page {page_no} cannot be rendered ({e}); the file is damaged")
-    if not pages:
-        raise RejectedFile(f"PDF page {page_no} cannot be rendered: the file is damaged or truncated")
-    return pages[0]
+        return render_page(path, page_no, dpi=dpi, timeout=TOOL_TIMEOUT)
+    except ToolFailed as e:
+        raise RejectedFile(f"PDF page {page_no} cannot be rendered ({e.detail}); the file is damaged") from None
+    except ToolTimeout:
+        raise RejectedFile(
+            f"PDF page {page_no} could not be rendered within 2 minutes: the file is probably damaged"
+        ) from None

@@ -7,9 +7,11 @@ A page whose title names a document type starts a new document; a page without o
 (a contract's second page, a blank back) continues the document before it. A cover sheet
 is a document of its own (no document type), and the page after it starts a new one.
 """
+
 from __future__ import annotations
 
-from typing import Protocol, Sequence, TypeVar
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 from dangan.scanning.covers import cover_of
 

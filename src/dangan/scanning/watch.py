@@ -18,6 +18,7 @@ What is not a scan: dot-files and dot-folders, and the names copy tools and offi
 use while writing (``*.part``, ``*.tmp``, ``~$*`` …). Everything else goes to `scan`, which
 quarantines what it cannot read, exactly as `dangan scan` would.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,13 +32,14 @@ import stat
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 from dangan.archive.db import Database
 from dangan.archive.store import FileStore
+from dangan.errors import DanganError
 from dangan.scanning.batch import BatchReport, FolderResult, ScanOptions, quarantine, scan
 from dangan.scanning.sources import RejectedFile
 
@@ -46,12 +48,22 @@ log = logging.getLogger(__name__)
 STATE_NAME = "watch-state.json"
 # Names of files still being written (browsers, rsync/WinSCP, Office lock files) or that are
 # not scans at all (Windows folder metadata). Dot-files are skipped separately.
-IGNORED = ("*.part", "*.partial", "*.filepart", "*.crdownload", "*.tmp", "*.temp", "~$*", "~*.tmp",
-           "Thumbs.db", "desktop.ini")
+IGNORED = (
+    "*.part",
+    "*.partial",
+    "*.filepart",
+    "*.crdownload",
+    "*.tmp",
+    "*.temp",
+    "~$*",
+    "~*.tmp",
+    "Thumbs.db",
+    "desktop.ini",
+)
 MAX_BATCH = 50  # files per scan call: bounds how long a Ctrl-C waits for "the current batch"
 
 
-class WatchError(Exception):
+class WatchError(DanganError):
     pass
 
 
@@ -112,11 +124,15 @@ class WatchState:
             try:
                 loaded = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
-                raise WatchError(f"the watch state {path} cannot be read ({e}); move it aside to start "
-                                 "afresh (files already in the archive are then skipped by checksum)") from None
+                raise WatchError(
+                    f"the watch state {path} cannot be read ({e}); move it aside to start "
+                    "afresh (files already in the archive are then skipped by checksum)"
+                ) from None
             if loaded.get("version") != self.VERSION:
-                raise WatchError(f"{path} was written by another version of dangan (version "
-                                 f"{loaded.get('version')!r}); move it aside to start afresh")
+                raise WatchError(
+                    f"{path} was written by another version of dangan (version "
+                    f"{loaded.get('version')!r}); move it aside to start afresh"
+                )
             self._all = loaded
         self.files: dict[str, dict] = self._all["folders"].setdefault(self.key, {})
 
@@ -125,8 +141,13 @@ class WatchState:
         return bool(e) and e["state"] == "done" and (e["size"], e["mtime_ns"]) == tuple(signature)
 
     def mark(self, rel: str, signature: tuple[int, int], state: str, **detail) -> None:
-        self.files[rel] = {"size": signature[0], "mtime_ns": signature[1], "state": state,
-                           "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **detail}
+        self.files[rel] = {
+            "size": signature[0],
+            "mtime_ns": signature[1],
+            "state": state,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **detail,
+        }
 
     def forget_missing(self, present: set[str]) -> None:
         """Drop done entries for files no longer in the folder (taken away after scanning),
@@ -168,8 +189,10 @@ def _exclusive(state_path: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            raise WatchError(f"another `dangan watch` (process {holder}) is using {state_path}; "
-                             "stop it first, or give this one another data home") from None
+            raise WatchError(
+                f"another `dangan watch` (process {holder}) is using {state_path}; "
+                "stop it first, or give this one another data home"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
@@ -177,13 +200,22 @@ def _exclusive(state_path: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def watch(folder: str | os.PathLike, db: Database, store: FileStore, options: ScanOptions = ScanOptions(), *,
-          settle: float = 5.0, interval: float = 2.0, stop_event: threading.Event | None = None,
-          on_batch: Callable[[BatchReport], None] | None = None,
-          on_error: Callable[[list[Path], BaseException], None] | None = None,
-          progress: Callable[[int, int], None] | None = None,
-          state_path: str | os.PathLike | None = None, ignore: tuple[str, ...] = IGNORED,
-          max_batch: int = MAX_BATCH) -> WatchSummary:
+def watch(
+    folder: str | os.PathLike,
+    db: Database,
+    store: FileStore,
+    options: ScanOptions = ScanOptions(),
+    *,
+    settle: float = 5.0,
+    interval: float = 2.0,
+    stop_event: threading.Event | None = None,
+    on_batch: Callable[[BatchReport], None] | None = None,
+    on_error: Callable[[list[Path], BaseException], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    state_path: str | os.PathLike | None = None,
+    ignore: tuple[str, ...] = IGNORED,
+    max_batch: int = MAX_BATCH,
+) -> WatchSummary:
     """Watch FOLDER until STOP_EVENT is set; scan each file once it has settled.
 
     The stop event is checked between batches: a batch under way is finished first. A scan
@@ -204,8 +236,10 @@ def watch(folder: str | os.PathLike, db: Database, store: FileStore, options: Sc
     with _exclusive(state_file):
         state = WatchState(state_file, folder)
         if state.pending():
-            log.info("%d file(s) were handed to scan but not finished before the last stop; "
-                     "they are scanned again", len(state.pending()))
+            log.info(
+                "%d file(s) were handed to scan but not finished before the last stop; they are scanned again",
+                len(state.pending()),
+            )
         while not stop_event.is_set():
             now = time.monotonic()
             present: dict[str, tuple[int, int]] = {}
@@ -217,12 +251,17 @@ def watch(folder: str | os.PathLike, db: Database, store: FileStore, options: Sc
                     seen[rel] = _Seen(sig, now)
             for rel in set(seen) - set(present):
                 del seen[rel]
-            ready = [rel for rel, s in sorted(seen.items())
-                     if now - s.since >= settle and not state.is_done(rel, s.signature)
-                     and retry_at.get(rel, (0.0, 0))[0] <= now][:max_batch]
+            ready = [
+                rel
+                for rel, s in sorted(seen.items())
+                if now - s.since >= settle
+                and not state.is_done(rel, s.signature)
+                and retry_at.get(rel, (0.0, 0))[0] <= now
+            ][:max_batch]
             if ready:
-                _hand_over(ready, folder, present, state, db, store, options, summary, retry_at,
-                           on_batch, on_error, progress)
+                _hand_over(
+                    ready, folder, present, state, db, store, options, summary, retry_at, on_batch, on_error, progress
+                )
                 state.forget_missing(set(present))
                 state.save()
                 continue  # look again at once: more may have settled during the batch
@@ -230,9 +269,20 @@ def watch(folder: str | os.PathLike, db: Database, store: FileStore, options: Sc
     return summary
 
 
-def _hand_over(ready: list[str], folder: Path, present: dict[str, tuple[int, int]], state: WatchState,
-               db: Database, store: FileStore, options: ScanOptions, summary: WatchSummary,
-               retry_at: dict[str, tuple[float, int]], on_batch, on_error, progress) -> None:
+def _hand_over(
+    ready: list[str],
+    folder: Path,
+    present: dict[str, tuple[int, int]],
+    state: WatchState,
+    db: Database,
+    store: FileStore,
+    options: ScanOptions,
+    summary: WatchSummary,
+    retry_at: dict[str, tuple[float, int]],
+    on_batch,
+    on_error,
+    progress,
+) -> None:
     """Hand READY to scan as one batch; on a failure, find the file at fault one by one."""
     for rel in ready:
         state.mark(rel, present[rel], "handed")
@@ -249,14 +299,14 @@ def _hand_over(ready: list[str], folder: Path, present: dict[str, tuple[int, int
                 continue
             try:
                 quarantine(paths[0], str(e), db, store, options.actor, None)
-            except Exception as q:  # e.g. the database is down: retry the file later
+            except Exception as q:  # noqa: BLE001 - e.g. the database is down: retry the file later
                 _failed(group, paths, q, summary, retry_at, on_error)
                 continue
             summary.folders.append(FolderResult(str(paths[0]), "quarantined", reason=str(e)))
             state.mark(group[0], present[group[0]], "done", status="quarantined", number="", batch=None)
             state.save()
             continue
-        except Exception as e:  # not the file's fault: keep it handed and try again later
+        except Exception as e:  # noqa: BLE001 - not the file's fault: keep it handed and try again later
             _failed(group, paths, e, summary, retry_at, on_error)
             continue
         summary.batches += 1
@@ -268,15 +318,20 @@ def _hand_over(ready: list[str], folder: Path, present: dict[str, tuple[int, int
                 state.files.pop(rel, None)
                 continue
             summary.folders.append(result)
-            state.mark(rel, present[rel], "done", status=result.status, number=result.number,
-                       batch=report.batch_id)
+            state.mark(rel, present[rel], "done", status=result.status, number=result.number, batch=report.batch_id)
         state.save()
         if on_batch:
             on_batch(report)
 
 
-def _failed(group: list[str], paths: list[Path], e: Exception, summary: WatchSummary,
-            retry_at: dict[str, tuple[float, int]], on_error) -> None:
+def _failed(
+    group: list[str],
+    paths: list[Path],
+    e: Exception,
+    summary: WatchSummary,
+    retry_at: dict[str, tuple[float, int]],
+    on_error,
+) -> None:
     """Keep the files handed; try them again after 5 s, 10 s, 20 s … at most 5 minutes."""
     summary.errors += 1
     for rel in group:
@@ -290,8 +345,7 @@ def _log_error(paths: list[Path], e: BaseException) -> None:
 
 
 @contextlib.contextmanager
-def stop_on_interrupt(stop_event: threading.Event,
-                      on_first: Callable[[], None] | None = None) -> Iterator[None]:
+def stop_on_interrupt(stop_event: threading.Event, on_first: Callable[[], None] | None = None) -> Iterator[None]:
     """Ctrl-C (or SIGTERM) sets STOP_EVENT: the batch under way finishes, then `watch` returns.
     A second Ctrl-C stops at once (the unfinished files are scanned again next time).
 

@@ -2,6 +2,7 @@
 
 Log in through the form at /login (the session cookie then works here); POST requests need
 the header X-CSRF-Token with the token from GET /api/me."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from pydantic import BaseModel, Field
 
 from dangan.archive.users import User
-from dangan.archive.records.views import NotFound
+from dangan.errors import NotFound
 from dangan.indexing.query import QuerySyntaxError
 from dangan.web.app import LoginRequired, csrf_ok, need
 from dangan.web.forms import FormError, SearchForm
@@ -25,21 +26,29 @@ def me(request: Request) -> dict[str, Any]:
         raise LoginRequired()
     from dangan.web.app import may
 
-    actions = ["search", "view", "ingest", "quarantine", "qa", "labels", "reports", "events", "see_ids",
-               "manage_users"]
-    return {"name": user.name, "role": user.role, "csrf_token": request.state.csrf,
-            "may": [a for a in actions if may(user, a)]}
+    actions = ["search", "view", "ingest", "quarantine", "qa", "labels", "reports", "events", "see_ids", "manage_users"]
+    return {
+        "name": user.name,
+        "role": user.role,
+        "csrf_token": request.state.csrf,
+        "may": [a for a in actions if may(user, a)],
+    }
 
 
 @router.get("/search", summary="Search pages; results grouped by archive record, exact hits first")
-def search(request: Request, user: User = Depends(need("search")),
-           q: str = Query("", description="query in the syntax of /help/search"),
-           account: str = Query("", description="户号 filter (digits, optional trailing *)"),
-           business: str = Query("", description="业务类型 code, e.g. ZT"),
-           doctype: str = Query("", description="文件类型 code, e.g. HT"),
-           date_from: str = Query("", description="YYYY-MM-DD"), date_to: str = Query("", description="YYYY-MM-DD"),
-           page: int = Query(1, ge=1, le=10_000), per_page: int = Query(10, ge=1, le=100),
-           sort: str = Query("relevance", pattern="^(relevance|date)$")) -> dict[str, Any]:
+def search(
+    request: Request,
+    user: User = Depends(need("search")),
+    q: str = Query("", description="query in the syntax of /help/search"),
+    account: str = Query("", description="户号 filter (digits, optional trailing *)"),
+    business: str = Query("", description="业务类型 code, e.g. ZT"),
+    doctype: str = Query("", description="文件类型 code, e.g. HT"),
+    date_from: str = Query("", description="YYYY-MM-DD"),
+    date_to: str = Query("", description="YYYY-MM-DD"),
+    page: int = Query(1, ge=1, le=10_000),
+    per_page: int = Query(10, ge=1, le=100),
+    sort: str = Query("relevance", pattern="^(relevance|date)$"),
+) -> dict[str, Any]:
     try:
         query = SearchForm(q, account, business, doctype, date_from, date_to).query()
         if not query:
@@ -69,10 +78,15 @@ def page(request: Request, page_id: int, user: User = Depends(need("view")), q: 
     return data
 
 
-@router.post("/uploads", status_code=202, dependencies=[Depends(csrf_ok)],
-             summary="Upload scanned files as one batch; scanning runs in the background")
-async def upload(request: Request, user: User = Depends(need("ingest")),
-                 files: list[UploadFile] = File(...)) -> dict[str, Any]:
+@router.post(
+    "/uploads",
+    status_code=202,
+    dependencies=[Depends(csrf_ok)],
+    summary="Upload scanned files as one batch; scanning runs in the background",
+)
+async def upload(
+    request: Request, user: User = Depends(need("ingest")), files: list[UploadFile] = File(...)
+) -> dict[str, Any]:
     from dangan.web.pages import save_upload
 
     job = await save_upload(request, user, files)
@@ -93,10 +107,16 @@ def quarantine(request: Request, user: User = Depends(need("quarantine"))) -> li
 
 
 @router.get("/events", summary="The event log, newest first")
-def events(request: Request, user: User = Depends(need("events")), type: str = "", actor: str = "",
-           object: str = "", page: int = Query(1, ge=1), per_page: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
-    return request.app.state.services.events(page=page, per_page=per_page, type_=type, actor=actor,
-                                             object_id=object)
+def events(
+    request: Request,
+    user: User = Depends(need("events")),
+    type: str = "",
+    actor: str = "",
+    object: str = "",
+    page: int = Query(1, ge=1),
+    per_page: int = Query(100, ge=1, le=1000),
+) -> dict[str, Any]:
+    return request.app.state.services.events(page=page, per_page=per_page, type_=type, actor=actor, object_id=object)
 
 
 @router.get("/events/verify", summary="Recompute the hash chain of the event log")
@@ -105,6 +125,7 @@ def verify(request: Request, user: User = Depends(need("events"))) -> dict[str, 
 
 
 # --- the QA queue (operators) -------------------------------------------------------------------
+
 
 class AcceptBody(BaseModel):
     note: str = Field(..., max_length=2000, description="Why the page is acceptable as it is (required)")
@@ -115,10 +136,12 @@ def qa_queue(request: Request, user: User = Depends(need("qa"))) -> list[dict[st
     return request.app.state.services.qa_queue(user)
 
 
-@router.post("/qa/{page_id}/accept", dependencies=[Depends(csrf_ok)],
-             summary="Accept a flagged page as it is, with a note; it leaves the queue")
-def qa_accept(request: Request, page_id: int, body: AcceptBody,
-              user: User = Depends(need("qa"))) -> dict[str, Any]:
+@router.post(
+    "/qa/{page_id}/accept",
+    dependencies=[Depends(csrf_ok)],
+    summary="Accept a flagged page as it is, with a note; it leaves the queue",
+)
+def qa_accept(request: Request, page_id: int, body: AcceptBody, user: User = Depends(need("qa"))) -> dict[str, Any]:
     from dangan.archive.records.qa import QaError
     from dangan.web.pages import qa_error
     from dangan.web.services import NotQueued
@@ -129,16 +152,25 @@ def qa_accept(request: Request, page_id: int, body: AcceptBody,
         raise qa_error(e)
 
 
-@router.post("/qa/{page_id}/rescan", dependencies=[Depends(csrf_ok)],
-             summary="Replace a flagged page with a new scan (one image, or page page_no of a PDF/TIFF)")
-async def qa_rescan(request: Request, page_id: int, user: User = Depends(need("qa")),
-                    file: UploadFile = File(...), page_no: int = Form(1, ge=1, le=10_000)) -> dict[str, Any]:
+@router.post(
+    "/qa/{page_id}/rescan",
+    dependencies=[Depends(csrf_ok)],
+    summary="Replace a flagged page with a new scan (one image, or page page_no of a PDF/TIFF)",
+)
+async def qa_rescan(
+    request: Request,
+    page_id: int,
+    user: User = Depends(need("qa")),
+    file: UploadFile = File(...),
+    page_no: int = Form(1, ge=1, le=10_000),
+) -> dict[str, Any]:
     from dangan.web.pages import rescan_upload
 
     return await rescan_upload(request, user, page_id, file, page_no)
 
 
 # --- auditor reports ------------------------------------------------------------------------------
+
 
 @router.get("/reports", summary="The auditor reports, each with its problem count")
 def reports(request: Request, user: User = Depends(need("reports")), as_of: str = "") -> list[dict[str, Any]]:
@@ -149,8 +181,17 @@ def reports(request: Request, user: User = Depends(need("reports")), as_of: str 
     out = []
     for kind in REPORT_KINDS:
         r = request.app.state.services.report(user, kind, as_of=day)
-        out.append({"report": kind, "title": r.title, "ok": r.ok, "problems": r.problems,
-                    "json": f"/api/reports/{kind}", "csv": f"/reports/{kind}.csv", "html": f"/reports/{kind}.html"})
+        out.append(
+            {
+                "report": kind,
+                "title": r.title,
+                "ok": r.ok,
+                "problems": r.problems,
+                "json": f"/api/reports/{kind}",
+                "csv": f"/reports/{kind}.csv",
+                "html": f"/reports/{kind}.html",
+            }
+        )
     return out
 
 

@@ -7,13 +7,15 @@ SameSite=Strict (and, unless turned off for plain-http trials, Secure) cookie. E
 carries the session's CSRF token (form field `csrf` or header `X-CSRF-Token`); the log-in
 form, before there is a session, uses a signed double-submit token.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
@@ -27,8 +29,14 @@ from dangan.archive.home import DataHome
 from dangan.archive.users import User, session_user
 
 HERE = Path(__file__).resolve().parent
-ROLE_LABELS = {"operator": "档案管理员 Operator", "staff": "业务人员 Staff", "auditor": "稽查 Auditor",
-               "admin": "管理员 Admin"}
+ROLE_LABELS = {
+    "operator": "档案管理员 Operator",
+    "staff": "业务人员 Staff",
+    "auditor": "稽查 Auditor",
+    "admin": "管理员 Admin",
+}
+
+
 def may(user: User | None, action: str) -> bool:
     """May USER do ACTION? archive.users.PERMISSIONS decides."""
     return user is not None and not user.disabled and user.can(action)
@@ -47,8 +55,7 @@ class Settings:
         self.login_cookie = "__Host-dangan_login" if secure_cookies else "dangan_login"
 
     def cookie_args(self, max_age: int | None = None) -> dict[str, Any]:
-        return {"httponly": True, "samesite": "strict", "secure": self.secure_cookies, "path": "/",
-                "max_age": max_age}
+        return {"httponly": True, "samesite": "strict", "secure": self.secure_cookies, "path": "/", "max_age": max_age}
 
     # signed double-submit token for the log-in form (no session yet)
     def login_token(self) -> str:
@@ -65,17 +72,28 @@ class Settings:
         return hmac.new(self.secret_key, nonce.encode(), hashlib.sha256).hexdigest()
 
 
-def create_app(home: DataHome, *, secret_key: str | bytes | None = None, secure_cookies: bool = True,
-               backend: str = "whoosh", scan_jobs: int = 2) -> FastAPI:
+def create_app(
+    home: DataHome,
+    *,
+    secret_key: str | bytes | None = None,
+    secure_cookies: bool = True,
+    backend: str = "whoosh",
+    scan_jobs: int = 2,
+) -> FastAPI:
     from dangan.web.jobs import Jobs
     from dangan.web.services import Services
 
     key = secret_key.encode() if isinstance(secret_key, str) else (secret_key or secrets.token_bytes(32))
-    app = FastAPI(title="dangan 档案", version="1",
-                  description="Customer archive of an electricity supply company: search, records, "
-                              "pages with hit boxes, uploads, the audit log. Log in at /login first; "
-                              "POST requests need the X-CSRF-Token header (GET /api/me gives it).",
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="dangan 档案",
+        version="1",
+        description="Customer archive of an electricity supply company: search, records, "
+        "pages with hit boxes, uploads, the audit log. Log in at /login first; "
+        "POST requests need the X-CSRF-Token header (GET /api/me gives it).",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.home = home
     app.state.settings = Settings(key, secure_cookies)
     app.state.services = Services(home, backend)
@@ -106,8 +124,13 @@ def create_app(home: DataHome, *, secret_key: str | bytes | None = None, secure_
             response.headers["Content-Security-Policy"] = (
                 "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
                 "form-action 'self'; frame-ancestors 'none'"
-                + ("; script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; "
-                   "style-src 'self' https://cdn.jsdelivr.net" if docs else ""))
+                + (
+                    "; script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; "
+                    "style-src 'self' https://cdn.jsdelivr.net"
+                    if docs
+                    else ""
+                )
+            )
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
@@ -128,10 +151,12 @@ def create_app(home: DataHome, *, secret_key: str | bytes | None = None, secure_
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if wants_json(request) or exc.status_code == 405:
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                                headers=getattr(exc, "headers", None))
-        return page(request, "error.html", {"status": exc.status_code, "detail": exc.detail},
-                    status_code=exc.status_code)
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+            )
+        return page(
+            request, "error.html", {"status": exc.status_code, "detail": exc.detail}, status_code=exc.status_code
+        )
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
@@ -140,9 +165,7 @@ def create_app(home: DataHome, *, secret_key: str | bytes | None = None, secure_
             return JSONResponse({"detail": detail}, status_code=422)
         return page(request, "error.html", {"status": 422, "detail": detail}, status_code=422)
 
-    from dangan.web import api
-
-    from dangan.web import pages
+    from dangan.web import api, pages
 
     app.include_router(pages.router)
     app.include_router(api.router, prefix="/api", tags=["api"])
@@ -157,16 +180,20 @@ def page(request: Request, name: str, context: dict[str, Any] | None = None, *, 
 
 # --- dependencies --------------------------------------------------------------------------
 
+
 def need(action: str):
     """Dependency: the logged-in user, allowed to do `action` (else 401/redirect or 403)."""
+
     def dependency(request: Request) -> User:
         user = request.state.user
         if user is None:
             raise LoginRequired()
         if not may(user, action):
-            raise HTTPException(403, f"Your role ({user.role}) may not do this ({action.replace('_', ' ')}). "
-                                     f"您的角色无此权限。")
+            raise HTTPException(
+                403, f"Your role ({user.role}) may not do this ({action.replace('_', ' ')}). 您的角色无此权限。"
+            )
         return user
+
     return dependency
 
 
@@ -181,8 +208,11 @@ async def csrf_ok(request: Request) -> None:
             sent = value if isinstance(value, str) else None
     expected = request.state.csrf
     if not sent or not expected or not hmac.compare_digest(sent, expected):
-        raise HTTPException(403, "The form's security token (CSRF) is missing or out of date: "
-                                 "reload the page and try again. 安全令牌无效，请刷新页面后重试。")
+        raise HTTPException(
+            403,
+            "The form's security token (CSRF) is missing or out of date: "
+            "reload the page and try again. 安全令牌无效，请刷新页面后重试。",
+        )
 
 
 def client_address(request: Request) -> str:

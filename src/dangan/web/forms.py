@@ -1,4 +1,5 @@
 """Search form fields composed into the documented query syntax (indexing/QUERY_SYNTAX.md)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,8 +7,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from dangan.errors import DanganError
 
-class FormError(ValueError):
+
+class FormError(DanganError, ValueError):
     pass
 
 
@@ -17,8 +20,10 @@ def choices() -> dict[str, list[tuple[str, str]]]:
     from dangan.archive.business.scheme import load_scheme
 
     scheme = load_scheme()
-    return {"business": [(c, b.name) for c, b in scheme.business_types.items()],
-            "doctype": [(c, d.name) for c, d in scheme.document_types.items()]}
+    return {
+        "business": [(c, b.name) for c, b in scheme.business_types.items()],
+        "doctype": [(c, d.name) for c, d in scheme.document_types.items()],
+    }
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Page images for the browser: the derived (viewing) image found by page id, optionally
 scaled down for thumbnails, with ID numbers blacked out for users who may not see them."""
+
 from __future__ import annotations
 
 import io

@@ -1,5 +1,6 @@
 """Upload batches: files an operator uploads are saved under the data home and scanned by
 scanning.batch.scan in a background thread; the progress page polls the job as JSON."""
+
 from __future__ import annotations
 
 import re
@@ -14,12 +15,13 @@ from typing import Any
 
 from dangan.archive.home import DataHome
 from dangan.archive.store import FileStore
+from dangan.errors import DanganError
 
 SAFE_SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 MAX_NAME = 120
 
 
-class UnsafeFileName(ValueError):
+class UnsafeFileName(DanganError, ValueError):
     pass
 
 
@@ -29,8 +31,15 @@ def safe_upload_name(name: str) -> str:
     if not name or len(name) > 255:
         raise UnsafeFileName("a file needs a name of at most 255 characters")
     norm = unicodedata.normalize("NFKC", name)
-    if ("/" in norm or "\\" in norm or norm.startswith(".") or ".." in norm or ":" in norm
-            or "\x00" in norm or re.match(r"^[A-Za-z]:", norm)):
+    if (
+        "/" in norm
+        or "\\" in norm
+        or norm.startswith(".")
+        or ".." in norm
+        or ":" in norm
+        or "\x00" in norm
+        or re.match(r"^[A-Za-z]:", norm)
+    ):
         raise UnsafeFileName(f"{name!r}: file names may not contain folders, '..' or drive letters")
     if Path(norm).suffix.lower() not in SAFE_SUFFIXES:
         raise UnsafeFileName(f"{name!r}: only PDF, TIFF, PNG and JPEG scans can be uploaded")
@@ -44,7 +53,7 @@ class Job:
     id: str
     owner: str
     files: list[str]
-    state: str = "queued"          # queued | scanning | indexing | done | failed
+    state: str = "queued"  # queued | scanning | indexing | done | failed
     pages_done: int = 0
     pages_total: int | None = None
     folders: list[dict[str, Any]] = field(default_factory=list)
@@ -108,15 +117,25 @@ class Jobs:
             try:
                 job.state = "scanning"
                 scheme = load_scheme()
-                options = ScanOptions(fonds=scheme.fonds.code, actor=job.owner, jobs=self.jobs_per_scan,
-                                      label=f"web upload {job.id}", pipeline=options_from_scheme(scheme))
+                options = ScanOptions(
+                    fonds=scheme.fonds.code,
+                    actor=job.owner,
+                    jobs=self.jobs_per_scan,
+                    label=f"web upload {job.id}",
+                    pipeline=options_from_scheme(scheme),
+                )
 
                 def progress(done: int, total: int) -> None:
                     job.pages_done, job.pages_total = done, total
 
-                report = scan([self.upload_dir(job.id)], self.db, FileStore(self.home.store_dir), options,
-                              progress=progress,
-                              on_folder=lambda f: job.folders.append(asdict(f)))
+                report = scan(
+                    [self.upload_dir(job.id)],
+                    self.db,
+                    FileStore(self.home.store_dir),
+                    options,
+                    progress=progress,
+                    on_folder=lambda f: job.folders.append(asdict(f)),
+                )
                 job.batch_id = report.batch_id
                 job.state = "indexing"
                 self.home.index_dir.mkdir(parents=True, exist_ok=True)

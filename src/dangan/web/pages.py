@@ -1,4 +1,5 @@
 """The HTML pages: parse the request, call web.services (library calls), render a template."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from dangan.archive.store import StoreError
 from dangan.archive.users import BadCredentials, LoginThrottled, User, authenticate, end_session, start_session
-from dangan.archive.records.views import NotFound
-from dangan.indexing.query import QuerySyntaxError
+from dangan.errors import NotFound
+from dangan.indexing.query import QUERY_SYNTAX, QuerySyntaxError
 from dangan.web.app import client_address, csrf_ok, need, page
 from dangan.web.forms import FormError, SearchForm, choices
 
@@ -27,11 +28,16 @@ def _safe_next(target: str | None) -> str:
 
 # --- log-in ------------------------------------------------------------------------------
 
+
 def _login_form(request: Request, next_: str, error: str = "", status_code: int = 200, name: str = ""):
     settings = request.app.state.settings
     token = settings.login_token()
-    response = page(request, "login.html", {"login_csrf": token, "next": _safe_next(next_), "error": error,
-                                            "name": name}, status_code=status_code)
+    response = page(
+        request,
+        "login.html",
+        {"login_csrf": token, "next": _safe_next(next_), "error": error, "name": name},
+        status_code=status_code,
+    )
     response.set_cookie(settings.login_cookie, token, **settings.cookie_args(3600))
     return response
 
@@ -42,12 +48,16 @@ def login_page(request: Request, next: str = "/search"):
 
 
 @router.post("/login")
-def login(request: Request, name: str = Form(""), password: str = Form(""), csrf: str = Form(""),
-          next: str = Form("/search")):
+def login(
+    request: Request, name: str = Form(""), password: str = Form(""), csrf: str = Form(""), next: str = Form("/search")
+):
     settings = request.app.state.settings
     if not settings.login_token_ok(csrf, request.cookies.get(settings.login_cookie)):
-        raise HTTPException(403, "The log-in form's security token (CSRF) is missing or out of date: "
-                                 "reload the page and try again. 安全令牌无效，请刷新页面后重试。")
+        raise HTTPException(
+            403,
+            "The log-in form's security token (CSRF) is missing or out of date: "
+            "reload the page and try again. 安全令牌无效，请刷新页面后重试。",
+        )
     db = request.app.state.services.db
     try:
         with db.session() as s:
@@ -61,8 +71,9 @@ def login(request: Request, name: str = Form(""), password: str = Form(""), csrf
         return _login_form(request, next, str(BadCredentials()), status_code=401, name=name)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(settings.session_cookie, new.token, **settings.cookie_args())
-    response.delete_cookie(settings.login_cookie, path="/", secure=settings.secure_cookies, httponly=True,
-                           samesite="strict")
+    response.delete_cookie(
+        settings.login_cookie, path="/", secure=settings.secure_cookies, httponly=True, samesite="strict"
+    )
     return response
 
 
@@ -72,8 +83,9 @@ def logout(request: Request):
     with request.app.state.services.db.session() as s:
         end_session(s, request.cookies.get(settings.session_cookie))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(settings.session_cookie, path="/", secure=settings.secure_cookies, httponly=True,
-                           samesite="strict")
+    response.delete_cookie(
+        settings.session_cookie, path="/", secure=settings.secure_cookies, httponly=True, samesite="strict"
+    )
     return response
 
 
@@ -84,17 +96,25 @@ def home(request: Request):
 
 # --- search ------------------------------------------------------------------------------
 
+
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, user: User = Depends(need("search")), q: str = "", account: str = "",
-                business: str = "", doctype: str = "", date_from: str = "", date_to: str = "",
-                page_no: int = Query(1, alias="page", ge=1, le=10_000)):
+def search_page(
+    request: Request,
+    user: User = Depends(need("search")),
+    q: str = "",
+    account: str = "",
+    business: str = "",
+    doctype: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    page_no: int = Query(1, alias="page", ge=1, le=10_000),
+):
     form = SearchForm(q, account, business, doctype, date_from, date_to)
     ctx = {"form": form, "choices": choices(), "results": None, "error": "", "query": ""}
     try:
         ctx["query"] = form.query()
         if ctx["query"]:
-            ctx["results"] = request.app.state.services.search(user, ctx["query"], page=page_no,
-                                                               per_page=PER_PAGE)
+            ctx["results"] = request.app.state.services.search(user, ctx["query"], page=page_no, per_page=PER_PAGE)
     except (FormError, QuerySyntaxError) as e:
         ctx["error"] = f"Cannot read the query: {e}. 查询无法识别。"
     return page(request, "search.html", ctx, status_code=400 if ctx["error"] else 200)
@@ -104,12 +124,12 @@ def search_page(request: Request, user: User = Depends(need("search")), q: str =
 def search_help(request: Request, user: User = Depends(need("search"))):
     from markdown_it import MarkdownIt
 
-    source = (Path(__file__).resolve().parent.parent / "indexing" / "QUERY_SYNTAX.md").read_text(encoding="utf-8")
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(source)
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(QUERY_SYNTAX)
     return page(request, "help.html", {"body": body})
 
 
 # --- records and pages ------------------------------------------------------------------------
+
 
 @router.get("/records/{number}", response_class=HTMLResponse)
 def record_page(request: Request, number: str, user: User = Depends(need("view")), q: str = ""):
@@ -136,8 +156,9 @@ def page_viewer(request: Request, page_id: int, user: User = Depends(need("view"
 
 
 @router.get("/pages/{page_id}/image")
-def page_image(request: Request, page_id: int, user: User = Depends(need("view")),
-               size: Literal["full", "thumb"] = "full"):
+def page_image(
+    request: Request, page_id: int, user: User = Depends(need("view")), size: Literal["full", "thumb"] = "full"
+):
     """The derived image of a page, found by page id through the database (never a path)."""
     from dangan.web.images import THUMB_WIDTH, render
 
@@ -168,14 +189,14 @@ def _store_path(request: Request, relpath: str) -> Path:
 
 # --- operators ----------------------------------------------------------------------------------
 
+
 @router.get("/upload", response_class=HTMLResponse)
 def upload_page(request: Request, user: User = Depends(need("ingest"))):
     return page(request, "upload.html", {"jobs": request.app.state.jobs.all(), "error": ""})
 
 
 @router.post("/upload", dependencies=[Depends(csrf_ok)])
-async def upload(request: Request, user: User = Depends(need("ingest")),
-                 files: list[UploadFile] = File(...)):
+async def upload(request: Request, user: User = Depends(need("ingest")), files: list[UploadFile] = File(...)):
     job = await save_upload(request, user, files)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
@@ -225,21 +246,34 @@ def quarantine_page(request: Request, user: User = Depends(need("quarantine"))):
 
 # --- auditors ----------------------------------------------------------------------------------
 
+
 @router.get("/audit/events", response_class=HTMLResponse)
-def events_page(request: Request, user: User = Depends(need("events")), type: str = "", actor: str = "",
-                object: str = "", page_no: int = Query(1, alias="page", ge=1, le=1_000_000),
-                verify: bool = False):
+def events_page(
+    request: Request,
+    user: User = Depends(need("events")),
+    type: str = "",
+    actor: str = "",
+    object: str = "",
+    page_no: int = Query(1, alias="page", ge=1, le=1_000_000),
+    verify: bool = False,
+):
     services = request.app.state.services
     data = services.events(page=page_no, type_=type, actor=actor, object_id=object)
     check = services.verify() if verify else None
-    return page(request, "events.html", {"data": data, "check": check,
-                                         "filters": {"type": type, "actor": actor, "object": object}})
+    return page(
+        request,
+        "events.html",
+        {"data": data, "check": check, "filters": {"type": type, "actor": actor, "object": object}},
+    )
 
 
 @router.get("/audit/events.csv")
 def events_csv(request: Request, user: User = Depends(need("events"))):
-    return StreamingResponse(request.app.state.services.events_csv(), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": 'attachment; filename="dangan-events.csv"'})
+    return StreamingResponse(
+        request.app.state.services.events_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="dangan-events.csv"'},
+    )
 
 
 # --- the QA queue (operators) -------------------------------------------------------------------
@@ -254,8 +288,13 @@ def _qa_page(request: Request, user: User, *, error: str = "", status_code: int 
 
 
 @router.get("/qa", response_class=HTMLResponse)
-def qa_page(request: Request, user: User = Depends(need("qa")), accepted: int | None = None,
-            rescanned: int | None = None, new: int | None = None):
+def qa_page(
+    request: Request,
+    user: User = Depends(need("qa")),
+    accepted: int | None = None,
+    rescanned: int | None = None,
+    new: int | None = None,
+):
     done = {"accepted": accepted, "rescanned": rescanned, "new": new}
     return _qa_page(request, user, done={k: v for k, v in done.items() if v is not None})
 
@@ -273,8 +312,9 @@ def qa_error(e: Exception) -> HTTPException:
 
 
 @router.post("/qa/{page_id}/accept", dependencies=[Depends(csrf_ok)])
-def qa_accept(request: Request, page_id: int, user: User = Depends(need("qa")),
-              note: str = Form("", max_length=MAX_NOTE)):
+def qa_accept(
+    request: Request, page_id: int, user: User = Depends(need("qa")), note: str = Form("", max_length=MAX_NOTE)
+):
     from dangan.archive.records.qa import QaError
     from dangan.web.services import NotQueued
 
@@ -336,8 +376,13 @@ async def rescan_upload(request: Request, user: User, page_id: int, upload: Uplo
 
 
 @router.post("/qa/{page_id}/rescan", dependencies=[Depends(csrf_ok)])
-async def qa_rescan(request: Request, page_id: int, user: User = Depends(need("qa")),
-                    file: UploadFile = File(...), page_no: int = Form(1, ge=1, le=10_000)):
+async def qa_rescan(
+    request: Request,
+    page_id: int,
+    user: User = Depends(need("qa")),
+    file: UploadFile = File(...),
+    page_no: int = Form(1, ge=1, le=10_000),
+):
     try:
         done = await rescan_upload(request, user, page_id, file, page_no)
     except HTTPException as e:
@@ -374,8 +419,11 @@ def _report_kind(kind: str) -> str:
 def _report_view(report) -> dict:
     from dangan.archive.audit.report_html import CHARTS
 
-    charts = [(name.replace("_", " "), CHARTS[name](series)) for name, series in report.charts.items()
-              if name in CHARTS and series]
+    charts = [
+        (name.replace("_", " "), CHARTS[name](series))
+        for name, series in report.charts.items()
+        if name in CHARTS and series
+    ]
     return {"r": report, "charts": charts}
 
 
@@ -404,8 +452,7 @@ def disposition(kind: str, name: str) -> str:
 
 
 @router.get("/reports/all.html")
-def reports_all_html(request: Request, user: User = Depends(need("reports")), as_of: str = "",
-                     download: bool = False):
+def reports_all_html(request: Request, user: User = Depends(need("reports")), as_of: str = "", download: bool = False):
     from dangan.web.services import REPORT_KINDS
 
     day = as_of_date(as_of)
@@ -416,13 +463,17 @@ def reports_all_html(request: Request, user: User = Depends(need("reports")), as
 @router.get("/reports/{kind}.csv")
 def report_csv(request: Request, kind: str, user: User = Depends(need("reports")), as_of: str = ""):
     report = request.app.state.services.report(user, _report_kind(kind), as_of=as_of_date(as_of))
-    return Response("\ufeff" + report.to_csv(), media_type="text/csv; charset=utf-8",  # BOM: spreadsheets
-                    headers={"Content-Disposition": disposition("attachment", _download_name(kind, "csv"))})
+    return Response(
+        "\ufeff" + report.to_csv(),
+        media_type="text/csv; charset=utf-8",  # BOM: spreadsheets
+        headers={"Content-Disposition": disposition("attachment", _download_name(kind, "csv"))},
+    )
 
 
 @router.get("/reports/{kind}.html")
-def report_html(request: Request, kind: str, user: User = Depends(need("reports")), as_of: str = "",
-                download: bool = False):
+def report_html(
+    request: Request, kind: str, user: User = Depends(need("reports")), as_of: str = "", download: bool = False
+):
     report = request.app.state.services.report(user, _report_kind(kind), as_of=as_of_date(as_of))
     return _report_html([report], report.title, kind, download)
 
@@ -433,20 +484,27 @@ def _report_html(reports: list, title: str, kind: str, download: bool) -> Respon
     from dangan.archive.audit.report_html import render_html
 
     how = "attachment" if download else "inline"
-    return HTMLResponse(render_html(reports, title=title), headers={
-        "Content-Disposition": disposition(how, _download_name(kind, "html")),
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                                   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"})
+    return HTMLResponse(
+        render_html(reports, title=title),
+        headers={
+            "Content-Disposition": disposition(how, _download_name(kind, "html")),
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        },
+    )
 
 
 # --- labels (operators) -------------------------------------------------------------------------------
 
+
 @router.get("/records/{number}/labels/{kind}.pdf")
-def record_labels(request: Request, number: str, kind: Literal["folder", "box", "cover"],
-                  user: User = Depends(need("labels"))):
+def record_labels(
+    request: Request, number: str, kind: Literal["folder", "box", "cover"], user: User = Depends(need("labels"))
+):
     try:
         data, name = request.app.state.services.labels_pdf(user, number, kind)
     except (NotFound, LookupError) as e:
         raise HTTPException(404, str(e))
-    return Response(data, media_type="application/pdf",
-                    headers={"Content-Disposition": disposition("attachment", name)})
+    return Response(
+        data, media_type="application/pdf", headers={"Content-Disposition": disposition("attachment", name)}
+    )

@@ -1,13 +1,15 @@
 """What the pages and the API show, assembled from library calls (archive/, indexing/) and
 filtered for the user's role. Parsing and rendering live in the routes; no domain rules here
 beyond calling archive.users for what a role may see."""
+
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import select
 
@@ -15,8 +17,9 @@ from dangan.archive import events as ev
 from dangan.archive.db import Database
 from dangan.archive.home import DataHome
 from dangan.archive.models import ArchiveRecord, Event, Page
-from dangan.archive.users import User, id_numbers_in, mask_ids, visible_fields, visible_text
 from dangan.archive.records.views import find_record, quarantine_list, record_view
+from dangan.archive.users import User, id_numbers_in, mask_ids, visible_fields, visible_text
+from dangan.errors import Conflict
 from dangan.indexing.backend import open_backend
 from dangan.indexing.highlight import locate
 from dangan.indexing.pages import with_boxes
@@ -25,7 +28,7 @@ from dangan.indexing.search import make_snippet, match_spans, search
 from dangan.scanning.page import Word
 
 
-class NotQueued(Exception):
+class NotQueued(Conflict):
     """The page is not (or no longer) waiting in the QA queue: someone else dealt with it."""
 
 
@@ -36,8 +39,9 @@ class Services:
         self.db = Database(home.db_url)
 
     # --- search ---------------------------------------------------------------------------
-    def search(self, user: User, query: str, *, page: int = 1, per_page: int = 10,
-               sort: str = "relevance") -> dict[str, Any]:
+    def search(
+        self, user: User, query: str, *, page: int = 1, per_page: int = 10, sort: str = "relevance"
+    ) -> dict[str, Any]:
         """Raises indexing.query.QuerySyntaxError for a query the user must fix."""
         self.home.index_dir.mkdir(parents=True, exist_ok=True)
         backend = open_backend(self.home.index_dir, self.backend_name)
@@ -73,14 +77,23 @@ class Services:
             view = record_view(s, key, store_root="", with_text=True, actor=user.name)
             record = find_record(s, view["number"])
             view.pop("store_root", None)
-            view["events"] = [_event_row(e) for e in s.scalars(
-                select(Event).where(Event.object_id == record.number).order_by(Event.seq))]
+            view["events"] = [
+                _event_row(e)
+                for e in s.scalars(select(Event).where(Event.object_id == record.number).order_by(Event.seq))
+            ]
             view["classifications"] = [
-                {"business_type": c.business_type, "voltage_class": c.voltage_class,
-                 "customer_class": c.customer_class, "retention": c.retention,
-                 "valid_from": c.valid_from and c.valid_from.isoformat(),
-                 "valid_to": c.valid_to and c.valid_to.isoformat(), "reason": c.reason, "actor": c.actor}
-                for c in record.classifications]
+                {
+                    "business_type": c.business_type,
+                    "voltage_class": c.voltage_class,
+                    "customer_class": c.customer_class,
+                    "retention": c.retention,
+                    "valid_from": c.valid_from and c.valid_from.isoformat(),
+                    "valid_to": c.valid_to and c.valid_to.isoformat(),
+                    "reason": c.reason,
+                    "actor": c.actor,
+                }
+                for c in record.classifications
+            ]
             view["paper"] = _paper_location(s, record)
             view["loan"] = _loan_state(s, record)
             view["completeness"] = _completeness(s, record)
@@ -102,20 +115,32 @@ class Services:
             if p is None or p.superseded_by_id is not None:
                 raise LookupError(f"no page {page_id}")
             record = s.get(ArchiveRecord, p.record_id)
-            ev.record_event(s, ev.ACCESS, user.name, "record", record.number,
-                            {"what": "page", "page_id": p.id})
+            ev.record_event(s, ev.ACCESS, user.name, "record", record.number, {"what": "page", "page_id": p.id})
             words = [Word(*w) for w in (p.words or [])]
             terms: list[str] = []
             if query.strip():
                 terms = positive_text_terms(parse_query(query))
             boxes = [asdict(b) for b in locate(words, terms, tolerant=True)] if terms else []
-            siblings = s.scalars(select(Page.id).where(Page.record_id == p.record_id,
-                                                       Page.superseded_by_id.is_(None)).order_by(Page.seq)).all()
-            data = {"id": p.id, "record_number": record.number, "record_title": record.title,
-                    "seq": p.seq, "width": p.width, "height": p.height, "dpi": p.dpi,
-                    "qa_status": p.qa_status, "flags": p.flags, "ocr_confidence": p.ocr_confidence,
-                    "text": visible_text(user, p.text or ""), "fields": visible_fields(user, p.fields or {}),
-                    "query": query, "boxes": boxes, "pages": list(siblings)}
+            siblings = s.scalars(
+                select(Page.id).where(Page.record_id == p.record_id, Page.superseded_by_id.is_(None)).order_by(Page.seq)
+            ).all()
+            data = {
+                "id": p.id,
+                "record_number": record.number,
+                "record_title": record.title,
+                "seq": p.seq,
+                "width": p.width,
+                "height": p.height,
+                "dpi": p.dpi,
+                "qa_status": p.qa_status,
+                "flags": p.flags,
+                "ocr_confidence": p.ocr_confidence,
+                "text": visible_text(user, p.text or ""),
+                "fields": visible_fields(user, p.fields or {}),
+                "query": query,
+                "boxes": boxes,
+                "pages": list(siblings),
+            }
         if not user.sees_ids:
             for b in data["boxes"]:
                 b["text"] = mask_ids(b["text"])
@@ -144,12 +169,26 @@ class Services:
         with self.db.session() as s:
             items = qa_queue(s, "flagged", limit=limit)
             dpi = dict(s.execute(select(Page.id, Page.dpi).where(Page.id.in_([i.page_id for i in items]))).all())
-        return [{"page_id": i.page_id, "record": i.record, "seq": i.seq, "dpi": dpi.get(i.page_id),
-                 "confidence": i.confidence,
-                 "flags": [{"code": f.get("code"), "severity": f.get("severity"),
-                            "message": visible_text(user, f.get("message") or "")} for f in i.flags or []],
-                 "image_url": f"/pages/{i.page_id}/image", "thumb_url": f"/pages/{i.page_id}/image?size=thumb"}
-                for i in items]
+        return [
+            {
+                "page_id": i.page_id,
+                "record": i.record,
+                "seq": i.seq,
+                "dpi": dpi.get(i.page_id),
+                "confidence": i.confidence,
+                "flags": [
+                    {
+                        "code": f.get("code"),
+                        "severity": f.get("severity"),
+                        "message": visible_text(user, f.get("message") or ""),
+                    }
+                    for f in i.flags or []
+                ],
+                "image_url": f"/pages/{i.page_id}/image",
+                "thumb_url": f"/pages/{i.page_id}/image?size=thumb",
+            }
+            for i in items
+        ]
 
     def _queued_page(self, s, page_id: int) -> Page:
         """The page, if it is waiting in the queue; LookupError (no such page) or NotQueued otherwise."""
@@ -157,11 +196,15 @@ class Services:
         if page is None:
             raise LookupError(f"no page {page_id}")
         if page.superseded_by_id is not None:
-            raise NotQueued(f"page {page_id} was already replaced by a rescan (page {page.superseded_by_id}); "
-                          "reload the queue. 该页已重扫。")
+            raise NotQueued(
+                f"page {page_id} was already replaced by a rescan (page {page.superseded_by_id}); "
+                "reload the queue. 该页已重扫。"
+            )
         if page.qa_status != "flagged":
-            raise NotQueued(f"page {page_id} is not waiting in the QA queue (it is {page.qa_status}); "
-                          "reload the queue. 该页不在待检队列中。")
+            raise NotQueued(
+                f"page {page_id} is not waiting in the QA queue (it is {page.qa_status}); "
+                "reload the queue. 该页不在待检队列中。"
+            )
         return page
 
     def qa_accept(self, user: User, page_id: int, note: str) -> dict[str, Any]:
@@ -176,8 +219,7 @@ class Services:
             record = s.get(ArchiveRecord, page.record_id).number
             accept_page(s, page, actor=user.name, note=note.strip())
             seq = page.seq
-        return {"page_id": page_id, "record": record, "seq": seq, "qa_status": "accepted",
-                "indexed": self.sync_index()}
+        return {"page_id": page_id, "record": record, "seq": seq, "qa_status": "accepted", "indexed": self.sync_index()}
 
     def qa_rescan(self, user: User, page_id: int, path, page_no: int = 1) -> dict[str, Any]:
         """Replace a queued page with page PAGE_NO of the file at PATH (scanning.batch.rescan_page),
@@ -191,15 +233,26 @@ class Services:
             page = self._queued_page(s, page_id)
             record, seq = s.get(ArchiveRecord, page.record_id).number, page.seq
         scheme = load_scheme()
-        options = ScanOptions(fonds=scheme.fonds.code, actor=user.name, jobs=1,
-                              pipeline=options_from_scheme(scheme))
+        options = ScanOptions(fonds=scheme.fonds.code, actor=user.name, jobs=1, pipeline=options_from_scheme(scheme))
         old, new, flags = rescan_page(str(page_id), path, self.db, FileStore(self.home.store_dir), options, page_no)
         with self.db.session() as s:
             status = s.get(Page, new).qa_status
-        return {"page_id": old, "new_page_id": new, "record": record, "seq": seq, "qa_status": status,
-                "flags": [{"code": f.get("code"), "severity": f.get("severity"),
-                           "message": visible_text(user, f.get("message") or "")} for f in flags or []],
-                "indexed": self.sync_index()}
+        return {
+            "page_id": old,
+            "new_page_id": new,
+            "record": record,
+            "seq": seq,
+            "qa_status": status,
+            "flags": [
+                {
+                    "code": f.get("code"),
+                    "severity": f.get("severity"),
+                    "message": visible_text(user, f.get("message") or ""),
+                }
+                for f in flags or []
+            ],
+            "indexed": self.sync_index(),
+        }
 
     def sync_index(self) -> int | None:
         """Drain the index outbox (as the upload job does). None when the index could not be
@@ -256,8 +309,8 @@ class Services:
         import tempfile
         from pathlib import Path
 
-        from dangan.archive.paper import labels
         from dangan.archive.business.scheme import load_scheme
+        from dangan.archive.paper import labels
 
         if kind not in self.label_kinds():
             raise LookupError(f"no {kind!r} labels in this installation; kinds: {', '.join(self.label_kinds())}")
@@ -268,8 +321,10 @@ class Services:
             if kind == "box":
                 folder = getattr(record, "folder", None)
                 if folder is None or folder.box is None:
-                    raise LookupError(f"{record.number} is not shelved in a box: shelve its folder first "
-                                      "(dangan shelve NUMBER BOX). 未入盒。")
+                    raise LookupError(
+                        f"{record.number} is not shelved in a box: shelve its folder first "
+                        "(dangan shelve NUMBER BOX). 未入盒。"
+                    )
                 code = folder.box.code
             with tempfile.TemporaryDirectory(prefix="dangan-labels-") as tmp:
                 out = Path(tmp) / "labels.pdf"
@@ -289,8 +344,9 @@ class Services:
             r.pop("kept_as", None)
         return rows
 
-    def events(self, *, page: int = 1, per_page: int = 100, type_: str = "", actor: str = "",
-               object_id: str = "") -> dict[str, Any]:
+    def events(
+        self, *, page: int = 1, per_page: int = 100, type_: str = "", actor: str = "", object_id: str = ""
+    ) -> dict[str, Any]:
         from sqlalchemy import func
 
         q = select(Event)
@@ -302,17 +358,28 @@ class Services:
             q = q.where(Event.object_id == object_id)
         with self.db.session() as s:
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-            rows = [_event_row(e) for e in s.scalars(q.order_by(Event.seq.desc())
-                                                      .offset((page - 1) * per_page).limit(per_page))]
+            rows = [
+                _event_row(e)
+                for e in s.scalars(q.order_by(Event.seq.desc()).offset((page - 1) * per_page).limit(per_page))
+            ]
             types = sorted(s.scalars(select(Event.type).distinct()))
-        return {"total": total, "page": page, "per_page": per_page,
-                "pages": max(1, -(-total // per_page)), "events": rows, "types": types}
+        return {
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+            "pages": max(1, -(-total // per_page)),
+            "events": rows,
+            "types": types,
+        }
 
     def verify(self) -> dict[str, Any]:
         with self.db.session() as s:
             checked, problems = ev.verify_chain(s)
-        return {"checked": checked, "ok": not problems,
-                "problems": [{"seq": p.seq, "problem": p.problem} for p in problems]}
+        return {
+            "checked": checked,
+            "ok": not problems,
+            "problems": [{"seq": p.seq, "problem": p.problem} for p in problems],
+        }
 
     def events_csv(self) -> Iterator[str]:
         """The whole log as CSV (UTF-8 with BOM so spreadsheet programs read the Chinese)."""
@@ -325,9 +392,19 @@ class Services:
             with self.db.session() as s:
                 rows = s.scalars(select(Event).where(Event.seq > last).order_by(Event.seq).limit(2000)).all()
                 for e in rows:
-                    w.writerow([e.seq, _iso(e.at), e.type, e.actor, e.object_type, e.object_id,
-                                json.dumps(e.detail or {}, ensure_ascii=False, sort_keys=True),
-                                e.prev_hash, e.hash])
+                    w.writerow(
+                        [
+                            e.seq,
+                            _iso(e.at),
+                            e.type,
+                            e.actor,
+                            e.object_type,
+                            e.object_id,
+                            json.dumps(e.detail or {}, ensure_ascii=False, sort_keys=True),
+                            e.prev_hash,
+                            e.hash,
+                        ]
+                    )
             if not rows:
                 break
             last = rows[-1].seq
@@ -344,9 +421,16 @@ def _iso(t) -> str:
 
 
 def _event_row(e: Event) -> dict[str, Any]:
-    return {"seq": e.seq, "at": _iso(e.at), "type": e.type, "actor": e.actor,
-            "object_type": e.object_type, "object_id": e.object_id, "detail": e.detail or {},
-            "hash": e.hash}
+    return {
+        "seq": e.seq,
+        "at": _iso(e.at),
+        "type": e.type,
+        "actor": e.actor,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "detail": e.detail or {},
+        "hash": e.hash,
+    }
 
 
 def _loan_state(session, record: ArchiveRecord) -> dict[str, Any] | None:
@@ -354,8 +438,8 @@ def _loan_state(session, record: ArchiveRecord) -> dict[str, Any] | None:
     folder = getattr(record, "folder", None)
     if folder is None:
         return None
-    from dangan.archive.paper.loans import loan_view
     from dangan.archive.models import Loan
+    from dangan.archive.paper.loans import loan_view
 
     loan = session.scalar(select(Loan).where(Loan.folder_id == folder.id, Loan.returned_at.is_(None)))
     if loan is None:
@@ -371,14 +455,24 @@ def _completeness(session, record: ArchiveRecord) -> dict[str, Any]:
     """The record's business case against the completeness rules of the scheme in force:
     archive.reports.check_case when the record has a case (every active record of the case
     counts, as at handover), else archive.handover.check_record's reason."""
-    from dangan.archive.paper.handover import check_record
     from dangan.archive.audit.reports import check_case
     from dangan.archive.business.scheme import load_scheme
+    from dangan.archive.paper.handover import check_record
 
     scheme = load_scheme()
-    out: dict[str, Any] = {"ok": False, "scheme_version": scheme.version, "business_type": "", "variant": "",
-                           "problems": [], "missing": [], "invalid_fields": [], "unmet_preconditions": [],
-                           "warnings": [], "assumptions": [], "records": [record.number]}
+    out: dict[str, Any] = {
+        "ok": False,
+        "scheme_version": scheme.version,
+        "business_type": "",
+        "variant": "",
+        "problems": [],
+        "missing": [],
+        "invalid_fields": [],
+        "unmet_preconditions": [],
+        "warnings": [],
+        "assumptions": [],
+        "records": [record.number],
+    }
     if record.case is None or record.status != "active":
         check = check_record(session, record, scheme)
         out["problems"] = list(check.problems)
@@ -389,11 +483,15 @@ def _completeness(session, record: ArchiveRecord) -> dict[str, Any]:
         out["business_type"] = check.business_type
         out["records"] = [r.number for r in check.records]
     if result is not None:
-        out.update(business_type=result.business_type, variant=result.variant,
-                   missing=[str(m) for m in result.missing],
-                   invalid_fields=[str(i) for i in result.invalid_fields if i.severity == "error"],
-                   unmet_preconditions=[str(u) for u in result.unmet_preconditions] + list(result.not_applicable),
-                   warnings=list(result.warnings), assumptions=list(result.assumptions))
+        out.update(
+            business_type=result.business_type,
+            variant=result.variant,
+            missing=[str(m) for m in result.missing],
+            invalid_fields=[str(i) for i in result.invalid_fields if i.severity == "error"],
+            unmet_preconditions=[str(u) for u in result.unmet_preconditions] + list(result.not_applicable),
+            warnings=list(result.warnings),
+            assumptions=list(result.assumptions),
+        )
     out["ok"] = not (out["problems"] or out["missing"] or out["invalid_fields"] or out["unmet_preconditions"])
     return out
 

@@ -16,25 +16,28 @@ Only a whole-archive bag can be imported, and only into an empty home: the rows 
 with their ids, so numbers, checksums and events are the same and the hash chain verifies.
 User accounts (password hashes) and transient queues are not exported.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import bagit
 from sqlalchemy import JSON, Date, DateTime, func, select, text
 from sqlalchemy.orm import Session
 
+from dangan import SCHEMAS_DIR
+from dangan.archive.models import ArchiveRecord, Base, ChainHead, Event, Page, SourceFile
 from dangan.archive.records.numbering import ArchiveNumber
 from dangan.archive.records.views import find_records
-from dangan.archive.models import (ArchiveRecord, Base, ChainHead, Event, Page, SourceFile)
-from dangan import SCHEMAS_DIR
 from dangan.archive.store import FileStore
+from dangan.errors import DanganError
 
 BAG_PROFILE = "dangan-archive-bag/1"
 METADATA_SCHEMA = SCHEMAS_DIR / "record-metadata.schema.json"
@@ -43,7 +46,7 @@ NOT_EXPORTED = frozenset({"app_user", "user_session", "login_failure", "staged_p
 WHOLE, SELECTION = "whole archive", "selection"
 
 
-class BagError(ValueError):
+class BagError(DanganError, ValueError):
     """A bag cannot be written or read back; the message says what to do."""
 
 
@@ -70,6 +73,7 @@ class ImportResult:
 
 # --------------------------------------------------------------------------- metadata per record
 
+
 def record_metadata(record: ArchiveRecord) -> dict[str, Any]:
     """A record described on its own, readable without dangan (see the JSON Schema)."""
     customer, case, folder = record.customer, record.case, record.folder
@@ -82,40 +86,101 @@ def record_metadata(record: ArchiveRecord) -> dict[str, Any]:
     token = _token(record.number)
     return {
         "schema": "https://dangan.example/schemas/record-metadata.schema.json",
-        "number": record.number, "fonds": record.fonds, "category": record.category, "year": record.year,
-        "serial": record.serial, "status": record.status, "void_reason": record.void_reason or "",
-        "title": record.title, "born_digital": record.born_digital, "accessioned_at": _iso(record.created_at),
-        "customer": None if customer is None else {
-            "account_number": customer.account_number, "name": customer.name, "address": customer.address,
-            "voltage_class": customer.voltage_class, "customer_class": customer.customer_class,
-            "account_numbers": sorted(a.account_number for a in customer.aliases)},
-        "case": None if case is None else {
-            "work_order": case.work_order, "business_type": case.business_type, "department": case.department,
-            "status": case.status, "accepted_on": _iso(case.accepted_on), "stage_dates": case.stage_dates or {},
-            "billing_fields": case.billing_fields or {}, "facts": case.facts or {}},
-        "classifications": [{"business_type": c.business_type, "voltage_class": c.voltage_class,
-                             "customer_class": c.customer_class, "retention": c.retention,
-                             "attributes": c.attributes or {}, "valid_from": _iso(c.valid_from),
-                             "valid_to": _iso(c.valid_to), "reason": c.reason, "actor": c.actor}
-                            for c in record.classifications],
-        "paper": None if folder is None else {
-            "folder": folder.code, "state": folder.state, "box": folder.box.code if folder.box else None},
-        "sources": [{"path": f"store/{s.stored_path}", "sha256": s.sha256, "size": s.size,
-                     "original_name": s.original_name, "media_type": s.media_type, "page_count": s.page_count}
-                    for s in sources],
-        "documents": [{
-            "item_no": d.item_no, "doc_type": d.doc_type, "title": d.title,
-            "pages": [{
-                "id": p.id, "seq": p.seq, "source_page": p.source_page, "current": p.superseded_by_id is None,
-                "master": {"path": f"store/{p.master_path}", "sha256": p.master_sha256, "size": p.master_size,
-                           "format": p.master_format},
-                "derived": ({"path": f"store/{p.derived_path}", "sha256": p.derived_sha256}
-                            if p.derived_path else None),
-                "ocr_text": f"ocr/{token}/{_ocr_name(p)}", "width": p.width, "height": p.height, "dpi": p.dpi,
-                "ocr_confidence": p.ocr_confidence, "ocr_engine": p.ocr_engine, "qa_status": p.qa_status,
-                "blank": p.is_blank, "created_at": _iso(p.created_at)}
-                for p in pages_by_doc.get(d.id, [])]}
-            for d in record.documents],
+        "number": record.number,
+        "fonds": record.fonds,
+        "category": record.category,
+        "year": record.year,
+        "serial": record.serial,
+        "status": record.status,
+        "void_reason": record.void_reason or "",
+        "title": record.title,
+        "born_digital": record.born_digital,
+        "accessioned_at": _iso(record.created_at),
+        "customer": None
+        if customer is None
+        else {
+            "account_number": customer.account_number,
+            "name": customer.name,
+            "address": customer.address,
+            "voltage_class": customer.voltage_class,
+            "customer_class": customer.customer_class,
+            "account_numbers": sorted(a.account_number for a in customer.aliases),
+        },
+        "case": None
+        if case is None
+        else {
+            "work_order": case.work_order,
+            "business_type": case.business_type,
+            "department": case.department,
+            "status": case.status,
+            "accepted_on": _iso(case.accepted_on),
+            "stage_dates": case.stage_dates or {},
+            "billing_fields": case.billing_fields or {},
+            "facts": case.facts or {},
+        },
+        "classifications": [
+            {
+                "business_type": c.business_type,
+                "voltage_class": c.voltage_class,
+                "customer_class": c.customer_class,
+                "retention": c.retention,
+                "attributes": c.attributes or {},
+                "valid_from": _iso(c.valid_from),
+                "valid_to": _iso(c.valid_to),
+                "reason": c.reason,
+                "actor": c.actor,
+            }
+            for c in record.classifications
+        ],
+        "paper": None
+        if folder is None
+        else {"folder": folder.code, "state": folder.state, "box": folder.box.code if folder.box else None},
+        "sources": [
+            {
+                "path": f"store/{s.stored_path}",
+                "sha256": s.sha256,
+                "size": s.size,
+                "original_name": s.original_name,
+                "media_type": s.media_type,
+                "page_count": s.page_count,
+            }
+            for s in sources
+        ],
+        "documents": [
+            {
+                "item_no": d.item_no,
+                "doc_type": d.doc_type,
+                "title": d.title,
+                "pages": [
+                    {
+                        "id": p.id,
+                        "seq": p.seq,
+                        "source_page": p.source_page,
+                        "current": p.superseded_by_id is None,
+                        "master": {
+                            "path": f"store/{p.master_path}",
+                            "sha256": p.master_sha256,
+                            "size": p.master_size,
+                            "format": p.master_format,
+                        },
+                        "derived": (
+                            {"path": f"store/{p.derived_path}", "sha256": p.derived_sha256} if p.derived_path else None
+                        ),
+                        "ocr_text": f"ocr/{token}/{_ocr_name(p)}",
+                        "width": p.width,
+                        "height": p.height,
+                        "dpi": p.dpi,
+                        "ocr_confidence": p.ocr_confidence,
+                        "ocr_engine": p.ocr_engine,
+                        "qa_status": p.qa_status,
+                        "blank": p.is_blank,
+                        "created_at": _iso(p.created_at),
+                    }
+                    for p in pages_by_doc.get(d.id, [])
+                ],
+            }
+            for d in record.documents
+        ],
     }
 
 
@@ -132,15 +197,23 @@ def _iso(value: Any) -> str | None:
         return None
     if isinstance(value, datetime):
         if value.tzinfo is None:  # SQLite hands datetimes back naive; they were stored as UTC
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat()
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
     return value.isoformat()
 
 
 # --------------------------------------------------------------------------- export
 
-def export_bag(session: Session, store: FileStore, target: str | os.PathLike, *,
-               numbers: Iterable[str] = (), actor: str = "", organisation: str = "") -> ExportResult:
+
+def export_bag(
+    session: Session,
+    store: FileStore,
+    target: str | os.PathLike,
+    *,
+    numbers: Iterable[str] = (),
+    actor: str = "",
+    organisation: str = "",
+) -> ExportResult:
     """Write a bag of the records NUMBERED (all records when none are given) to TARGET,
     which must not exist yet (or be an empty directory)."""
     target = Path(target)
@@ -164,8 +237,10 @@ def export_bag(session: Session, store: FileStore, target: str | os.PathLike, *,
     missing = [rel for rel in refs if not (store.root / rel).is_file()]
     if missing:
         shutil.rmtree(target)
-        raise BagError(f"{len(missing)} stored files are missing (first: {missing[0]}); run `dangan verify` "
-                       "and restore them before exporting")
+        raise BagError(
+            f"{len(missing)} stored files are missing (first: {missing[0]}); run `dangan verify` "
+            "and restore them before exporting"
+        )
     for rel in sorted(refs):
         dest = target / "store" / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -199,8 +274,10 @@ def export_bag(session: Session, store: FileStore, target: str | os.PathLike, *,
     altered = [rel for rel, sha in refs.items() if manifest.get(f"data/store/{rel}") != sha]
     if altered:
         shutil.rmtree(target)
-        raise BagError(f"{len(altered)} stored files differ from their recorded SHA-256 (first: {altered[0]}); "
-                       "run `dangan verify --full`; nothing was exported")
+        raise BagError(
+            f"{len(altered)} stored files differ from their recorded SHA-256 (first: {altered[0]}); "
+            "run `dangan verify --full`; nothing was exported"
+        )
     size = sum((target / "data" / "store" / rel).stat().st_size for rel in refs)
     return ExportResult(target, scope, len(records), len(pages), len(refs), size, n_events)
 
@@ -220,8 +297,17 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _event_line(e: Event) -> dict[str, Any]:
-    return {"seq": e.seq, "at": _iso(e.at), "type": e.type, "actor": e.actor, "object_type": e.object_type,
-            "object_id": e.object_id, "detail": e.detail or {}, "prev_hash": e.prev_hash, "hash": e.hash}
+    return {
+        "seq": e.seq,
+        "at": _iso(e.at),
+        "type": e.type,
+        "actor": e.actor,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "detail": e.detail or {},
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+    }
 
 
 def _write_events(session: Session, path: Path, records: list[ArchiveRecord] | None) -> int:
@@ -230,13 +316,18 @@ def _write_events(session: Session, path: Path, records: list[ArchiveRecord] | N
     wanted: set[tuple[str, str]] | None = None
     if records is not None:
         wanted = {("record", r.number) for r in records}
-        wanted |= {("page", str(pid)) for pid in session.scalars(
-            select(Page.id).where(Page.record_id.in_([r.id for r in records])))}
+        wanted |= {
+            ("page", str(pid))
+            for pid in session.scalars(select(Page.id).where(Page.record_id.in_([r.id for r in records])))
+        }
     n = 0
     with open(path, "w", encoding="utf-8") as f:
         for e in session.scalars(select(Event).order_by(Event.seq)).yield_per(1000):
-            if wanted is not None and (e.object_type, e.object_id) not in wanted \
-                    and (e.detail or {}).get("record") not in {r.number for r in records}:
+            if (
+                wanted is not None
+                and (e.object_type, e.object_id) not in wanted
+                and (e.detail or {}).get("record") not in {r.number for r in records}
+            ):
                 continue
             f.write(json.dumps(_event_line(e), ensure_ascii=False, sort_keys=True) + "\n")
             n += 1
@@ -254,9 +345,10 @@ def _dump_tables(session: Session, folder: Path) -> None:
     for table in _tables():
         pk = list(table.primary_key.columns)
         with open(folder / f"{table.name}.jsonl", "w", encoding="utf-8") as f:
-            for row in session.execute(select(table).order_by(*pk)).mappings().yield_per(1000):
-                f.write(json.dumps({k: _dump_value(v) for k, v in row.items()}, ensure_ascii=False,
-                                   sort_keys=True) + "\n")
+            f.writelines(
+                json.dumps({k: _dump_value(v) for k, v in row.items()}, ensure_ascii=False, sort_keys=True) + "\n"
+                for row in session.execute(select(table).order_by(*pk)).mappings().yield_per(1000)
+            )
 
 
 def _dump_value(v: Any) -> Any:
@@ -264,6 +356,7 @@ def _dump_value(v: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- import
+
 
 def validate_bag(path: str | os.PathLike) -> bagit.Bag:
     """Open and fully validate a bag (every checksum recomputed); BagError says what is wrong."""
@@ -292,8 +385,10 @@ def import_bag(path: str | os.PathLike, home, *, progress=None) -> ImportResult:
     bag = validate_bag(path)
     scope = _first(bag.info.get("Dangan-Scope"))
     if scope != WHOLE:
-        raise BagError(f"{path} holds a {scope or 'non-dangan'} bag; only a whole-archive export "
-                       "(`dangan export -o DIR` without numbers) can be imported")
+        raise BagError(
+            f"{path} holds a {scope or 'non-dangan'} bag; only a whole-archive export "
+            "(`dangan export -o DIR` without numbers) can be imported"
+        )
     if not home_is_empty(home.root):
         raise BagError(f"{home.root} is not empty: import a bag only into a new, empty data home")
     init_home(home)
@@ -302,8 +397,9 @@ def import_bag(path: str | os.PathLike, home, *, progress=None) -> ImportResult:
     try:
         with db.session() as s:
             if s.scalar(select(func.count(ArchiveRecord.id))) or s.scalar(select(func.count(Event.id))):
-                raise BagError(f"the database {home.db_url.split('@')[-1]} already holds an archive; "
-                               "import into an empty one")
+                raise BagError(
+                    f"the database {home.db_url.split('@')[-1]} already holds an archive; import into an empty one"
+                )
             counts = _load_tables(s, data / "database")
         files = 0
         store = FileStore(home.store_dir)
@@ -317,8 +413,9 @@ def import_bag(path: str | os.PathLike, home, *, progress=None) -> ImportResult:
                 files += 1
     finally:
         db.dispose()
-    return ImportResult(path, counts.get("archive_record", 0), counts.get("page", 0), counts.get("event", 0),
-                        files, counts)
+    return ImportResult(
+        path, counts.get("archive_record", 0), counts.get("page", 0), counts.get("event", 0), files, counts
+    )
 
 
 def _first(value: Any) -> str | None:
@@ -382,12 +479,22 @@ def _reset_sequences(session: Session) -> None:
     for table in _tables():
         pk = list(table.primary_key.columns)
         if len(pk) == 1 and pk[0].autoincrement in (True, "auto") and pk[0].type.python_type is int:
-            seq = session.scalar(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                                 {"t": table.name, "c": pk[0].name})
+            seq = session.scalar(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": pk[0].name})
             if seq:
-                session.execute(text(f"SELECT setval('{seq}', COALESCE((SELECT MAX({pk[0].name}) FROM "
-                                     f"{table.name}), 0) + 1, false)"))
+                session.execute(
+                    text(
+                        f"SELECT setval('{seq}', COALESCE((SELECT MAX({pk[0].name}) FROM {table.name}), 0) + 1, false)"
+                    )
+                )
 
 
-__all__ = ["BagError", "ExportResult", "ImportResult", "export_bag", "home_is_empty", "import_bag",
-           "record_metadata", "validate_bag"]
+__all__ = [
+    "BagError",
+    "ExportResult",
+    "ImportResult",
+    "export_bag",
+    "home_is_empty",
+    "import_bag",
+    "record_metadata",
+    "validate_bag",
+]

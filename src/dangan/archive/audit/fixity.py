@@ -8,15 +8,15 @@ is why the full pass runs on a schedule (bagit-python's test_validate_flipped_bi
 Each run is stored as a `fixity check` event, so the audit trail shows when the archive was
 last proven intact and what was found.
 """
+
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,11 +26,13 @@ from dangan.archive.events import verify_chain
 from dangan.archive.models import ArchiveRecord, Document, Page, Quarantined, SourceFile
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.archive.store import FileStore, sha256_file
+from dangan.tools import ToolFailed, ToolTimeout, available
+from dangan.tools.pdfinfo import PdfEncrypted, pdfinfo
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 IMAGE_FORMATS = {"jpg", "jpeg", "png", "tif", "tiff", "bmp", "gif", "webp", "jp2"}
 KNOWN_SUFFIXES = {f".{f}" for f in IMAGE_FORMATS} | {".pdf"}
-EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)  # no digitised record predates the system by decades
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)  # no digitised record predates the system by decades
 Progress = Callable[[int, int], None]
 _SLACK = timedelta(minutes=5)  # clocks of two machines differ a little
 
@@ -39,11 +41,11 @@ _SLACK = timedelta(minutes=5)  # clocks of two machines differ a little
 class StoredRef:
     """One file a row of the database points to."""
 
-    kind: str            # master | derived | source | quarantine
+    kind: str  # master | derived | source | quarantine
     relpath: str
     sha256: str
-    size: int | None     # None when the row does not record it (derived images)
-    owner: str           # what it belongs to, for the person reading the report
+    size: int | None  # None when the row does not record it (derived images)
+    owner: str  # what it belongs to, for the person reading the report
 
 
 @dataclass
@@ -66,17 +68,36 @@ class FixityResult:
         return len(self.missing) + len(self.altered) + len(self.unexpected) + len(self.chain_problems)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode, "ok": self.ok, "problems": self.problems, "files_checked": self.files_checked,
-                "bytes_checked": self.bytes_checked, "missing": self.missing, "altered": self.altered,
-                "unexpected": self.unexpected, "events_checked": self.events_checked,
-                "chain_problems": self.chain_problems}
+        return {
+            "mode": self.mode,
+            "ok": self.ok,
+            "problems": self.problems,
+            "files_checked": self.files_checked,
+            "bytes_checked": self.bytes_checked,
+            "missing": self.missing,
+            "altered": self.altered,
+            "unexpected": self.unexpected,
+            "events_checked": self.events_checked,
+            "chain_problems": self.chain_problems,
+        }
 
 
 def stored_refs(session: Session) -> Iterator[StoredRef]:
     """Every file any row refers to, superseded pages and quarantined files included."""
-    rows = session.execute(select(Page.id, Page.master_path, Page.master_sha256, Page.master_size,
-                                  Page.derived_path, Page.derived_sha256, ArchiveRecord.number, Page.seq)
-                           .join(ArchiveRecord, ArchiveRecord.id == Page.record_id).order_by(Page.id))
+    rows = session.execute(
+        select(
+            Page.id,
+            Page.master_path,
+            Page.master_sha256,
+            Page.master_size,
+            Page.derived_path,
+            Page.derived_sha256,
+            ArchiveRecord.number,
+            Page.seq,
+        )
+        .join(ArchiveRecord, ArchiveRecord.id == Page.record_id)
+        .order_by(Page.id)
+    )
     for pid, mpath, msha, msize, dpath, dsha, number, seq in rows:
         owner = f"{number} page {seq} (id {pid})"
         yield StoredRef("master", mpath, msha, msize, owner)
@@ -98,8 +119,15 @@ def store_files(store: FileStore) -> Iterator[str]:
             yield p.relative_to(root).as_posix()
 
 
-def verify(session: Session, store: FileStore, *, full: bool = False, progress: Progress | None = None,
-           record: bool = True, actor: str = "fixity") -> FixityResult:
+def verify(
+    session: Session,
+    store: FileStore,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    record: bool = True,
+    actor: str = "fixity",
+) -> FixityResult:
     """Check the store against the database (and the event chain). FULL re-hashes every file."""
     result = FixityResult("full" if full else "fast")
     refs = list(stored_refs(session))
@@ -115,15 +143,27 @@ def verify(session: Session, store: FileStore, *, full: bool = False, progress: 
             continue
         size = path.stat().st_size
         if ref.size is not None and size != ref.size:
-            result.altered.append({"kind": ref.kind, "path": ref.relpath, "of": ref.owner,
-                                   "problem": f"size {size} bytes, recorded {ref.size}"})
+            result.altered.append(
+                {
+                    "kind": ref.kind,
+                    "path": ref.relpath,
+                    "of": ref.owner,
+                    "problem": f"size {size} bytes, recorded {ref.size}",
+                }
+            )
             continue
         if full:
             result.bytes_checked += size
             actual = sha256_file(path)
             if actual != ref.sha256:
-                result.altered.append({"kind": ref.kind, "path": ref.relpath, "of": ref.owner,
-                                       "problem": f"SHA-256 {actual[:12]}…, recorded {ref.sha256[:12]}…"})
+                result.altered.append(
+                    {
+                        "kind": ref.kind,
+                        "path": ref.relpath,
+                        "of": ref.owner,
+                        "problem": f"SHA-256 {actual[:12]}…, recorded {ref.sha256[:12]}…",
+                    }
+                )
         if progress:
             progress(i, len(refs))
     result.unexpected = [p for p in store_files(store) if p not in referenced]
@@ -137,19 +177,28 @@ def verify(session: Session, store: FileStore, *, full: bool = False, progress: 
 
 def record_fixity_event(session: Session, result: FixityResult, actor: str, limit: int = 200) -> None:
     """Store the outcome as a PREMIS 'fixity check' event (long lists cut to LIMIT, counts kept)."""
-    detail = {"mode": result.mode, "outcome": "pass" if result.ok else "fail",
-              "files_checked": result.files_checked, "bytes_checked": result.bytes_checked,
-              "events_checked": result.events_checked,
-              "counts": {"missing": len(result.missing), "altered": len(result.altered),
-                         "unexpected": len(result.unexpected), "chain_problems": len(result.chain_problems)},
-              "missing": [m["path"] for m in result.missing[:limit]],
-              "altered": [a["path"] for a in result.altered[:limit]],
-              "unexpected": result.unexpected[:limit],
-              "chain_problems": [p["seq"] for p in result.chain_problems[:limit]]}
+    detail = {
+        "mode": result.mode,
+        "outcome": "pass" if result.ok else "fail",
+        "files_checked": result.files_checked,
+        "bytes_checked": result.bytes_checked,
+        "events_checked": result.events_checked,
+        "counts": {
+            "missing": len(result.missing),
+            "altered": len(result.altered),
+            "unexpected": len(result.unexpected),
+            "chain_problems": len(result.chain_problems),
+        },
+        "missing": [m["path"] for m in result.missing[:limit]],
+        "altered": [a["path"] for a in result.altered[:limit]],
+        "unexpected": result.unexpected[:limit],
+        "chain_problems": [p["seq"] for p in result.chain_problems[:limit]],
+    }
     events.record_event(session, events.FIXITY_CHECK, actor, "archive", "store", detail)
 
 
 # --------------------------------------------------------------------------- format validation
+
 
 def validate_format(path: Path, expected: str | None = None) -> str | None:
     """None if the file opens and decodes as what it claims to be; else the reason."""
@@ -165,7 +214,7 @@ def validate_format(path: Path, expected: str | None = None) -> str | None:
                 im.verify()
             with Image.open(path) as im:  # verify() does not decode pixels; load() does
                 im.load()
-        except Exception as e:  # Pillow raises many kinds; any of them means unusable
+        except Exception as e:  # noqa: BLE001 - Pillow raises many kinds; any of them means unusable
             return f"image does not decode: {e}"
         want = (expected or suffix.lstrip(".")).lower().replace("jpeg", "jpg").replace("tiff", "tif")
         got = fmt.replace("jpeg", "jpg").replace("tiff", "tif")
@@ -179,22 +228,21 @@ def _check_pdf(path: Path) -> str | None:
     with open(path, "rb") as f:
         if not f.read(5).startswith(b"%PDF"):
             return "not a PDF (no %PDF header)"
-    if shutil.which("pdfinfo") is None:
+    if not available("pdfinfo"):
         return None  # header checked; poppler not installed to look deeper
     try:
-        out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        return "pdfinfo did not finish in 60 s"
-    if out.returncode != 0:
-        if "Incorrect password" in out.stderr or "encrypt" in out.stderr.lower():
-            return "PDF is encrypted"
-        return f"PDF does not open: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else 'pdfinfo failed'}"
-    if re.search(r"^Encrypted:\s+yes", out.stdout, re.M):
+        pdfinfo(path, timeout=60)
+    except PdfEncrypted:
         return "PDF is encrypted"
+    except ToolTimeout:
+        return "pdfinfo did not finish in 60 s"
+    except ToolFailed as e:
+        return f"PDF does not open: {e.detail}"
     return None
 
 
 # --------------------------------------------------------------------------- 四性
+
 
 @dataclass
 class PropertyResult:
@@ -226,13 +274,26 @@ class FourPropertiesResult:
         return sum(len(p.failures) for p in self.properties)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "problems": self.problems,
-                "properties": [{"name": p.name, "chinese": p.chinese, "ok": p.ok, "checked": p.checked,
-                                "failures": p.failures, "notes": p.notes} for p in self.properties]}
+        return {
+            "ok": self.ok,
+            "problems": self.problems,
+            "properties": [
+                {
+                    "name": p.name,
+                    "chinese": p.chinese,
+                    "ok": p.ok,
+                    "checked": p.checked,
+                    "failures": p.failures,
+                    "notes": p.notes,
+                }
+                for p in self.properties
+            ],
+        }
 
 
-def check_four_properties(session: Session, store: FileStore, *, actor: str = "fixity",
-                          progress: Progress | None = None) -> FourPropertiesResult:
+def check_four_properties(
+    session: Session, store: FileStore, *, actor: str = "fixity", progress: Progress | None = None
+) -> FourPropertiesResult:
     """One pass over the archive: authenticity, integrity, usability, security (DA/T 70)."""
     from dangan.archive.audit.reports import numbering_report
 
@@ -248,7 +309,7 @@ def check_four_properties(session: Session, store: FileStore, *, actor: str = "f
         authenticity.fail("fixity", a["path"], f"{a['of']}: {a['problem']}")
     for c in fixity.chain_problems:
         authenticity.fail("event chain", f"event #{c['seq']}", c["problem"])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for p in session.scalars(select(Page).order_by(Page.id)):
         authenticity.checked += 1
         what = f"page {p.id}"
@@ -284,12 +345,15 @@ def check_four_properties(session: Session, store: FileStore, *, actor: str = "f
         integrity.fail("numbering", n, "voided without a reason")
     for d in numbering.findings["duplicates"]:
         integrity.fail("numbering", str(d.get("number") or d.get("serial")), "number used more than once")
-    rows = session.execute(select(ArchiveRecord.number, ArchiveRecord.fonds, ArchiveRecord.title,
-                                  select(Page.id).where(Page.record_id == ArchiveRecord.id).limit(1)
-                                  .scalar_subquery(),
-                                  select(Document.id).where(Document.record_id == ArchiveRecord.id).limit(1)
-                                  .scalar_subquery())
-                           .where(ArchiveRecord.status == "active")).all()
+    rows = session.execute(
+        select(
+            ArchiveRecord.number,
+            ArchiveRecord.fonds,
+            ArchiveRecord.title,
+            select(Page.id).where(Page.record_id == ArchiveRecord.id).limit(1).scalar_subquery(),
+            select(Document.id).where(Document.record_id == ArchiveRecord.id).limit(1).scalar_subquery(),
+        ).where(ArchiveRecord.status == "active")
+    ).all()
     for number, fonds, title, any_page, any_doc in rows:
         integrity.checked += 1
         if any_page is None:
@@ -319,18 +383,28 @@ def check_four_properties(session: Session, store: FileStore, *, actor: str = "f
     for path in fixity.unexpected:
         security.fail("non-archival file", path, "file in the store that no record refers to")
         if Path(path).suffix.lower() not in KNOWN_SUFFIXES:
-            security.fail("unknown file type", path, f"suffix {Path(path).suffix or '(none)'} is not an "
-                                                    "archival format")
+            security.fail(
+                "unknown file type", path, f"suffix {Path(path).suffix or '(none)'} is not an archival format"
+            )
     for f in usability.failures:
         if "encrypted" in f["problem"]:
             security.fail("encryption", f["what"], "encrypted content cannot be preserved or checked")
-    if shutil.which("clamscan") is None:
+    if not available("clamscan"):
         security.notes.append("no virus scanner (clamscan) installed: malicious-code scan not run")
 
     result = FourPropertiesResult([authenticity, integrity, usability, security], fixity)
-    events.record_event(session, events.FIXITY_CHECK, actor, "archive", "four-properties", {
-        "mode": "four properties (DA/T 70-2018)", "outcome": "pass" if result.ok else "fail",
-        **{p.name: {"ok": p.ok, "checked": p.checked, "failures": len(p.failures)} for p in result.properties}})
+    events.record_event(
+        session,
+        events.FIXITY_CHECK,
+        actor,
+        "archive",
+        "four-properties",
+        {
+            "mode": "four properties (DA/T 70-2018)",
+            "outcome": "pass" if result.ok else "fail",
+            **{p.name: {"ok": p.ok, "checked": p.checked, "failures": len(p.failures)} for p in result.properties},
+        },
+    )
     return result
 
 
@@ -338,8 +412,18 @@ def _sane(value: datetime | None, now: datetime) -> bool:
     if value is None:
         return False
     if value.tzinfo is None:  # SQLite hands datetimes back naive; they were stored as UTC
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return EARLIEST <= value <= now.replace(microsecond=0) + _SLACK
 
-__all__ = ["FixityResult", "FourPropertiesResult", "PropertyResult", "StoredRef", "check_four_properties",
-           "record_fixity_event", "stored_refs", "validate_format", "verify"]
+
+__all__ = [
+    "FixityResult",
+    "FourPropertiesResult",
+    "PropertyResult",
+    "StoredRef",
+    "check_four_properties",
+    "record_fixity_event",
+    "stored_refs",
+    "validate_format",
+    "verify",
+]

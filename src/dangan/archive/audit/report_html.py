@@ -1,9 +1,11 @@
 """Reports as one self-contained HTML page: inline CSS and SVG charts, no scripts, no
 network, laid out to print on A4 (an auditor signs the printed copy)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-from typing import Any, Iterable
+from typing import Any
 
 from dangan.archive.audit.reports import Report, _cell
 
@@ -30,22 +32,32 @@ svg { max-width: 100%; height: auto; }
 def render_html(reports: Iterable[Report], *, title: str = "dangan audit reports") -> str:
     reports = list(reports)
     body = "\n".join(_report(r) for r in reports)
-    return (f"<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>\n{body}\n</body></html>\n"
+    )
 
 
 def _report(r: Report) -> str:
     a = r.about
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in (a.get("counts") or {}).items())
-    about_rows = [("generated", a.get("generated_at")), ("as of", a.get("as_of")), ("by", a.get("actor")),
-                  ("database", a.get("database")), ("data", counts),
-                  ("scheme version", a.get("scheme_version")),
-                  ("filters", _cell(a.get("filters")) or "none")]
+    about_rows = [
+        ("generated", a.get("generated_at")),
+        ("as of", a.get("as_of")),
+        ("by", a.get("actor")),
+        ("database", a.get("database")),
+        ("data", counts),
+        ("scheme version", a.get("scheme_version")),
+        ("filters", _cell(a.get("filters")) or "none"),
+    ]
     status = "pass" if r.ok else "fail"
-    parts = [f"<section class=\"report\"><h1>{escape(r.title)}</h1>",
-             "<table class=\"about\">" + "".join(f"<tr><td>{escape(k)}</td><td>{escape(_cell(v))}</td></tr>"
-                                                  for k, v in about_rows) + "</table>",
-             f"<p class=\"status {status}\">{'No problems found' if r.ok else f'{r.problems} problems found'}</p>"]
+    parts = [
+        f'<section class="report"><h1>{escape(r.title)}</h1>',
+        '<table class="about">'
+        + "".join(f"<tr><td>{escape(k)}</td><td>{escape(_cell(v))}</td></tr>" for k, v in about_rows)
+        + "</table>",
+        f'<p class="status {status}">{"No problems found" if r.ok else f"{r.problems} problems found"}</p>',
+    ]
     for name, series in r.charts.items():
         svg = CHARTS.get(name)
         if svg and series:
@@ -53,20 +65,20 @@ def _report(r: Report) -> str:
     for s in r.sections:
         parts.append(f"<h2>{escape(s.name)} ({len(s.rows)})</h2>")
         if not s.rows:
-            parts.append("<p class=\"note\">none</p>")
+            parts.append('<p class="note">none</p>')
             continue
         head = "".join(f"<th>{escape(c.replace('_', ' '))}</th>" for c in s.columns)
         body = "".join("<tr>" + "".join(_td(c, row.get(c)) for c in s.columns) + "</tr>" for row in s.rows)
         parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-    parts += [f"<p class=\"note\">{escape(n)}</p>" for n in r.notes]
-    parts.append("<div class=\"sign\"><span>checked by (签字)</span><span>date (日期)</span></div></section>")
+    parts += [f'<p class="note">{escape(n)}</p>' for n in r.notes]
+    parts.append('<div class="sign"><span>checked by (签字)</span><span>date (日期)</span></div></section>')
     return "\n".join(parts)
 
 
 def _td(column: str, value: Any) -> str:
     cls = ""
     if column == "ok":
-        cls = " class=\"good\"" if value else " class=\"bad\""
+        cls = ' class="good"' if value else ' class="bad"'
         value = "yes" if value else "no"
     elif isinstance(value, (list, tuple)) and len(value) > 1:
         return "<td>" + "<br>".join(escape(_cell(v)) for v in value) + "</td>"
@@ -75,26 +87,34 @@ def _td(column: str, value: Any) -> str:
 
 # --------------------------------------------------------------------------- charts (inline SVG)
 
+
 def stacked_bars(series: list[tuple[str, int, int]], *, good: str = "complete", bad: str = "incomplete") -> str:
     """Horizontal bars, one per label: GOOD (green) then BAD (red)."""
     width, label_w, bar_h, gap = 640, 170, 16, 6
     top = max((g + b for _, g, b in series), default=0) or 1
     scale = (width - label_w - 60) / top
     h = len(series) * (bar_h + gap) + 30
-    out = [f"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {h}\" width=\"{width}\" "
-           f"height=\"{h}\" role=\"img\" font-size=\"11\">"]
+    out = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {h}" width="{width}" '
+            f'height="{h}" role="img" font-size="11">'
+        )
+    ]
     for i, (label, g, b) in enumerate(series):
         y = i * (bar_h + gap)
-        out.append(f"<text x=\"{label_w - 6}\" y=\"{y + bar_h - 4}\" text-anchor=\"end\">{escape(label)}</text>")
-        out.append(f"<rect x=\"{label_w}\" y=\"{y}\" width=\"{g * scale:.1f}\" height=\"{bar_h}\" fill=\"#3a3\"/>")
-        out.append(f"<rect x=\"{label_w + g * scale:.1f}\" y=\"{y}\" width=\"{b * scale:.1f}\" height=\"{bar_h}\" "
-                   f"fill=\"#c33\"/>")
-        out.append(f"<text x=\"{label_w + (g + b) * scale + 4:.1f}\" y=\"{y + bar_h - 4}\">{g}/{g + b}</text>")
+        out.append(f'<text x="{label_w - 6}" y="{y + bar_h - 4}" text-anchor="end">{escape(label)}</text>')
+        out.append(f'<rect x="{label_w}" y="{y}" width="{g * scale:.1f}" height="{bar_h}" fill="#3a3"/>')
+        out.append(
+            f'<rect x="{label_w + g * scale:.1f}" y="{y}" width="{b * scale:.1f}" height="{bar_h}" fill="#c33"/>'
+        )
+        out.append(f'<text x="{label_w + (g + b) * scale + 4:.1f}" y="{y + bar_h - 4}">{g}/{g + b}</text>')
     y = len(series) * (bar_h + gap) + 14
-    out.append(f"<rect x=\"{label_w}\" y=\"{y - 9}\" width=\"10\" height=\"10\" fill=\"#3a3\"/>"
-               f"<text x=\"{label_w + 14}\" y=\"{y}\">{escape(good)}</text>"
-               f"<rect x=\"{label_w + 100}\" y=\"{y - 9}\" width=\"10\" height=\"10\" fill=\"#c33\"/>"
-               f"<text x=\"{label_w + 114}\" y=\"{y}\">{escape(bad)}</text></svg>")
+    out.append(
+        f'<rect x="{label_w}" y="{y - 9}" width="10" height="10" fill="#3a3"/>'
+        f'<text x="{label_w + 14}" y="{y}">{escape(good)}</text>'
+        f'<rect x="{label_w + 100}" y="{y - 9}" width="10" height="10" fill="#c33"/>'
+        f'<text x="{label_w + 114}" y="{y}">{escape(bad)}</text></svg>'
+    )
     return "".join(out)
 
 
@@ -106,23 +126,28 @@ def progress_chart(series: list[tuple[str, int, int]]) -> str:
     top_total = max((t for _, _, t in series), default=0) or 1
     plot_w, plot_h = width - left - 50, height - bottom - 10
     step = plot_w / max(n, 1)
-    out = [f"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" "
-           f"height=\"{height}\" role=\"img\" font-size=\"10\">",
-           f"<line x1=\"{left}\" y1=\"{10 + plot_h}\" x2=\"{left + plot_w}\" y2=\"{10 + plot_h}\" stroke=\"#000\"/>",
-           f"<text x=\"{left - 4}\" y=\"14\" text-anchor=\"end\">{top_day}</text>",
-           f"<text x=\"{left + plot_w + 4}\" y=\"14\" fill=\"#036\">{top_total}</text>"]
+    out = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+            f'height="{height}" role="img" font-size="10">'
+        ),
+        f'<line x1="{left}" y1="{10 + plot_h}" x2="{left + plot_w}" y2="{10 + plot_h}" stroke="#000"/>',
+        f'<text x="{left - 4}" y="14" text-anchor="end">{top_day}</text>',
+        f'<text x="{left + plot_w + 4}" y="14" fill="#036">{top_total}</text>',
+    ]
     points = []
     for i, (day, pages, total) in enumerate(series):
         x = left + i * step
         bh = pages / top_day * plot_h
-        out.append(f"<rect x=\"{x + step * .15:.1f}\" y=\"{10 + plot_h - bh:.1f}\" width=\"{step * .7:.1f}\" "
-                   f"height=\"{bh:.1f}\" fill=\"#9bd\"><title>{escape(day)}: {pages} pages</title></rect>")
+        out.append(
+            f'<rect x="{x + step * 0.15:.1f}" y="{10 + plot_h - bh:.1f}" width="{step * 0.7:.1f}" '
+            f'height="{bh:.1f}" fill="#9bd"><title>{escape(day)}: {pages} pages</title></rect>'
+        )
         points.append(f"{x + step / 2:.1f},{10 + plot_h - total / top_total * plot_h:.1f}")
         if n <= 12 or i in (0, n - 1) or i % max(1, n // 6) == 0:
-            out.append(f"<text x=\"{x + step / 2:.1f}\" y=\"{height - 12}\" text-anchor=\"middle\">"
-                       f"{escape(day[5:])}</text>")
-    out.append(f"<polyline points=\"{' '.join(points)}\" fill=\"none\" stroke=\"#036\" stroke-width=\"2\"/>")
-    out.append(f"<text x=\"{left}\" y=\"{height - 1}\">bars: pages per day · line: pages in total</text></svg>")
+            out.append(f'<text x="{x + step / 2:.1f}" y="{height - 12}" text-anchor="middle">{escape(day[5:])}</text>')
+    out.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#036" stroke-width="2"/>')
+    out.append(f'<text x="{left}" y="{height - 1}">bars: pages per day · line: pages in total</text></svg>')
     return "".join(out)
 
 

@@ -4,30 +4,29 @@ OCR words laid over it as invisible text (render mode 3) at their boxes.
 The PDF page is the image's size at its dpi (2480×3508 px at 300 dpi → 595×842 pt, A4), the
 JPEG is embedded as stored (no re-encoding), and each word is set in an embedded CJK
 TrueType font, sized so a Han glyph's ink fills the line's median box height, sat on the
-line's ink bottom and stretched (horizontal scaling) to the box — so a PDF viewer's selection lies on the printed characters, and pdftotext and
-full-text search tools read the text in line order. The export is an "export" event in the
+line's ink bottom and stretched (horizontal scaling) to the box — so a PDF viewer's selection
+lies on the printed characters, and pdftotext and full-text search tools read the text in line
+order. The export is an "export" event in the
 audit log with the file's SHA-256.
-
-Kept in scanning/ rather than archive/ because it works with images and fonts (reportlab);
-archive/ stays free of imaging code.
 """
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
-from dangan.archive.models import Page
-from dangan.archive.store import FileStore, sha256_file
-from dangan.archive.records.views import find_record
-
 from dangan.archive.events import EXPORT
+from dangan.archive.models import Page
+from dangan.archive.records.views import find_record
+from dangan.archive.store import FileStore, sha256_file
+from dangan.errors import DanganError
 
 # TrueType CJK fonts reportlab can embed (it cannot embed the CFF-outline Noto CJK OTFs).
 CJK_FONTS = (
@@ -40,7 +39,7 @@ FONT_NAME = "DanganCJK"
 POINTS_PER_INCH = 72.0
 
 
-class ExportError(Exception):
+class ExportError(DanganError):
     pass
 
 
@@ -78,8 +77,10 @@ def cjk_font() -> _Font:
             above = -sum(b[1] for b in boxes) / len(boxes) / 1000
             below = sum(b[3] for b in boxes) / len(boxes) / 1000
             return _Font(FONT_NAME, above, below)
-    raise ExportError("no CJK TrueType font for the text layer: install fonts-wqy-zenhei "
-                      f"(looked for {', '.join(p for p, _ in CJK_FONTS)})")
+    raise ExportError(
+        "no CJK TrueType font for the text layer: install fonts-wqy-zenhei "
+        f"(looked for {', '.join(p for p, _ in CJK_FONTS)})"
+    )
 
 
 def current_pages(record) -> list[Page]:
@@ -87,8 +88,7 @@ def current_pages(record) -> list[Page]:
     return sorted((p for d in record.documents for p in d.pages), key=lambda p: p.seq)
 
 
-def export_pdf(session: Session, key: str, store: FileStore, out: str | os.PathLike, *,
-               actor: str) -> PdfExport:
+def export_pdf(session: Session, key: str, store: FileStore, out: str | os.PathLike, *, actor: str) -> PdfExport:
     """Write record KEY (archive number or 户号) as a searchable PDF at OUT; log the export."""
     record = find_record(session, key)
     pages = current_pages(record)
@@ -106,15 +106,28 @@ def export_pdf(session: Session, key: str, store: FileStore, out: str | os.PathL
         Path(tmp).unlink(missing_ok=True)
         raise
     sha, size = sha256_file(out), out.stat().st_size
-    event = events.record_event(session, EXPORT, actor, "record", record.number,
-                                {"format": "application/pdf", "what": "searchable PDF",
-                                 "file": out.name, "sha256": sha, "size": size, "pages": len(pages),
-                                 "page_ids": [p.id for p in pages]})
+    event = events.record_event(
+        session,
+        EXPORT,
+        actor,
+        "record",
+        record.number,
+        {
+            "format": "application/pdf",
+            "what": "searchable PDF",
+            "file": out.name,
+            "sha256": sha,
+            "size": size,
+            "pages": len(pages),
+            "page_ids": [p.id for p in pages],
+        },
+    )
     return PdfExport(record.number, str(out), len(pages), words, size, sha, event.seq)
 
 
-def write_pdf(path: str | os.PathLike, pages: Iterable[Page], store: FileStore, *, title: str = "",
-              subject: str = "") -> int:
+def write_pdf(
+    path: str | os.PathLike, pages: Iterable[Page], store: FileStore, *, title: str = "", subject: str = ""
+) -> int:
     """Write PAGES (image + invisible text) to PATH; return the number of words placed."""
     from reportlab.pdfgen.canvas import Canvas
 

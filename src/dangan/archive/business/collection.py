@@ -13,29 +13,32 @@ with no readable work order whose 户号 has exactly one open case of the busine
 from the page is linked to that case as a *proposal* with a confidence, recorded as an event;
 anything else waits for an operator (link_record).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
 from dangan.archive.business.completeness import evaluate_completeness
-from dangan.archive.models import ArchiveRecord, BusinessCase, CaseLink, Customer, Document, utcnow
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.business.workdays import due_dates
+from dangan.archive.models import ArchiveRecord, BusinessCase, CaseLink, Customer, Document, utcnow
+from dangan.errors import DanganError
 
 CASE_LINK = "case link"
 CASE_LINK_PROPOSED = "case link proposed"
-PROPOSAL_CONFIDENCE_ONLY_OPEN_CASE = 0.85   # the customer's only open case, of the type read
-PROPOSAL_CONFIDENCE_ONE_OF_TYPE = 0.7       # the only open case of that type among others
+PROPOSAL_CONFIDENCE_ONLY_OPEN_CASE = 0.85  # the customer's only open case, of the type read
+PROPOSAL_CONFIDENCE_ONE_OF_TYPE = 0.7  # the only open case of that type among others
 
 
-class CollectionError(ValueError):
+class CollectionError(DanganError, ValueError):
     """A case or record cannot be found or linked; the message says why."""
 
 
@@ -43,20 +46,20 @@ class CollectionError(ValueError):
 class ArrivedDocument:
     code: str
     name: str
-    record: str                 # archive number
-    link: str                   # work_order | account_and_type | operator
-    proposed: bool              # linked by a proposal nobody has confirmed yet
+    record: str  # archive number
+    link: str  # work_order | account_and_type | operator
+    proposed: bool  # linked by a proposal nobody has confirmed yet
 
 
 @dataclass(frozen=True)
 class OwedDocument:
-    codes: tuple[str, ...]      # one code, or the members of an any-of group
+    codes: tuple[str, ...]  # one code, or the members of an any-of group
     name: str
-    why: str                    # mandatory | conditional: predicate
+    why: str  # mandatory | conditional: predicate
     stage: str
     stage_date: date | None
     due_on: date | None
-    state: str                  # overdue | due | expected
+    state: str  # overdue | due | expected
 
     @property
     def label(self) -> str:
@@ -97,13 +100,22 @@ class CaseDocuments:
         return min(dates) if dates else None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"work_order": self.work_order, "business_type": self.business_type,
-                "business_name": self.business_name, "variant": self.variant, "department": self.department,
-                "status": self.status, "account_number": self.account_number, "customer": self.customer_name,
-                "stage_dates": self.stage_dates, "due_dates": self.due_dates, "complete": self.complete,
-                "arrived": [d.__dict__ for d in self.arrived],
-                "owed": [{**d.__dict__, "codes": list(d.codes)} for d in self.owed],
-                "assumptions": list(self.assumptions)}
+        return {
+            "work_order": self.work_order,
+            "business_type": self.business_type,
+            "business_name": self.business_name,
+            "variant": self.variant,
+            "department": self.department,
+            "status": self.status,
+            "account_number": self.account_number,
+            "customer": self.customer_name,
+            "stage_dates": self.stage_dates,
+            "due_dates": self.due_dates,
+            "complete": self.complete,
+            "arrived": [d.__dict__ for d in self.arrived],
+            "owed": [{**d.__dict__, "codes": list(d.codes)} for d in self.owed],
+            "assumptions": list(self.assumptions),
+        }
 
 
 @dataclass
@@ -118,17 +130,23 @@ class DepartmentCollection:
 
 # --------------------------------------------------------------------------- what a case has and owes
 
+
 def _present(session: Session, case_ids: Iterable[int]) -> dict[int, list[tuple[str, str, str, bool]]]:
     """case id → [(doc type, archive number, link method, proposed)] of its active records."""
     ids = sorted(set(case_ids))
     out: dict[int, list] = defaultdict(list)
     for i in range(0, len(ids), 500):
-        q = (select(ArchiveRecord.case_id, Document.doc_type, ArchiveRecord.number, CaseLink.method, CaseLink.status)
-             .join(Document, Document.record_id == ArchiveRecord.id)
-             .outerjoin(CaseLink, CaseLink.record_id == ArchiveRecord.id)
-             .where(ArchiveRecord.case_id.in_(ids[i:i + 500]), ArchiveRecord.status == "active",
-                    Document.doc_type.is_not(None))
-             .order_by(ArchiveRecord.number, Document.item_no))
+        q = (
+            select(ArchiveRecord.case_id, Document.doc_type, ArchiveRecord.number, CaseLink.method, CaseLink.status)
+            .join(Document, Document.record_id == ArchiveRecord.id)
+            .outerjoin(CaseLink, CaseLink.record_id == ArchiveRecord.id)
+            .where(
+                ArchiveRecord.case_id.in_(ids[i : i + 500]),
+                ArchiveRecord.status == "active",
+                Document.doc_type.is_not(None),
+            )
+            .order_by(ArchiveRecord.number, Document.item_no)
+        )
         for case_id, doc_type, number, method, status in session.execute(q):
             out[case_id].append((doc_type, number, method or "work_order", status == "proposed"))
     return out
@@ -144,16 +162,30 @@ def _dates(stage_dates: dict) -> dict[str, date]:
     return out
 
 
-def evaluate_case(scheme: ClassificationScheme, case: BusinessCase, customer: Customer | None,
-                  present: list[tuple[str, str, str, bool]], *, today: date,
-                  holidays: Iterable[date] = ()) -> CaseDocuments:
+def evaluate_case(
+    scheme: ClassificationScheme,
+    case: BusinessCase,
+    customer: Customer | None,
+    present: list[tuple[str, str, str, bool]],
+    *,
+    today: date,
+    holidays: Iterable[date] = (),
+) -> CaseDocuments:
     """What CASE has received and still owes, each owed document with its due day and state."""
     bt = scheme.business_type(case.business_type)
-    facts = {k: v for k in ("voltage_class", "customer_class") if customer is not None
-             and (v := getattr(customer, k) or None)}
+    facts = {
+        k: v
+        for k in ("voltage_class", "customer_class")
+        if customer is not None and (v := getattr(customer, k) or None)
+    }
     facts.update(case.facts or {})
-    result = evaluate_completeness(scheme, bt.code, present_documents=[p[0] for p in present], facts=facts,
-                                   billing_fields=case.billing_fields or {})
+    result = evaluate_completeness(
+        scheme,
+        bt.code,
+        present_documents=[p[0] for p in present],
+        facts=facts,
+        billing_fields=case.billing_fields or {},
+    )
     rule = bt.variant(result.variant)
     all_dates = _dates(case.stage_dates)
     stage_dates = {s.name: all_dates[s.name] for s in rule.stages if s.name in all_dates}
@@ -175,26 +207,48 @@ def evaluate_case(scheme: ClassificationScheme, case: BusinessCase, customer: Cu
         else:
             state = "due"
         owed.append(OwedDocument(m.doc_types, m.name, m.why, stage, reached, due_on, state))
-    arrived = tuple(ArrivedDocument(code, scheme.document_types[code].name if code in scheme.document_types
-                                    else code, number, method, proposed)
-                    for code, number, method, proposed in present)
+    arrived = tuple(
+        ArrivedDocument(
+            code, scheme.document_types[code].name if code in scheme.document_types else code, number, method, proposed
+        )
+        for code, number, method, proposed in present
+    )
     order = {"overdue": 0, "due": 1, "expected": 2}
     owed.sort(key=lambda d: (order[d.state], d.due_on or date.max, d.codes))
-    return CaseDocuments(case.work_order or "", bt.code, bt.name, rule.name, case.department or "",
-                         case.status, customer.account_number if customer else "",
-                         customer.name if customer else "", stage_dates, due, arrived, tuple(owed),
-                         result.assumptions)
+    return CaseDocuments(
+        case.work_order or "",
+        bt.code,
+        bt.name,
+        rule.name,
+        case.department or "",
+        case.status,
+        customer.account_number if customer else "",
+        customer.name if customer else "",
+        stage_dates,
+        due,
+        arrived,
+        tuple(owed),
+        result.assumptions,
+    )
 
 
-def case_documents(session: Session, scheme: ClassificationScheme, work_order: str, *,
-                   today: date | None = None, holidays: Iterable[date] = ()) -> CaseDocuments:
+def case_documents(
+    session: Session,
+    scheme: ClassificationScheme,
+    work_order: str,
+    *,
+    today: date | None = None,
+    holidays: Iterable[date] = (),
+) -> CaseDocuments:
     """`dangan case show WORKORDER`: the case's stages, due days, documents arrived and owed."""
     case = session.scalar(select(BusinessCase).filter_by(work_order=work_order))
     if case is None:
         raise CollectionError(f"no business case with work order {work_order}")
     if not case.business_type:
-        raise CollectionError(f"case {work_order} has no business type yet: import it from the "
-                              f"business system's export (dangan import cases FILE)")
+        raise CollectionError(
+            f"case {work_order} has no business type yet: import it from the "
+            f"business system's export (dangan import cases FILE)"
+        )
     present = _present(session, [case.id]).get(case.id, [])
     customer = session.get(Customer, case.customer_id) if case.customer_id else None
     return evaluate_case(scheme, case, customer, present, today=today or date.today(), holidays=holidays)
@@ -213,9 +267,16 @@ def _cases(session: Session, department: str | None, chunk: int) -> Iterator[lis
         last = rows[-1].id
 
 
-def collection_list(session: Session, scheme: ClassificationScheme, *, today: date | None = None,
-                    department: str | None = None, overdue_only: bool = False,
-                    holidays: Iterable[date] = (), chunk: int = 500) -> list[DepartmentCollection]:
+def collection_list(
+    session: Session,
+    scheme: ClassificationScheme,
+    *,
+    today: date | None = None,
+    department: str | None = None,
+    overdue_only: bool = False,
+    holidays: Iterable[date] = (),
+    chunk: int = 500,
+) -> list[DepartmentCollection]:
     """`dangan collect`: per department, the cases whose documents are due or overdue, and which.
 
     Walks the cases in chunks (constant memory apart from the list it returns)."""
@@ -224,12 +285,21 @@ def collection_list(session: Session, scheme: ClassificationScheme, *, today: da
     for cases in _cases(session, department, chunk):
         present = _present(session, [c.id for c in cases])
         customer_ids = {c.customer_id for c in cases if c.customer_id}
-        customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))} \
-            if customer_ids else {}
+        customers = (
+            {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
+            if customer_ids
+            else {}
+        )
         for case in cases:
             try:
-                docs = evaluate_case(scheme, case, customers.get(case.customer_id), present.get(case.id, []),
-                                     today=today, holidays=holidays)
+                docs = evaluate_case(
+                    scheme,
+                    case,
+                    customers.get(case.customer_id),
+                    present.get(case.id, []),
+                    today=today,
+                    holidays=holidays,
+                )
             except KeyError:
                 continue  # a business type the scheme no longer has: reported by the scheme checks
             if docs.overdue or (docs.due and not overdue_only):
@@ -243,18 +313,21 @@ def collection_list(session: Session, scheme: ClassificationScheme, *, today: da
 
 # --------------------------------------------------------------------------- linking records to cases
 
+
 def _business_type_read(record: ArchiveRecord) -> str:
     current = [c for c in record.classifications if c.valid_to is None]
     return current[-1].business_type if current else ""
 
 
-def propose_links(session: Session, scheme: ClassificationScheme, *, customer_ids: Iterable[int] | None = None,
-                  actor: str) -> list[CaseLink]:
+def propose_links(
+    session: Session, scheme: ClassificationScheme, *, customer_ids: Iterable[int] | None = None, actor: str
+) -> list[CaseLink]:
     """Link unlinked scanned records to a case when there is exactly one candidate: an open case
     of the customer with the business type read from the pages. Each link is a proposal with a
     confidence, recorded as an event; ambiguous records are left for an operator."""
-    q = (select(ArchiveRecord).where(ArchiveRecord.case_id.is_(None), ArchiveRecord.status == "active",
-                                     ArchiveRecord.customer_id.is_not(None)))
+    q = select(ArchiveRecord).where(
+        ArchiveRecord.case_id.is_(None), ArchiveRecord.status == "active", ArchiveRecord.customer_id.is_not(None)
+    )
     if customer_ids is not None:
         ids = sorted(set(customer_ids))
         if not ids:
@@ -269,24 +342,38 @@ def propose_links(session: Session, scheme: ClassificationScheme, *, customer_id
             code = scheme.business_type(read).code
         except KeyError:
             continue
-        open_cases = session.scalars(select(BusinessCase).where(BusinessCase.customer_id == record.customer_id,
-                                                                 BusinessCase.status != "closed")).all()
+        open_cases = session.scalars(
+            select(BusinessCase).where(BusinessCase.customer_id == record.customer_id, BusinessCase.status != "closed")
+        ).all()
         of_type = [c for c in open_cases if c.business_type == code]
         if len(of_type) != 1:
             continue
         case = of_type[0]
-        confidence = (PROPOSAL_CONFIDENCE_ONLY_OPEN_CASE if len(open_cases) == 1
-                      else PROPOSAL_CONFIDENCE_ONE_OF_TYPE)
-        reason = (f"no work order read; 户号 has exactly one open {code} case"
-                  + ("" if len(open_cases) == 1 else f" among {len(open_cases)} open cases"))
-        link = CaseLink(record_id=record.id, case_id=case.id, method="account_and_type", confidence=confidence,
-                        status="proposed", reason=reason, actor=actor, at=utcnow())
+        confidence = PROPOSAL_CONFIDENCE_ONLY_OPEN_CASE if len(open_cases) == 1 else PROPOSAL_CONFIDENCE_ONE_OF_TYPE
+        reason = f"no work order read; 户号 has exactly one open {code} case" + (
+            "" if len(open_cases) == 1 else f" among {len(open_cases)} open cases"
+        )
+        link = CaseLink(
+            record_id=record.id,
+            case_id=case.id,
+            method="account_and_type",
+            confidence=confidence,
+            status="proposed",
+            reason=reason,
+            actor=actor,
+            at=utcnow(),
+        )
         session.merge(link)
         record.case_id = case.id
         session.flush()
-        events.record_event(session, CASE_LINK_PROPOSED, actor, "record", record.number,
-                            {"work_order": case.work_order, "method": "account_and_type",
-                             "confidence": confidence, "reason": reason})
+        events.record_event(
+            session,
+            CASE_LINK_PROPOSED,
+            actor,
+            "record",
+            record.number,
+            {"work_order": case.work_order, "method": "account_and_type", "confidence": confidence, "reason": reason},
+        )
         _reindex(session, record.id)
         links.append(link)
     return links
@@ -310,15 +397,19 @@ def link_record(session: Session, number: str, work_order: str, *, actor: str, r
         raise CollectionError(f"no business case with work order {work_order}: import the cases export first")
     if record.customer_id and case.customer_id and record.customer_id != case.customer_id:
         rec_c, case_c = session.get(Customer, record.customer_id), session.get(Customer, case.customer_id)
-        raise CollectionError(f"record {number} belongs to 户号 {rec_c.account_number} but case {work_order} "
-                              f"to 户号 {case_c.account_number}; correct the record's 户号 first")
+        raise CollectionError(
+            f"record {number} belongs to 户号 {rec_c.account_number} but case {work_order} "
+            f"to 户号 {case_c.account_number}; correct the record's 户号 first"
+        )
     existing = session.get(CaseLink, record.id)
     before = {"work_order": None, "status": None}
     if record.case_id:
         prior = session.get(BusinessCase, record.case_id)
-        before = {"work_order": prior.work_order if prior else None,
-                  "status": existing.status if existing else "confirmed",
-                  "method": existing.method if existing else "work_order"}
+        before = {
+            "work_order": prior.work_order if prior else None,
+            "status": existing.status if existing else "confirmed",
+            "method": existing.method if existing else "work_order",
+        }
     if record.case_id == case.id and existing is not None and existing.status == "confirmed":
         raise CollectionError(f"record {number} is already linked to case {work_order}")
     link = existing or CaseLink(record_id=record.id)
@@ -329,9 +420,14 @@ def link_record(session: Session, number: str, work_order: str, *, actor: str, r
     if record.customer_id is None:
         record.customer_id = case.customer_id
     session.flush()
-    events.record_event(session, CASE_LINK, actor, "record", number,
-                        {"before": before, "after": {"work_order": work_order, "status": "confirmed"},
-                         "reason": link.reason})
+    events.record_event(
+        session,
+        CASE_LINK,
+        actor,
+        "record",
+        number,
+        {"before": before, "after": {"work_order": work_order, "status": "confirmed"}, "reason": link.reason},
+    )
     _reindex(session, record.id)
     return link
 
@@ -343,6 +439,14 @@ def _reindex(session: Session, record_id: int) -> None:
 
 
 __all__ = [
-    "ArrivedDocument", "CaseDocuments", "CollectionError", "DepartmentCollection", "OwedDocument",
-    "case_documents", "collection_list", "evaluate_case", "link_record", "propose_links",
+    "ArrivedDocument",
+    "CaseDocuments",
+    "CollectionError",
+    "DepartmentCollection",
+    "OwedDocument",
+    "case_documents",
+    "collection_list",
+    "evaluate_case",
+    "link_record",
+    "propose_links",
 ]

@@ -6,20 +6,27 @@ for identifiers — and the evaluation itself. Nothing here uses ``eval``: a rul
 can only name a predicate that exists below, and the scheme loader refuses any
 other name.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from dangan.archive.identifiers import (validate_account_number, validate_ric, validate_uscc,
-                                validate_work_order)
 from dangan.archive.business.workdays import add_months
+from dangan.archive.identifiers import validate_account_number, validate_ric, validate_uscc, validate_work_order
 
 if TYPE_CHECKING:
-    from dangan.archive.business.scheme import (BusinessType, ClassificationScheme, CompletenessRule,
-                                FieldSpec, Limit, Requirement)
+    from dangan.archive.business.scheme import (
+        BusinessType,
+        ClassificationScheme,
+        CompletenessRule,
+        FieldSpec,
+        Limit,
+        Requirement,
+    )
 
 CaseFacts = Mapping[str, Any]
 """What is known about a case: flags (``applicant_is_agent``), customer attributes
@@ -29,10 +36,11 @@ counters (``suspensions_this_year``). The evaluator adds ``policy`` from the sch
 
 # --------------------------------------------------------------------------- predicates
 
+
 @dataclass(frozen=True)
 class Predicate:
     name: str
-    reads: tuple[str, ...]              # fact keys it looks at
+    reads: tuple[str, ...]  # fact keys it looks at
     description: str
     test: Callable[[CaseFacts], bool]
 
@@ -51,6 +59,7 @@ def _predicate(name: str, description: str, reads: tuple[str, ...] | None = None
     def register(test: Callable[[CaseFacts], bool]) -> Callable[[CaseFacts], bool]:
         PREDICATES[name] = Predicate(name, reads or (name,), description, test)
         return test
+
     return register
 
 
@@ -87,14 +96,16 @@ def _old_owner_data_unavailable(facts: CaseFacts) -> bool:
     return flag(facts, "old_owner_data_unavailable")
 
 
-@_predicate("high_voltage_works", "the change involves high-voltage receiving works",
-            reads=("high_voltage_works", "new_voltage_class"))
+@_predicate(
+    "high_voltage_works",
+    "the change involves high-voltage receiving works",
+    reads=("high_voltage_works", "new_voltage_class"),
+)
 def _high_voltage_works(facts: CaseFacts) -> bool:
     return flag(facts, "high_voltage_works") or facts.get("new_voltage_class") == "HV"
 
 
-@_predicate("customer_is_non_residential", "the customer class is non-residential",
-            reads=("customer_class",))
+@_predicate("customer_is_non_residential", "the customer class is non-residential", reads=("customer_class",))
 def _customer_is_non_residential(facts: CaseFacts) -> bool:
     return facts.get("customer_class") == "non_residential"
 
@@ -104,9 +115,11 @@ def _ownership_unclear(facts: CaseFacts) -> bool:
     return flag(facts, "ownership_unclear")
 
 
-@_predicate("relocation_needs_new_scheme",
-            "迁址 off the original supply point, or with more capacity: a new supply scheme is needed",
-            reads=("new_site_off_supply_point", "capacity_increased"))
+@_predicate(
+    "relocation_needs_new_scheme",
+    "迁址 off the original supply point, or with more capacity: a new supply scheme is needed",
+    reads=("new_site_off_supply_point", "capacity_increased"),
+)
 def _relocation_needs_new_scheme(facts: CaseFacts) -> bool:
     return flag(facts, "new_site_off_supply_point") or flag(facts, "capacity_increased")
 
@@ -126,8 +139,7 @@ def _bills_settled(facts: CaseFacts) -> bool:
     return flag(facts, "bills_settled")
 
 
-@_predicate("policy_rename_requires_settlement", "company policy: 更名 needs settled bills",
-            reads=("policy",))
+@_predicate("policy_rename_requires_settlement", "company policy: 更名 needs settled bills", reads=("policy",))
 def _policy_rename_requires_settlement(facts: CaseFacts) -> bool:
     return bool((facts.get("policy") or {}).get("rename_requires_settlement", True))
 
@@ -138,10 +150,10 @@ def _policy_rename_requires_settlement(facts: CaseFacts) -> bool:
 # normalised form or raises ``InvalidIdentifier`` (a ValueError) with a plain reason;
 # the checks themselves live in archive.identifiers (one way to do each thing).
 VALIDATORS: dict[str, Callable[[str], str]] = {
-    "cn_ric": validate_ric,             # 居民身份证号, GB 11643 (ISO 7064 MOD 11-2)
-    "cn_uscc": validate_uscc,           # 统一社会信用代码, GB 32100
+    "cn_ric": validate_ric,  # 居民身份证号, GB 11643 (ISO 7064 MOD 11-2)
+    "cn_uscc": validate_uscc,  # 统一社会信用代码, GB 32100
     "account_no": validate_account_number,  # 户号, 10 digits
-    "work_order_no": validate_work_order,   # 工单编号, YYYYMMDD + 8-digit serial
+    "work_order_no": validate_work_order,  # 工单编号, YYYYMMDD + 8-digit serial
 }
 
 
@@ -159,12 +171,13 @@ def _identifier_failure(value: str, names: Iterable[str]) -> str | None:
 
 # --------------------------------------------------------------------------- result
 
+
 @dataclass(frozen=True)
 class MissingDocument:
-    requirement: "Requirement"
+    requirement: Requirement
     doc_types: tuple[str, ...]
     names: tuple[str, ...]
-    count: int                          # how many more are needed
+    count: int  # how many more are needed
 
     @property
     def code(self) -> str:
@@ -203,12 +216,15 @@ class FieldIssue:
     field: str
     value: Any
     reason: str
-    severity: str = "error"             # error | warning (limits from the 1996 rules)
+    severity: str = "error"  # error | warning (limits from the 1996 rules)
     limit: str | None = None
 
     def __str__(self) -> str:
-        shown = "(missing)" if self.value is None else (
-            self.value.isoformat() if hasattr(self.value, "isoformat") else repr(self.value))
+        shown = (
+            "(missing)"
+            if self.value is None
+            else (self.value.isoformat() if hasattr(self.value, "isoformat") else repr(self.value))
+        )
         return f"{self.severity}: {self.field} = {shown}: {self.reason}"
 
 
@@ -229,9 +245,9 @@ class CompletenessResult:
     missing: tuple[MissingDocument, ...]
     invalid_fields: tuple[FieldIssue, ...]
     unmet_preconditions: tuple[UnmetPrecondition, ...]
-    not_applicable: tuple[str, ...]     # facts say this business type doesn't fit the customer
+    not_applicable: tuple[str, ...]  # facts say this business type doesn't fit the customer
     warnings: tuple[str, ...]
-    assumptions: tuple[str, ...]        # facts that were not given and what was assumed
+    assumptions: tuple[str, ...]  # facts that were not given and what was assumed
     unexpected_documents: tuple[tuple[str, str | None], ...]
 
     @property
@@ -241,14 +257,21 @@ class CompletenessResult:
     @property
     def ok(self) -> bool:
         """Fit for handover: nothing missing, no field errors, preconditions met."""
-        return (not self.missing and not self.unmet_preconditions and not self.not_applicable
-                and not any(issue.severity == "error" for issue in self.invalid_fields))
+        return (
+            not self.missing
+            and not self.unmet_preconditions
+            and not self.not_applicable
+            and not any(issue.severity == "error" for issue in self.invalid_fields)
+        )
 
     def problems(self) -> list[str]:
         """Every blocking problem as one line of text, for refusal messages."""
-        return ([str(m) for m in self.missing] + [str(u) for u in self.unmet_preconditions]
-                + list(self.not_applicable)
-                + [str(i) for i in self.invalid_fields if i.severity == "error"])
+        return (
+            [str(m) for m in self.missing]
+            + [str(u) for u in self.unmet_preconditions]
+            + list(self.not_applicable)
+            + [str(i) for i in self.invalid_fields if i.severity == "error"]
+        )
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -256,11 +279,15 @@ class CompletenessResult:
 Present = tuple[str, "str | None"]
 
 
-def evaluate_completeness(scheme: "ClassificationScheme", business_type_code: str, *,
-                          present_documents: Iterable[str | tuple[str, str | None]] = (),
-                          facts: Mapping[str, Any] | None = None,
-                          billing_fields: Mapping[str, Any] | None = None,
-                          variant: str | None = None) -> CompletenessResult:
+def evaluate_completeness(
+    scheme: ClassificationScheme,
+    business_type_code: str,
+    *,
+    present_documents: Iterable[str | tuple[str, str | None]] = (),
+    facts: Mapping[str, Any] | None = None,
+    billing_fields: Mapping[str, Any] | None = None,
+    variant: str | None = None,
+) -> CompletenessResult:
     """Check one business case against the scheme's completeness rules.
 
     ``present_documents`` are document type codes (or names), optionally paired
@@ -270,8 +297,7 @@ def evaluate_completeness(scheme: "ClassificationScheme", business_type_code: st
     """
     business_type = scheme.business_type(business_type_code)
     case_facts: dict[str, Any] = {**(facts or {}), "policy": dict(scheme.policy)}
-    choice = (_forced_variant(business_type, variant) if variant
-              else business_type.choose_variant(case_facts))
+    choice = _forced_variant(business_type, variant) if variant else business_type.choose_variant(case_facts)
     rule = choice.rule
     present = _normalise_present(scheme, present_documents)
     assumptions = list(choice.assumptions)
@@ -296,12 +322,13 @@ def evaluate_completeness(scheme: "ClassificationScheme", business_type_code: st
     )
 
 
-def _forced_variant(business_type: "BusinessType", key: str):
+def _forced_variant(business_type: BusinessType, key: str):
     from dangan.archive.business.scheme import VariantChoice
+
     return VariantChoice(business_type.variant(key))
 
 
-def _normalise_present(scheme: "ClassificationScheme", documents) -> list[Present]:
+def _normalise_present(scheme: ClassificationScheme, documents) -> list[Present]:
     present = []
     for item in documents:
         code, role = (item, None) if isinstance(item, str) else (item[0], item[1])
@@ -310,14 +337,12 @@ def _normalise_present(scheme: "ClassificationScheme", documents) -> list[Presen
         except KeyError as exc:
             raise ValueError(f"present document {item!r}: {exc.args[0]}") from None
         if role is not None and role not in scheme.roles:
-            raise ValueError(f"present document {item!r}: unknown role {role!r}; "
-                             f"roles: {', '.join(scheme.roles)}")
+            raise ValueError(f"present document {item!r}: unknown role {role!r}; roles: {', '.join(scheme.roles)}")
         present.append((code, role))
     return present
 
 
-def _active_requirements(rule: "CompletenessRule", facts: CaseFacts,
-                         assumptions: list[str]) -> list["Requirement"]:
+def _active_requirements(rule: CompletenessRule, facts: CaseFacts, assumptions: list[str]) -> list[Requirement]:
     """Mandatory requirements plus conditional ones whose predicate holds."""
     active = []
     for req in rule.documents:
@@ -345,7 +370,7 @@ def _match_documents(scheme, requirements, present: list[Present]):
     by_priority = sorted(requirements, key=lambda req: req.rule != "mandatory")
     slots = [req for req in by_priority for _ in range(req.min_count)]
     fits = [[i for i, doc in enumerate(present) if _fits(req, doc)] for req in slots]
-    owner: dict[int, int] = {}          # present index → slot index
+    owner: dict[int, int] = {}  # present index → slot index
 
     def assign(slot: int, seen: set[int]) -> bool:
         for doc in fits[slot]:
@@ -359,28 +384,30 @@ def _match_documents(scheme, requirements, present: list[Present]):
 
     for slot in range(len(slots)):
         assign(slot, set())
-    filled = set(owner.values())        # augmenting moves documents between slots
+    filled = set(owner.values())  # augmenting moves documents between slots
     shortfall: dict[int, int] = {}
     for slot, req in enumerate(slots):
         if slot not in filled:
             shortfall[id(req)] = shortfall.get(id(req), 0) + 1
     missing = [
-        MissingDocument(req, req.doc_types,
-                        tuple(scheme.document_types[c].name for c in req.doc_types),
-                        shortfall[id(req)])
-        for req in requirements if id(req) in shortfall
+        MissingDocument(
+            req, req.doc_types, tuple(scheme.document_types[c].name for c in req.doc_types), shortfall[id(req)]
+        )
+        for req in requirements
+        if id(req) in shortfall
     ]
     unmatched = [doc for i, doc in enumerate(present) if i not in owner]
     return missing, unmatched
 
 
-def _fits(req: "Requirement", doc: Present) -> bool:
+def _fits(req: Requirement, doc: Present) -> bool:
     code, role = doc
     return code in req.doc_types and (role is None or req.role is None or role == req.role)
 
 
-def _check_preconditions(business_type, facts: CaseFacts, present: list[Present],
-                         assumptions: list[str]) -> list[UnmetPrecondition]:
+def _check_preconditions(
+    business_type, facts: CaseFacts, present: list[Present], assumptions: list[str]
+) -> list[UnmetPrecondition]:
     unmet = []
     for pre in business_type.preconditions:
         if pre.when and not PREDICATES[pre.when](facts):
@@ -395,9 +422,11 @@ def _check_preconditions(business_type, facts: CaseFacts, present: list[Present]
         if evidence:
             assumptions.append(f"{pre.predicate}: not stated in facts, taken from document {evidence[0]}")
         else:
-            unmet.append(UnmetPrecondition(
-                pre.predicate, f"not stated in facts and no {'/'.join(pre.evidence) or 'evidence'} "
-                               f"document present"))
+            unmet.append(
+                UnmetPrecondition(
+                    pre.predicate, f"not stated in facts and no {'/'.join(pre.evidence) or 'evidence'} document present"
+                )
+            )
     return unmet
 
 
@@ -405,14 +434,19 @@ def _applicability(business_type, facts: CaseFacts) -> list[str]:
     problems = []
     for key, wanted in business_type.applies_when.items():
         if facts.get(key) is not None and facts[key] != wanted:
-            problems.append(f"{business_type.code} {business_type.name} applies only when "
-                            f"{key} is {wanted}; this case has {facts[key]}")
+            problems.append(
+                f"{business_type.code} {business_type.name} applies only when "
+                f"{key} is {wanted}; this case has {facts[key]}"
+            )
     return problems
 
 
 def _undeclared_fields(business_type, values: Mapping[str, Any]) -> list[str]:
-    return [f"{name}: not a billing field of {business_type.code} {business_type.name}; ignored"
-            for name in values if name not in business_type.billing_fields]
+    return [
+        f"{name}: not a billing field of {business_type.code} {business_type.name}; ignored"
+        for name in values
+        if name not in business_type.billing_fields
+    ]
 
 
 # --------------------------------------------------------------------------- billing fields
@@ -420,8 +454,7 @@ def _undeclared_fields(business_type, values: Mapping[str, Any]) -> list[str]:
 _MISSING = object()
 
 
-def _check_billing_fields(business_type, values: Mapping[str, Any],
-                          facts: CaseFacts) -> list[FieldIssue]:
+def _check_billing_fields(business_type, values: Mapping[str, Any], facts: CaseFacts) -> list[FieldIssue]:
     specs = business_type.billing_fields
     parsed: dict[str, Any] = {}
     issues: list[FieldIssue] = []
@@ -449,17 +482,17 @@ def _is_blank(value: Any) -> bool:
     return value is _MISSING or value is None or (isinstance(value, str) and not value.strip())
 
 
-def _label(spec: "FieldSpec") -> str:
+def _label(spec: FieldSpec) -> str:
     return f"{spec.label} ({spec.name})" if spec.label else spec.name
 
 
-def _required_reason(spec: "FieldSpec", specs) -> str:
+def _required_reason(spec: FieldSpec, specs) -> str:
     if spec.required:
         return "missing required field"
     return f"missing: required unless {_label(specs[spec.required_unless])} is given"
 
 
-def _parse(spec: "FieldSpec", raw: Any) -> tuple[Any, str | None]:
+def _parse(spec: FieldSpec, raw: Any) -> tuple[Any, str | None]:
     if spec.type == "list":
         return _parse_list(spec, raw)
     return _parse_scalar(spec.type, raw)
@@ -483,8 +516,7 @@ def _as_date(raw: Any) -> tuple[date | None, str | None]:
     if isinstance(raw, str):
         text = raw.strip()
         try:
-            return (datetime.fromisoformat(text).date() if len(text) > 10
-                    else date.fromisoformat(text)), None
+            return (datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)), None
         except ValueError:
             pass
     return None, f"wrong type: expected a date (YYYY-MM-DD), got {raw!r}"
@@ -503,7 +535,7 @@ def _as_number(raw: Any) -> tuple[float | None, str | None]:
     return None, f"wrong type: expected a number, got {raw!r}"
 
 
-def _parse_list(spec: "FieldSpec", raw: Any) -> tuple[list | None, str | None]:
+def _parse_list(spec: FieldSpec, raw: Any) -> tuple[list | None, str | None]:
     if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)):
         return None, f"wrong type: expected a list, got {type(raw).__name__}"
     items = []
@@ -525,17 +557,34 @@ def _parse_list(spec: "FieldSpec", raw: Any) -> tuple[list | None, str | None]:
     return items, None
 
 
-def _field_rules(spec: "FieldSpec", value: Any, parsed: Mapping, specs) -> list[FieldIssue]:
+def _field_rules(spec: FieldSpec, value: Any, parsed: Mapping, specs) -> list[FieldIssue]:
     issues = []
     if spec.after and spec.after in parsed and not value > parsed[spec.after]:
-        issues.append(FieldIssue(spec.name, value, f"date order broken: {_label(spec)} {value} "
-                                 f"must be after {_label(specs[spec.after])} {parsed[spec.after]}"))
+        issues.append(
+            FieldIssue(
+                spec.name,
+                value,
+                f"date order broken: {_label(spec)} {value} "
+                f"must be after {_label(specs[spec.after])} {parsed[spec.after]}",
+            )
+        )
     if spec.not_before and spec.not_before in parsed and value < parsed[spec.not_before]:
-        issues.append(FieldIssue(spec.name, value, f"date order broken: {_label(spec)} {value} "
-                                 f"is before {_label(specs[spec.not_before])} {parsed[spec.not_before]}"))
+        issues.append(
+            FieldIssue(
+                spec.name,
+                value,
+                f"date order broken: {_label(spec)} {value} "
+                f"is before {_label(specs[spec.not_before])} {parsed[spec.not_before]}",
+            )
+        )
     if spec.not_above and spec.not_above in parsed and value > parsed[spec.not_above]:
-        issues.append(FieldIssue(spec.name, value, f"{_label(spec)} {value:g} exceeds "
-                                 f"{_label(specs[spec.not_above])} {parsed[spec.not_above]:g}"))
+        issues.append(
+            FieldIssue(
+                spec.name,
+                value,
+                f"{_label(spec)} {value:g} exceeds {_label(specs[spec.not_above])} {parsed[spec.not_above]:g}",
+            )
+        )
     if spec.min is not None and value < spec.min:
         issues.append(FieldIssue(spec.name, value, f"must be at least {spec.min:g}"))
     failure = _identifier_failure(value, spec.validators) if spec.validators else None
@@ -544,17 +593,18 @@ def _field_rules(spec: "FieldSpec", value: Any, parsed: Mapping, specs) -> list[
     return issues
 
 
-def _check_limit(limit: "Limit", parsed: Mapping, facts: CaseFacts, specs) -> FieldIssue | None:
+def _check_limit(limit: Limit, parsed: Mapping, facts: CaseFacts, specs) -> FieldIssue | None:
     source = f" ({limit.name}; {limit.source})" if limit.source else f" ({limit.name})"
     if limit.check == "max_fact":
         value = facts.get(limit.fact)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value > limit.value:
-            return FieldIssue(limit.fact, value, f"exceeds the limit of {limit.value:g}{source}",
-                              limit.severity, limit.name)
+            return FieldIssue(
+                limit.fact, value, f"exceeds the limit of {limit.value:g}{source}", limit.severity, limit.name
+            )
         return None
     start, end = parsed.get(limit.from_field), parsed.get(limit.to_field)
     if start is None or end is None:
-        return None                     # missing fields are reported on their own
+        return None  # missing fields are reported on their own
     days = (end - start).days
     span = f"{_label(specs[limit.from_field])} → {_label(specs[limit.to_field])}"
     broken = {
@@ -567,11 +617,24 @@ def _check_limit(limit: "Limit", parsed: Mapping, facts: CaseFacts, specs) -> Fi
         return None
     unit = "months" if "months" in limit.check else "days"
     bound = "at least" if limit.check.startswith("min") else "at most"
-    return FieldIssue(limit.to_field, end, f"{span} is {days} days; should be {bound} "
-                      f"{limit.value:g} {unit}{source}", limit.severity, limit.name)
+    return FieldIssue(
+        limit.to_field,
+        end,
+        f"{span} is {days} days; should be {bound} {limit.value:g} {unit}{source}",
+        limit.severity,
+        limit.name,
+    )
 
 
 __all__ = [
-    "CaseFacts", "CompletenessResult", "FieldIssue", "MissingDocument", "PREDICATES", "Predicate",
-    "UnmetPrecondition", "VALIDATORS", "evaluate_completeness", "flag",
+    "PREDICATES",
+    "VALIDATORS",
+    "CaseFacts",
+    "CompletenessResult",
+    "FieldIssue",
+    "MissingDocument",
+    "Predicate",
+    "UnmetPrecondition",
+    "evaluate_completeness",
+    "flag",
 ]

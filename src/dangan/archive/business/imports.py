@@ -13,34 +13,46 @@ and a digest of every change, so the history rows can be checked against the log
 A 原户号 column records a 户号 change, 分户 or 并户 (archive.lifecycle.change_account_number
 and AccountAlias), so old numbers keep finding the customer.
 """
+
 from __future__ import annotations
 
 import codecs
 import csv
 import hashlib
+import itertools
 import json
 import re
 import time
 import unicodedata
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import jsonschema
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dangan import SCHEMAS_DIR
 from dangan.archive import events
 from dangan.archive.business.completeness import evaluate_completeness
-from dangan.archive.identifiers import InvalidIdentifier, validate_account_number, validate_work_order
-from dangan.archive.records.lifecycle import LifecycleError, change_account_number
-from dangan.archive.models import (AccountAlias, AccountSuccession, BusinessCase, CaseVersion, Customer,
-                            CustomerVersion, ImportRun, utcnow)
-from dangan import SCHEMAS_DIR
 from dangan.archive.business.scheme import ClassificationScheme
+from dangan.archive.identifiers import InvalidIdentifier, validate_account_number, validate_work_order
+from dangan.archive.models import (
+    AccountAlias,
+    AccountSuccession,
+    BusinessCase,
+    CaseVersion,
+    Customer,
+    CustomerVersion,
+    ImportRun,
+    utcnow,
+)
+from dangan.archive.records.lifecycle import LifecycleError, change_account_number
+from dangan.errors import DanganError
 
 DEFAULT_MAPPING_PATH = SCHEMAS_DIR / "import-mapping.yaml"
 MAPPING_SCHEMA_PATH = SCHEMAS_DIR / "import-mapping.schema.json"
@@ -48,23 +60,32 @@ DEFAULT_FLAVOUR = "sg186"
 BUSINESS_IMPORT = "business import"
 KINDS = ("customers", "cases")
 CUSTOMER_FIELDS = ("name", "address", "voltage_class", "customer_class")
-CASE_FIELDS = ("customer_id", "business_type", "department", "status", "accepted_on",
-               "stage_dates", "billing_fields", "facts")
+CASE_FIELDS = (
+    "customer_id",
+    "business_type",
+    "department",
+    "status",
+    "accepted_on",
+    "stage_dates",
+    "billing_fields",
+    "facts",
+)
 EARLIEST_YEAR = 1980
 MAX_PROBLEMS_KEPT = 1000
 
 Progress = Callable[[int, "int | None"], None]
 
 
-class ImportFileError(ValueError):
+class ImportFileError(DanganError, ValueError):
     """The whole file cannot be imported (unreadable, wrong mapping, missing columns)."""
 
 
-class MappingError(ValueError):
+class MappingError(DanganError, ValueError):
     """The import mapping is malformed or names things the classification scheme lacks."""
 
 
 # --------------------------------------------------------------------------- mapping
+
 
 @dataclass(frozen=True)
 class KindMapping:
@@ -90,8 +111,7 @@ class ImportMapping:
         return getattr(self, kind)
 
 
-def load_mapping(name_or_path: str | Path | None = None,
-                 scheme: ClassificationScheme | None = None) -> ImportMapping:
+def load_mapping(name_or_path: str | Path | None = None, scheme: ClassificationScheme | None = None) -> ImportMapping:
     """A flavour of the shipped mapping (``"sg186"``), or a YAML file of a site's own
     (``PATH`` with one flavour, or ``PATH#FLAVOUR``). Checked against its JSON Schema and,
     if SCHEME is given, against the scheme's stages, billing fields and facts."""
@@ -117,8 +137,7 @@ def load_mapping(name_or_path: str | Path | None = None,
     flavours = data["flavours"]
     if not flavour:
         if len(flavours) != 1:
-            raise MappingError(f"mapping file {path} has flavours {', '.join(flavours)}: "
-                               f"name one as {path}#FLAVOUR")
+            raise MappingError(f"mapping file {path} has flavours {', '.join(flavours)}: name one as {path}#FLAVOUR")
         flavour = next(iter(flavours))
     if flavour not in flavours:
         raise MappingError(f"no mapping flavour {flavour!r} in {path}; flavours: {', '.join(flavours)}")
@@ -126,17 +145,27 @@ def load_mapping(name_or_path: str | Path | None = None,
 
     def kind(k: str) -> KindMapping:
         b = body[k]
-        tup = lambda m: {key: tuple(v) for key, v in (m or {}).items()}  # noqa: E731
-        return KindMapping(tup(b["columns"]), tuple(b["required"]), tup(b.get("stages")),
-                           tup(b.get("billing_fields")), tup(b.get("facts")))
+        tup = lambda m: {key: tuple(v) for key, v in (m or {}).items()}
+        return KindMapping(
+            tup(b["columns"]),
+            tuple(b["required"]),
+            tup(b.get("stages")),
+            tup(b.get("billing_fields")),
+            tup(b.get("facts")),
+        )
 
-    mapping = ImportMapping(flavour, body.get("description", ""), kind("customers"), kind("cases"),
-                            {k: dict(v) for k, v in (body.get("values") or {}).items()}, str(path))
+    mapping = ImportMapping(
+        flavour,
+        body.get("description", ""),
+        kind("customers"),
+        kind("cases"),
+        {k: dict(v) for k, v in (body.get("values") or {}).items()},
+        str(path),
+    )
     for k in KINDS:
         unknown = [f for f in mapping.kind(k).required if f not in mapping.kind(k).columns]
         if unknown:
-            raise MappingError(f"mapping {flavour}: {k}.required names {', '.join(unknown)}, "
-                               f"which have no columns")
+            raise MappingError(f"mapping {flavour}: {k}.required names {', '.join(unknown)}, which have no columns")
     if scheme is not None:
         _check_against_scheme(mapping, scheme)
     return mapping
@@ -147,25 +176,35 @@ def _check_against_scheme(mapping: ImportMapping, scheme: ClassificationScheme) 
 
     stages = {s.name for bt in scheme.business_types.values() for v in bt.variants for s in v.stages}
     fields = {n: s for bt in scheme.business_types.values() for n, s in bt.billing_fields.items()}
-    problems = [f"stage {s!r} is not a stage of any business type" for s in mapping.cases.stages
-                if s not in stages]
-    problems += [f"billing field {f!r} is not declared by any business type" for f in mapping.cases.billing_fields
-                 if f not in fields]
-    problems += [f"billing field {f!r} is a list; lists cannot come from one column"
-                 for f in mapping.cases.billing_fields if f in fields and fields[f].type == "list"]
-    problems += [f"fact {f!r} is not read by any predicate" for f in mapping.cases.facts
-                 if not any(f in p.reads for p in PREDICATES.values())]
+    problems = [f"stage {s!r} is not a stage of any business type" for s in mapping.cases.stages if s not in stages]
+    problems += [
+        f"billing field {f!r} is not declared by any business type"
+        for f in mapping.cases.billing_fields
+        if f not in fields
+    ]
+    problems += [
+        f"billing field {f!r} is a list; lists cannot come from one column"
+        for f in mapping.cases.billing_fields
+        if f in fields and fields[f].type == "list"
+    ]
+    problems += [
+        f"fact {f!r} is not read by any predicate"
+        for f in mapping.cases.facts
+        if not any(f in p.reads for p in PREDICATES.values())
+    ]
     for name, code in mapping.values.get("business_type", {}).items():
         try:
             scheme.business_type(code)
         except KeyError as exc:
             problems.append(f"values.business_type[{name}]: {exc.args[0]}")
     if problems:
-        raise MappingError(f"mapping {mapping.name} ({mapping.source}) does not fit the classification "
-                           f"scheme: " + "; ".join(problems))
+        raise MappingError(
+            f"mapping {mapping.name} ({mapping.source}) does not fit the classification scheme: " + "; ".join(problems)
+        )
 
 
 # --------------------------------------------------------------------------- reading files
+
 
 def detect_encoding(path: str | Path, sample_size: int = 1 << 16) -> str:
     """utf-8-sig, utf-8 or gb18030 (a superset of GBK and GB2312), from the file's first bytes."""
@@ -179,8 +218,7 @@ def detect_encoding(path: str | Path, sample_size: int = 1 << 16) -> str:
             return encoding
         except UnicodeDecodeError:
             continue
-    raise ImportFileError(f"{path}: neither UTF-8 nor GBK/GB18030 text; save the export as CSV "
-                          f"(UTF-8 or GBK) or .xlsx")
+    raise ImportFileError(f"{path}: neither UTF-8 nor GBK/GB18030 text; save the export as CSV (UTF-8 or GBK) or .xlsx")
 
 
 def _cell_text(value: Any) -> Any:
@@ -241,8 +279,10 @@ class ExportFile:
                 for cells in reader:
                     yield reader.line_num, [_cell_text(c) for c in cells]
             except UnicodeDecodeError as exc:
-                raise ImportFileError(f"{self.path}:{reader.line_num + 1}: cannot be read as {self.encoding} "
-                                      f"({exc.reason}); the file mixes encodings: export it again") from None
+                raise ImportFileError(
+                    f"{self.path}:{reader.line_num + 1}: cannot be read as {self.encoding} "
+                    f"({exc.reason}); the file mixes encodings: export it again"
+                ) from None
             except csv.Error as exc:
                 raise ImportFileError(f"{self.path}:{reader.line_num}: not valid CSV ({exc})") from None
 
@@ -251,7 +291,7 @@ class ExportFile:
 
         try:
             wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises zipfile/KeyError/InvalidFileException
             raise ImportFileError(f"{self.path}: not a readable .xlsx workbook ({exc})") from None
         try:
             if self.sheet and self.sheet not in wb.sheetnames:
@@ -268,7 +308,7 @@ class ColumnPlan:
     """Which column of this file feeds which field."""
 
     header_line: int
-    columns: dict[str, int]                       # field → index
+    columns: dict[str, int]  # field → index
     stages: dict[str, int]
     billing_fields: dict[str, int]
     facts: dict[str, int]
@@ -279,8 +319,9 @@ class ColumnPlan:
         return self.headers[index] if index < len(self.headers) else f"column {index + 1}"
 
 
-def plan_columns(kind: KindMapping, rows: Iterator[tuple[int, list[Any]]], file: str,
-                 search_lines: int = 10) -> tuple[ColumnPlan, Iterator[tuple[int, list[Any]]]]:
+def plan_columns(
+    kind: KindMapping, rows: Iterator[tuple[int, list[Any]]], file: str, search_lines: int = 10
+) -> tuple[ColumnPlan, Iterator[tuple[int, list[Any]]]]:
     """Find the header row (a title row above it is skipped) and resolve every mapped column."""
     key_headers = {_header_key(h) for f in kind.required for h in kind.columns[f]}
     for _ in range(search_lines):
@@ -292,9 +333,11 @@ def plan_columns(kind: KindMapping, rows: Iterator[tuple[int, list[Any]]], file:
         if key_headers & set(keys):
             return _resolve(kind, line, [str(c) for c in cells], keys, file), rows
     wanted = ", ".join(f"{f} ({'/'.join(kind.columns[f])})" for f in kind.required)
-    raise ImportFileError(f"{file}: no header row with the required columns in the first {search_lines} "
-                          f"lines; expected {wanted}. Is this the right export, or does it need "
-                          f"another --mapping?")
+    raise ImportFileError(
+        f"{file}: no header row with the required columns in the first {search_lines} "
+        f"lines; expected {wanted}. Is this the right export, or does it need "
+        f"another --mapping?"
+    )
 
 
 def _resolve(kind: KindMapping, line: int, headers: list[str], keys: list[str], file: str) -> ColumnPlan:
@@ -305,8 +348,10 @@ def _resolve(kind: KindMapping, line: int, headers: list[str], keys: list[str], 
         for name, aliases in group.items():
             hits = [i for i, k in enumerate(keys) if k in {_header_key(a) for a in aliases}]
             if len(hits) > 1:
-                raise ImportFileError(f"{file}:{line}: {what} {name} is in more than one column "
-                                      f"({', '.join(headers[i] for i in hits)}); keep one")
+                raise ImportFileError(
+                    f"{file}:{line}: {what} {name} is in more than one column "
+                    f"({', '.join(headers[i] for i in hits)}); keep one"
+                )
             if hits:
                 out[name] = hits[0]
                 used.add(hits[0])
@@ -315,11 +360,20 @@ def _resolve(kind: KindMapping, line: int, headers: list[str], keys: list[str], 
     columns = find(kind.columns, "field")
     missing = [f for f in kind.required if f not in columns]
     if missing:
-        raise ImportFileError(f"{file}:{line}: required columns missing: "
-                              + "; ".join(f"{f} (one of {', '.join(kind.columns[f])})" for f in missing)
-                              + f". Columns found: {', '.join(h for h in headers if h)}")
-    plan = ColumnPlan(line, columns, find(kind.stages, "stage"), find(kind.billing_fields, "billing field"),
-                      find(kind.facts, "fact"), headers, [])
+        raise ImportFileError(
+            f"{file}:{line}: required columns missing: "
+            + "; ".join(f"{f} (one of {', '.join(kind.columns[f])})" for f in missing)
+            + f". Columns found: {', '.join(h for h in headers if h)}"
+        )
+    plan = ColumnPlan(
+        line,
+        columns,
+        find(kind.stages, "stage"),
+        find(kind.billing_fields, "billing field"),
+        find(kind.facts, "fact"),
+        headers,
+        [],
+    )
     plan.unused = [h for i, h in enumerate(headers) if h and i not in used]
     return plan
 
@@ -356,7 +410,7 @@ def parse_date(value: Any, today: date | None = None) -> date:
 def parse_capacity(value: Any) -> float:
     """A capacity in kVA: 315, 315.0, '315kVA', '1,250 kVA'. Never negative."""
     text = str(value).strip().replace(",", "").replace("，", "")
-    text = re.sub(r"\s*(kva|kw|千伏安)$", "", text, flags=re.I)
+    text = re.sub(r"\s*(kva|kw|千伏安)$", "", text, flags=re.IGNORECASE)
     try:
         number = float(Decimal(text))
     except InvalidOperation:
@@ -379,7 +433,7 @@ def parse_flag(value: Any) -> bool:
     raise ValueError(f"{value!r} is not yes/no (是/否)")
 
 
-_VOLTAGE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(kv|v)", re.I)
+_VOLTAGE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(kv|v)", re.IGNORECASE)
 
 
 def parse_voltage_class(value: Any, table: Mapping[str, str]) -> str:
@@ -409,8 +463,7 @@ def parse_customer_class(value: Any, table: Mapping[str, str]) -> str:
 def _account(value: Any) -> str:
     text = str(value).strip()
     if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", text):
-        raise ValueError(f"户号 {text!r} was turned into scientific notation by a spreadsheet; "
-                         f"export it again as text")
+        raise ValueError(f"户号 {text!r} was turned into scientific notation by a spreadsheet; export it again as text")
     try:
         return validate_account_number(text)
     except InvalidIdentifier as exc:
@@ -419,6 +472,7 @@ def _account(value: Any) -> str:
 
 # --------------------------------------------------------------------------- report
 
+
 @dataclass(frozen=True)
 class RowProblem:
     file: str
@@ -426,7 +480,7 @@ class RowProblem:
     column: str
     value: str
     reason: str
-    severity: str = "error"   # error: row not imported | warning: imported, this value not
+    severity: str = "error"  # error: row not imported | warning: imported, this value not
 
     def __str__(self) -> str:
         col = f" [{self.column}]" if self.column else ""
@@ -452,7 +506,7 @@ class ImportReport:
     links_proposed: int = 0
     seconds: float = 0.0
     unused_columns: list[str] = field(default_factory=list)
-    problems: list[RowProblem] = field(default_factory=list)   # the first MAX_PROBLEMS_KEPT
+    problems: list[RowProblem] = field(default_factory=list)  # the first MAX_PROBLEMS_KEPT
 
     @property
     def changed(self) -> int:
@@ -463,16 +517,35 @@ class ImportReport:
         return self.rows / self.seconds if self.seconds else 0.0
 
     def counts(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in ("rows", "inserted", "updated", "unchanged", "rejected",
-                                              "warnings", "successions", "customers_created",
-                                              "links_proposed")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "rows",
+                "inserted",
+                "updated",
+                "unchanged",
+                "rejected",
+                "warnings",
+                "successions",
+                "customers_created",
+                "links_proposed",
+            )
+        }
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "file": self.file, "file_sha256": self.file_sha256, "mapping": self.mapping,
-                "encoding": self.encoding, "run": self.run_id, **self.counts(),
-                "seconds": round(self.seconds, 2), "rows_per_second": round(self.rows_per_second),
-                "unused_columns": self.unused_columns,
-                "problems": [p.__dict__ for p in self.problems]}
+        return {
+            "kind": self.kind,
+            "file": self.file,
+            "file_sha256": self.file_sha256,
+            "mapping": self.mapping,
+            "encoding": self.encoding,
+            "run": self.run_id,
+            **self.counts(),
+            "seconds": round(self.seconds, 2),
+            "rows_per_second": round(self.rows_per_second),
+            "unused_columns": self.unused_columns,
+            "problems": [p.__dict__ for p in self.problems],
+        }
 
 
 class _Problems:
@@ -498,12 +571,13 @@ class RowError(ValueError):
 
 # --------------------------------------------------------------------------- parsed rows
 
+
 @dataclass
 class CustomerRow:
     line: int
     account_number: str
     previous_account_number: str | None
-    values: dict[str, str]          # non-blank customer fields only
+    values: dict[str, str]  # non-blank customer fields only
 
 
 @dataclass
@@ -517,7 +591,7 @@ class CaseRow:
     department: str | None
     stage_dates: dict[str, date]
     closed_on: date | None
-    billing_raw: dict[str, Any]     # field → cell, typed against the business type later
+    billing_raw: dict[str, Any]  # field → cell, typed against the business type later
     facts: dict[str, bool]
 
 
@@ -570,8 +644,12 @@ class _RowReader:
 
     def customer(self, line: int, cells: list[Any], kind: KindMapping) -> CustomerRow:
         self.required(cells, kind.required)
-        return CustomerRow(line, self.account(cells, "account_number"),
-                           self.account(cells, "previous_account_number"), self.customer_values(cells))
+        return CustomerRow(
+            line,
+            self.account(cells, "account_number"),
+            self.account(cells, "previous_account_number"),
+            self.customer_values(cells),
+        )
 
     def case(self, line: int, cells: list[Any], kind: KindMapping) -> CaseRow:
         self.required(cells, kind.required)
@@ -585,8 +663,9 @@ class _RowReader:
         try:
             business_type = self.scheme.business_type(code).code
         except KeyError as exc:
-            raise self.fail("business_type", name, exc.args[0] + " (add it under values.business_type "
-                            "in the mapping)") from None
+            raise self.fail(
+                "business_type", name, exc.args[0] + " (add it under values.business_type in the mapping)"
+            ) from None
         stage_dates = {}
         for stage, index in self.plan.stages.items():
             v = self.cell(cells, index)
@@ -608,16 +687,27 @@ class _RowReader:
                     facts[fact] = parse_flag(v)
                 except ValueError as exc:
                     raise RowError(self.plan.header(index), v, f"{fact}: {exc}") from None
-        billing = {f: self.cell(cells, i) for f, i in self.plan.billing_fields.items()
-                   if self.cell(cells, i) not in ("", None)}
+        billing = {
+            f: self.cell(cells, i) for f, i in self.plan.billing_fields.items() if self.cell(cells, i) not in ("", None)
+        }
         department = self.field(cells, "department")
-        return CaseRow(line, work_order, self.account(cells, "account_number"),
-                       self.account(cells, "previous_account_number"), self.customer_values(cells),
-                       business_type, str(department) if department not in ("", None) else None,
-                       stage_dates, closed_on, billing, facts)
+        return CaseRow(
+            line,
+            work_order,
+            self.account(cells, "account_number"),
+            self.account(cells, "previous_account_number"),
+            self.customer_values(cells),
+            business_type,
+            str(department) if department not in ("", None) else None,
+            stage_dates,
+            closed_on,
+            billing,
+            facts,
+        )
 
 
 # --------------------------------------------------------------------------- the run
+
 
 @dataclass
 class ImportOptions:
@@ -640,14 +730,16 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def import_customers(db, path: str | Path, scheme: ClassificationScheme,
-                     options: ImportOptions | None = None) -> ImportReport:
+def import_customers(
+    db, path: str | Path, scheme: ClassificationScheme, options: ImportOptions | None = None
+) -> ImportReport:
     """Import a customer export (户号, 户名, 用电地址, 电压等级, 用电类别, 原户号 …)."""
     return _run(db, "customers", path, scheme, options or ImportOptions())
 
 
-def import_cases(db, path: str | Path, scheme: ClassificationScheme,
-                 options: ImportOptions | None = None) -> ImportReport:
+def import_cases(
+    db, path: str | Path, scheme: ClassificationScheme, options: ImportOptions | None = None
+) -> ImportReport:
     """Import a work-order export (工单编号, 户号, 业务类型, stage dates, billing fields …)."""
     return _run(db, "cases", path, scheme, options or ImportOptions())
 
@@ -665,14 +757,21 @@ def _run(db, kind: str, path: str | Path, scheme: ClassificationScheme, options:
     report.unused_columns = plan.unused
     reader = _RowReader(plan, mapping, scheme, today)
     with db.session() as s:
-        run = ImportRun(kind=kind, file_name=file, file_sha256=report.file_sha256, mapping=mapping.name,
-                        actor=options.actor, counts={})
+        run = ImportRun(
+            kind=kind,
+            file_name=file,
+            file_sha256=report.file_sha256,
+            mapping=mapping.name,
+            actor=options.actor,
+            counts={},
+        )
         s.add(run)
         s.flush()
         report.run_id = run.id
     digest = hashlib.sha256()
-    applier = (_CustomerBatch if kind == "customers" else _CaseBatch)(scheme, report, problems, digest,
-                                                                      options, file, today)
+    applier = (_CustomerBatch if kind == "customers" else _CaseBatch)(
+        scheme, report, problems, digest, options, file, today
+    )
     batch: list = []
     try:
         for line, cells in rows:
@@ -706,9 +805,21 @@ def _run(db, kind: str, path: str | Path, scheme: ClassificationScheme, options:
         run = s.get(ImportRun, report.run_id)
         run.status, run.finished_at, run.counts = "done", utcnow(), report.counts()
         if report.changed or report.links_proposed:
-            events.record_event(s, BUSINESS_IMPORT, options.actor, "import", run.id, {
-                "kind": kind, "file": file, "file_sha256": report.file_sha256, "mapping": mapping.name,
-                **report.counts(), "changes_sha256": digest.hexdigest()})
+            events.record_event(
+                s,
+                BUSINESS_IMPORT,
+                options.actor,
+                "import",
+                run.id,
+                {
+                    "kind": kind,
+                    "file": file,
+                    "file_sha256": report.file_sha256,
+                    "mapping": mapping.name,
+                    **report.counts(),
+                    "changes_sha256": digest.hexdigest(),
+                },
+            )
     return report
 
 
@@ -728,27 +839,29 @@ def _canonical(o: Any) -> Any:
 
 
 class _Batch:
-    def __init__(self, scheme, report: ImportReport, problems: _Problems, digest, options: ImportOptions,
-                 file: str, today: date):
+    def __init__(
+        self, scheme, report: ImportReport, problems: _Problems, digest, options: ImportOptions, file: str, today: date
+    ):
         self.scheme, self.report, self.problems, self.digest = scheme, report, problems, digest
         self.options, self.file, self.today = options, file, today
         self.aliases: dict[str, AccountAlias | None] = {}
-        self.created: dict[str, Customer] = {}      # new in this batch, not flushed yet
+        self.created: dict[str, Customer] = {}  # new in this batch, not flushed yet
 
     def note_change(self, what: str, key: str, before: dict, after: dict) -> None:
-        self.digest.update(json.dumps([what, key, _canonical(before), _canonical(after)],
-                                      ensure_ascii=False, default=str).encode())
+        self.digest.update(
+            json.dumps([what, key, _canonical(before), _canonical(after)], ensure_ascii=False, default=str).encode()
+        )
 
     def prefetch(self, s: Session, numbers: set[str]) -> None:
         """Load the batch's 户号 and their customers in a few queries, not one per row."""
         self.aliases, self.created = {n: None for n in numbers}, {}
         numbers = sorted(numbers)
         for i in range(0, len(numbers), 500):
-            for alias in s.scalars(select(AccountAlias).where(AccountAlias.account_number.in_(numbers[i:i + 500]))):
+            for alias in s.scalars(select(AccountAlias).where(AccountAlias.account_number.in_(numbers[i : i + 500]))):
                 self.aliases[alias.account_number] = alias
         ids = sorted({a.customer_id for a in self.aliases.values() if a is not None})
         for i in range(0, len(ids), 500):
-            list(s.scalars(select(Customer).where(Customer.id.in_(ids[i:i + 500]))))  # into the identity map
+            list(s.scalars(select(Customer).where(Customer.id.in_(ids[i : i + 500]))))  # into the identity map
 
     def customer_for(self, s: Session, number: str) -> Customer | None:
         if number in self.created:
@@ -786,8 +899,14 @@ class _Batch:
             # OLD was renumbered before: a second successor of one account is a 分户 (split)
             self.new_customer(s, new, values)
             self.report.customers_created += 1
-            events.record_event(s, "account split", self.options.actor, "customer", new,
-                                {"old": old, "continued_as": old_customer.account_number, "reason": reason})
+            events.record_event(
+                s,
+                "account split",
+                self.options.actor,
+                "customer",
+                new,
+                {"old": old, "continued_as": old_customer.account_number, "reason": reason},
+            )
             kind = "split"
         else:
             kind = "merged" if new_customer is not None else "renumbered"
@@ -820,12 +939,20 @@ class _Batch:
         if not changed:
             return False
         earlier = {k: getattr(customer, k) or "" for k in ("account_number", *CUSTOMER_FIELDS)}
-        s.add(CustomerVersion(customer_id=customer.id, earlier=earlier, changed=changed,
-                              import_run_id=self.report.run_id, source=f"{self.file}:{line}"))
+        s.add(
+            CustomerVersion(
+                customer_id=customer.id,
+                earlier=earlier,
+                changed=changed,
+                import_run_id=self.report.run_id,
+                source=f"{self.file}:{line}",
+            )
+        )
         for k in changed:
             setattr(customer, k, values[k])
-        self.note_change("customer", customer.account_number, {k: earlier[k] for k in changed},
-                         {k: values[k] for k in changed})
+        self.note_change(
+            "customer", customer.account_number, {k: earlier[k] for k in changed}, {k: values[k] for k in changed}
+        )
         return True
 
     def problem(self, row, exc: RowError) -> None:
@@ -838,8 +965,10 @@ class _Batch:
 
 class _CustomerBatch(_Batch):
     def apply(self, s: Session, batch: list[CustomerRow]) -> None:
-        self.prefetch(s, {r.account_number for r in batch}
-                      | {r.previous_account_number for r in batch if r.previous_account_number})
+        self.prefetch(
+            s,
+            {r.account_number for r in batch} | {r.previous_account_number for r in batch if r.previous_account_number},
+        )
         for row in batch:
             if not self.with_succession(s, row):
                 continue
@@ -849,8 +978,13 @@ class _CustomerBatch(_Batch):
                 self.report.inserted += 1
                 continue
             if customer.account_number != row.account_number and customer.id is not None:
-                self.warn(row, "户号", row.account_number, f"户号 {row.account_number} was replaced by "
-                          f"{customer.account_number}; the customer was updated under its current number")
+                self.warn(
+                    row,
+                    "户号",
+                    row.account_number,
+                    f"户号 {row.account_number} was replaced by "
+                    f"{customer.account_number}; the customer was updated under its current number",
+                )
             if customer.id is None:  # created earlier in this batch: the later row wins
                 changed = {k: v for k, v in row.values.items() if getattr(customer, k) != v}
                 for k, v in changed.items():
@@ -865,10 +999,14 @@ class _CustomerBatch(_Batch):
 
 class _CaseBatch(_Batch):
     def apply(self, s: Session, batch: list[CaseRow]) -> None:
-        self.prefetch(s, {r.account_number for r in batch}
-                      | {r.previous_account_number for r in batch if r.previous_account_number})
+        self.prefetch(
+            s,
+            {r.account_number for r in batch} | {r.previous_account_number for r in batch if r.previous_account_number},
+        )
         orders = sorted({r.work_order for r in batch})
-        self.cases = {c.work_order: c for c in s.scalars(select(BusinessCase).where(BusinessCase.work_order.in_(orders)))}
+        self.cases = {
+            c.work_order: c for c in s.scalars(select(BusinessCase).where(BusinessCase.work_order.in_(orders)))
+        }
         touched: list[Customer] = []
         for row in batch:
             if not self.with_succession(s, row):
@@ -885,8 +1023,7 @@ class _CaseBatch(_Batch):
             from dangan.archive.business.collection import propose_links
 
             ids = {c.id for c in touched}
-            self.report.links_proposed += len(propose_links(s, self.scheme, customer_ids=ids,
-                                                            actor=self.options.actor))
+            self.report.links_proposed += len(propose_links(s, self.scheme, customer_ids=ids, actor=self.options.actor))
 
     def one(self, s: Session, row: CaseRow) -> Customer | None:
         """Validate the whole row first, then write: a rejected row leaves nothing behind."""
@@ -915,8 +1052,15 @@ class _CaseBatch(_Batch):
         if not changed:
             self.report.unchanged += 1
             return None
-        s.add(CaseVersion(case_id=case.id, earlier=json.loads(json.dumps(old, default=str)), changed=changed,
-                          import_run_id=self.report.run_id, source=f"{self.file}:{row.line}"))
+        s.add(
+            CaseVersion(
+                case_id=case.id,
+                earlier=json.loads(json.dumps(old, default=str)),
+                changed=changed,
+                import_run_id=self.report.run_id,
+                source=f"{self.file}:{row.line}",
+            )
+        )
         for k in changed:
             setattr(case, k, new[k])
         self.report.updated += 1
@@ -925,24 +1069,36 @@ class _CaseBatch(_Batch):
 
     def merged_values(self, row: CaseRow, customer: Customer, old: dict | None) -> dict[str, Any]:
         """The case as it stands after this row: blanks keep what was there; checked as a whole."""
-        old = old or {"customer_id": None, "business_type": "", "department": "", "status": "open",
-                      "accepted_on": None, "stage_dates": {}, "billing_fields": {}, "facts": {}}
+        old = old or {
+            "customer_id": None,
+            "business_type": "",
+            "department": "",
+            "status": "open",
+            "accepted_on": None,
+            "stage_dates": {},
+            "billing_fields": {},
+            "facts": {},
+        }
         bt = self.scheme.business_type(row.business_type)
         facts = {**(old["facts"] or {}), **row.facts}
-        customer_facts = {k: v for k in ("voltage_class", "customer_class")
-                          if (v := getattr(customer, k, None) or None)}
+        customer_facts = {
+            k: v for k in ("voltage_class", "customer_class") if (v := getattr(customer, k, None) or None)
+        }
         rule = bt.choose_variant({**customer_facts, **facts}).rule
         stage_order = [st.name for st in rule.stages]
         same_type = old["business_type"] == bt.code
-        stage_dates = {k: v for k, v in (old["stage_dates"] or {}).items()
-                       if k in stage_order or k == "closed"} if same_type else {}
+        stage_dates = (
+            {k: v for k, v in (old["stage_dates"] or {}).items() if k in stage_order or k == "closed"}
+            if same_type
+            else {}
+        )
         for stage, d in row.stage_dates.items():
             if stage in stage_order:
                 stage_dates[stage] = d.isoformat()
             elif _SHARED.get(stage) not in bt.billing_fields:
                 self.warn(row, stage, d, f"{stage} is not a stage of {rule.name}; its date was not kept")
         dated = [(name, stage_dates[name]) for name in stage_order if name in stage_dates]
-        for (a, da), (b, db) in zip(dated, dated[1:]):
+        for (a, da), (b, db) in itertools.pairwise(dated):
             if db < da:
                 raise RowError(b, db, f"date order broken: {b} {db} is before {a} {da}")
         status = old["status"] or "open"
@@ -968,24 +1124,31 @@ class _CaseBatch(_Batch):
                     billing[name] = str(raw)
             except ValueError as exc:
                 raise RowError(spec.label or name, raw, f"{spec.label or name}: {exc}") from None
-        result = evaluate_completeness(self.scheme, bt.code, billing_fields=billing,
-                                       facts={**customer_facts, **facts}, variant=rule.key)
+        result = evaluate_completeness(
+            self.scheme, bt.code, billing_fields=billing, facts={**customer_facts, **facts}, variant=rule.key
+        )
         for issue in result.invalid_fields:
             if issue.severity != "error":
                 continue
             spec = bt.billing_fields.get(issue.field)
-            label = (spec.label if spec and spec.label else issue.field)
+            label = spec.label if spec and spec.label else issue.field
             if issue.value is None and status != "closed":
-                self.warn(row, label, "", f"{label} ({issue.field}): {issue.reason}; needed before the "
-                          f"case is closed")
+                self.warn(row, label, "", f"{label} ({issue.field}): {issue.reason}; needed before the case is closed")
             else:
-                raise RowError(label, issue.value if issue.value is not None else "",
-                               f"{label} ({issue.field}): {issue.reason}")
+                raise RowError(
+                    label, issue.value if issue.value is not None else "", f"{label} ({issue.field}): {issue.reason}"
+                )
         accepted = stage_dates.get("受理")
-        return {"customer_id": old["customer_id"], "business_type": bt.code,
-                "department": row.department if row.department is not None else (old["department"] or ""),
-                "status": status, "accepted_on": date.fromisoformat(accepted) if accepted else old["accepted_on"],
-                "stage_dates": stage_dates, "billing_fields": billing, "facts": facts}
+        return {
+            "customer_id": old["customer_id"],
+            "business_type": bt.code,
+            "department": row.department if row.department is not None else (old["department"] or ""),
+            "status": status,
+            "accepted_on": date.fromisoformat(accepted) if accepted else old["accepted_on"],
+            "stage_dates": stage_dates,
+            "billing_fields": billing,
+            "facts": facts,
+        }
 
 
 # 封停日期 feeds both the 加封 stage and seal_date, and so on: one warning, not two, when a
@@ -994,10 +1157,16 @@ _SHARED = {"加封": "seal_date", "启封": "unseal_date", "拆表": "meter_remo
 
 
 def _case_values(case: BusinessCase) -> dict[str, Any]:
-    return {"customer_id": case.customer_id, "business_type": case.business_type or "",
-            "department": case.department or "", "status": case.status or "open",
-            "accepted_on": case.accepted_on, "stage_dates": dict(case.stage_dates or {}),
-            "billing_fields": dict(case.billing_fields or {}), "facts": dict(case.facts or {})}
+    return {
+        "customer_id": case.customer_id,
+        "business_type": case.business_type or "",
+        "department": case.department or "",
+        "status": case.status or "open",
+        "accepted_on": case.accepted_on,
+        "stage_dates": dict(case.stage_dates or {}),
+        "billing_fields": dict(case.billing_fields or {}),
+        "facts": dict(case.facts or {}),
+    }
 
 
 def _comparable(v: Any) -> Any:
@@ -1006,6 +1175,7 @@ def _comparable(v: Any) -> Any:
 
 # --------------------------------------------------------------------------- history
 
+
 def customer_history(session: Session, account_number: str) -> list[dict[str, Any]]:
     """The earlier values of a customer (found by any 户号 it has had), oldest first."""
     from dangan.archive.records.accession import find_customer
@@ -1013,23 +1183,39 @@ def customer_history(session: Session, account_number: str) -> list[dict[str, An
     customer = find_customer(session, account_number)
     if customer is None:
         raise LookupError(f"no customer has 户号 {account_number}")
-    return [{"earlier": v.earlier, "changed": v.changed, "valid_to": v.valid_to, "source": v.source,
-             "run": v.import_run_id}
-            for v in session.scalars(select(CustomerVersion).filter_by(customer_id=customer.id)
-                                     .order_by(CustomerVersion.id))]
+    return [
+        {"earlier": v.earlier, "changed": v.changed, "valid_to": v.valid_to, "source": v.source, "run": v.import_run_id}
+        for v in session.scalars(
+            select(CustomerVersion).filter_by(customer_id=customer.id).order_by(CustomerVersion.id)
+        )
+    ]
 
 
 def case_history(session: Session, work_order: str) -> list[dict[str, Any]]:
     case = session.scalar(select(BusinessCase).filter_by(work_order=work_order))
     if case is None:
         raise LookupError(f"no business case with work order {work_order}")
-    return [{"earlier": v.earlier, "changed": v.changed, "valid_to": v.valid_to, "source": v.source,
-             "run": v.import_run_id}
-            for v in session.scalars(select(CaseVersion).filter_by(case_id=case.id).order_by(CaseVersion.id))]
+    return [
+        {"earlier": v.earlier, "changed": v.changed, "valid_to": v.valid_to, "source": v.source, "run": v.import_run_id}
+        for v in session.scalars(select(CaseVersion).filter_by(case_id=case.id).order_by(CaseVersion.id))
+    ]
 
 
 __all__ = [
-    "BUSINESS_IMPORT", "ExportFile", "ImportFileError", "ImportMapping", "ImportOptions", "ImportReport",
-    "MappingError", "RowProblem", "case_history", "customer_history", "detect_encoding", "import_cases",
-    "import_customers", "load_mapping", "parse_capacity", "parse_date",
+    "BUSINESS_IMPORT",
+    "ExportFile",
+    "ImportFileError",
+    "ImportMapping",
+    "ImportOptions",
+    "ImportReport",
+    "MappingError",
+    "RowProblem",
+    "case_history",
+    "customer_history",
+    "detect_encoding",
+    "import_cases",
+    "import_customers",
+    "load_mapping",
+    "parse_capacity",
+    "parse_date",
 ]

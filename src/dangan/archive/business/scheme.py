@@ -7,29 +7,31 @@ that do not exist, naming the file and line so whoever edits the YAML can fix it
 Business type and customer attributes are metadata: nothing here feeds the
 archive number except the fixed fonds and category codes.
 """
+
 from __future__ import annotations
 
-import functools
-
 import difflib
+import functools
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import jsonschema
 import yaml
 
 from dangan import SCHEMAS_DIR
 from dangan.archive.business.completeness import PREDICATES
+from dangan.errors import DanganError
 
 DEFAULT_SCHEME_PATH = SCHEMAS_DIR / "classification.yaml"
 JSON_SCHEMA_PATH = SCHEMAS_DIR / "classification.schema.json"
 
 
-
 # --------------------------------------------------------------------------- errors
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -46,7 +48,7 @@ class Problem:
         return f"{where}: {self.message}{at}"
 
 
-class SchemeError(ValueError):
+class SchemeError(DanganError, ValueError):
     """The scheme file cannot be used. ``problems`` lists every defect found."""
 
     def __init__(self, problems: list[Problem]):
@@ -59,6 +61,7 @@ class SchemeError(ValueError):
 
 
 # --------------------------------------------------------------------------- domain objects
+
 
 @dataclass(frozen=True)
 class CodeName:
@@ -97,15 +100,15 @@ class Stage:
 class Requirement:
     """One line of a completeness rule: which document(s), how strictly, for whom."""
 
-    doc_types: tuple[str, ...]          # one code, or the members of an any_of group
-    rule: str                           # mandatory | conditional | optional
+    doc_types: tuple[str, ...]  # one code, or the members of an any_of group
+    rule: str  # mandatory | conditional | optional
     any_of: bool = False
-    when: str | None = None             # predicate name (conditional only)
+    when: str | None = None  # predicate name (conditional only)
     role: str | None = None
     stage: str | None = None
     min_count: int = 1
     note: str | None = None
-    line: int | None = None             # where it is written in the YAML
+    line: int | None = None  # where it is written in the YAML
 
     def label(self) -> str:
         codes = "/".join(self.doc_types)
@@ -125,15 +128,15 @@ class FieldSpec:
     """A billing-critical field of a business case and the simple rules it obeys."""
 
     name: str
-    type: str                           # date | number | str | list
+    type: str  # date | number | str | list
     required: bool = False
     required_unless: str | None = None
     label: str | None = None
-    after: str | None = None            # strictly later than that date field
-    not_before: str | None = None       # same day or later than that date field
-    not_above: str | None = None        # number not greater than that field
+    after: str | None = None  # strictly later than that date field
+    not_before: str | None = None  # same day or later than that date field
+    not_above: str | None = None  # number not greater than that field
     min: float | None = None
-    validators: tuple[str, ...] = ()    # any one passing is enough
+    validators: tuple[str, ...] = ()  # any one passing is enough
     item: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -154,7 +157,7 @@ class Limit:
 @dataclass(frozen=True)
 class Precondition:
     predicate: str
-    evidence: tuple[str, ...] = ()      # document types that prove it on paper
+    evidence: tuple[str, ...] = ()  # document types that prove it on paper
     when: str | None = None
 
 
@@ -173,15 +176,16 @@ class CompletenessRule:
         for stage in self.stages:
             if stage.name == name:
                 return stage
-        raise KeyError(f"stage {name!r} is not a stage of {self.name}; "
-                       f"stages: {', '.join(s.name for s in self.stages)}")
+        raise KeyError(
+            f"stage {name!r} is not a stage of {self.name}; stages: {', '.join(s.name for s in self.stages)}"
+        )
 
 
 @dataclass(frozen=True)
 class VariantChoice:
     rule: CompletenessRule
-    assumptions: tuple[str, ...] = ()   # what was assumed because facts were missing
-    problems: tuple[str, ...] = ()      # facts that contradict every variant
+    assumptions: tuple[str, ...] = ()  # what was assumed because facts were missing
+    problems: tuple[str, ...] = ()  # facts that contradict every variant
 
 
 @dataclass(frozen=True)
@@ -194,14 +198,15 @@ class BusinessType:
     preconditions: tuple[Precondition, ...]
     billing_fields: Mapping[str, FieldSpec]
     limits: tuple[Limit, ...]
-    variants: tuple[CompletenessRule, ...]   # exactly one when the type has no variants
+    variants: tuple[CompletenessRule, ...]  # exactly one when the type has no variants
 
     def variant(self, key: str) -> CompletenessRule:
         for rule in self.variants:
             if rule.key == key or rule.name == key:
                 return rule
-        raise KeyError(f"{self.code} {self.name} has no variant {key!r}; "
-                       f"variants: {', '.join(r.key for r in self.variants)}")
+        raise KeyError(
+            f"{self.code} {self.name} has no variant {key!r}; variants: {', '.join(r.key for r in self.variants)}"
+        )
 
     def choose_variant(self, facts: Mapping[str, Any]) -> VariantChoice:
         """Pick the rule set whose ``applies_when`` matches the case facts.
@@ -218,14 +223,16 @@ class BusinessType:
         if open_:
             chosen = next((r for r in open_ if r.default), open_[0])
             missing = sorted({k for r in open_ for k in r.applies_when if k not in facts})
-            return VariantChoice(chosen, assumptions=(
-                f"{self.code}: facts {', '.join(missing)} not given; "
-                f"rules of {chosen.name} applied",))
+            return VariantChoice(
+                chosen,
+                assumptions=(f"{self.code}: facts {', '.join(missing)} not given; rules of {chosen.name} applied",),
+            )
         chosen = next((r for r in self.variants if r.default), self.variants[0])
         given = {k: facts[k] for r in self.variants for k in r.applies_when if k in facts}
-        return VariantChoice(chosen, problems=(
-            f"{self.code} {self.name}: no variant fits facts {given}; "
-            f"rules of {chosen.name} applied",))
+        return VariantChoice(
+            chosen,
+            problems=(f"{self.code} {self.name}: no variant fits facts {given}; rules of {chosen.name} applied",),
+        )
 
 
 def _matches(applies_when: Mapping[str, str], facts: Mapping[str, Any]) -> bool | None:
@@ -259,8 +266,9 @@ class ClassificationScheme:
         for bt in self.business_types.values():
             if key == bt.name or any(key == v.name for v in bt.variants):
                 return bt
-        candidates = [c for bt in self.business_types.values()
-                      for c in (bt.code, bt.name, *(v.name for v in bt.variants))]
+        candidates = [
+            c for bt in self.business_types.values() for c in (bt.code, bt.name, *(v.name for v in bt.variants))
+        ]
         raise KeyError(_unknown("business type", key, candidates))
 
     def document_type(self, code_or_name: str) -> DocumentType:
@@ -284,6 +292,7 @@ def _unknown(kind: str, key: str, candidates: Iterable[str]) -> str:
 
 
 # --------------------------------------------------------------------------- loading
+
 
 def load_scheme(path: str | Path | None = None) -> ClassificationScheme:
     """Load, validate and freeze the classification scheme (default: the shipped one)."""
@@ -346,9 +355,11 @@ class _LineMap:
                 key = _key_of(key_node)
                 line = key_node.start_mark.line + 1
                 if key in seen:
-                    self.problems.append(Problem(
-                        self.file, line, _fmt(path),
-                        f"duplicate key {key!r} (first defined on line {seen[key]})"))
+                    self.problems.append(
+                        Problem(
+                            self.file, line, _fmt(path), f"duplicate key {key!r} (first defined on line {seen[key]})"
+                        )
+                    )
                     continue
                 seen[key] = line
                 self._walk(value_node, path + (key,))
@@ -399,6 +410,7 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
 
 # --------------------------------------------------------------------------- semantic checks
 
+
 def _check_semantics(data: Mapping, lines: _LineMap) -> None:
     problems: list[Problem] = []
     doc_codes = set(data["document_types"])
@@ -418,12 +430,12 @@ def _duplicate_names(data: Mapping, lines: _LineMap) -> list[Problem]:
         seen: dict[str, str] = {}
         for code, body in data[section].items():
             names = [((code, "name"), body["name"])]
-            names += [((code, "variants", i, "name"), v["name"])
-                      for i, v in enumerate(body.get("variants", []))]
+            names += [((code, "variants", i, "name"), v["name"]) for i, v in enumerate(body.get("variants", []))]
             for path, name in names:
                 if name in seen and seen[name] != code:
-                    problems.append(lines.problem((section, *path),
-                                    f"duplicate name {name!r}: already used by {seen[name]}"))
+                    problems.append(
+                        lines.problem((section, *path), f"duplicate name {name!r}: already used by {seen[name]}")
+                    )
                 seen.setdefault(name, code)
     return problems
 
@@ -431,9 +443,12 @@ def _duplicate_names(data: Mapping, lines: _LineMap) -> list[Problem]:
 def _check_business_type(bt, at, data, doc_codes, roles, lines) -> list[Problem]:
     problems = []
     if bt["retention"]["code"] not in data["retention_codes"]:
-        problems.append(lines.problem(at + ("retention", "code"),
-                        f"unknown retention code {bt['retention']['code']!r}; "
-                        f"declared: {', '.join(data['retention_codes'])}"))
+        problems.append(
+            lines.problem(
+                at + ("retention", "code"),
+                f"unknown retention code {bt['retention']['code']!r}; declared: {', '.join(data['retention_codes'])}",
+            )
+        )
     for i, pre in enumerate(bt.get("preconditions", [])):
         p_at = at + ("preconditions", i)
         for key in ("predicate", "when"):
@@ -448,8 +463,9 @@ def _check_business_type(bt, at, data, doc_codes, roles, lines) -> list[Problem]
         problems += _check_variants(bt, at, doc_codes, roles, lines)
     else:
         problems += _check_stages(bt["stages"], at + ("stages",), lines)
-        problems += _check_documents(bt["documents"], at + ("documents",),
-                                     {s["name"] for s in bt["stages"]}, doc_codes, roles, lines)
+        problems += _check_documents(
+            bt["documents"], at + ("documents",), {s["name"] for s in bt["stages"]}, doc_codes, roles, lines
+        )
     return problems
 
 
@@ -457,8 +473,9 @@ def _check_variants(bt, at, doc_codes, roles, lines) -> list[Problem]:
     problems, keys = [], set()
     defaults = [i for i, v in enumerate(bt["variants"]) if v.get("default")]
     if len(defaults) > 1:
-        problems.append(lines.problem(at + ("variants", defaults[1], "default"),
-                        "more than one variant is marked default"))
+        problems.append(
+            lines.problem(at + ("variants", defaults[1], "default"), "more than one variant is marked default")
+        )
     for i, variant in enumerate(bt["variants"]):
         v_at = at + ("variants", i)
         if variant["key"] in keys:
@@ -466,11 +483,17 @@ def _check_variants(bt, at, doc_codes, roles, lines) -> list[Problem]:
         keys.add(variant["key"])
         stages = {s["name"] for s in variant["stages"]}
         problems += _check_stages(variant["stages"], v_at + ("stages",), lines)
-        problems += _check_documents(variant["documents"], v_at + ("documents",),
-                                     stages, doc_codes, roles, lines)
+        problems += _check_documents(variant["documents"], v_at + ("documents",), stages, doc_codes, roles, lines)
         # common documents must fit every variant's stages
-        problems += _check_documents(bt["documents"], at + ("documents",), stages,
-                                     doc_codes, roles, lines, context=f" of variant {variant['key']}")
+        problems += _check_documents(
+            bt["documents"],
+            at + ("documents",),
+            stages,
+            doc_codes,
+            roles,
+            lines,
+            context=f" of variant {variant['key']}",
+        )
     return _unique(problems)
 
 
@@ -487,7 +510,13 @@ def _check_documents(docs, at, stages, doc_codes, roles, lines, context="") -> l
     problems = []
     for i, req in enumerate(docs):
         r_at = at + (i,)
-        codes = [("type",), ] if "type" in req else [("any_of", j) for j in range(len(req["any_of"]))]
+        codes = (
+            [
+                ("type",),
+            ]
+            if "type" in req
+            else [("any_of", j) for j in range(len(req["any_of"]))]
+        )
         for sub in codes:
             code = req["type"] if sub == ("type",) else req["any_of"][sub[1]]
             if code not in doc_codes:
@@ -495,12 +524,19 @@ def _check_documents(docs, at, stages, doc_codes, roles, lines, context="") -> l
         if "when" in req and req["when"] not in PREDICATES:
             problems.append(lines.problem(r_at + ("when",), _unknown_predicate(req["when"])))
         if "role" in req and req["role"] not in roles:
-            problems.append(lines.problem(r_at + ("role",),
-                            f"unknown role {req['role']!r}; declared roles: {', '.join(sorted(roles))}"))
+            problems.append(
+                lines.problem(
+                    r_at + ("role",), f"unknown role {req['role']!r}; declared roles: {', '.join(sorted(roles))}"
+                )
+            )
         if "stage" in req and req["stage"] not in stages:
-            problems.append(lines.problem(r_at + ("stage",),
-                            f"stage {req['stage']!r} is referenced but not declared{context}; "
-                            f"declared: {', '.join(sorted(stages))}"))
+            problems.append(
+                lines.problem(
+                    r_at + ("stage",),
+                    f"stage {req['stage']!r} is referenced but not declared{context}; "
+                    f"declared: {', '.join(sorted(stages))}",
+                )
+            )
     return problems
 
 
@@ -529,8 +565,12 @@ def _check_limits(bt, at, lines) -> list[Problem]:
         for key in ("from", "to"):
             name = limit.get(key)
             if name is not None and (name not in fields or fields[name]["type"] != "date"):
-                problems.append(lines.problem(at + ("limits", i, key),
-                                f"limit {limit['name']!r}: {key}: {name!r} is not a declared date field"))
+                problems.append(
+                    lines.problem(
+                        at + ("limits", i, key),
+                        f"limit {limit['name']!r}: {key}: {name!r} is not a declared date field",
+                    )
+                )
     return problems
 
 
@@ -550,16 +590,17 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 # --------------------------------------------------------------------------- building
 
+
 def _build(data: Mapping, lines: _LineMap) -> ClassificationScheme:
     return ClassificationScheme(
         version=data["schema_version"],
         fonds=CodeName(**data["fonds"]),
         category=CodeName(**data["category"]),
-        retention_codes=_frozen({c: RetentionCode(c, r["name"], r.get("years"))
-                                 for c, r in data["retention_codes"].items()}),
+        retention_codes=_frozen(
+            {c: RetentionCode(c, r["name"], r.get("years")) for c, r in data["retention_codes"].items()}
+        ),
         document_types=_frozen({c: _document_type(c, d) for c, d in data["document_types"].items()}),
-        business_types=_frozen({c: _business_type(c, b, lines)
-                                for c, b in data["business_types"].items()}),
+        business_types=_frozen({c: _business_type(c, b, lines) for c, b in data["business_types"].items()}),
         policy=_frozen(dict(data["policy"])),
         roles=_frozen(dict(data["roles"])),
         source=lines.file,
@@ -571,8 +612,7 @@ def _frozen(mapping: dict) -> Mapping:
 
 
 def _document_type(code: str, body: Mapping) -> DocumentType:
-    return DocumentType(code, body["name"], tuple(body.get("ocr_hints", ())),
-                        tuple(body.get("validators", ())))
+    return DocumentType(code, body["name"], tuple(body.get("ocr_hints", ())), tuple(body.get("validators", ())))
 
 
 def _business_type(code: str, body: Mapping, lines: _LineMap) -> BusinessType:
@@ -581,20 +621,36 @@ def _business_type(code: str, body: Mapping, lines: _LineMap) -> BusinessType:
     if "variants" in body:
         variants = tuple(
             CompletenessRule(
-                key=v["key"], name=v["name"], applies_when=_frozen(dict(v["applies_when"])),
-                default=bool(v.get("default", False)), stages=_stages(v["stages"]),
-                documents=common + _requirements(v["documents"], at + ("variants", i, "documents"), lines))
-            for i, v in enumerate(body["variants"]))
+                key=v["key"],
+                name=v["name"],
+                applies_when=_frozen(dict(v["applies_when"])),
+                default=bool(v.get("default", False)),
+                stages=_stages(v["stages"]),
+                documents=common + _requirements(v["documents"], at + ("variants", i, "documents"), lines),
+            )
+            for i, v in enumerate(body["variants"])
+        )
     else:
-        variants = (CompletenessRule(
-            key=code, name=body["name"], applies_when=_frozen(dict(body.get("applies_when", {}))),
-            default=True, stages=_stages(body["stages"]), documents=common),)
+        variants = (
+            CompletenessRule(
+                key=code,
+                name=body["name"],
+                applies_when=_frozen(dict(body.get("applies_when", {}))),
+                default=True,
+                stages=_stages(body["stages"]),
+                documents=common,
+            ),
+        )
     return BusinessType(
-        code=code, name=body["name"], group=body["group"],
+        code=code,
+        name=body["name"],
+        group=body["group"],
         retention=Retention(**body["retention"]),
         applies_when=_frozen(dict(body.get("applies_when", {}))),
-        preconditions=tuple(Precondition(p["predicate"], tuple(p.get("evidence", ())), p.get("when"))
-                            for p in body.get("preconditions", [])),
+        preconditions=tuple(
+            Precondition(p["predicate"], tuple(p.get("evidence", ())), p.get("when"))
+            for p in body.get("preconditions", [])
+        ),
         billing_fields=_frozen({n: _field(n, s) for n, s in body.get("billing_fields", {}).items()}),
         limits=tuple(_limit(x) for x in body.get("limits", [])),
         variants=variants,
@@ -609,29 +665,64 @@ def _requirements(docs: list, at: tuple, lines: _LineMap) -> tuple[Requirement, 
     return tuple(
         Requirement(
             doc_types=(r["type"],) if "type" in r else tuple(r["any_of"]),
-            rule=r["rule"], any_of="any_of" in r, when=r.get("when"), role=r.get("role"),
-            stage=r.get("stage"), min_count=r.get("min_count", 1), note=r.get("note"),
-            line=lines.line(at + (i,)))
-        for i, r in enumerate(docs))
+            rule=r["rule"],
+            any_of="any_of" in r,
+            when=r.get("when"),
+            role=r.get("role"),
+            stage=r.get("stage"),
+            min_count=r.get("min_count", 1),
+            note=r.get("note"),
+            line=lines.line(at + (i,)),
+        )
+        for i, r in enumerate(docs)
+    )
 
 
 def _field(name: str, spec: Mapping) -> FieldSpec:
     return FieldSpec(
-        name=name, type=spec["type"], required=bool(spec.get("required", False)),
-        required_unless=spec.get("required_unless"), label=spec.get("label"),
-        after=spec.get("after"), not_before=spec.get("not_before"), not_above=spec.get("not_above"),
-        min=spec.get("min"), validators=tuple(spec.get("validators", ())),
-        item=_frozen(dict(spec.get("item", {}))))
+        name=name,
+        type=spec["type"],
+        required=bool(spec.get("required", False)),
+        required_unless=spec.get("required_unless"),
+        label=spec.get("label"),
+        after=spec.get("after"),
+        not_before=spec.get("not_before"),
+        not_above=spec.get("not_above"),
+        min=spec.get("min"),
+        validators=tuple(spec.get("validators", ())),
+        item=_frozen(dict(spec.get("item", {}))),
+    )
 
 
 def _limit(spec: Mapping) -> Limit:
-    return Limit(name=spec["name"], check=spec["check"], value=spec["value"],
-                 severity=spec["severity"], from_field=spec.get("from"), to_field=spec.get("to"),
-                 fact=spec.get("fact"), source=spec.get("source"))
+    return Limit(
+        name=spec["name"],
+        check=spec["check"],
+        value=spec["value"],
+        severity=spec["severity"],
+        from_field=spec.get("from"),
+        to_field=spec.get("to"),
+        fact=spec.get("fact"),
+        source=spec.get("source"),
+    )
 
 
 __all__ = [
-    "BusinessType", "ClassificationScheme", "CodeName", "CompletenessRule", "DocumentType",
-    "FieldSpec", "Limit", "Precondition", "Problem", "Requirement", "Retention", "RetentionCode",
-    "SchemeError", "Stage", "VariantChoice", "load_scheme", "DEFAULT_SCHEME_PATH",
+    "DEFAULT_SCHEME_PATH",
+    "BusinessType",
+    "ClassificationScheme",
+    "CodeName",
+    "CompletenessRule",
+    "DocumentType",
+    "FieldSpec",
+    "Limit",
+    "Precondition",
+    "Problem",
+    "Requirement",
+    "Retention",
+    "RetentionCode",
+    "SchemeError",
+    "Stage",
+    "VariantChoice",
+    "load_scheme",
 ]

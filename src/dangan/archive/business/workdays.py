@@ -4,11 +4,13 @@ Weekends are skipped; public holidays and the Chinese make-up working days (è°ƒä
 a Saturday or Sunday that is worked) are data passed in by the caller, because
 they are announced year by year.
 """
+
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dangan.archive.business.scheme import ClassificationScheme
@@ -20,8 +22,7 @@ def is_working_day(day: date, holidays: Iterable[date] = (), extra_workdays: Ite
     return day.weekday() < 5 and day not in set(holidays)
 
 
-def add_working_days(start: date, n: int, holidays: Iterable[date] = (),
-                     extra_workdays: Iterable[date] = ()) -> date:
+def add_working_days(start: date, n: int, holidays: Iterable[date] = (), extra_workdays: Iterable[date] = ()) -> date:
     """The date ``n`` working days after ``start`` (``start`` itself is not counted)."""
     if n < 0:
         raise ValueError(f"working days must not be negative, got {n}")
@@ -41,9 +42,15 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
-def due_dates(scheme: "ClassificationScheme", business_type_code: str,
-              stage_dates: Mapping[str, date], *, facts: Mapping[str, Any] | None = None,
-              holidays: Iterable[date] = (), extra_workdays: Iterable[date] = ()) -> dict[str, date]:
+def due_dates(
+    scheme: ClassificationScheme,
+    business_type_code: str,
+    stage_dates: Mapping[str, date],
+    *,
+    facts: Mapping[str, Any] | None = None,
+    holidays: Iterable[date] = (),
+    extra_workdays: Iterable[date] = (),
+) -> dict[str, date]:
     """When each reached stage's documents are due in the archive.
 
     A stage's documents are due ``due_working_days`` after the stage's date.
@@ -55,14 +62,15 @@ def due_dates(scheme: "ClassificationScheme", business_type_code: str,
     declared = {stage.name for stage in rule.stages}
     unknown = [name for name in stage_dates if name not in declared]
     if unknown:
-        raise KeyError(f"{rule.name} has no stage {', '.join(map(repr, unknown))}; "
-                       f"stages: {', '.join(s.name for s in rule.stages)}")
+        raise KeyError(
+            f"{rule.name} has no stage {', '.join(map(repr, unknown))}; "
+            f"stages: {', '.join(s.name for s in rule.stages)}"
+        )
     holidays, extra = frozenset(holidays), frozenset(extra_workdays)
     return {
         stage.name: add_working_days(stage_dates[stage.name], stage.due_working_days, holidays, extra)
         for stage in rule.stages
-        if stage.name in stage_dates and stage_dates[stage.name] is not None
-        and stage.due_working_days is not None
+        if stage.name in stage_dates and stage_dates[stage.name] is not None and stage.due_working_days is not None
     }
 
 

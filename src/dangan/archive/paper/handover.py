@@ -9,27 +9,33 @@ A refusal is a recorded outcome, not a failure of the call: offer_handover retur
 refused Handover so the caller commits its events; `require_accepted` turns it into a
 HandoverRefused for callers that prefer an exception.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
 from dangan.archive.business.completeness import CompletenessResult, evaluate_completeness
+from dangan.archive.business.scheme import ClassificationScheme
+from dangan.archive.models import ArchiveRecord, Handover, HandoverItem, utcnow
 from dangan.archive.paper.locations import set_folder_state
 from dangan.archive.records.views import find_records
-from dangan.archive.models import ArchiveRecord, Handover, HandoverItem, utcnow
-from dangan.archive.business.scheme import ClassificationScheme
+from dangan.errors import DanganError
 
 ARCHIVE_ROOM = "档案室"
-OFFERED, REFUSED, ACCEPTED, OVERRIDE = ("handover offered", "handover refused", "handover accepted",
-                                        "handover override")
+OFFERED, REFUSED, ACCEPTED, OVERRIDE = (
+    "handover offered",
+    "handover refused",
+    "handover accepted",
+    "handover override",
+)
 
 
-class HandoverError(ValueError):
+class HandoverError(DanganError, ValueError):
     """The handover cannot even be evaluated (unknown number, no records, override without reason)."""
 
 
@@ -60,8 +66,10 @@ def check_record(session: Session, record: ArchiveRecord, scheme: Classification
     if record.status != "active":
         return RecordCheck(record.number, (f"record is {record.status}",), None)
     accepted = session.scalar(
-        select(Handover.id).join(HandoverItem, HandoverItem.handover_id == Handover.id)
-        .where(HandoverItem.record_id == record.id, Handover.status == "accepted"))
+        select(Handover.id)
+        .join(HandoverItem, HandoverItem.handover_id == Handover.id)
+        .where(HandoverItem.record_id == record.id, Handover.status == "accepted")
+    )
     if accepted:
         return RecordCheck(record.number, (f"already accepted in handover #{accepted}",), None)
     case, cls = record.case, record.classification
@@ -78,16 +86,25 @@ def check_record(session: Session, record: ArchiveRecord, scheme: Classification
             if getattr(cls, key) and facts.get(key) is None:
                 facts[key] = getattr(cls, key)
     try:
-        result = evaluate_completeness(scheme, business_type, present_documents=present, facts=facts,
-                                       billing_fields=case.billing_fields or {})
+        result = evaluate_completeness(
+            scheme, business_type, present_documents=present, facts=facts, billing_fields=case.billing_fields or {}
+        )
     except (KeyError, ValueError) as e:
         return RecordCheck(record.number, (str(e.args[0] if e.args else e),), None)
     return RecordCheck(record.number, tuple(result.problems()), result)
 
 
-def offer_handover(session: Session, numbers: Iterable[str], *, from_dept: str, actor: str,
-                   scheme: ClassificationScheme, to_dept: str = ARCHIVE_ROOM, offered_by: str | None = None,
-                   override_reason: str | None = None) -> Handover:
+def offer_handover(
+    session: Session,
+    numbers: Iterable[str],
+    *,
+    from_dept: str,
+    actor: str,
+    scheme: ClassificationScheme,
+    to_dept: str = ARCHIVE_ROOM,
+    offered_by: str | None = None,
+    override_reason: str | None = None,
+) -> Handover:
     """Offer NUMBERS from FROM_DEPT to TO_DEPT; ACTOR receives them. Returns the handover,
     accepted when every record passes (or an override reason is given), refused otherwise."""
     if override_reason is not None and not override_reason.strip():
@@ -99,51 +116,80 @@ def offer_handover(session: Session, numbers: Iterable[str], *, from_dept: str, 
     session.flush()
     checks = [check_record(session, r, scheme) for r in records]
     for record, check in zip(records, checks):
-        handover.items.append(HandoverItem(record=record, ok=check.ok, problems=list(check.problems),
-                                           scheme_version=scheme.version))
+        handover.items.append(
+            HandoverItem(record=record, ok=check.ok, problems=list(check.problems), scheme_version=scheme.version)
+        )
     session.flush()
     hid = str(handover.id)
-    events.record_event(session, OFFERED, offered_by, "handover", hid,
-                        {"from": from_dept, "to": to_dept, "records": [r.number for r in records]})
+    events.record_event(
+        session,
+        OFFERED,
+        offered_by,
+        "handover",
+        hid,
+        {"from": from_dept, "to": to_dept, "records": [r.number for r in records]},
+    )
     problems = {c.number: list(c.problems) for c in checks if not c.ok}
     handover.decided_at = utcnow()
     if problems and not override_reason:
         handover.status = "refused"
         handover.received_by = actor
         session.flush()
-        events.record_event(session, REFUSED, actor, "handover", hid,
-                            {"from": from_dept, "to": to_dept, "problems": problems,
-                             "scheme_version": scheme.version})
+        events.record_event(
+            session,
+            REFUSED,
+            actor,
+            "handover",
+            hid,
+            {"from": from_dept, "to": to_dept, "problems": problems, "scheme_version": scheme.version},
+        )
         return handover
     if problems:
         handover.override_reason = override_reason
-        events.record_event(session, OVERRIDE, actor, "handover", hid,
-                            {"reason": override_reason, "problems_overridden": problems})
+        events.record_event(
+            session, OVERRIDE, actor, "handover", hid, {"reason": override_reason, "problems_overridden": problems}
+        )
     handover.status, handover.received_by = "accepted", actor
     session.flush()
     for record in records:  # paper that came with the handover is now the archive room's
         if record.folder is not None and record.folder.state == "in_handover":
             set_folder_state(session, record.folder, "in_place", actor=actor, reason=f"handover #{hid}")
-    events.record_event(session, ACCEPTED, actor, "handover", hid,
-                        {"from": from_dept, "to": to_dept, "offered_by": offered_by, "received_by": actor,
-                         "records": [r.number for r in records], "override": bool(problems),
-                         "scheme_version": scheme.version})
+    events.record_event(
+        session,
+        ACCEPTED,
+        actor,
+        "handover",
+        hid,
+        {
+            "from": from_dept,
+            "to": to_dept,
+            "offered_by": offered_by,
+            "received_by": actor,
+            "records": [r.number for r in records],
+            "override": bool(problems),
+            "scheme_version": scheme.version,
+        },
+    )
     return handover
 
 
 def require_accepted(handover: Handover) -> Handover:
     """Raise HandoverRefused (with every record's problems) unless HANDOVER was accepted."""
     if handover.status != "accepted":
-        raise HandoverRefused(handover.id, {i.record.number: list(i.problems)
-                                            for i in handover.items if not i.ok})
+        raise HandoverRefused(handover.id, {i.record.number: list(i.problems) for i in handover.items if not i.ok})
     return handover
 
 
 def handover_view(handover: Handover) -> dict:
     return {
-        "id": handover.id, "status": handover.status, "from": handover.from_dept, "to": handover.to_dept,
-        "offered_by": handover.offered_by, "received_by": handover.received_by,
-        "offered_at": handover.offered_at, "decided_at": handover.decided_at,
+        "id": handover.id,
+        "status": handover.status,
+        "from": handover.from_dept,
+        "to": handover.to_dept,
+        "offered_by": handover.offered_by,
+        "received_by": handover.received_by,
+        "offered_at": handover.offered_at,
+        "decided_at": handover.decided_at,
         "override_reason": handover.override_reason,
         "items": [{"number": i.record.number, "ok": i.ok, "problems": list(i.problems)} for i in handover.items],
     }

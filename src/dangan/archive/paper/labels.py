@@ -5,42 +5,44 @@ an ID number or an address, because labels are read by anyone who walks past the
 The small line of category text may go stale after a reclassification, so the print
 date is on the label; the number and the QR never change.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dangan.archive.paper.locations import LocationError, box_path, find_folder, get_box
 from dangan.archive.models import ArchiveRecord
+from dangan.archive.paper.locations import LocationError, box_path, find_folder, get_box
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
+from dangan.errors import DanganError
 
-FONT_PATHS = (("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
-              ("/usr/share/fonts/truetype/arphic/uming.ttc", 0))
+FONT_PATHS = (("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0), ("/usr/share/fonts/truetype/arphic/uming.ttc", 0))
 FONT_NAME = "DanganCJK"
 MM = 72 / 25.4
 SIZES = {"folder": (90 * MM, 50 * MM), "box": (100 * MM, 150 * MM)}
 
 
-class LabelError(ValueError):
+class LabelError(DanganError, ValueError):
     pass
 
 
 @dataclass(frozen=True)
 class LabelContent:
-    kind: str            # folder | box
+    kind: str  # folder | box
     code: str
-    qr_payload: str      # exactly what the QR encodes: the code, nothing personal
-    big: str             # the human-readable code, large
+    qr_payload: str  # exactly what the QR encodes: the code, nothing personal
+    big: str  # the human-readable code, large
     lines: tuple[str, ...]  # small print: category, location, folder list
 
 
-def label_content(session: Session, kind: str, code: str, *, business_names: dict[str, str] | None = None
-                  ) -> LabelContent:
+def label_content(
+    session: Session, kind: str, code: str, *, business_names: dict[str, str] | None = None
+) -> LabelContent:
     if kind == "folder":
         return _folder_label(session, code, business_names or {})
     if kind == "box":
@@ -93,8 +95,15 @@ def _font() -> str:
     return "Helvetica"  # no CJK font: category text may not render, codes still do
 
 
-def write_labels(session: Session, kind: str, codes: Iterable[str], out: str | Path, *,
-                 printed_on: date | None = None, business_names: dict[str, str] | None = None) -> list[LabelContent]:
+def write_labels(
+    session: Session,
+    kind: str,
+    codes: Iterable[str],
+    out: str | Path,
+    *,
+    printed_on: date | None = None,
+    business_names: dict[str, str] | None = None,
+) -> list[LabelContent]:
     """Write one label per page (label-printer sized) to OUT; return what was printed."""
     from reportlab.graphics import renderPDF
     from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -142,7 +151,7 @@ def write_labels(session: Session, kind: str, codes: Iterable[str], out: str | P
             canvas.drawCentredString(width / 2, big_y, label.big)
         canvas.setFont(font, 7)
         y = big_y - 3 * size if kind == "folder" else big_y - 10 * MM
-        for line in label.lines[: 20]:
+        for line in label.lines[:20]:
             canvas.drawString(text_x, y, line)
             y -= 9
         canvas.setFont(font, 6)
@@ -210,7 +219,7 @@ def parse_cover_payload(text: str) -> CoverCode:
 
     if not text.upper().startswith(COVER_PREFIX):
         raise CoverCodeError(f"{text!r} is not a dangan cover code (it must start with {COVER_PREFIX})")
-    body = text[len(COVER_PREFIX):].strip()
+    body = text[len(COVER_PREFIX) :].strip()
     try:
         if body.upper().startswith("WO:"):
             return CoverCode("work_order", validate_work_order(body[3:]))
@@ -234,8 +243,8 @@ class CoverContent:
 def cover_content(session: Session, key: str, *, business_names: dict[str, str] | None = None) -> CoverContent:
     """What a cover for KEY shows. An archive number must exist (the pages will be its
     supplement); a work order or 户号 may not be in the archive yet."""
-    from dangan.archive.records.accession import find_customer
     from dangan.archive.models import BusinessCase
+    from dangan.archive.records.accession import find_customer
 
     names = business_names or {}
     code = cover_code(key)
@@ -243,7 +252,9 @@ def cover_content(session: Session, key: str, *, business_names: dict[str, str] 
     if code.kind == "record":
         record = session.scalar(select(ArchiveRecord).filter_by(number=code.value))
         if record is None:
-            raise CoverCodeError(f"no record numbered {code.value}: a cover for new pages names their work order or 户号")
+            raise CoverCodeError(
+                f"no record numbered {code.value}: a cover for new pages names their work order or 户号"
+            )
         customer, case = record.customer, record.case
         cls = record.classification
         business = (cls.business_type if cls else "") or (case.business_type if case else "")
@@ -268,8 +279,14 @@ def cover_content(session: Session, key: str, *, business_names: dict[str, str] 
     return CoverContent(code, tuple(x for x in lines if x))
 
 
-def write_covers(session: Session, keys: Iterable[str], out: str | Path, *, printed_on: date | None = None,
-                 business_names: dict[str, str] | None = None) -> list[CoverContent]:
+def write_covers(
+    session: Session,
+    keys: Iterable[str],
+    out: str | Path,
+    *,
+    printed_on: date | None = None,
+    business_names: dict[str, str] | None = None,
+) -> list[CoverContent]:
     """Write one A4 cover sheet per KEY to OUT, in the order given; return what was printed."""
     from reportlab.graphics import renderPDF
     from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -310,7 +327,9 @@ def write_covers(session: Session, keys: Iterable[str], out: str | Path, *, prin
             canvas.drawCentredString(width / 2, y, line)
             y -= 22
         canvas.setFont(font, 10)
-        canvas.drawString(margin, margin + 14, "放在本卷第一页之前，与本卷一同扫描。Scan in front of the folder's first page.")
+        canvas.drawString(
+            margin, margin + 14, "放在本卷第一页之前，与本卷一同扫描。Scan in front of the folder's first page."
+        )
         canvas.drawString(margin, margin, f"打印 {printed_on.isoformat()}")
         canvas.showPage()
     canvas.save()

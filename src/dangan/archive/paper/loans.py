@@ -1,6 +1,7 @@
 """借阅: lending paper folders. Electronic viewing comes first (logged by archive.views as
 an 'access' event); when the paper itself must go out, it goes to a named person with a
 due date, and its pages are counted back in against the scanned page count."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -10,21 +11,32 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
-from dangan.archive.paper.locations import LocationError, get_folder, scanned_page_count, set_folder_state
 from dangan.archive.models import Loan, utcnow
+from dangan.archive.paper.locations import LocationError, get_folder, scanned_page_count, set_folder_state
+from dangan.errors import DanganError
 
 LOAN_ISSUED = "loan issued"
 LOAN_RETURNED = "loan returned"
 DEFAULT_DAYS = 14  # typical 借阅 term in archive rules: two weeks
 
 
-class LoanError(ValueError):
+class LoanError(DanganError, ValueError):
     """A folder cannot be lent or taken back; the message says why."""
 
 
-def lend(session: Session, folder_key: str, *, borrower: str, actor: str, due_on: date | None = None,
-         days: int = DEFAULT_DAYS, department: str = "", purpose: str = "", approver: str = "",
-         today: date | None = None) -> Loan:
+def lend(
+    session: Session,
+    folder_key: str,
+    *,
+    borrower: str,
+    actor: str,
+    due_on: date | None = None,
+    days: int = DEFAULT_DAYS,
+    department: str = "",
+    purpose: str = "",
+    approver: str = "",
+    today: date | None = None,
+) -> Loan:
     """Lend the folder (code or archive number) to BORROWER until DUE_ON (default: in 14 days)."""
     if not borrower.strip():
         raise LoanError("a loan needs the borrower's name")
@@ -41,15 +53,36 @@ def lend(session: Session, folder_key: str, *, borrower: str, actor: str, due_on
         who = f" (lent to {open_loan.borrower}, due {open_loan.due_on})" if open_loan else ""
         raise LoanError(f"folder {folder.code} is {folder.state}{who}; only a folder in place can be lent")
     pages = scanned_page_count(session, folder)
-    loan = Loan(folder_id=folder.id, borrower=borrower, department=department, purpose=purpose,
-                approver=approver, issued_by=actor, due_on=due_on, pages_out=pages)
+    loan = Loan(
+        folder_id=folder.id,
+        borrower=borrower,
+        department=department,
+        purpose=purpose,
+        approver=approver,
+        issued_by=actor,
+        due_on=due_on,
+        pages_out=pages,
+    )
     session.add(loan)
     session.flush()
     set_folder_state(session, folder, "on_loan", actor=actor, reason=f"loan #{loan.id} to {borrower}")
-    events.record_event(session, LOAN_ISSUED, actor, "folder", folder.code,
-                        {"loan": loan.id, "borrower": borrower, "department": department, "purpose": purpose,
-                         "approver": approver, "due_on": due_on, "pages": pages,
-                         "records": [r.number for r in folder.records]})
+    events.record_event(
+        session,
+        LOAN_ISSUED,
+        actor,
+        "folder",
+        folder.code,
+        {
+            "loan": loan.id,
+            "borrower": borrower,
+            "department": department,
+            "purpose": purpose,
+            "approver": approver,
+            "due_on": due_on,
+            "pages": pages,
+            "records": [r.number for r in folder.records],
+        },
+    )
     return loan
 
 
@@ -71,10 +104,22 @@ def return_loan(session: Session, folder_key: str, *, pages_counted: int, actor:
     loan.return_note = note + (f" [page count {pages_counted}, scanned {expected}]" if mismatch else "")
     session.flush()
     set_folder_state(session, folder, "in_place", actor=actor, reason=f"loan #{loan.id} returned")
-    events.record_event(session, LOAN_RETURNED, actor, "folder", folder.code,
-                        {"loan": loan.id, "borrower": loan.borrower, "pages_counted": pages_counted,
-                         "pages_scanned": expected, "page_mismatch": mismatch, "note": note,
-                         "overdue_days": max(0, (date.today() - loan.due_on).days)})
+    events.record_event(
+        session,
+        LOAN_RETURNED,
+        actor,
+        "folder",
+        folder.code,
+        {
+            "loan": loan.id,
+            "borrower": loan.borrower,
+            "pages_counted": pages_counted,
+            "pages_scanned": expected,
+            "page_mismatch": mismatch,
+            "note": note,
+            "overdue_days": max(0, (date.today() - loan.due_on).days),
+        },
+    )
     return loan
 
 
@@ -89,12 +134,21 @@ def overdue_loans(session: Session, today: date | None = None) -> list[Loan]:
 
 def loan_view(loan: Loan, today: date | None = None) -> dict[str, Any]:
     today = today or date.today()
-    return {"id": loan.id, "folder": loan.folder.code, "records": [r.number for r in loan.folder.records],
-            "borrower": loan.borrower, "department": loan.department, "purpose": loan.purpose,
-            "issued_at": loan.issued_at, "due_on": loan.due_on, "returned_at": loan.returned_at,
-            "pages_out": loan.pages_out, "pages_back": loan.pages_back,
-            "page_mismatch": loan.pages_back is not None and loan.pages_back != loan.pages_out,
-            "overdue_days": max(0, (today - loan.due_on).days) if loan.returned_at is None else 0}
+    return {
+        "id": loan.id,
+        "folder": loan.folder.code,
+        "records": [r.number for r in loan.folder.records],
+        "borrower": loan.borrower,
+        "department": loan.department,
+        "purpose": loan.purpose,
+        "issued_at": loan.issued_at,
+        "due_on": loan.due_on,
+        "returned_at": loan.returned_at,
+        "pages_out": loan.pages_out,
+        "pages_back": loan.pages_back,
+        "page_mismatch": loan.pages_back is not None and loan.pages_back != loan.pages_out,
+        "overdue_days": max(0, (today - loan.due_on).days) if loan.returned_at is None else 0,
+    }
 
 
 def _open_loan(session: Session, folder_id: int) -> Loan | None:

@@ -4,9 +4,11 @@ Every box and folder has a printed code. A folder's code is by default the archi
 of the record it holds, so the label on the folder is the number people already know.
 Paper moves and state changes are events ("location change", "paper state change").
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 from dangan.archive import events
 from dangan.archive.models import ArchiveRecord, Box, Folder, FolderRecord, IndexOutbox, Location, Page
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
+from dangan.errors import DanganError
 
 LOCATION_CHANGE = "location change"
 PAPER_STATE_CHANGE = "paper state change"
@@ -24,15 +27,13 @@ BORN_DIGITAL = "born digital"
 PARENT_KIND = {"room": None, "zone": "room", "rack": "zone", "cabinet": "zone", "shelf": ("rack", "cabinet")}
 KINDS = tuple(PARENT_KIND) + ("box",)
 
-PAPER_STATES = ("in_place", "in_handover", "out_for_digitisation", "on_loan", "misplaced", "missing",
-                "destroyed")
+PAPER_STATES = ("in_place", "in_handover", "out_for_digitisation", "on_loan", "misplaced", "missing", "destroyed")
 # Allowed moves of a paper folder. Destroyed is final; a loan ends only by a return (or
 # the folder being declared missing); a lost folder can be found again.
 TRANSITIONS: dict[str, frozenset[str]] = {
     "in_handover": frozenset({"in_place", "out_for_digitisation", "missing"}),
     "out_for_digitisation": frozenset({"in_place", "misplaced", "missing"}),
-    "in_place": frozenset({"in_handover", "out_for_digitisation", "on_loan", "misplaced", "missing",
-                           "destroyed"}),
+    "in_place": frozenset({"in_handover", "out_for_digitisation", "on_loan", "misplaced", "missing", "destroyed"}),
     "on_loan": frozenset({"in_place", "missing"}),
     "misplaced": frozenset({"in_place", "missing", "destroyed"}),
     "missing": frozenset({"in_place", "misplaced", "destroyed"}),
@@ -40,7 +41,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class LocationError(ValueError):
+class LocationError(DanganError, ValueError):
     """A location, box or folder cannot be created, found or moved; the message says why."""
 
 
@@ -49,6 +50,7 @@ class PaperStateError(LocationError):
 
 
 # --------------------------------------------------------------------------- lookups
+
 
 def get_location(session: Session, code: str) -> Location:
     loc = session.scalar(select(Location).filter_by(code=code.strip()))
@@ -61,8 +63,9 @@ def get_box(session: Session, code: str, *, lock: bool = False) -> Box:
     q = select(Box).filter_by(code=code.strip())
     box = session.scalar(q.with_for_update() if lock else q)
     if box is None:
-        raise LocationError(f"no box with code {code!r}; add it with "
-                            f"`dangan location add {code.strip()} --kind box --parent SHELF`")
+        raise LocationError(
+            f"no box with code {code!r}; add it with `dangan location add {code.strip()} --kind box --parent SHELF`"
+        )
     return box
 
 
@@ -87,8 +90,12 @@ def find_folder(session: Session, key: str, *, lock: bool = False) -> Folder | N
         number = str(ArchiveNumber.parse(key))
     except InvalidArchiveNumber:
         return None
-    q = (select(Folder).join(FolderRecord, FolderRecord.folder_id == Folder.id)
-         .join(ArchiveRecord, ArchiveRecord.id == FolderRecord.record_id).where(ArchiveRecord.number == number))
+    q = (
+        select(Folder)
+        .join(FolderRecord, FolderRecord.folder_id == Folder.id)
+        .join(ArchiveRecord, ArchiveRecord.id == FolderRecord.record_id)
+        .where(ArchiveRecord.number == number)
+    )
     return session.scalar(q.with_for_update() if lock else q)
 
 
@@ -101,16 +108,21 @@ def get_folder(session: Session, key: str, *, lock: bool = False) -> Folder:
 
 # --------------------------------------------------------------------------- the tree
 
-def add_location(session: Session, code: str, kind: str, *, actor: str, parent: str | None = None,
-                 name: str = "") -> Location | Box:
+
+def add_location(
+    session: Session, code: str, kind: str, *, actor: str, parent: str | None = None, name: str = ""
+) -> Location | Box:
     """Add a room, zone, rack, cabinet, shelf — or a box on a shelf."""
     code = code.strip()
     if not code or any(c.isspace() for c in code):
         raise LocationError(f"location code {code!r} must be non-empty and without spaces")
     if kind not in KINDS:
         raise LocationError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
-    taken = session.scalar(select(Location.id).filter_by(code=code)) or session.scalar(
-        select(Box.id).filter_by(code=code)) or session.scalar(select(Folder.id).filter_by(code=code))
+    taken = (
+        session.scalar(select(Location.id).filter_by(code=code))
+        or session.scalar(select(Box.id).filter_by(code=code))
+        or session.scalar(select(Folder.id).filter_by(code=code))
+    )
     if taken:
         raise LocationError(f"code {code!r} is already used by another location, box or folder")
     parent_loc = get_location(session, parent) if parent else None
@@ -120,8 +132,14 @@ def add_location(session: Session, code: str, kind: str, *, actor: str, parent: 
         box = Box(code=code, shelf_id=parent_loc.id if parent_loc else None)
         session.add(box)
         session.flush()
-        events.record_event(session, LOCATION_CHANGE, actor, "box", code,
-                            {"action": "box added", "shelf": parent_loc.code if parent_loc else None})
+        events.record_event(
+            session,
+            LOCATION_CHANGE,
+            actor,
+            "box",
+            code,
+            {"action": "box added", "shelf": parent_loc.code if parent_loc else None},
+        )
         return box
     wanted = PARENT_KIND[kind]
     allowed = (wanted,) if isinstance(wanted, str) else (wanted or ())
@@ -133,9 +151,14 @@ def add_location(session: Session, code: str, kind: str, *, actor: str, parent: 
     loc = Location(code=code, kind=kind, name=name, parent_id=parent_loc.id if parent_loc else None)
     session.add(loc)
     session.flush()
-    events.record_event(session, LOCATION_CHANGE, actor, "location", code,
-                        {"action": "location added", "kind": kind, "name": name,
-                         "parent": parent_loc.code if parent_loc else None})
+    events.record_event(
+        session,
+        LOCATION_CHANGE,
+        actor,
+        "location",
+        code,
+        {"action": "location added", "kind": kind, "name": name, "parent": parent_loc.code if parent_loc else None},
+    )
     return loc
 
 
@@ -157,8 +180,14 @@ def location_tree(session: Session) -> list[dict[str, Any]]:
         parent = node.get(("loc", box.shelf_id)) if box.shelf_id else None
         (parent["children"] if parent else roots).append(node[("box", box.id)])
     for f in folders:
-        leaf = {"code": f.code, "kind": "folder", "name": f.state, "state": f.state,
-                "records": [r.number for r in f.records], "children": []}
+        leaf = {
+            "code": f.code,
+            "kind": "folder",
+            "name": f.state,
+            "state": f.state,
+            "records": [r.number for r in f.records],
+            "children": [],
+        }
         parent = node.get(("box", f.box_id)) if f.box_id else None
         (parent["children"] if parent else roots).append(leaf)
     return roots
@@ -186,17 +215,23 @@ def where_is(session: Session, number: str) -> dict[str, Any]:
     record = record_by_number(session, number)
     folder = record.folder
     if folder is None:
-        return {"number": record.number, "born_digital": record.born_digital, "folder": None,
-                "state": None, "path": []}
-    return {"number": record.number, "born_digital": record.born_digital, "folder": folder.code,
-            "state": folder.state, "box": folder.box.code if folder.box else None,
-            "path": location_path(session, folder)}
+        return {"number": record.number, "born_digital": record.born_digital, "folder": None, "state": None, "path": []}
+    return {
+        "number": record.number,
+        "born_digital": record.born_digital,
+        "folder": folder.code,
+        "state": folder.state,
+        "box": folder.box.code if folder.box else None,
+        "path": location_path(session, folder),
+    }
 
 
 # --------------------------------------------------------------------------- paper states
 
-def set_folder_state(session: Session, folder: Folder, state: str, *, actor: str, reason: str = "",
-                     detail: dict | None = None) -> Folder:
+
+def set_folder_state(
+    session: Session, folder: Folder, state: str, *, actor: str, reason: str = "", detail: dict | None = None
+) -> Folder:
     """Move a folder to STATE if the paper's life allows it; record the change."""
     if state not in PAPER_STATES:
         raise PaperStateError(f"unknown paper state {state!r}; states: {', '.join(PAPER_STATES)}")
@@ -204,17 +239,25 @@ def set_folder_state(session: Session, folder: Folder, state: str, *, actor: str
         return folder
     if state not in TRANSITIONS[folder.state]:
         allowed = ", ".join(sorted(TRANSITIONS[folder.state])) or "none (final)"
-        raise PaperStateError(f"folder {folder.code} is {folder.state}; it cannot become {state} "
-                              f"(allowed next: {allowed})")
+        raise PaperStateError(
+            f"folder {folder.code} is {folder.state}; it cannot become {state} (allowed next: {allowed})"
+        )
     old = folder.state
     folder.state = state
     session.flush()
-    events.record_event(session, PAPER_STATE_CHANGE, actor, "folder", folder.code,
-                        {"from": old, "to": state, "reason": reason, **(detail or {})})
+    events.record_event(
+        session,
+        PAPER_STATE_CHANGE,
+        actor,
+        "folder",
+        folder.code,
+        {"from": old, "to": state, "reason": reason, **(detail or {})},
+    )
     return folder
 
 
 # --------------------------------------------------------------------------- shelving
+
 
 def shelve(session: Session, item: str, target: str, *, actor: str) -> Folder | Box:
     """Put a folder (code or archive number) in a box, or a box on a shelf."""
@@ -232,8 +275,9 @@ def shelve_box(session: Session, box_code: str, shelf_code: str, *, actor: str) 
     old = box.shelf.code if box.shelf else None
     box.shelf = shelf
     session.flush()
-    events.record_event(session, LOCATION_CHANGE, actor, "box", box.code,
-                        {"action": "box shelved", "from": old, "to": shelf.code})
+    events.record_event(
+        session, LOCATION_CHANGE, actor, "box", box.code, {"action": "box shelved", "from": old, "to": shelf.code}
+    )
     _reindex_box(session, box)
     return box
 
@@ -254,17 +298,28 @@ def shelve_folder(session: Session, folder_key: str, box_code: str, *, actor: st
         session.refresh(folder)
         created = True
     if folder.state in ("on_loan", "destroyed"):
-        raise PaperStateError(f"folder {folder.code} is {folder.state}; "
-                              + ("return the loan first" if folder.state == "on_loan" else "it no longer exists"))
+        raise PaperStateError(
+            f"folder {folder.code} is {folder.state}; "
+            + ("return the loan first" if folder.state == "on_loan" else "it no longer exists")
+        )
     old_box = folder.box.code if folder.box else None
     folder.box = box
     session.flush()
     if folder.state != "in_place":  # found again, or back from scanning or handover
         set_folder_state(session, folder, "in_place", actor=actor, reason=f"shelved in box {box.code}")
-    events.record_event(session, LOCATION_CHANGE, actor, "folder", folder.code,
-                        {"action": "folder created and shelved" if created else "folder shelved",
-                         "from": old_box, "to": box.code,
-                         "records": [r.number for r in folder.records]})
+    events.record_event(
+        session,
+        LOCATION_CHANGE,
+        actor,
+        "folder",
+        folder.code,
+        {
+            "action": "folder created and shelved" if created else "folder shelved",
+            "from": old_box,
+            "to": box.code,
+            "records": [r.number for r in folder.records],
+        },
+    )
     reindex_records(session, [r.id for r in folder.records])
     return folder
 
@@ -294,8 +349,9 @@ def add_record_to_folder(session: Session, number: str, folder_code: str, *, act
     session.add(FolderRecord(record_id=record.id, folder_id=folder.id))
     session.flush()
     session.refresh(folder)
-    events.record_event(session, LOCATION_CHANGE, actor, "folder", folder.code,
-                        {"action": "record filed", "record": record.number})
+    events.record_event(
+        session, LOCATION_CHANGE, actor, "folder", folder.code, {"action": "record filed", "record": record.number}
+    )
     reindex_records(session, [record.id])
     return folder
 
@@ -315,9 +371,14 @@ def mark_born_digital(session: Session, number: str, *, actor: str, reason: str)
 
 def unshelved_records(session: Session) -> list[str]:
     """Active records with neither a paper folder nor a born-digital mark: paper to find."""
-    q = (select(ArchiveRecord.number).outerjoin(FolderRecord, FolderRecord.record_id == ArchiveRecord.id)
-         .where(FolderRecord.folder_id.is_(None), ArchiveRecord.born_digital.is_(False),
-                ArchiveRecord.status == "active").order_by(ArchiveRecord.number))
+    q = (
+        select(ArchiveRecord.number)
+        .outerjoin(FolderRecord, FolderRecord.record_id == ArchiveRecord.id)
+        .where(
+            FolderRecord.folder_id.is_(None), ArchiveRecord.born_digital.is_(False), ArchiveRecord.status == "active"
+        )
+        .order_by(ArchiveRecord.number)
+    )
     return list(session.scalars(q))
 
 
@@ -326,27 +387,26 @@ def scanned_page_count(session: Session, folder: Folder) -> int:
     ids = [r.id for r in folder.records]
     if not ids:
         return 0
-    return session.scalar(select(func.count(Page.id)).where(Page.record_id.in_(ids),
-                                                            Page.superseded_by_id.is_(None))) or 0
+    return (
+        session.scalar(select(func.count(Page.id)).where(Page.record_id.in_(ids), Page.superseded_by_id.is_(None))) or 0
+    )
 
 
 # --------------------------------------------------------------------------- index
+
 
 def reindex_records(session: Session, record_ids: Iterable[int]) -> None:
     """The shelf location is a search field: queue the records' pages for the indexer."""
     ids = list(record_ids)
     if not ids:
         return
-    for page_id in session.scalars(select(Page.id).where(Page.record_id.in_(ids),
-                                                         Page.superseded_by_id.is_(None))):
+    for page_id in session.scalars(select(Page.id).where(Page.record_id.in_(ids), Page.superseded_by_id.is_(None))):
         session.add(IndexOutbox(page_id=page_id, op="upsert"))
     session.flush()
 
 
 def _reindex_box(session: Session, box: Box) -> None:
-    ids = session.scalars(select(FolderRecord.record_id).join(Folder, Folder.id == FolderRecord.folder_id)
-                          .where(Folder.box_id == box.id)).all()
+    ids = session.scalars(
+        select(FolderRecord.record_id).join(Folder, Folder.id == FolderRecord.folder_id).where(Folder.box_id == box.id)
+    ).all()
     reindex_records(session, ids)
-
-
-

@@ -9,18 +9,20 @@
 The findings update the folders' paper states (missing, misplaced, back in place) and the
 whole report is one "stock-take" event.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
-from dangan.archive.paper.locations import box_path, find_folder, get_box, location_path, set_folder_state
 from dangan.archive.models import ArchiveRecord, Box, Folder, Loan
+from dangan.archive.paper.locations import box_path, find_folder, get_box, location_path, set_folder_state
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 
 STOCK_TAKE = "stock-take"
@@ -32,10 +34,10 @@ class StockTakeReport:
     path: list[str]
     at: str
     in_place: list[str] = field(default_factory=list)
-    misplaced: list[dict[str, Any]] = field(default_factory=list)   # {code, belongs_in, path}
+    misplaced: list[dict[str, Any]] = field(default_factory=list)  # {code, belongs_in, path}
     unexpected: list[dict[str, str]] = field(default_factory=list)  # {code, note}
     missing: list[str] = field(default_factory=list)
-    on_loan: list[dict[str, Any]] = field(default_factory=list)     # {code, borrower, due_on, overdue, found}
+    on_loan: list[dict[str, Any]] = field(default_factory=list)  # {code, borrower, due_on, overdue, found}
     event_seq: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -44,14 +46,26 @@ class StockTakeReport:
     def rows(self) -> list[dict[str, str]]:
         """One line per folder code: status and a note; the CSV and table form."""
         out = [{"code": c, "status": "in place", "note": ""} for c in self.in_place]
-        out += [{"code": m["code"], "status": "misplaced",
-                 "note": f"belongs in box {m['belongs_in']} ({' / '.join(m['path'])})"} for m in self.misplaced]
+        out += [
+            {
+                "code": m["code"],
+                "status": "misplaced",
+                "note": f"belongs in box {m['belongs_in']} ({' / '.join(m['path'])})",
+            }
+            for m in self.misplaced
+        ]
         out += [{"code": u["code"], "status": "unexpected", "note": u["note"]} for u in self.unexpected]
         out += [{"code": c, "status": "missing", "note": ""} for c in self.missing]
-        out += [{"code": o["code"], "status": "on loan",
-                 "note": f"{o['borrower']}, due {o['due_on']}" + (" OVERDUE" if o["overdue"] else "")
-                 + (" — found in the box: returned without check-in" if o["found"] else "")}
-                for o in self.on_loan]
+        out += [
+            {
+                "code": o["code"],
+                "status": "on loan",
+                "note": f"{o['borrower']}, due {o['due_on']}"
+                + (" OVERDUE" if o["overdue"] else "")
+                + (" — found in the box: returned without check-in" if o["found"] else ""),
+            }
+            for o in self.on_loan
+        ]
         return out
 
 
@@ -60,8 +74,9 @@ def read_codes(lines: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(line.strip() for line in lines if line.strip()))
 
 
-def stocktake(session: Session, box_code: str, codes: Iterable[str], *, actor: str,
-              today: date | None = None) -> StockTakeReport:
+def stocktake(
+    session: Session, box_code: str, codes: Iterable[str], *, actor: str, today: date | None = None
+) -> StockTakeReport:
     today = today or date.today()
     box = get_box(session, box_code, lock=True)
     expected = {f.code: f for f in session.scalars(select(Folder).filter_by(box_id=box.id).with_for_update())}
@@ -85,23 +100,38 @@ def stocktake(session: Session, box_code: str, codes: Iterable[str], *, actor: s
             report.unexpected.append({"code": folder.code, "note": "recorded as destroyed"})
         else:
             belongs = folder.box.code if folder.box else None
-            report.misplaced.append({"code": folder.code, "belongs_in": belongs,
-                                     "path": location_path(session, folder)})
-            set_folder_state(session, folder, "misplaced", actor=actor,
-                             reason=f"found in box {box.code} during stock-take", detail={"found_in": box.code})
+            report.misplaced.append(
+                {"code": folder.code, "belongs_in": belongs, "path": location_path(session, folder)}
+            )
+            set_folder_state(
+                session,
+                folder,
+                "misplaced",
+                actor=actor,
+                reason=f"found in box {box.code} during stock-take",
+                detail={"found_in": box.code},
+            )
     for code, folder in sorted(expected.items()):
         if folder.state == "on_loan":
             loan = session.scalar(select(Loan).filter_by(folder_id=folder.id, returned_at=None))
-            report.on_loan.append({"code": code, "borrower": loan.borrower if loan else "?",
-                                   "due_on": loan.due_on.isoformat() if loan else None,
-                                   "overdue": bool(loan and loan.due_on < today), "found": code in found})
+            report.on_loan.append(
+                {
+                    "code": code,
+                    "borrower": loan.borrower if loan else "?",
+                    "due_on": loan.due_on.isoformat() if loan else None,
+                    "overdue": bool(loan and loan.due_on < today),
+                    "found": code in found,
+                }
+            )
         elif code not in found and folder.state in ("in_place", "misplaced", "missing"):
             report.missing.append(code)
             if folder.state == "in_place":
-                set_folder_state(session, folder, "missing", actor=actor,
-                                 reason=f"not found in stock-take of {box.code}")
-    e = events.record_event(session, STOCK_TAKE, actor, "box", box.code,
-                            {k: v for k, v in report.as_dict().items() if k != "event_seq"})
+                set_folder_state(
+                    session, folder, "missing", actor=actor, reason=f"not found in stock-take of {box.code}"
+                )
+    e = events.record_event(
+        session, STOCK_TAKE, actor, "box", box.code, {k: v for k, v in report.as_dict().items() if k != "event_seq"}
+    )
     report.event_seq = e.seq
     return report
 

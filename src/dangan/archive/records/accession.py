@@ -4,12 +4,14 @@ The scanning side hands over plain data (FolderIntake); this module finds or cre
 customer and the business case, assigns the number, writes documents, pages, events and
 the index outbox together, so a crash leaves either all of it or none of it.
 """
+
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -116,14 +118,22 @@ def _customer_for(session: Session, intake: FolderIntake, actor: str) -> Custome
         return None
     customer = find_customer(session, intake.account_number)
     if customer is None:
-        customer = Customer(account_number=intake.account_number, name=intake.customer_name,
-                            address=intake.address)
+        customer = Customer(account_number=intake.account_number, name=intake.customer_name, address=intake.address)
         session.add(customer)
         session.flush()
-        session.add(AccountAlias(account_number=intake.account_number, customer_id=customer.id,
-                                 reason="first seen on a scanned page"))
-        events.record_event(session, "customer registered", actor, "customer", customer.account_number,
-                            {"name": customer.name, "address": customer.address, "source": "ocr"})
+        session.add(
+            AccountAlias(
+                account_number=intake.account_number, customer_id=customer.id, reason="first seen on a scanned page"
+            )
+        )
+        events.record_event(
+            session,
+            "customer registered",
+            actor,
+            "customer",
+            customer.account_number,
+            {"name": customer.name, "address": customer.address, "source": "ocr"},
+        )
     return customer
 
 
@@ -132,9 +142,15 @@ def _case_for(session: Session, intake: FolderIntake, customer: Customer | None)
         return None
     case = session.scalar(select(BusinessCase).filter_by(work_order=intake.work_order))
     if case is None:
-        case = BusinessCase(work_order=intake.work_order, customer_id=customer.id if customer else None,
-                            business_type=intake.business_type, accepted_on=intake.business_date,
-                            stage_dates={}, billing_fields={}, facts={})
+        case = BusinessCase(
+            work_order=intake.work_order,
+            customer_id=customer.id if customer else None,
+            business_type=intake.business_type,
+            accepted_on=intake.business_date,
+            stage_dates={},
+            billing_fields={},
+            facts={},
+        )
         session.add(case)
         session.flush()
     return case
@@ -145,9 +161,17 @@ def already_accessioned(session: Session, source_sha256: str) -> ArchiveRecord |
     return session.get(ArchiveRecord, src.record_id) if src and src.record_id else None
 
 
-def accession_folder(session: Session, intake: FolderIntake, pages: Iterable[IntakePage], *, fonds: str,
-                     actor: str, batch_id: int | None = None, year: int | None = None,
-                     source: SourceFile | None = None) -> ArchiveRecord:
+def accession_folder(
+    session: Session,
+    intake: FolderIntake,
+    pages: Iterable[IntakePage],
+    *,
+    fonds: str,
+    actor: str,
+    batch_id: int | None = None,
+    year: int | None = None,
+    source: SourceFile | None = None,
+) -> ArchiveRecord:
     """Create the archive record for INTAKE, or return the existing one if these exact bytes
     were accessioned before (a rerun after a crash, or the same file scanned in twice).
 
@@ -163,31 +187,66 @@ def accession_folder(session: Session, intake: FolderIntake, pages: Iterable[Int
     case = _case_for(session, intake, customer)
     number = assign_number(session, fonds, year or date.today().year)
     title = _record_title(intake, customer)
-    record = ArchiveRecord(number=str(number), fonds=number.fonds, category=number.category,
-                           year=number.year, serial=number.serial, title=title,
-                           customer_id=customer.id if customer else None,
-                           case_id=case.id if case else None)
+    record = ArchiveRecord(
+        number=str(number),
+        fonds=number.fonds,
+        category=number.category,
+        year=number.year,
+        serial=number.serial,
+        title=title,
+        customer_id=customer.id if customer else None,
+        case_id=case.id if case else None,
+    )
     session.add(record)
     session.flush()
-    session.add(Classification(record_id=record.id, business_type=intake.business_type,
-                               voltage_class=customer.voltage_class if customer else "",
-                               customer_class=customer.customer_class if customer else "",
-                               reason="accession", actor=actor, valid_from=utcnow()))
+    session.add(
+        Classification(
+            record_id=record.id,
+            business_type=intake.business_type,
+            voltage_class=customer.voltage_class if customer else "",
+            customer_class=customer.customer_class if customer else "",
+            reason="accession",
+            actor=actor,
+            valid_from=utcnow(),
+        )
+    )
     if source is None:
-        source = SourceFile(sha256=intake.source_sha256, original_name=intake.source_name,
-                            stored_path=intake.source_path, size=intake.source_size,
-                            media_type=intake.media_type, batch_id=batch_id, record_id=record.id,
-                            page_count=sum(len(d.page_numbers) for d in intake.documents))
+        source = SourceFile(
+            sha256=intake.source_sha256,
+            original_name=intake.source_name,
+            stored_path=intake.source_path,
+            size=intake.source_size,
+            media_type=intake.media_type,
+            batch_id=batch_id,
+            record_id=record.id,
+            page_count=sum(len(d.page_numbers) for d in intake.documents),
+        )
         session.add(source)
         session.flush()
-    events.record_event(session, events.REGISTRATION, actor, "record", record.number,
-                        {"fonds": number.fonds, "category": CATEGORY, "year": number.year,
-                         "serial": number.serial, "source": intake.source_name,
-                         "source_sha256": intake.source_sha256})
+    events.record_event(
+        session,
+        events.REGISTRATION,
+        actor,
+        "record",
+        record.number,
+        {
+            "fonds": number.fonds,
+            "category": CATEGORY,
+            "year": number.year,
+            "serial": number.serial,
+            "source": intake.source_name,
+            "source_sha256": intake.source_sha256,
+        },
+    )
     document_of: dict[int, int] = {}
     for item_no, doc in enumerate(intake.documents, start=1):
-        document = Document(record_id=record.id, item_no=item_no, doc_type=doc.doc_type,
-                            doc_type_score=doc.doc_type_score, title=doc.title)
+        document = Document(
+            record_id=record.id,
+            item_no=item_no,
+            doc_type=doc.doc_type,
+            doc_type_score=doc.doc_type_score,
+            title=doc.title,
+        )
         session.add(document)
         session.flush()
         document_of.update((n, document.id) for n in doc.page_numbers)
@@ -195,12 +254,23 @@ def accession_folder(session: Session, intake: FolderIntake, pages: Iterable[Int
         page = page_row(p, record.id, document_of[p.source_page], seq, source.id)
         session.add(page)
         session.flush()
-        events.record_event(session, events.INGESTION, actor, "page", page.id, {
-            "record": record.number, "seq": seq, "source": intake.source_name,
-            "source_page": p.source_page, "master_sha256": p.master_sha256,
-            "master_format": p.master_format, "ocr_engine": p.ocr_engine,
-            "flags": [f["code"] for f in p.flags],
-        })
+        events.record_event(
+            session,
+            events.INGESTION,
+            actor,
+            "page",
+            page.id,
+            {
+                "record": record.number,
+                "seq": seq,
+                "source": intake.source_name,
+                "source_page": p.source_page,
+                "master_sha256": p.master_sha256,
+                "master_format": p.master_format,
+                "ocr_engine": p.ocr_engine,
+                "flags": [f["code"] for f in p.flags],
+            },
+        )
         if not p.is_blank:
             session.add(IndexOutbox(page_id=page.id, op="upsert"))
         session.flush()
@@ -210,13 +280,32 @@ def accession_folder(session: Session, intake: FolderIntake, pages: Iterable[Int
 
 def page_row(p: IntakePage, record_id: int, document_id: int, seq: int, source_id: int) -> Page:
     return Page(
-        document_id=document_id, record_id=record_id, seq=seq, source_id=source_id,
-        source_page=p.source_page, master_path=p.master_path, master_sha256=p.master_sha256,
-        master_size=p.master_size, master_format=p.master_format, derived_path=p.derived_path,
-        derived_sha256=p.derived_sha256, width=p.width, height=p.height, dpi=p.dpi,
-        rotation=p.rotation, skew=p.skew, is_blank=p.is_blank, is_colour=p.is_colour,
-        has_seal=p.has_seal, text=p.text, words=p.words, ocr_confidence=p.ocr_confidence,
-        ocr_engine=p.ocr_engine, metrics=p.metrics, flags=p.flags, fields=p.fields,
+        document_id=document_id,
+        record_id=record_id,
+        seq=seq,
+        source_id=source_id,
+        source_page=p.source_page,
+        master_path=p.master_path,
+        master_sha256=p.master_sha256,
+        master_size=p.master_size,
+        master_format=p.master_format,
+        derived_path=p.derived_path,
+        derived_sha256=p.derived_sha256,
+        width=p.width,
+        height=p.height,
+        dpi=p.dpi,
+        rotation=p.rotation,
+        skew=p.skew,
+        is_blank=p.is_blank,
+        is_colour=p.is_colour,
+        has_seal=p.has_seal,
+        text=p.text,
+        words=p.words,
+        ocr_confidence=p.ocr_confidence,
+        ocr_engine=p.ocr_engine,
+        metrics=p.metrics,
+        flags=p.flags,
+        fields=p.fields,
         qa_status="flagged" if p.needs_review else "ok",
     )
 

@@ -7,23 +7,35 @@ one appended, a document type change leaves a DocumentTypeChange row, a disposed
 keeps its metadata as a tombstone. Every change is a hash-chained event, and every change
 to a search field queues the record's pages for the indexer.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
-from dangan.archive.identifiers import InvalidIdentifier, validate_account_number
-from dangan.archive.paper.locations import reindex_records, set_folder_state
-from dangan.archive.models import (AccountAlias, ArchiveRecord, BusinessCase, Classification, Customer, Disposal,
-                            Document, DocumentTypeChange, utcnow)
-from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.business.workdays import add_months
+from dangan.archive.identifiers import InvalidIdentifier, validate_account_number
+from dangan.archive.models import (
+    AccountAlias,
+    ArchiveRecord,
+    BusinessCase,
+    Classification,
+    Customer,
+    Disposal,
+    Document,
+    DocumentTypeChange,
+    utcnow,
+)
+from dangan.archive.paper.locations import reindex_records, set_folder_state
+from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
+from dangan.errors import DanganError
 
 VOLTAGE_CLASSES = ("LV", "HV")
 CUSTOMER_CLASSES = ("residential", "non_residential")
@@ -32,7 +44,7 @@ DISPOSAL = "disposal"
 CASE_CLOSED = "case closed"
 
 
-class LifecycleError(ValueError):
+class LifecycleError(DanganError, ValueError):
     """A reclassification, 户号 change, void or disposal cannot be done; the message says why."""
 
 
@@ -63,10 +75,20 @@ def _need_reason(reason: str, what: str) -> None:
 
 # --------------------------------------------------------------------------- reclassification
 
-def reclassify(session: Session, number: str, *, reason: str, actor: str, scheme: ClassificationScheme,
-               business_type: str | None = None, voltage_class: str | None = None,
-               customer_class: str | None = None, retention: str | None = None,
-               doc_types: Mapping[int, str] | None = None) -> ArchiveRecord:
+
+def reclassify(
+    session: Session,
+    number: str,
+    *,
+    reason: str,
+    actor: str,
+    scheme: ClassificationScheme,
+    business_type: str | None = None,
+    voltage_class: str | None = None,
+    customer_class: str | None = None,
+    retention: str | None = None,
+    doc_types: Mapping[int, str] | None = None,
+) -> ArchiveRecord:
     """Change a record's business type, customer attributes, retention or document types.
 
     The current Classification is closed (valid_to) and a new one appended, so every earlier
@@ -102,13 +124,28 @@ def reclassify(session: Session, number: str, *, reason: str, actor: str, scheme
     if after != before:
         if current is not None:
             current.valid_to = now
-        session.add(Classification(record_id=record.id, valid_from=now, reason=reason, actor=actor,
-                                   attributes=dict(current.attributes or {}) if current else {}, **after))
+        session.add(
+            Classification(
+                record_id=record.id,
+                valid_from=now,
+                reason=reason,
+                actor=actor,
+                attributes=dict(current.attributes or {}) if current else {},
+                **after,
+            )
+        )
     for doc, new_type in doc_changes:
-        session.add(DocumentTypeChange(document_id=doc.id, old_type=doc.doc_type, new_type=new_type,
-                                       at=now, reason=reason, actor=actor))
-    detail = {"reason": reason, "before": before, "after": after,
-              "documents": [{"item_no": d.item_no, "from": d.doc_type, "to": t} for d, t in doc_changes]}
+        session.add(
+            DocumentTypeChange(
+                document_id=doc.id, old_type=doc.doc_type, new_type=new_type, at=now, reason=reason, actor=actor
+            )
+        )
+    detail = {
+        "reason": reason,
+        "before": before,
+        "after": after,
+        "documents": [{"item_no": d.item_no, "from": d.doc_type, "to": t} for d, t in doc_changes],
+    }
     for doc, new_type in doc_changes:
         doc.doc_type = new_type
     session.flush()
@@ -123,15 +160,18 @@ def _cls_values(c: Classification | None) -> dict[str, str]:
     return {k: (getattr(c, k) if c is not None else "") or "" for k in keys}
 
 
-def _document_changes(record: ArchiveRecord, scheme: ClassificationScheme,
-                      doc_types: Mapping[int, str]) -> list[tuple[Document, str]]:
+def _document_changes(
+    record: ArchiveRecord, scheme: ClassificationScheme, doc_types: Mapping[int, str]
+) -> list[tuple[Document, str]]:
     by_item = {d.item_no: d for d in record.documents}
     changes = []
     for item_no, code in sorted(doc_types.items()):
         doc = by_item.get(int(item_no))
         if doc is None:
-            raise ReclassifyError(f"record {record.number} has no document 件 {item_no} "
-                                  f"(it has {', '.join(map(str, sorted(by_item))) or 'none'})")
+            raise ReclassifyError(
+                f"record {record.number} has no document 件 {item_no} "
+                f"(it has {', '.join(map(str, sorted(by_item))) or 'none'})"
+            )
         try:
             new_type = scheme.document_type(code).code
         except KeyError as e:
@@ -145,21 +185,46 @@ def classification_history(session: Session, number: str) -> list[dict[str, Any]
     """Every classification the record has had, oldest first, plus document type changes."""
     record = _record(session, number, lock=False)
     rows: list[dict[str, Any]] = [
-        {"what": "classification", **_cls_values(c), "valid_from": c.valid_from, "valid_to": c.valid_to,
-         "reason": c.reason, "actor": c.actor}
-        for c in record.classifications]
+        {
+            "what": "classification",
+            **_cls_values(c),
+            "valid_from": c.valid_from,
+            "valid_to": c.valid_to,
+            "reason": c.reason,
+            "actor": c.actor,
+        }
+        for c in record.classifications
+    ]
     doc_ids = {d.id: d.item_no for d in record.documents}
     if doc_ids:
-        for ch in session.scalars(select(DocumentTypeChange).where(DocumentTypeChange.document_id.in_(doc_ids))
-                                  .order_by(DocumentTypeChange.id)):
-            rows.append({"what": "document type", "item_no": doc_ids[ch.document_id], "from": ch.old_type,
-                         "to": ch.new_type, "at": ch.at, "reason": ch.reason, "actor": ch.actor})
+        for ch in session.scalars(
+            select(DocumentTypeChange)
+            .where(DocumentTypeChange.document_id.in_(doc_ids))
+            .order_by(DocumentTypeChange.id)
+        ):
+            rows.append(
+                {
+                    "what": "document type",
+                    "item_no": doc_ids[ch.document_id],
+                    "from": ch.old_type,
+                    "to": ch.new_type,
+                    "at": ch.at,
+                    "reason": ch.reason,
+                    "actor": ch.actor,
+                }
+            )
     return rows
 
 
-def update_case(session: Session, work_order: str, *, actor: str, reason: str,
-                billing_fields: Mapping[str, Any] | None = None,
-                facts: Mapping[str, Any] | None = None) -> BusinessCase:
+def update_case(
+    session: Session,
+    work_order: str,
+    *,
+    actor: str,
+    reason: str,
+    billing_fields: Mapping[str, Any] | None = None,
+    facts: Mapping[str, Any] | None = None,
+) -> BusinessCase:
     """Record a case's billing-critical fields or facts as a clerk confirms them; the values
     replaced are kept in the event. Validation happens at handover (evaluate_completeness)."""
     _need_reason(reason, "changing a business case")
@@ -172,15 +237,21 @@ def update_case(session: Session, work_order: str, *, actor: str, reason: str,
     if facts:
         case.facts = {**before["facts"], **facts}
     session.flush()
-    events.record_event(session, events.METADATA_MODIFICATION, actor, "case", work_order,
-                        {"reason": reason, "before": before,
-                         "after": {"billing_fields": case.billing_fields, "facts": case.facts}})
+    events.record_event(
+        session,
+        events.METADATA_MODIFICATION,
+        actor,
+        "case",
+        work_order,
+        {"reason": reason, "before": before, "after": {"billing_fields": case.billing_fields, "facts": case.facts}},
+    )
     record_ids = session.scalars(select(ArchiveRecord.id).filter_by(case_id=case.id)).all()
     reindex_records(session, record_ids)
     return case
 
 
 # --------------------------------------------------------------------------- 户号 changes
+
 
 def change_account_number(session: Session, old: str, new: str, reason: str, actor: str) -> Customer:
     """户号 change (or 并户 into an existing account): the customer's records stay findable by
@@ -221,8 +292,14 @@ def change_account_number(session: Session, old: str, new: str, reason: str, act
     if reason not in (old_alias.reason or ""):
         old_alias.reason = f"{old_alias.reason}; {reason}".strip("; ")[:200]
     session.flush()
-    events.record_event(session, ACCOUNT_NUMBER_CHANGE, actor, "customer", new,
-                        {"old": old, "new": new, "merged": merged, "reason": reason})
+    events.record_event(
+        session,
+        ACCOUNT_NUMBER_CHANGE,
+        actor,
+        "customer",
+        new,
+        {"old": old, "new": new, "merged": merged, "reason": reason},
+    )
     record_ids = session.scalars(select(ArchiveRecord.id).filter_by(customer_id=target.id)).all()
     reindex_records(session, record_ids)
     session.expire(target, ["aliases"])
@@ -230,6 +307,7 @@ def change_account_number(session: Session, old: str, new: str, reason: str, act
 
 
 # --------------------------------------------------------------------------- void
+
 
 def void_number(session: Session, number: str, *, reason: str, actor: str) -> ArchiveRecord:
     """Abandon a number (e.g. label printed, record withdrawn). It is never reused, so the
@@ -246,6 +324,7 @@ def void_number(session: Session, number: str, *, reason: str, actor: str) -> Ar
 
 
 # --------------------------------------------------------------------------- retention
+
 
 def close_case(session: Session, work_order: str, closed_on: date, *, actor: str) -> BusinessCase:
     """Mark a business case closed: the day its retention period can start counting from."""
@@ -281,8 +360,9 @@ def _closed_on(case: BusinessCase | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def retention_of(session: Session, record: ArchiveRecord, scheme: ClassificationScheme,
-                 today: date | None = None) -> RetentionStatus:
+def retention_of(
+    session: Session, record: ArchiveRecord, scheme: ClassificationScheme, today: date | None = None
+) -> RetentionStatus:
     """When the record may be appraised for disposal. The retention code is the record's
     own (appraisal may have changed it) or its business type's; the period starts on
     1 January after the trigger (case closed, or the account closed by a 销户 case)."""
@@ -301,8 +381,9 @@ def retention_of(session: Session, record: ArchiveRecord, scheme: Classification
     if trigger == "case_closed":
         start = _closed_on(record.case)
     else:  # account_closed: a closed 销户 case of the same customer
-        cases = session.scalars(select(BusinessCase).filter_by(customer_id=record.customer_id,
-                                                              business_type="XH", status="closed")).all()
+        cases = session.scalars(
+            select(BusinessCase).filter_by(customer_id=record.customer_id, business_type="XH", status="closed")
+        ).all()
         dates = [d for d in (_closed_on(c) for c in cases) if d]
         start = max(dates) if dates and record.customer_id else None
     if years is None:
@@ -310,8 +391,9 @@ def retention_of(session: Session, record: ArchiveRecord, scheme: Classification
     if start is None:
         return RetentionStatus(record.number, bt.code, retention, years, trigger, None, None, "not started")
     due = add_months(date(start.year + 1, 1, 1), 12 * years)
-    return RetentionStatus(record.number, bt.code, retention, years, trigger, start, due,
-                           "due" if due <= today else "running")
+    return RetentionStatus(
+        record.number, bt.code, retention, years, trigger, start, due, "due" if due <= today else "running"
+    )
 
 
 def retention_due(session: Session, scheme: ClassificationScheme, today: date | None = None) -> list[RetentionStatus]:
@@ -324,8 +406,16 @@ def retention_due(session: Session, scheme: ClassificationScheme, today: date | 
     return due
 
 
-def dispose(session: Session, number: str, *, reason: str, approved_by: str, actor: str,
-            scheme: ClassificationScheme, today: date | None = None) -> ArchiveRecord:
+def dispose(
+    session: Session,
+    number: str,
+    *,
+    reason: str,
+    approved_by: str,
+    actor: str,
+    scheme: ClassificationScheme,
+    today: date | None = None,
+) -> ArchiveRecord:
     """Dispose of a record whose retention has run out. Its metadata stays as a tombstone
     (status 'disposed' plus a Disposal row); its paper folder becomes 'destroyed' once every
     record in it is disposed; its pages leave the search index."""
@@ -338,19 +428,40 @@ def dispose(session: Session, number: str, *, reason: str, approved_by: str, act
     status = retention_of(session, record, scheme, today)
     if status.state != "due":
         when = f" (due on {status.due_on})" if status.due_on else ""
-        raise DisposalRefused(f"record {record.number} is not due for disposal: retention "
-                              f"{status.retention or '?'} is {status.state}{when}")
+        raise DisposalRefused(
+            f"record {record.number} is not due for disposal: retention "
+            f"{status.retention or '?'} is {status.state}{when}"
+        )
     folder = record.folder
     if folder is not None and folder.state == "on_loan":
         raise DisposalRefused(f"the paper of {record.number} is on loan; get it back first")
     record.status = "disposed"
-    session.add(Disposal(record_id=record.id, reason=reason, approved_by=approved_by, actor=actor,
-                         retention=status.retention, trigger_date=status.trigger_date))
+    session.add(
+        Disposal(
+            record_id=record.id,
+            reason=reason,
+            approved_by=approved_by,
+            actor=actor,
+            retention=status.retention,
+            trigger_date=status.trigger_date,
+        )
+    )
     session.flush()
-    events.record_event(session, DISPOSAL, actor, "record", record.number,
-                        {"reason": reason, "approved_by": approved_by, "retention": status.retention,
-                         "trigger": status.trigger, "trigger_date": status.trigger_date,
-                         "due_on": status.due_on})
+    events.record_event(
+        session,
+        DISPOSAL,
+        actor,
+        "record",
+        record.number,
+        {
+            "reason": reason,
+            "approved_by": approved_by,
+            "retention": status.retention,
+            "trigger": status.trigger,
+            "trigger_date": status.trigger_date,
+            "due_on": status.due_on,
+        },
+    )
     if folder is not None and all(r.status == "disposed" for r in folder.records):
         set_folder_state(session, folder, "destroyed", actor=actor, reason=f"disposal of {record.number}")
     reindex_records(session, [record.id])

@@ -10,6 +10,7 @@
 Nothing in it can change with the business: business type, customer, 户号, voltage and
 retention live in metadata with a history (research note §4.1).
 """
+
 from __future__ import annotations
 
 import re
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from dangan.archive.identifiers import iso7064_mod11_2
 from dangan.archive.models import NumberCounter
+from dangan.errors import DanganError
 
 CATEGORY = "KH"
 SERIAL_DIGITS = 6
@@ -31,7 +33,7 @@ _NUMBER = re.compile(
 )
 
 
-class InvalidArchiveNumber(ValueError):
+class InvalidArchiveNumber(DanganError, ValueError):
     pass
 
 
@@ -65,7 +67,7 @@ class ArchiveNumber:
         return str(self).replace("·", ".")
 
     @classmethod
-    def parse(cls, text: str) -> "ArchiveNumber":
+    def parse(cls, text: str) -> ArchiveNumber:
         """Read a number as typed or OCR'd; raise InvalidArchiveNumber saying what is wrong."""
         m = _NUMBER.match(text.upper().replace("Ｘ", "X"))
         if not m:
@@ -130,5 +132,3 @@ def assign_number(session: Session, fonds: str, year: int, category: str = CATEG
     counter.next_serial += 1
     session.flush()
     return number
-
-

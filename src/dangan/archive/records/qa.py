@@ -4,6 +4,7 @@ A flagged page is either accepted as it is (with a note) or rescanned. A rescan 
 the page in its document at the same position; the old page and its master stay in the
 archive, marked superseded, never deleted (DA/T 31: fix missed or bad scans, keep evidence).
 """
+
 from __future__ import annotations
 
 import re
@@ -14,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
-from dangan.archive.records.accession import IntakePage, page_row
 from dangan.archive.models import ArchiveRecord, IndexOutbox, Page
+from dangan.archive.records.accession import IntakePage, page_row
+from dangan.errors import DanganError
 
 
-class QaError(Exception):
+class QaError(DanganError):
     pass
 
 
@@ -27,7 +29,8 @@ _PAGE_REF = re.compile(r"^(?P<number>.+?)[/#]p?(?P<seq>\d+)$")
 
 def find_page(session: Session, ref: str) -> Page:
     """A current page by id (`417`) or by record and position (`GD01-KH·2026-0000014/3`)."""
-    from dangan.archive.records.views import NotFound, find_record
+    from dangan.archive.records.views import find_record
+    from dangan.errors import NotFound
 
     ref = ref.strip()
     if ref.isdigit():
@@ -42,8 +45,7 @@ def find_page(session: Session, ref: str) -> Page:
         record = find_record(session, m["number"])
     except NotFound as e:
         raise QaError(str(e)) from None
-    page = session.scalar(select(Page).filter_by(record_id=record.id, seq=int(m["seq"]),
-                                                 superseded_by_id=None))
+    page = session.scalar(select(Page).filter_by(record_id=record.id, seq=int(m["seq"]), superseded_by_id=None))
     if page is None:
         raise QaError(f"{record.number} has no page {m['seq']}")
     return page
@@ -61,9 +63,11 @@ class QueueItem:
 
 def qa_queue(session: Session, status: str = "flagged", limit: int = 200) -> list[QueueItem]:
     rows = session.execute(
-        select(Page, ArchiveRecord.number).join(ArchiveRecord, ArchiveRecord.id == Page.record_id)
+        select(Page, ArchiveRecord.number)
+        .join(ArchiveRecord, ArchiveRecord.id == Page.record_id)
         .where(Page.qa_status == status, Page.superseded_by_id.is_(None))
-        .order_by(Page.id).limit(limit)
+        .order_by(Page.id)
+        .limit(limit)
     ).all()
     return [QueueItem(p.id, number, p.seq, p.flags, p.ocr_confidence, p.derived_path) for p, number in rows]
 
@@ -74,8 +78,14 @@ def accept_page(session: Session, page: Page, *, actor: str, note: str) -> None:
     if not note.strip():
         raise QaError("say why the page is acceptable as it is (--note)")
     page.qa_status = "accepted"
-    events.record_event(session, "validation", actor, "page", page.id,
-                        {"outcome": "accepted", "note": note, "flags": [f["code"] for f in page.flags]})
+    events.record_event(
+        session,
+        "validation",
+        actor,
+        "page",
+        page.id,
+        {"outcome": "accepted", "note": note, "flags": [f["code"] for f in page.flags]},
+    )
     session.add(IndexOutbox(page_id=page.id, op="upsert"))  # qa status is searchable
 
 
@@ -90,10 +100,21 @@ def replace_page(session: Session, old: Page, new: IntakePage, *, actor: str, re
     old.superseded_by_id = page.id
     old.qa_status = "rescanned"
     number = session.get(ArchiveRecord, old.record_id).number
-    events.record_event(session, "replacement", actor, "page", page.id, {
-        "record": number, "seq": old.seq, "replaces_page": old.id, "reason": reason,
-        "old_master_sha256": old.master_sha256, "master_sha256": new.master_sha256,
-    })
+    events.record_event(
+        session,
+        "replacement",
+        actor,
+        "page",
+        page.id,
+        {
+            "record": number,
+            "seq": old.seq,
+            "replaces_page": old.id,
+            "reason": reason,
+            "old_master_sha256": old.master_sha256,
+            "master_sha256": new.master_sha256,
+        },
+    )
     session.add(IndexOutbox(page_id=old.id, op="delete"))
     if not new.is_blank:
         session.add(IndexOutbox(page_id=page.id, op="upsert"))

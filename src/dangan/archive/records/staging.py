@@ -3,16 +3,17 @@
 Staging commits each page as soon as it is done, so a crash or Ctrl-C mid-folder costs
 only the pages in flight: a rerun asks `staged_numbers` what is already done.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Iterator
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from dangan.archive.records.accession import IntakePage
 from dangan.archive.models import StagedPage
+from dangan.archive.records.accession import IntakePage
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,18 @@ class StagedSummary:
 
 
 def stage_page(session: Session, source_sha256: str, page: IntakePage) -> None:
-    session.merge(StagedPage(source_sha256=source_sha256, page_no=page.source_page, doc_type=page.doc_type,
-                             doc_type_score=page.doc_type_score, title=page.title, is_blank=page.is_blank, fields=page.fields, payload=asdict(page)))
+    session.merge(
+        StagedPage(
+            source_sha256=source_sha256,
+            page_no=page.source_page,
+            doc_type=page.doc_type,
+            doc_type_score=page.doc_type_score,
+            title=page.title,
+            is_blank=page.is_blank,
+            fields=page.fields,
+            payload=asdict(page),
+        )
+    )
 
 
 def staged_numbers(session: Session, source_sha256: str) -> set[int]:
@@ -43,9 +54,17 @@ def staged_numbers(session: Session, source_sha256: str) -> set[int]:
 
 def staged_summaries(session: Session, source_sha256: str) -> list[StagedSummary]:
     rows = session.execute(
-        select(StagedPage.page_no, StagedPage.doc_type, StagedPage.doc_type_score, StagedPage.title,
-               StagedPage.is_blank, StagedPage.fields, StagedPage.flags)
-        .filter_by(source_sha256=source_sha256).order_by(StagedPage.page_no)
+        select(
+            StagedPage.page_no,
+            StagedPage.doc_type,
+            StagedPage.doc_type_score,
+            StagedPage.title,
+            StagedPage.is_blank,
+            StagedPage.fields,
+            StagedPage.flags,
+        )
+        .filter_by(source_sha256=source_sha256)
+        .order_by(StagedPage.page_no)
     ).all()
     return [StagedSummary(*r) for r in rows]
 
@@ -54,9 +73,13 @@ def staged_pages(session: Session, source_sha256: str, chunk: int = 20) -> Itera
     """The staged pages in order, read a few at a time."""
     after = 0
     while True:
-        rows = session.scalars(select(StagedPage).filter_by(source_sha256=source_sha256)
-                               .where(StagedPage.page_no > after).order_by(StagedPage.page_no)
-                               .limit(chunk)).all()
+        rows = session.scalars(
+            select(StagedPage)
+            .filter_by(source_sha256=source_sha256)
+            .where(StagedPage.page_no > after)
+            .order_by(StagedPage.page_no)
+            .limit(chunk)
+        ).all()
         if not rows:
             return
         for r in rows:

@@ -1,19 +1,18 @@
 """Read models: what a person sees of a record, as plain data (CLI, web and tests alike)."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
-from dangan.archive.records.accession import find_customer
 from dangan.archive.models import ArchiveRecord, Page, Quarantined
+from dangan.archive.records.accession import find_customer
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber, propose_corrections
-
-
-class NotFound(LookupError):
-    pass
+from dangan.errors import NotFound
 
 
 def find_record(session: Session, key: str) -> ArchiveRecord:
@@ -25,16 +24,21 @@ def find_record(session: Session, key: str) -> ArchiveRecord:
         if key.isdigit():
             customer = find_customer(session, key)
             if customer is not None:
-                records = session.scalars(select(ArchiveRecord).filter_by(customer_id=customer.id)
-                                          .order_by(ArchiveRecord.id)).all()
+                records = session.scalars(
+                    select(ArchiveRecord).filter_by(customer_id=customer.id).order_by(ArchiveRecord.id)
+                ).all()
                 if len(records) == 1:
                     return records[0]
                 if records:
-                    raise NotFound(f"户号 {key} has {len(records)} records: "
-                                   + ", ".join(r.number for r in records)) from None
+                    raise NotFound(
+                        f"户号 {key} has {len(records)} records: " + ", ".join(r.number for r in records)
+                    ) from None
             raise NotFound(f"no customer with 户号 {key}") from None
-        existing = [str(n) for n in propose_corrections(key)
-                    if session.scalar(select(ArchiveRecord.id).filter_by(number=str(n)))]
+        existing = [
+            str(n)
+            for n in propose_corrections(key)
+            if session.scalar(select(ArchiveRecord.id).filter_by(number=str(n)))
+        ]
         hint = f"; did you mean {' or '.join(existing)}?" if existing else ""
         raise NotFound(f"{e}{hint}") from None
     record = session.scalar(select(ArchiveRecord).filter_by(number=str(number)))
@@ -61,8 +65,9 @@ def find_records(session: Session, numbers: Iterable[str]) -> tuple[list[Archive
     return records, unknown
 
 
-def record_view(session: Session, key: str, *, store_root: str = "", with_text: bool = True,
-                actor: str | None = None) -> dict[str, Any]:
+def record_view(
+    session: Session, key: str, *, store_root: str = "", with_text: bool = True, actor: str | None = None
+) -> dict[str, Any]:
     record = find_record(session, key)
     if actor:  # viewing an electronic record is an access event
         events.record_event(session, events.ACCESS, actor, "record", record.number, {"what": "show"})
@@ -72,34 +77,62 @@ def record_view(session: Session, key: str, *, store_root: str = "", with_text: 
         "status": record.status,
         "title": record.title,
         "accessioned_at": record.created_at.isoformat(),
-        "customer": c and {"account_number": c.account_number, "name": c.name, "address": c.address,
-                           "account_numbers": sorted(a.account_number for a in c.aliases)},
-        "case": case and {"work_order": case.work_order, "business_type": case.business_type,
-                          "status": case.status, "department": case.department,
-                          "accepted_on": case.accepted_on and case.accepted_on.isoformat()},
-        "classification": cls and {"business_type": cls.business_type, "voltage_class": cls.voltage_class,
-                                   "customer_class": cls.customer_class, "retention": cls.retention},
+        "customer": c
+        and {
+            "account_number": c.account_number,
+            "name": c.name,
+            "address": c.address,
+            "account_numbers": sorted(a.account_number for a in c.aliases),
+        },
+        "case": case
+        and {
+            "work_order": case.work_order,
+            "business_type": case.business_type,
+            "status": case.status,
+            "department": case.department,
+            "accepted_on": case.accepted_on and case.accepted_on.isoformat(),
+        },
+        "classification": cls
+        and {
+            "business_type": cls.business_type,
+            "voltage_class": cls.voltage_class,
+            "customer_class": cls.customer_class,
+            "retention": cls.retention,
+        },
         "store_root": store_root,
         "documents": [],
     }
     for d in record.documents:
-        view["documents"].append({
-            "item_no": d.item_no, "doc_type": d.doc_type, "doc_type_score": d.doc_type_score,
-            "title": d.title,
-            "pages": [_page_view(p, with_text) for p in d.pages],
-        })
+        view["documents"].append(
+            {
+                "item_no": d.item_no,
+                "doc_type": d.doc_type,
+                "doc_type_score": d.doc_type_score,
+                "title": d.title,
+                "pages": [_page_view(p, with_text) for p in d.pages],
+            }
+        )
     return view
 
 
 def _page_view(p: Page, with_text: bool) -> dict[str, Any]:
     v = {
-        "id": p.id, "seq": p.seq, "source_page": p.source_page,
-        "master": {"path": p.master_path, "sha256": p.master_sha256, "size": p.master_size,
-                   "format": p.master_format},
+        "id": p.id,
+        "seq": p.seq,
+        "source_page": p.source_page,
+        "master": {"path": p.master_path, "sha256": p.master_sha256, "size": p.master_size, "format": p.master_format},
         "derived": {"path": p.derived_path, "sha256": p.derived_sha256},
-        "width": p.width, "height": p.height, "dpi": p.dpi, "rotation": p.rotation, "skew": p.skew,
-        "blank": p.is_blank, "seal": p.has_seal, "ocr_confidence": p.ocr_confidence,
-        "ocr_engine": p.ocr_engine, "qa_status": p.qa_status, "flags": p.flags,
+        "width": p.width,
+        "height": p.height,
+        "dpi": p.dpi,
+        "rotation": p.rotation,
+        "skew": p.skew,
+        "blank": p.is_blank,
+        "seal": p.has_seal,
+        "ocr_confidence": p.ocr_confidence,
+        "ocr_engine": p.ocr_engine,
+        "qa_status": p.qa_status,
+        "flags": p.flags,
         "fields": p.fields,
     }
     if with_text:
@@ -111,7 +144,7 @@ def quarantine_list(session: Session, batch_id: int | None = None) -> list[dict[
     q = select(Quarantined).order_by(Quarantined.id)
     if batch_id is not None:
         q = q.filter_by(batch_id=batch_id)
-    return [{"file": x.original_name, "reason": x.reason, "kept_as": x.stored_path, "sha256": x.sha256}
-            for x in session.scalars(q)]
-
-
+    return [
+        {"file": x.original_name, "reason": x.reason, "kept_as": x.stored_path, "sha256": x.sha256}
+        for x in session.scalars(q)
+    ]

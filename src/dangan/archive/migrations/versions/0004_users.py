@@ -6,9 +6,9 @@ Create Date: 2026-11-30
 
 A branch of its own ("users"): archive.db.upgrade applies all heads.
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0004"
 down_revision = "0002"
