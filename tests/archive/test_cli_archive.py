@@ -47,7 +47,7 @@ def test_shelve_label_stocktake_and_handover_from_the_command_line(db, run, tmp_
     assert (tmp_path / "f.pdf").read_bytes()[:5] == b"%PDF-"
     codes = tmp_path / "codes.txt"
     codes.write_text(f"B001\n{n[0]}\n{n[2]}\nXX-1\n", encoding="utf-8")
-    report = json.loads(run("stocktake", "B001", "--codes", codes, "--json", "--csv", tmp_path / "st.csv", code=1))
+    report = json.loads(run("stocktake", "B001", "--codes", codes, "--json", "--csv", tmp_path / "st.csv", code=4))
     assert (
         report["in_place"],
         report["missing"],
@@ -55,7 +55,7 @@ def test_shelve_label_stocktake_and_handover_from_the_command_line(db, run, tmp_
         [u["code"] for u in report["unexpected"]],
     ) == ([n[0]], [n[1]], [n[2]], ["XX-1"])
     assert "misplaced" in (tmp_path / "st.csv").read_text(encoding="utf-8")
-    out = run("handover", "--from", "营业厅", n[0], code=1)
+    out = run("handover", "--from", "营业厅", n[0], code=4)
     assert "refused" in out and "missing CB 拆表工作单" in out
     out = run("handover", "--from", "营业厅", n[0], "--override", "--reason", "court order", code=0)
     assert "accepted" in out

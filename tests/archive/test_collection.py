@@ -176,7 +176,7 @@ def test_cli_import_collect_show(home, db, tmp_path, scheme):
     assert out.exit_code == 0, out.output
     assert json.loads(out.output[out.output.index("{") :])["inserted"] == 3
     out = runner.invoke(main, base + ["collect", "--today", "2025-06-16"])
-    assert out.exit_code == 1 and "城东营业厅" in out.output and "overdue" in out.output, out.output
+    assert out.exit_code == 4 and "城东营业厅" in out.output and "overdue" in out.output, out.output
     out = runner.invoke(main, base + ["case", "show", "2025061300000002", "--today", "2025-06-16"])
     assert out.exit_code == 0 and "暂停" in out.output and "FT" in out.output, out.output
     out = runner.invoke(main, base + ["case", "link", "GD01-KH·2025-0000010", "2025061300000002"])

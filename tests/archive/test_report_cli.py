@@ -39,7 +39,7 @@ def run(home):
 def test_reports_verify_check_four_export_and_import(db, store, run, tmp_path):
     with db.session() as s:
         n = build_faulty(s, store)
-    data = json.loads(run("report", "completeness", "--json", code=1))
+    data = json.loads(run("report", "completeness", "--json", code=4))
     assert data["problems"] == 3 and data["about"]["actor"] == "auditor"
     run("report", "completeness", "--dept", "客服")
     out = run(
@@ -51,13 +51,13 @@ def test_reports_verify_check_four_export_and_import(db, store, run, tmp_path):
         tmp_path / "r.csv",
         "--html",
         tmp_path / "r.html",
-        code=1,
+        code=4,
     )
     assert "F-PAPER-ONLY" in out and (tmp_path / "r.html").read_text().count("<svg") == 0
     assert "F-PAPER-ONLY" in (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
-    run("report", "overdue", "--as-of", "2024-06-03", code=1)
+    run("report", "overdue", "--as-of", "2024-06-03", code=4)
     run("report", "numbering")
-    run("report", "all", "--as-of", "2024-06-03", "--html", tmp_path / "all.html", code=1)
+    run("report", "all", "--as-of", "2024-06-03", "--html", tmp_path / "all.html", code=4)
     assert (tmp_path / "all.html").read_text().count("<svg") == 2
     run("verify", "--full")
     run("export", "-o", tmp_path / "bag")
@@ -67,7 +67,7 @@ def test_reports_verify_check_four_export_and_import(db, store, run, tmp_path):
     assert "not empty" in run("import-bag", tmp_path / "bag", at=tmp_path / "new", code=1)
     with db.session() as s:
         damage_store(s, store, n)
-    out = run("verify", code=1)
+    out = run("verify", code=4)
     assert "missing" in out and "unexpected" in out and "event #5" in out
-    out = run("check-four", code=1)
+    out = run("check-four", code=4)
     assert "FAIL  真实性 authenticity" in out and "FAIL  安全性 security" in out

@@ -340,7 +340,7 @@ def test_upload_names_with_paths_are_refused_and_nothing_is_written(web_archive,
     "name", ["../a.pdf", "a/../../b.pdf", "/abs.pdf", "C:\\x.pdf", "C:x.pdf", "..\\a.pdf", "a\x00.pdf", "．．／a.pdf"]
 )
 def test_the_upload_name_check_refuses_every_path_form(name):
-    from dangan.web.jobs import UnsafeFileName, safe_upload_name
+    from dangan.web.uploads import UnsafeFileName, safe_upload_name
 
     with pytest.raises(UnsafeFileName):
         safe_upload_name(name)

@@ -55,13 +55,13 @@ def init_home(home: DataHome) -> dict[str, str]:
     home.root.mkdir(parents=True, exist_ok=True)
     FileStore(home.store_dir).create()
     created["store"] = str(home.store_dir)
-    created["database"] = _redact(home.db_url)
+    created["database"] = redact_url(home.db_url)
     created["schema_revision"] = upgrade(home.db_url)
     return created
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """A database URL fit to print: the password replaced."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return make_url(url).render_as_string(hide_password=True) if url else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from dangan.indexing.analyzer import compact
 from dangan.indexing.search import find_garbled
@@ -22,6 +22,18 @@ class OcrWord(Protocol):
     width: int
     height: int
     line: int
+
+
+class WordBox(NamedTuple):
+    """One OCR word as a page stores it: [text, left, top, width, height, conf, line]."""
+
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+    conf: float = 0.0
+    line: int = 0
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from dangan.archive.db import Database
 from dangan.archive.models import ArchiveRecord, Page
-from dangan.indexing.highlight import locate
+from dangan.indexing.highlight import WordBox, locate
 from dangan.indexing.search import SearchResults
-from dangan.scanning.page import Word
 
 
 def with_boxes(db: Database, results: SearchResults) -> dict[str, Any]:
@@ -32,7 +31,7 @@ def with_boxes(db: Database, results: SearchResults) -> dict[str, Any]:
         g_data["title"] = titles.get(group.record_number, "")
         for h_data, hit in zip(g_data["hits"], group.hits):
             page = pages.get(int(hit.page_id))
-            words = [Word(*w) for w in page.words] if page else []
+            words = [WordBox(*w) for w in page.words] if page else []
             h_data["image"] = page.derived_path if page else ""
             h_data["image_size"] = [page.width, page.height] if page else None
             h_data["boxes"] = [asdict(b) for b in locate(words, hit.matched, tolerant=hit.tolerant)]

@@ -20,14 +20,14 @@ QUERY_SYNTAX = (Path(__file__).resolve().parent / "QUERY_SYNTAX.md").read_text(e
 
 
 class QuerySyntaxError(DanganError, ValueError):
-    """A query the user can fix; `str()` says where and what."""
+    """A query the user can fix; `str()` says so, where and what."""
 
     def __init__(self, message: str, query: str = "", column: int | None = None):
         self.message = message
         self.query = query
         self.column = column  # 1-based, in the query as typed
         where = f" at column {column}" if column is not None else ""
-        detail = f"{message}{where}"
+        detail = f"cannot read the query: {message}{where}"
         if query and column is not None:
             detail += f"\n  {query}\n  {' ' * _display_width(query[: column - 1])}^"
         super().__init__(detail)

@@ -17,27 +17,22 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field, replace
-from itertools import islice
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from dangan.archive import events
-from dangan.archive.business.collection import CASE_LINK, propose_links
-from dangan.archive.business.scheme import load_scheme
+from dangan.archive.business.scheme import ClassificationScheme, load_scheme
 from dangan.archive.db import Database
-from dangan.archive.models import ArchiveRecord, Batch, BusinessCase, CaseLink, Page, Quarantined, SourceFile, utcnow
+from dangan.archive.models import Batch, utcnow
 from dangan.archive.records.accession import (
     FolderIntake,
     IntakeDocument,
     IntakePage,
-    accession_folder,
     already_accessioned,
     fields_summary,
 )
+from dangan.archive.records.filing import FilePart, file_parts, quarantine_file, records_of_source
 from dangan.archive.records.staging import (
     StagedSummary,
     clear_staged,
@@ -47,7 +42,7 @@ from dangan.archive.records.staging import (
     staged_summaries,
 )
 from dangan.archive.store import FileStore, sha256_file
-from dangan.scanning.covers import CoverCode, CoverCodeError, Manifest, ManifestRow, cover_of, parse_cover_payload
+from dangan.scanning.covers import CoverCodeError, Manifest, ManifestRow, cover_of, parse_cover_payload
 from dangan.scanning.page import PageState, PipelineOptions
 from dangan.scanning.pipeline import run_pipeline
 from dangan.scanning.sources import SUFFIX, RejectedFile, SourceInfo, inspect, read_page
@@ -61,6 +56,7 @@ class ScanOptions:
     jobs: int = max(1, os.cpu_count() or 1)
     label: str = ""
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
+    scheme: ClassificationScheme | None = None  # for case-link proposals [default: the installed scheme]
 
     def __post_init__(self) -> None:
         if self.jobs < 1:
@@ -273,9 +269,7 @@ def scan(
             continue
         if isinstance(page, RejectedFile):  # one bad page: the file waits for a rescan, the batch goes on
             folder.failed = str(page)
-            with db.session() as s:
-                clear_staged(s, folder.sha256)
-            quarantine(folder.path, folder.failed, db, store, options.actor, batch_id)
+            quarantine(folder.path, folder.failed, db, store, options.actor, batch_id, staged_sha256=folder.sha256)
             done(FolderResult(str(folder.path), "quarantined", reason=folder.failed))
             continue
         with db.session() as s:
@@ -336,45 +330,21 @@ def _admit(
     return _Folder(path, sha, info, stored.relpath, staged, rows)
 
 
-def records_of_source(session: Session, sha256: str) -> list[str]:
-    """The numbers of the records made from the file SHA256, in the order they were made."""
-    source = session.scalar(select(SourceFile).filter_by(sha256=sha256))
-    if source is None:
-        return []
-    numbers = list(
-        session.scalars(
-            select(ArchiveRecord.number)
-            .join(Page, Page.record_id == ArchiveRecord.id)
-            .where(Page.source_id == source.id)
-            .group_by(ArchiveRecord.id, ArchiveRecord.number)
-            .order_by(ArchiveRecord.id)
-        )
-    )
-    if not numbers and source.record_id:
-        numbers = [session.get(ArchiveRecord, source.record_id).number]
-    return numbers
-
-
-def quarantine(path: Path, reason: str, db: Database, store: FileStore, actor: str, batch_id: int | None) -> None:
-    stored = store.put_named("quarantine", path.name, path)
+def quarantine(
+    path: Path,
+    reason: str,
+    db: Database,
+    store: FileStore,
+    actor: str,
+    batch_id: int | None,
+    *,
+    staged_sha256: str = "",
+) -> None:
+    """Quarantine the file at PATH; its pages staged so far (STAGED_SHA256) are let go."""
     with db.session() as s:
-        s.add(
-            Quarantined(
-                batch_id=batch_id,
-                original_name=str(path),
-                stored_path=stored.relpath,
-                sha256=stored.sha256,
-                reason=reason,
-            )
-        )
-        events.record_event(
-            s,
-            events.QUARANTINE,
-            actor,
-            "file",
-            stored.sha256,
-            {"name": str(path), "reason": reason, "stored_path": stored.relpath},
-        )
+        if staged_sha256:
+            clear_staged(s, staged_sha256)
+        quarantine_file(s, store, path, reason, actor=actor, batch_id=batch_id)
 
 
 def _pages_of(
@@ -441,44 +411,33 @@ def process_page_guarded(task: PageTask) -> IntakePage:
         ) from e
 
 
-@dataclass(frozen=True)
-class _Run:
-    """The pages of one customer folder within a file, and what its cover or manifest row says."""
-
-    pages: list[StagedSummary]
-    how: str = ""  # "" (the whole file, or pages before the first cover) | cover | manifest
-    link: CoverCode | None = None
-    problem: str = ""  # a cover whose code cannot be used
-
-    @property
-    def span(self) -> tuple[int, int]:
-        return self.pages[0].page_no, self.pages[-1].page_no
-
-
-def _runs(folder: _Folder, pages: list[StagedSummary]) -> list[_Run]:
+def _parts(folder: _Folder, pages: list[StagedSummary]) -> list[FilePart]:
     """Split a file into customer folders: by its manifest rows if it has any, else at covers."""
     if folder.rows:
-        return [
-            _Run([p for p in pages if r.first_page <= p.page_no <= r.last_page], "manifest", r.link)
+        runs = [
+            ([p for p in pages if r.first_page <= p.page_no <= r.last_page], "manifest", r.link, "")
             for r in folder.rows
         ]
-    runs = []
-    for run in split_at_covers(pages):
-        cover = cover_of(run[0].fields)
-        if cover is None:
-            runs.append(_Run(run))
-            continue
-        try:
-            runs.append(_Run(run, "cover", parse_cover_payload(cover["value"])))
-        except CoverCodeError as e:
-            runs.append(_Run(run, "cover", None, str(e)))
-    return runs
+    else:
+        runs = []
+        for run in split_at_covers(pages):
+            cover = cover_of(run[0].fields)
+            if cover is None:
+                runs.append((run, "", None, ""))
+                continue
+            try:
+                runs.append((run, "cover", parse_cover_payload(cover["value"]), ""))
+            except CoverCodeError as e:
+                runs.append((run, "cover", None, str(e)))
+    return [
+        FilePart(folder_intake(folder, run), tuple(p.page_no for p in run), how, link, problem)
+        for run, how, link, problem in runs
+    ]
 
 
 def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: int) -> list[FolderResult]:
     """Accession a staged file: one record per customer folder in it, all in one transaction, so a
     crash leaves the whole file to redo and a rerun finds it by its checksum."""
-    results = []
     with db.session() as s:
         if already_accessioned(s, folder.sha256) is not None:  # a twin station was quicker
             clear_staged(s, folder.sha256)
@@ -487,169 +446,39 @@ def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: in
                 for n in records_of_source(s, folder.sha256)
             ]
         summaries = staged_summaries(s, folder.sha256)
-        runs = _runs(folder, summaries)
-        stream = staged_pages(s, folder.sha256)  # one pass over the file's pages, run after run
-        source: SourceFile | None = None
-        for run in runs:
-            settled, problem = _settled_by_link(s, run)
-            intake = folder_intake(
-                folder.path.name,
-                folder.sha256,
-                folder.stored_path,
-                folder.path.stat().st_size,
-                folder.info.media_type,
-                run.pages,
-                settled,
-            )
-            pages = _run_pages(islice(stream, len(run.pages)), run, problem)
-            record = _accession_part(s, intake, pages, source, options, batch_id)
-            if source is None:
-                source = s.scalar(select(SourceFile).filter_by(sha256=folder.sha256))
-            if len(runs) > 1 or run.how:
-                _record_split(s, record, run, folder, options.actor)
-            if record.case_id is None and record.customer_id is not None:
-                # No work order on the pages: the customer's one open case of this business, if any.
-                propose_links(s, load_scheme(), customer_ids=[record.customer_id], actor=options.actor)
-            first, last = run.span
-            results.append(
-                FolderResult(
-                    str(folder.path),
-                    "accessioned",
-                    record.number,
-                    pages=len(run.pages),
-                    documents=len(intake.documents),
-                    flagged=sum(1 for i, p in enumerate(run.pages) if p.needs_review or (problem and i == 0)),
-                    reason=problem,
-                    first_page=first,
-                    last_page=last,
-                    link=str(run.link) if run.link else "",
-                )
-            )
-        if len(runs) > 1:
-            source.page_count = folder.info.page_count
+        parts = _parts(folder, summaries)
+        filed = file_parts(
+            s,
+            parts,
+            staged_pages(s, folder.sha256),
+            fonds=options.fonds,
+            actor=options.actor,
+            batch_id=batch_id,
+            scheme=options.scheme or load_scheme(),
+        )
         clear_staged(s, folder.sha256)
-    return results
-
-
-def _settled_by_link(session: Session, run: _Run) -> tuple[dict, str]:
-    """What a cover or manifest row settles about the folder, over what OCR read on its pages;
-    and a problem for a person when the link cannot be followed.
-
-    A cover naming an existing record marks a *supplement*: the pages become a new record
-    (an archive number and the pages under it never change) with the same case, customer and
-    business type as the record named."""
-    link = run.link
-    if link is None:
-        return {}, run.problem
-    if link.kind == "account":
-        return {"account_number": link.value}, ""
-    if link.kind == "work_order":
-        case = session.scalar(select(BusinessCase).filter_by(work_order=link.value))
-        settled = {"work_order": link.value}
-    else:
-        record = session.scalar(select(ArchiveRecord).filter_by(number=link.value))
-        if record is None:
-            return {}, f"the {run.how} names {link.value}, which is not in the archive; link this record by hand"
-        case = record.case
-        settled = {
-            "work_order": case.work_order if case else None,
-            "account_number": record.customer.account_number if record.customer else None,
-            "business_type": record.classification.business_type if record.classification else None,
-        }
-    if case is not None:  # the case knows its customer better than a page's OCR
-        if not settled.get("account_number") and case.customer is not None:
-            settled["account_number"] = case.customer.account_number
-        settled["business_type"] = settled.get("business_type") or case.business_type
-    return {k: v for k, v in settled.items() if v}, ""
-
-
-def _run_pages(pages: Iterable[IntakePage], run: _Run, problem: str) -> Iterator[IntakePage]:
-    """The run's staged pages, checked against its page numbers; a cover whose link cannot be
-    followed goes to the QA queue."""
-    expected = iter([p.page_no for p in run.pages])
-    for page in pages:
-        if page.source_page != next(expected, None):
-            raise RuntimeError(f"staged pages out of order at page {page.source_page}; rerun the batch")
-        if problem and page.source_page == run.pages[0].page_no:
-            page = replace(page, flags=[*page.flags, {"code": "folder_link", "severity": "fail", "message": problem}])
-        yield page
-
-
-def _accession_part(
-    session: Session,
-    intake: FolderIntake,
-    pages: Iterable[IntakePage],
-    source: SourceFile | None,
-    options: ScanOptions,
-    batch_id: int,
-) -> ArchiveRecord:
-    """accession_folder for one folder of a file. The first folder registers the source file
-    (SourceFile.record_id is that first record, so `already_accessioned` finds the file on a
-    rerun); a later folder of the same file reuses that row."""
-    return accession_folder(
-        session, intake, pages, fonds=options.fonds, actor=options.actor, batch_id=batch_id, source=source
-    )
-
-
-SPLIT = "folder split"  # event: a record made from part of a scanned file
-
-
-def _record_split(session: Session, record: ArchiveRecord, run: _Run, folder: _Folder, actor: str) -> None:
-    """The event saying which pages of which file made RECORD and what they were linked to; and
-    the case link, confirmed, when a cover or manifest row named the case."""
-    first, last = run.span
-    detail = {
-        "source": folder.path.name,
-        "source_sha256": folder.sha256,
-        "first_page": first,
-        "last_page": last,
-        "how": run.how or "pages before the first cover",
-        "link": run.link.payload if run.link else None,
-    }
-    if run.link and run.link.kind == "record":
-        detail["supplements"] = run.link.value
-    events.record_event(session, SPLIT, actor, "record", record.number, detail)
-    if run.link and run.link.kind != "account" and record.case_id and session.get(CaseLink, record.id) is None:
-        case = session.get(BusinessCase, record.case_id)
-        reason = f"{run.how} {run.link.payload}" + (
-            f" (supplement to {run.link.value})" if run.link.kind == "record" else ""
-        )
-        session.add(
-            CaseLink(
-                record_id=record.id,
-                case_id=case.id,
-                method=run.how,
-                confidence=1.0,
-                status="confirmed",
-                reason=reason,
-                actor=actor,
-                at=utcnow(),
+        review = {p.page_no for p in summaries if p.needs_review}
+        return [
+            FolderResult(
+                str(folder.path),
+                "accessioned",
+                f.record.number,
+                pages=len(f.part.pages),
+                documents=len(f.part.intake.documents),
+                flagged=sum(1 for n in f.part.pages if n in review)
+                + (1 if f.problem and f.part.pages[0] not in review else 0),
+                reason=f.problem,
+                first_page=f.part.span[0],
+                last_page=f.part.span[1],
+                link=str(f.part.link) if f.part.link else "",
             )
-        )
-        session.flush()
-        events.record_event(
-            session,
-            CASE_LINK,
-            actor,
-            "record",
-            record.number,
-            {"work_order": case.work_order, "method": run.how, "reason": reason},
-        )
+            for f in filed
+        ]
 
 
-def folder_intake(
-    name: str,
-    sha256: str,
-    stored_path: str,
-    size: int,
-    media_type: str,
-    pages: list[StagedSummary],
-    settled: dict | None = None,
-) -> FolderIntake:
-    """Split a folder's pages into documents and settle what they say about the case.
-    SETTLED (from a cover or manifest row) wins over what OCR read on the pages."""
+def folder_intake(folder: _Folder, pages: list[StagedSummary]) -> FolderIntake:
+    """A customer folder's pages split into documents, with what OCR read about the case."""
     fields = fields_summary(p.fields for p in pages if not is_cover(p))
-    fields.update(settled or {})
     documents = [
         IntakeDocument(
             doc_type=d[0].doc_type,
@@ -660,11 +489,11 @@ def folder_intake(
         for d in split_documents(pages)
     ]
     return FolderIntake(
-        source_name=name,
-        source_sha256=sha256,
-        source_path=stored_path,
-        source_size=size,
-        media_type=media_type,
+        source_name=folder.path.name,
+        source_sha256=folder.sha256,
+        source_path=folder.stored_path,
+        source_size=folder.path.stat().st_size,
+        media_type=folder.info.media_type,
         documents=documents,
         account_number=fields.get("account_number"),
         customer_name=fields.get("customer_name", ""),

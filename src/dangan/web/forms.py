@@ -11,7 +11,10 @@ from dangan.errors import DanganError
 
 
 class FormError(DanganError, ValueError):
-    pass
+    """A search form field the user must fix."""
+
+    def __init__(self, message: str):
+        super().__init__(f"cannot read the query: {message}")
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from html import escape
 from typing import Any
 
-from dangan.archive.audit.reports import Report, _cell
+from dangan.archive.audit.reports import Report, cell_text
 
 CSS = """
 body { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", sans-serif; font-size: 10pt;
@@ -48,13 +48,13 @@ def _report(r: Report) -> str:
         ("database", a.get("database")),
         ("data", counts),
         ("scheme version", a.get("scheme_version")),
-        ("filters", _cell(a.get("filters")) or "none"),
+        ("filters", cell_text(a.get("filters")) or "none"),
     ]
     status = "pass" if r.ok else "fail"
     parts = [
         f'<section class="report"><h1>{escape(r.title)}</h1>',
         '<table class="about">'
-        + "".join(f"<tr><td>{escape(k)}</td><td>{escape(_cell(v))}</td></tr>" for k, v in about_rows)
+        + "".join(f"<tr><td>{escape(k)}</td><td>{escape(cell_text(v))}</td></tr>" for k, v in about_rows)
         + "</table>",
         f'<p class="status {status}">{"No problems found" if r.ok else f"{r.problems} problems found"}</p>',
     ]
@@ -81,8 +81,8 @@ def _td(column: str, value: Any) -> str:
         cls = ' class="good"' if value else ' class="bad"'
         value = "yes" if value else "no"
     elif isinstance(value, (list, tuple)) and len(value) > 1:
-        return "<td>" + "<br>".join(escape(_cell(v)) for v in value) + "</td>"
-    return f"<td{cls}>{escape(_cell(value))}</td>"
+        return "<td>" + "<br>".join(escape(cell_text(v)) for v in value) + "</td>"
+    return f"<td{cls}>{escape(cell_text(value))}</td>"
 
 
 # --------------------------------------------------------------------------- charts (inline SVG)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from dangan.archive.business.completeness import CompletenessResult, evaluate_completeness
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.business.workdays import add_working_days, due_dates, is_working_day
+from dangan.archive.home import redact_url
 from dangan.archive.models import (
     AccountAlias,
     ArchiveRecord,
@@ -95,32 +96,26 @@ class Report:
         w = csv.writer(out)
         w.writerow([f"# {self.title}"])
         for key, value in self.about.items():
-            w.writerow([f"# {key}", _cell(value)])
+            w.writerow([f"# {key}", cell_text(value)])
         for s in self.sections:
             w.writerow([])
             w.writerow([f"## {s.name}"])
             w.writerow(s.columns)
             for row in s.rows:
-                w.writerow([_cell(row.get(c)) for c in s.columns])
+                w.writerow([cell_text(row.get(c)) for c in s.columns])
         return out.getvalue()
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
-        return "; ".join(_cell(v) for v in value)
+        return "; ".join(cell_text(v) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={cell_text(v)}" for k, v in value.items())
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
-
-
-def redact_url(url: str) -> str:
-    from dangan.archive.home import _redact
-
-    return _redact(url) if url else ""
 
 
 def about(

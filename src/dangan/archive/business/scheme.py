@@ -24,7 +24,7 @@ import yaml
 
 from dangan import SCHEMAS_DIR
 from dangan.archive.business.completeness import PREDICATES
-from dangan.errors import DanganError
+from dangan.errors import DanganError, NotFound
 
 DEFAULT_SCHEME_PATH = SCHEMAS_DIR / "classification.yaml"
 JSON_SCHEMA_PATH = SCHEMAS_DIR / "classification.schema.json"
@@ -58,6 +58,14 @@ class SchemeError(DanganError, ValueError):
         more = f"\n  … and {len(self.problems) - 1} more:\n  " if len(self.problems) > 1 else ""
         rest = "\n  ".join(str(p) for p in self.problems[1:])
         super().__init__(f"invalid classification scheme: {first}{more}{rest}")
+
+
+class UnknownCode(NotFound, KeyError):
+    """A business type, document type or other code the scheme does not know (a KeyError, so
+    lookups read like a mapping's); the message proposes close matches."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 # --------------------------------------------------------------------------- domain objects
@@ -176,7 +184,7 @@ class CompletenessRule:
         for stage in self.stages:
             if stage.name == name:
                 return stage
-        raise KeyError(
+        raise UnknownCode(
             f"stage {name!r} is not a stage of {self.name}; stages: {', '.join(s.name for s in self.stages)}"
         )
 
@@ -204,7 +212,7 @@ class BusinessType:
         for rule in self.variants:
             if rule.key == key or rule.name == key:
                 return rule
-        raise KeyError(
+        raise UnknownCode(
             f"{self.code} {self.name} has no variant {key!r}; variants: {', '.join(r.key for r in self.variants)}"
         )
 
@@ -269,7 +277,7 @@ class ClassificationScheme:
         candidates = [
             c for bt in self.business_types.values() for c in (bt.code, bt.name, *(v.name for v in bt.variants))
         ]
-        raise KeyError(_unknown("business type", key, candidates))
+        raise UnknownCode(_unknown("business type", key, candidates))
 
     def document_type(self, code_or_name: str) -> DocumentType:
         key = code_or_name.strip()
@@ -279,7 +287,7 @@ class ClassificationScheme:
             if key == dt.name:
                 return dt
         candidates = [c for dt in self.document_types.values() for c in (dt.code, dt.name)]
-        raise KeyError(_unknown("document type", key, candidates))
+        raise UnknownCode(_unknown("document type", key, candidates))
 
 
 def _unknown(kind: str, key: str, candidates: Iterable[str]) -> str:

@@ -24,7 +24,7 @@ from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.models import ArchiveRecord, Handover, HandoverItem, utcnow
 from dangan.archive.paper.locations import set_folder_state
 from dangan.archive.records.views import find_records
-from dangan.errors import DanganError
+from dangan.errors import DanganError, ExitStatus
 
 ARCHIVE_ROOM = "档案室"
 OFFERED, REFUSED, ACCEPTED, OVERRIDE = (
@@ -39,8 +39,11 @@ class HandoverError(DanganError, ValueError):
     """The handover cannot even be evaluated (unknown number, no records, override without reason)."""
 
 
-class HandoverRefused(Exception):
+class HandoverRefused(DanganError):
     """A handover was refused; ``problems`` maps each archive number to what is wrong with it."""
+
+    exit_status = ExitStatus.PROBLEMS_FOUND
+    http_status = 409
 
     def __init__(self, handover_id: int, problems: dict[str, list[str]]):
         self.handover_id = handover_id

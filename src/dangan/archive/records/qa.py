@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from dangan.archive import events
 from dangan.archive.models import ArchiveRecord, IndexOutbox, Page
 from dangan.archive.records.accession import IntakePage, page_row
-from dangan.errors import DanganError
+from dangan.archive.records.views import find_record
+from dangan.errors import DanganError, NotFound
 
 
 class QaError(DanganError):
@@ -29,25 +30,19 @@ _PAGE_REF = re.compile(r"^(?P<number>.+?)[/#]p?(?P<seq>\d+)$")
 
 def find_page(session: Session, ref: str) -> Page:
     """A current page by id (`417`) or by record and position (`GD01-KH·2026-0000014/3`)."""
-    from dangan.archive.records.views import find_record
-    from dangan.errors import NotFound
-
     ref = ref.strip()
     if ref.isdigit():
         page = session.get(Page, int(ref))
         if page is None:
-            raise QaError(f"no page with id {ref}")
+            raise NotFound(f"no page with id {ref}")
         return page
     m = _PAGE_REF.match(ref)
     if not m:
         raise QaError(f"{ref!r}: give a page id or ARCHIVE-NUMBER/PAGE, e.g. GD01-KH·2026-0000014/3")
-    try:
-        record = find_record(session, m["number"])
-    except NotFound as e:
-        raise QaError(str(e)) from None
+    record = find_record(session, m["number"])
     page = session.scalar(select(Page).filter_by(record_id=record.id, seq=int(m["seq"]), superseded_by_id=None))
     if page is None:
-        raise QaError(f"{record.number} has no page {m['seq']}")
+        raise NotFound(f"{record.number} has no page {m['seq']}")
     return page
 
 

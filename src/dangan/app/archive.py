@@ -1,0 +1,104 @@
+"""An archive as the use cases see it: one data home, who acts, which index backend."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from dangan.archive.business.scheme import ClassificationScheme, load_scheme
+from dangan.archive.db import Database, schema_is_current
+from dangan.archive.home import DataHome
+from dangan.archive.store import FileStore
+from dangan.errors import DanganError
+from dangan.indexing.backend import Backend, open_backend
+
+DEFAULT_BACKEND = "whoosh"
+
+
+class NoArchive(DanganError):
+    """There is no archive where we looked, or its database schema is older than this dangan."""
+
+
+@dataclass
+class Archive:
+    home: DataHome
+    actor: str = "operator"
+    backend: str = DEFAULT_BACKEND
+    _scheme: ClassificationScheme | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        home: str | os.PathLike | None = None,
+        db: str | None = None,
+        *,
+        actor: str | None = None,
+        backend: str | None = None,
+    ) -> Archive:
+        """Settle the archive from arguments, then the environment (DANGAN_HOME, DANGAN_DB,
+        DANGAN_USER, DANGAN_INDEX_BACKEND), then defaults. Nothing is opened yet."""
+        return cls(
+            DataHome.resolve(home, db),
+            actor or os.environ.get("DANGAN_USER") or os.environ.get("USER") or "operator",
+            backend or os.environ.get("DANGAN_INDEX_BACKEND") or DEFAULT_BACKEND,
+        )
+
+    def acting_as(self, actor: str) -> Archive:
+        """The same archive, with ACTOR doing what follows (a web request's user)."""
+        other = Archive(self.home, actor, self.backend, self._scheme)
+        other.__dict__["db"] = self.db
+        return other
+
+    @cached_property
+    def db(self) -> Database:
+        """The database, refused with the fix when it is missing or its schema is out of date."""
+        if self.home.is_sqlite and not Path(self.home.sqlite_path).exists():
+            raise NoArchive(
+                f"no archive at {self.home.root}: run `dangan init` first (or pass --home / set DANGAN_HOME, "
+                "and --db / DANGAN_DB for a shared PostgreSQL database)"
+            )
+        db = Database(self.home.db_url)
+        if not schema_is_current(db.engine):
+            db.dispose()
+            raise NoArchive("the database schema is older than this dangan: run `dangan init` to upgrade it")
+        return db
+
+    def check(self) -> None:
+        """Raise NoArchive now, with the fix, rather than at the first use."""
+        _ = self.db
+
+    @property
+    def store(self) -> FileStore:
+        return FileStore(self.home.store_dir)
+
+    @property
+    def scheme(self) -> ClassificationScheme:
+        if self._scheme is None:
+            self._scheme = load_scheme()
+        return self._scheme
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back on any error."""
+        with self.db.session() as s:
+            yield s
+
+    @contextmanager
+    def index(self, on_wait: Callable[[int], None] | None = None) -> Iterator[Backend]:
+        """The search index, opened and closed again; ON_WAIT(pid) hears when a writer lock is held."""
+        self.home.index_dir.mkdir(parents=True, exist_ok=True)
+        backend = open_backend(self.home.index_dir, self.backend, on_wait=on_wait)
+        try:
+            yield backend
+        finally:
+            backend.close()
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.__dict__.pop("db").dispose()

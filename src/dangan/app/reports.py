@@ -1,0 +1,104 @@
+"""The auditor reports, by kind: one registry the CLI, the web app and scheduled runs share.
+
+Every report states when, by whom, on which data and under which scheme it was made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from dangan.app.archive import Archive
+from dangan.archive.audit import reports as rp
+from dangan.errors import NotFound
+
+
+def _completeness(
+    s,
+    archive: Archive,
+    kw: dict,
+    *,
+    as_of=None,
+    date_from=None,
+    date_to=None,
+    business=None,
+    department=None,
+    customer=None,
+    **_,
+) -> rp.Report:
+    return rp.completeness_report(
+        s,
+        archive.scheme,
+        date_from=date_from,
+        date_to=date_to,
+        business_type=business,
+        department=department,
+        customer=customer,
+        **kw,
+    )
+
+
+def _overdue(
+    s,
+    archive: Archive,
+    kw: dict,
+    *,
+    as_of=None,
+    holidays=(),
+    workdays=(),
+    business=None,
+    department=None,
+    customer=None,
+    **_,
+) -> rp.Report:
+    return rp.overdue_report(
+        s,
+        archive.scheme,
+        today=as_of,
+        holidays=holidays,
+        extra_workdays=workdays,
+        business_type=business,
+        department=department,
+        customer=customer,
+        **kw,
+    )
+
+
+def _digitisation(s, archive: Archive, kw: dict, *, as_of=None, window=30, **_) -> rp.Report:
+    return rp.digitisation_report(s, today=as_of, window_days=window, scheme=archive.scheme, **kw)
+
+
+def _reconciliation(s, archive: Archive, kw: dict, *, as_of=None, **_) -> rp.Report:
+    return rp.reconciliation_report(s, today=as_of, scheme=archive.scheme, **kw)
+
+
+def _numbering(s, archive: Archive, kw: dict, **_) -> rp.Report:
+    return rp.numbering_report(s, scheme=archive.scheme, **kw)
+
+
+# kind → how to make it; every maker takes the filters it knows and ignores the rest
+REPORTS: dict[str, Callable[..., rp.Report]] = {
+    "completeness": _completeness,
+    "overdue": _overdue,
+    "digitisation": _digitisation,
+    "reconciliation": _reconciliation,
+    "numbering": _numbering,
+}
+REPORT_KINDS = tuple(REPORTS)
+
+
+def make_report(archive: Archive, kind: str, *, as_of: date | None = None, **filters: Any) -> rp.Report:
+    """One report made now by the archive's actor. Filters: date_from, date_to, business,
+    department, customer (completeness, overdue), holidays, workdays (overdue), window
+    (digitisation); AS_OF is the day the report judges at."""
+    maker = REPORTS.get(kind)
+    if maker is None:
+        raise NotFound(f"no report {kind!r}; reports: {', '.join(REPORT_KINDS)}")
+    with archive.session() as s:
+        return maker(s, archive, {"db_url": archive.home.db_url, "actor": archive.actor}, as_of=as_of, **filters)
+
+
+def make_all(archive: Archive, *, as_of: date | None = None) -> list[rp.Report]:
+    """Every report, for one signed-off document."""
+    return [make_report(archive, kind, as_of=as_of) for kind in REPORT_KINDS]

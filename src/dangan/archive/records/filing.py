@@ -1,0 +1,215 @@
+"""Filing a scanned file: its customer folders become records, or the file is quarantined.
+
+The scanner hands over what it read and how it split the file (FileParts: one per customer
+folder, at cover sheets or by the batch manifest); this module settles what each folder's
+cover or manifest row names (a work order, a 户号, or an existing record the pages
+supplement), accessions every folder of the file in the caller's transaction, writes the
+split events and the confirmed case links, and proposes links for folders with no work
+order. A file that cannot be taken is kept in the quarantine area with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from itertools import islice
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dangan.archive import events
+from dangan.archive.business.collection import CASE_LINK, propose_links
+from dangan.archive.business.scheme import ClassificationScheme
+from dangan.archive.models import ArchiveRecord, BusinessCase, CaseLink, Page, Quarantined, SourceFile, utcnow
+from dangan.archive.paper.labels import CoverCode
+from dangan.archive.records.accession import FolderIntake, IntakePage, accession_folder
+from dangan.archive.store import FileStore
+
+SPLIT = "folder split"  # event: a record made from part of a scanned file
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """One customer folder within a scanned file, as the scanner split it."""
+
+    intake: FolderIntake
+    pages: tuple[int, ...]  # source page numbers, in order
+    how: str = ""  # "" (the whole file, or pages before the first cover) | cover | manifest
+    link: CoverCode | None = None  # what the cover or manifest row names
+    problem: str = ""  # a cover whose code cannot be used
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.pages[0], self.pages[-1]
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A record made from one part of a file, and a problem for a person, if any."""
+
+    record: ArchiveRecord
+    part: FilePart
+    problem: str
+
+
+def file_parts(
+    session: Session,
+    parts: list[FilePart],
+    pages: Iterator[IntakePage],
+    *,
+    fonds: str,
+    actor: str,
+    batch_id: int | None,
+    scheme: ClassificationScheme,
+) -> list[Filed]:
+    """Accession every part of one file in the caller's transaction. PAGES yields the file's
+    pages in source order; each part takes its own. The first part registers the source file;
+    the later ones reuse its row."""
+    filed: list[Filed] = []
+    source: SourceFile | None = None
+    split = len(parts) > 1
+    for part in parts:
+        settled, problem = _settle(session, part)
+        intake = replace(part.intake, **settled)
+        part_pages = _checked(islice(pages, len(part.pages)), part, problem)
+        record = accession_folder(
+            session, intake, part_pages, fonds=fonds, actor=actor, batch_id=batch_id, source=source
+        )
+        if source is None:
+            source = session.scalar(select(SourceFile).filter_by(sha256=intake.source_sha256))
+        if split or part.how:
+            _record_split(session, record, part, actor)
+        if record.case_id is None and record.customer_id is not None:
+            # No work order on the pages: the customer's one open case of this business, if any.
+            propose_links(session, scheme, customer_ids=[record.customer_id], actor=actor)
+        filed.append(Filed(record, part, problem))
+    if split and source is not None:
+        source.page_count = sum(len(p.pages) for p in parts)
+    return filed
+
+
+def _settle(session: Session, part: FilePart) -> tuple[dict, str]:
+    """What a cover or manifest row settles about the folder, over what OCR read on its pages;
+    and a problem for a person when the link cannot be followed.
+
+    A cover naming an existing record marks a *supplement*: the pages become a new record
+    (an archive number and the pages under it never change) with the same case, customer and
+    business type as the record named."""
+    link = part.link
+    if link is None:
+        return {}, part.problem
+    if link.kind == "account":
+        return {"account_number": link.value}, ""
+    if link.kind == "work_order":
+        case = session.scalar(select(BusinessCase).filter_by(work_order=link.value))
+        settled = {"work_order": link.value}
+    else:
+        record = session.scalar(select(ArchiveRecord).filter_by(number=link.value))
+        if record is None:
+            return {}, f"the {part.how} names {link.value}, which is not in the archive; link this record by hand"
+        case = record.case
+        settled = {
+            "work_order": case.work_order if case else None,
+            "account_number": record.customer.account_number if record.customer else None,
+            "business_type": record.classification.business_type if record.classification else None,
+        }
+    if case is not None:  # the case knows its customer better than a page's OCR
+        if not settled.get("account_number") and case.customer is not None:
+            settled["account_number"] = case.customer.account_number
+        settled["business_type"] = settled.get("business_type") or case.business_type
+    return {k: v for k, v in settled.items() if v}, ""
+
+
+def _checked(pages: Iterable[IntakePage], part: FilePart, problem: str) -> Iterator[IntakePage]:
+    """The part's pages, checked against its page numbers; a cover whose link cannot be
+    followed sends the folder's first page to the QA queue."""
+    expected = iter(part.pages)
+    for page in pages:
+        if page.source_page != next(expected, None):
+            raise RuntimeError(f"staged pages out of order at page {page.source_page}; rerun the batch")
+        if problem and page.source_page == part.pages[0]:
+            page = replace(page, flags=[*page.flags, {"code": "folder_link", "severity": "fail", "message": problem}])
+        yield page
+
+
+def _record_split(session: Session, record: ArchiveRecord, part: FilePart, actor: str) -> None:
+    """The event saying which pages of which file made RECORD and what they were linked to; and
+    the case link, confirmed, when a cover or manifest row named the case."""
+    first, last = part.span
+    detail = {
+        "source": part.intake.source_name,
+        "source_sha256": part.intake.source_sha256,
+        "first_page": first,
+        "last_page": last,
+        "how": part.how or "pages before the first cover",
+        "link": part.link.payload if part.link else None,
+    }
+    if part.link and part.link.kind == "record":
+        detail["supplements"] = part.link.value
+    events.record_event(session, SPLIT, actor, "record", record.number, detail)
+    if part.link and part.link.kind != "account" and record.case_id and session.get(CaseLink, record.id) is None:
+        case = session.get(BusinessCase, record.case_id)
+        reason = f"{part.how} {part.link.payload}" + (
+            f" (supplement to {part.link.value})" if part.link.kind == "record" else ""
+        )
+        session.add(
+            CaseLink(
+                record_id=record.id,
+                case_id=case.id,
+                method=part.how,
+                confidence=1.0,
+                status="confirmed",
+                reason=reason,
+                actor=actor,
+                at=utcnow(),
+            )
+        )
+        session.flush()
+        events.record_event(
+            session,
+            CASE_LINK,
+            actor,
+            "record",
+            record.number,
+            {"work_order": case.work_order, "method": part.how, "reason": reason},
+        )
+
+
+def records_of_source(session: Session, sha256: str) -> list[str]:
+    """The numbers of the records made from the file SHA256, in the order they were made."""
+    source = session.scalar(select(SourceFile).filter_by(sha256=sha256))
+    if source is None:
+        return []
+    numbers = list(
+        session.scalars(
+            select(ArchiveRecord.number)
+            .join(Page, Page.record_id == ArchiveRecord.id)
+            .where(Page.source_id == source.id)
+            .group_by(ArchiveRecord.id, ArchiveRecord.number)
+            .order_by(ArchiveRecord.id)
+        )
+    )
+    if not numbers and source.record_id:
+        numbers = [session.get(ArchiveRecord, source.record_id).number]
+    return numbers
+
+
+def quarantine_file(
+    session: Session, store: FileStore, path: Path, reason: str, *, actor: str, batch_id: int | None
+) -> Quarantined:
+    """Keep a refused file's bytes, under its own name, with the reason a person can act on."""
+    stored = store.put_named("quarantine", path.name, path)
+    row = Quarantined(
+        batch_id=batch_id, original_name=str(path), stored_path=stored.relpath, sha256=stored.sha256, reason=reason
+    )
+    session.add(row)
+    events.record_event(
+        session,
+        events.QUARANTINE,
+        actor,
+        "file",
+        stored.sha256,
+        {"name": str(path), "reason": reason, "stored_path": stored.relpath},
+    )
+    return row

@@ -1,0 +1,269 @@
+"""For auditors: the reports, fixity, 四性检测, and the BagIt export and import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from dangan.app import audit
+from dangan.app.reports import make_all, make_report
+from dangan.archive.audit.report_html import render_html
+from dangan.archive.audit.reports import Report, cell_text
+from dangan.cli.base import DATE, console, day, finish, json_option, output, pass_ctx, problems_status, progress
+
+
+def report_options(f):
+    f = click.option(
+        "--html",
+        "html_out",
+        type=click.Path(dir_okay=False),
+        help="Also write a self-contained HTML report (charts inline, prints on A4).",
+    )(f)
+    f = click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="Also write the report as CSV.")(f)
+    f = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(f)
+    return f
+
+
+def emit_report(report: Report, as_json: bool, csv_out: str | None, html_out: str | None) -> None:
+    """Print REPORT (table or JSON), write the CSV/HTML copies, exit 4 on problems."""
+    if csv_out:
+        Path(csv_out).write_text(report.to_csv(), encoding="utf-8-sig")  # BOM: spreadsheets read UTF-8
+    if html_out:
+        Path(html_out).write_text(render_html([report], title=report.title), encoding="utf-8")
+
+    def show(_) -> None:
+        a = report.about
+        console.print(f"[bold]{report.title}[/]")
+        console.print(
+            f"as of {a['as_of']}, by {a['actor']}, database {a['database']}, scheme version "
+            f"{a['scheme_version']}; " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in a["counts"].items())
+        )
+        if a.get("filters"):
+            console.print("filters: " + ", ".join(f"{k}={v}" for k, v in a["filters"].items()))
+        for s in report.sections:
+            if not s.rows:
+                console.print(f"{s.name}: [green]none[/]")
+                continue
+            table = Table(title=f"{s.name} ({len(s.rows)})", title_justify="left")
+            for c in s.columns:
+                table.add_column(c.replace("_", " "), overflow="fold")
+            for row in s.rows:
+                table.add_row(*[_cell(c, row.get(c)) for c in s.columns])
+            console.print(table)
+        for n in report.notes:
+            console.print(f"[dim]{n}[/]")
+        console.print("[green]no problems[/]" if report.ok else f"[red]{report.problems} problems[/]")
+        for path in (csv_out, html_out):
+            if path:
+                console.print(f"written: {path}")
+
+    output(report.as_dict(), as_json, show)
+    finish(problems_status(report.ok))
+
+
+def _cell(column: str, value) -> str:
+    if column == "ok":
+        return "[green]yes[/]" if value else "[red]no[/]"
+    if isinstance(value, (list, tuple)):
+        return "\n".join(cell_text(v) for v in value)
+    return cell_text(value).replace("[", r"\[")
+
+
+@click.group()
+def report() -> None:
+    """Auditor reports: completeness, overdue, digitisation, reconciliation, numbering.
+
+    Each states when, by whom, on which data and under which scheme version it was made;
+    --csv and --html write copies to file. Exit status 4 when the report finds problems."""
+
+
+@report.command("completeness")
+@click.option("--from", "date_from", type=DATE, help="Cases accepted on or after.")
+@click.option("--to", "date_to", type=DATE, help="Cases accepted on or before.")
+@click.option("--business", metavar="TYPE", help="Business type code or name, e.g. JR or 减容.")
+@click.option("--dept", metavar="DEPT", help="Department of the case.")
+@click.option("--customer", metavar="ACCOUNT", help="Customer account number (户号).")
+@report_options
+@pass_ctx
+def report_completeness(ctx, date_from, date_to, business, dept, customer, as_json, csv_out, html_out):
+    """Every business case against the scheme: documents missing (mandatory, and conditional
+    ones whose condition holds), invalid billing-critical fields, unmet preconditions;
+    summaries by business type, department, month and fonds."""
+    r = make_report(
+        ctx.archive,
+        "completeness",
+        date_from=day(date_from),
+        date_to=day(date_to),
+        business=business,
+        department=dept,
+        customer=customer,
+    )
+    emit_report(r, as_json, csv_out, html_out)
+
+
+@report.command("overdue")
+@click.option("--as-of", type=DATE, help="Date to judge at [default: today].")
+@click.option(
+    "--holiday", "holidays", multiple=True, type=DATE, help="A public holiday (not a working day); repeat for each."
+)
+@click.option(
+    "--workday", "workdays", multiple=True, type=DATE, help="A weekend day that is worked (调休); repeat for each."
+)
+@click.option("--business", metavar="TYPE")
+@click.option("--dept", metavar="DEPT")
+@click.option("--customer", metavar="ACCOUNT")
+@report_options
+@pass_ctx
+def report_overdue(ctx, as_of, holidays, workdays, business, dept, customer, as_json, csv_out, html_out):
+    """Cases whose stage is done but whose documents for it have not arrived within the
+    scheme's due working days."""
+    r = make_report(
+        ctx.archive,
+        "overdue",
+        as_of=day(as_of),
+        holidays=[d.date() for d in holidays],
+        workdays=[d.date() for d in workdays],
+        business=business,
+        department=dept,
+        customer=customer,
+    )
+    emit_report(r, as_json, csv_out, html_out)
+
+
+@report.command("digitisation")
+@click.option("--as-of", type=DATE, help="Date to project from [default: today].")
+@click.option(
+    "--window", type=click.IntRange(1), default=30, show_default=True, help="Days of recent scanning that set the pace."
+)
+@report_options
+@pass_ctx
+def report_digitisation(ctx, as_of, window, as_json, csv_out, html_out):
+    """Paper folders scanned, not scanned, QA-failed and verified; pages per day; backlog
+    and projected finish."""
+    emit_report(make_report(ctx.archive, "digitisation", as_of=day(as_of), window=window), as_json, csv_out, html_out)
+
+
+@report.command("reconciliation")
+@click.option("--as-of", type=DATE, help="Date to judge loans at [default: today].")
+@report_options
+@pass_ctx
+def report_reconciliation(ctx, as_of, as_json, csv_out, html_out):
+    """Paper without scan, scan without paper, page counts that differ, records without a
+    location, folders on overdue loan."""
+    emit_report(make_report(ctx.archive, "reconciliation", as_of=day(as_of)), as_json, csv_out, html_out)
+
+
+@report.command("numbering")
+@report_options
+@pass_ctx
+def report_numbering(ctx, as_json, csv_out, html_out):
+    """Gaps in the serials (not voided), voids with reasons, duplicates, numbers whose check
+    character fails."""
+    emit_report(make_report(ctx.archive, "numbering"), as_json, csv_out, html_out)
+
+
+@report.command("all")
+@click.option("--as-of", type=DATE)
+@click.option("--html", "html_out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@pass_ctx
+def report_all(ctx, as_of, html_out):
+    """Every report in one HTML file (one per printed page group), for sign-off."""
+    reports = make_all(ctx.archive, as_of=day(as_of))
+    Path(html_out).write_text(render_html(reports), encoding="utf-8")
+    for r in reports:
+        console.print(f"{r.kind}: " + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]"))
+    console.print(f"written: {html_out}")
+    finish(problems_status(all(r.ok for r in reports)))
+
+
+@click.command("verify")
+@click.option("--full", is_flag=True, help="Recompute the SHA-256 of every file (slow); default: sizes and counts.")
+@json_option
+@pass_ctx
+def verify_cmd(ctx, full, as_json):
+    """Fixity: every master, derived and source file present (with its size, or with --full
+    its SHA-256), no unexpected files in the store, the event chain intact. The result is
+    stored as a 'fixity check' event. Exit status 4 when anything is wrong."""
+    with progress("Verifying") as verified:
+        r = audit.verify(ctx.archive, full=full, progress=verified)
+
+    def show(_) -> None:
+        for m in r.missing:
+            console.print(f"[red]missing[/]  {m['path']} ({m['kind']} of {m['of']})")
+        for a in r.altered:
+            console.print(f"[red]altered[/]  {a['path']} ({a['kind']} of {a['of']}): {a['problem']}")
+        for u in r.unexpected:
+            console.print(f"[yellow]unexpected[/] {u} (in the store, no record refers to it)")
+        for c in r.chain_problems:
+            console.print(f"[red]event #{c['seq']}[/]: {c['problem']}")
+        console.print(
+            f"{r.mode} check: {r.files_checked} files"
+            + (f", {r.bytes_checked / 1e6:.1f} MB hashed" if full else " (sizes only; --full hashes)")
+            + f", {r.events_checked} events: "
+            + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]")
+        )
+
+    output(r.as_dict(), as_json, show)
+    finish(problems_status(r.ok))
+
+
+@click.command("check-four")
+@json_option
+@pass_ctx
+def check_four(ctx, as_json):
+    """四性检测 (DA/T 70-2018): authenticity 真实性, integrity 完整性, usability 可用性, security
+    安全性 in one pass: full fixity, event chain, metadata ranges, numbering, formats that open
+    and decode, no encrypted or unknown files. Stored as a 'fixity check' event. Exit status 4
+    when a property fails."""
+    with progress("Checking") as checked:
+        r = audit.check_four(ctx.archive, progress=checked)
+
+    def show(_) -> None:
+        for p in r.properties:
+            mark = "[green]pass[/]" if p.ok else "[red]FAIL[/]"
+            console.print(f"{mark}  {p.chinese} {p.name}: {p.checked} checked, {len(p.failures)} failed")
+            for f in p.failures[:50]:
+                console.print(f"        {f['check']}: {f['what']}: {f['problem']}")
+            if len(p.failures) > 50:
+                console.print(f"        … and {len(p.failures) - 50} more (use --json)")
+            for n in p.notes:
+                console.print(f"        [dim]{n}[/]")
+
+    output(r.as_dict(), as_json, show)
+    finish(problems_status(r.ok))
+
+
+@click.command("export")
+@click.argument("numbers", nargs=-1)
+@click.option(
+    "-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="New directory for the bag."
+)
+@pass_ctx
+def export_cmd(ctx, numbers, out):
+    """Write a BagIt bag (RFC 8493) of the records NUMBERS, or of the whole archive: masters,
+    derived images, sources, OCR text, one metadata JSON per record
+    (schemas/record-metadata.schema.json) and the event log. Only a whole-archive bag can
+    be imported again (dangan import-bag)."""
+    r = audit.export_bag(ctx.archive, out, numbers)
+    console.print(
+        f"bag written to {r.path} ({r.scope}): {r.records} records, {r.pages} pages, {r.files} files "
+        f"({r.bytes / 1e6:.1f} MB), {r.events} events"
+    )
+
+
+@click.command("import-bag")
+@click.argument("bag", type=click.Path(exists=True, file_okay=False))
+@pass_ctx
+def import_bag_cmd(ctx, bag):
+    """Restore a whole-archive bag into an EMPTY data home (--home), then rebuild the search
+    index. The bag is fully validated first; a non-empty home is refused."""
+    r, n = audit.import_bag(ctx.archive, bag)
+    console.print(
+        f"imported into {ctx.home.root}: {r.records} records, {r.pages} pages, {r.events} events, "
+        f"{r.files} files; {n} pages indexed. Check it with `dangan verify --full`."
+    )
+
+
+COMMANDS = (report, verify_cmd, check_four, export_cmd, import_bag_cmd)

@@ -1,0 +1,177 @@
+"""What every command shares: the archive it works on, one error handler, JSON or tables,
+progress bars, exit statuses. Commands parse, call one library function, render."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from dangan.app import Archive
+from dangan.errors import DanganError, ExitStatus
+
+console = Console()
+err = Console(stderr=True)
+
+
+class Context:
+    """The archive a command works on and who is acting; opened on first use."""
+
+    def __init__(self, home: str | None, db: str | None, actor: str | None, backend: str | None):
+        self.archive = Archive.open(home, db, actor=actor, backend=backend)
+
+    @property
+    def home(self):
+        return self.archive.home
+
+    @property
+    def actor(self) -> str:
+        return self.archive.actor
+
+    def session(self):
+        return self.archive.session()
+
+    def on_index_wait(self, pid: int) -> None:
+        err.print(f"[yellow]waiting for the index writer (held by process {pid})…[/]")
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+class Failed(click.ClickException):
+    """A DanganError as click shows errors: one line, no traceback, the error's exit status."""
+
+    def __init__(self, error: DanganError):
+        super().__init__(str(error))
+        self.exit_code = error.exit_status
+
+
+class DanganGroup(click.Group):
+    """The one place where errors a person can act on become a message and an exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DanganError as e:
+            raise Failed(e) from None
+
+
+# --- output ----------------------------------------------------------------------------------------
+
+
+def _plain(o: Any) -> Any:
+    if is_dataclass(o) and not isinstance(o, type):
+        return asdict(o)
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    raise TypeError(f"cannot serialise {type(o).__name__}")
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_plain))
+
+
+def output(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
+    """DATA as JSON for scripts, or as HUMAN prints it for people."""
+    if as_json:
+        emit_json(data)
+    else:
+        human(data)
+
+
+def finish(status: int) -> None:
+    """End the command with STATUS (ExitStatus): 0 returns normally."""
+    if status:
+        sys.exit(int(status))
+
+
+def problems_status(ok: bool) -> int:
+    return ExitStatus.OK if ok else ExitStatus.PROBLEMS_FOUND
+
+
+def say(text: str) -> None:
+    """A line of plain text (no rich markup interpretation)."""
+    console.print(escape(text))
+
+
+# --- progress --------------------------------------------------------------------------------------
+
+
+class RateColumn(ProgressColumn):
+    """Pages per minute: what an operator compares with the scanner's speed."""
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed * 60:5.1f} pages/min" if speed else "  –  pages/min", style="cyan")
+
+
+@contextmanager
+def progress(*labels: str) -> Iterator[Any]:
+    """Progress bars on stderr (pages done, pages/min, ETA), one per LABEL, each shown from its
+    first update; yields a (done, total) callback per label (one callback for one label)."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("pages"),
+        RateColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+
+        def tracker(label: str) -> Callable[[int, int], None]:
+            task = None
+
+            def update(done: int, total: int) -> None:
+                nonlocal task
+                if task is None:
+                    task = bar.add_task(label, total=total)
+                bar.update(task, completed=done, total=total)
+
+            return update
+
+        trackers = tuple(tracker(label) for label in labels)
+        yield trackers[0] if len(trackers) == 1 else trackers
+
+
+# --- parameters ------------------------------------------------------------------------------------
+
+DATE = click.DateTime(["%Y-%m-%d"])
+
+
+def day(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
+
+
+def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    """NAME=VALUE options as a dict; a malformed one is a usage error."""
+    out = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{v!r}: expected {what}")
+        out[key.strip()] = val.strip()
+    return out
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(f)
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1

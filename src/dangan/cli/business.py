@@ -1,0 +1,263 @@
+"""The business system: imports of customers and cases, the collection list, business cases."""
+
+from __future__ import annotations
+
+import csv
+from contextlib import nullcontext
+from datetime import date
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from dangan.archive.business import collection, imports
+from dangan.archive.records import lifecycle
+from dangan.cli.base import DATE, console, day, finish, json_option, output, pairs, pass_ctx, progress
+from dangan.errors import ExitStatus
+
+
+@click.group("import")
+def import_() -> None:
+    """Import customers and business cases from the business system's exports (SG186 …).
+
+    \b
+    CSV (UTF-8 or GBK/GB18030, detected) or .xlsx. Columns are mapped by
+    schemas/import-mapping.yaml (flavour sg186 by default; --mapping NAME or a file of
+    your own). Bad rows are listed with line and reason; good rows are imported.
+    Importing the same file again changes nothing. Exit status 3 when a row was rejected."""
+
+
+def import_options(f):
+    f = click.option(
+        "--mapping",
+        metavar="NAME|FILE[#FLAVOUR]",
+        default=None,
+        help="Column mapping: a flavour of schemas/import-mapping.yaml or a YAML file [default: sg186].",
+    )(f)
+    f = click.option("--encoding", default=None, help="CSV encoding, if detection gets it wrong (utf-8, gb18030).")(f)
+    f = click.option("--sheet", default=None, help="Worksheet of an .xlsx [default: the active one].")(f)
+    f = click.option(
+        "--report",
+        "report_path",
+        type=click.Path(dir_okay=False, writable=True),
+        default=None,
+        help="Write every bad row (file, line, column, value, reason) to this CSV.",
+    )(f)
+    f = click.option(
+        "--show", type=click.IntRange(0), default=20, show_default=True, help="How many problems to print."
+    )(f)
+    f = click.option(
+        "--batch-size", type=click.IntRange(1), default=2000, show_default=True, help="Rows per transaction."
+    )(f)
+    f = click.option(
+        "--today",
+        type=DATE,
+        default=None,
+        help="Treat this as today when refusing future dates (for replaying old exports).",
+    )(f)
+    return json_option(f)
+
+
+def run_import(
+    ctx, kind: str, file: str, mapping, encoding, sheet, report_path, show, batch_size, today, as_json
+) -> None:
+    run = imports.import_customers if kind == "customers" else imports.import_cases
+    with open(report_path, "w", encoding="utf-8-sig", newline="") if report_path else nullcontext() as fh:
+        sink = None
+        if fh is not None:
+            writer = csv.writer(fh)
+            writer.writerow(["file", "line", "column", "value", "severity", "reason"])
+            sink = lambda p: writer.writerow([p.file, p.line, p.column, p.value, p.severity, p.reason])
+        with progress(f"Importing {kind}") as imported:
+            options = imports.ImportOptions(
+                mapping=mapping,
+                encoding=encoding,
+                sheet=sheet,
+                batch_size=batch_size,
+                today=day(today) or date.today(),
+                actor=ctx.actor,
+                on_problem=sink,
+                progress=imported,
+            )
+            report = run(ctx.archive.db, file, ctx.archive.scheme, options)
+    output(report.as_dict(), as_json, lambda _: print_import(report, show, report_path))
+    finish(ExitStatus.INPUT_REFUSED if report.rejected else ExitStatus.OK)
+
+
+def print_import(report, show: int, report_path) -> None:
+    console.print(
+        f"[bold]{report.kind}[/] from {report.file} (mapping {report.mapping}, "
+        f"{report.encoding or 'xlsx'}): {report.rows} rows in {report.seconds:.1f} s "
+        f"({report.rows_per_second:,.0f} rows/s), run {report.run_id}"
+    )
+    table = Table(show_header=False)
+    for key, style in (
+        ("inserted", "green"),
+        ("updated", "cyan"),
+        ("unchanged", "dim"),
+        ("rejected", "red"),
+        ("warnings", "yellow"),
+        ("successions", "cyan"),
+        ("customers_created", "green"),
+        ("links_proposed", "cyan"),
+    ):
+        value = getattr(report, key)
+        if value or key in ("inserted", "updated", "unchanged", "rejected"):
+            table.add_row(key.replace("_", " "), Text(str(value), style=style if value else ""))
+    console.print(table)
+    for p in report.problems[:show]:
+        colour = "red" if p.severity == "error" else "yellow"
+        console.print(
+            Text(f"{p.file}:{p.line}", style="bold"), Text(f" [{p.column}] ", style="dim"), Text(p.reason, style=colour)
+        )
+    hidden = report.rejected + report.warnings - min(show, len(report.problems))
+    if hidden > 0:
+        where = f"all of them are in {report_path}" if report_path else "use --report FILE.csv for all of them"
+        console.print(f"… and {hidden} more problems; {where}")
+    if report.unused_columns:
+        console.print(Text(f"columns not used: {', '.join(report.unused_columns)}", style="dim"))
+
+
+@import_.command("customers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@import_options
+@pass_ctx
+def import_customers(ctx, file, **kw) -> None:
+    """Customers (户号, 户名, 用电地址, 电压等级, 用电类别, 原户号) from FILE."""
+    run_import(ctx, "customers", file, **kw)
+
+
+@import_.command("cases")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@import_options
+@pass_ctx
+def import_cases(ctx, file, **kw) -> None:
+    """Business cases (工单编号, 户号, 业务类型, 受理部门, stage dates, billing fields) from FILE.
+
+    Scanned records without a readable work order are linked to a case when their 户号 has
+    exactly one open case of the business type read from the pages (a proposal: confirm
+    with `dangan case link`)."""
+    run_import(ctx, "cases", file, **kw)
+
+
+@click.command()
+@click.option("--department", default=None, help="Only this department (受理部门).")
+@click.option("--overdue", "overdue_only", is_flag=True, help="Only cases with overdue documents.")
+@click.option("--today", type=DATE, default=None, help="Count due days from this date.")
+@json_option
+@pass_ctx
+def collect(ctx, department, overdue_only, today, as_json) -> None:
+    """What to collect (按期收集): per department, cases whose documents are due or overdue.
+
+    A stage's documents are due the scheme's due_working_days after the stage's date (from
+    the imported export); overdue after that. Exit status 4 when anything is overdue."""
+    with ctx.session() as s:
+        departments = collection.collection_list(
+            s, ctx.archive.scheme, today=day(today) or date.today(), department=department, overdue_only=overdue_only
+        )
+
+    def show(_) -> None:
+        if not departments:
+            console.print("Nothing due: every case's documents are in, or not yet due.")
+        for d in departments:
+            table = Table(
+                title=f"{d.department}: {len(d.cases)} cases, {d.overdue_cases} overdue", title_justify="left"
+            )
+            for col in ("work order", "户号", "customer", "business", "stage", "due by", "documents owed"):
+                table.add_column(col, overflow="fold")
+            for c in d.cases:
+                for i, doc in enumerate(x for x in c.owed if x.state != "expected"):
+                    first = i == 0
+                    table.add_row(
+                        c.work_order if first else "",
+                        c.account_number if first else "",
+                        c.customer_name if first else "",
+                        c.variant if first else "",
+                        doc.stage,
+                        Text(f"{doc.due_on} {doc.state}", style="red" if doc.state == "overdue" else "yellow"),
+                        doc.label,
+                    )
+            console.print(table)
+
+    data = [{"department": d.department, "cases": [c.as_dict() for c in d.cases]} for d in departments]
+    output(data, as_json, show)
+    finish(ExitStatus.PROBLEMS_FOUND if any(d.overdue_cases for d in departments) else ExitStatus.OK)
+
+
+@click.group()
+def case() -> None:
+    """Business cases (业务工单): billing-critical fields, facts, documents owed, links, closing."""
+
+
+@case.command("set")
+@click.argument("work_order")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A billing-critical field.")
+@click.option("--fact", "facts", multiple=True, metavar="NAME=VALUE", help="A case fact, e.g. bills_settled=true.")
+@click.option("--reason", required=True)
+@pass_ctx
+def case_set(ctx, work_order, fields, facts, reason) -> None:
+    """Record billing-critical fields or facts of a case (checked at handover)."""
+    with ctx.session() as s:
+        c = lifecycle.update_case(
+            s,
+            work_order,
+            actor=ctx.actor,
+            reason=reason,
+            billing_fields=pairs(fields, "NAME=VALUE"),
+            facts=pairs(facts, "NAME=VALUE"),
+        )
+        console.print(f"case {c.work_order}: fields {c.billing_fields}, facts {c.facts}")
+
+
+@case.command("close")
+@click.argument("work_order")
+@click.option("--on", "closed_on", type=DATE, default=str(date.today()), show_default=True)
+@pass_ctx
+def case_close(ctx, work_order, closed_on) -> None:
+    """Close a case: retention periods with trigger case_closed start from this date."""
+    with ctx.session() as s:
+        lifecycle.close_case(s, work_order, closed_on.date(), actor=ctx.actor)
+    console.print(f"case {work_order} closed on {closed_on.date()}")
+
+
+@case.command("show")
+@click.argument("work_order")
+@click.option("--today", type=DATE, default=None)
+@json_option
+@pass_ctx
+def case_show(ctx, work_order, today, as_json) -> None:
+    """A case's stages, when its documents are due, which have arrived and which are owed."""
+    with ctx.session() as s:
+        docs = collection.case_documents(s, ctx.archive.scheme, work_order, today=day(today) or date.today())
+
+    def show(_) -> None:
+        console.print(Text(f"{docs.work_order}  {docs.variant}  {docs.department}  [{docs.status}]", style="bold"))
+        console.print(f"customer {docs.account_number} {docs.customer_name}")
+        for stage, when in docs.stage_dates.items():
+            due = docs.due_dates.get(stage)
+            console.print(f"  {stage:<6} {when}" + (f"   documents due by {due}" if due else ""))
+        for a in docs.arrived:
+            note = " (proposed link: confirm with `dangan case link`)" if a.proposed else ""
+            console.print(Text(f"  ✓ {a.code} {a.name}  in {a.record}{note}", style="green"))
+        for o in docs.owed:
+            style = {"overdue": "red", "due": "yellow", "expected": "dim"}[o.state]
+            when = f"{o.state}, due {o.due_on}" if o.due_on else "expected when the stage is reached"
+            console.print(Text(f"  ✗ {o.label}  [{o.why}, stage {o.stage}: {when}]", style=style))
+        console.print("complete" if docs.complete else f"{len(docs.owed)} documents owed")
+
+    output(docs.as_dict(), as_json, show)
+
+
+@case.command("link")
+@click.argument("number")
+@click.argument("work_order")
+@click.option("--reason", default="", help="Why (kept in the event log).")
+@pass_ctx
+def case_link(ctx, number, work_order, reason) -> None:
+    """Link scanned record NUMBER to case WORK_ORDER, or confirm a proposed link."""
+    with ctx.session() as s:
+        collection.link_record(s, number, work_order, actor=ctx.actor, reason=reason)
+    console.print(f"{number} linked to case {work_order}")
+
+
+COMMANDS = (import_, collect, case)

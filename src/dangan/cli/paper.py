@@ -1,0 +1,293 @@
+"""The paper: rooms and shelves, shelving, labels and cover sheets, stock-take, handover, loans."""
+
+from __future__ import annotations
+
+import csv
+
+import click
+from rich.table import Table
+from rich.tree import Tree
+
+from dangan.app.labels import LABEL_KINDS, print_labels
+from dangan.archive.models import Box
+from dangan.archive.paper import handover as ho
+from dangan.archive.paper import loans, locations
+from dangan.archive.paper.stocktake import stocktake as take_stock
+from dangan.cli.base import DATE, console, finish, json_option, output, pass_ctx, problems_status
+
+KINDS = ("room", "zone", "rack", "cabinet", "shelf", "box")
+
+
+@click.group()
+def location() -> None:
+    """Archive rooms and shelves: 库房 → 区 → 架/柜 → 层 → 盒 (box) → 卷 (folder)."""
+
+
+@location.command("add")
+@click.argument("code")
+@click.option("--kind", required=True, type=click.Choice(KINDS))
+@click.option("--parent", metavar="CODE", help="The location it sits in (a box's parent is a shelf).")
+@click.option("--name", default="", help="A name people use, e.g. 一号库房.")
+@pass_ctx
+def location_add(ctx, code, kind, parent, name) -> None:
+    """Add a room, zone, rack, cabinet, shelf or box, with the code printed on its label."""
+    with ctx.session() as s:
+        locations.add_location(s, code, kind, parent=parent, name=name, actor=ctx.actor)
+    console.print(f"added {kind} [bold]{code}[/]" + (f" in {parent}" if parent else ""))
+
+
+@location.command("list")
+@json_option
+@pass_ctx
+def location_list(ctx, as_json) -> None:
+    """The location tree down to folders, with each folder's paper state."""
+    with ctx.session() as s:
+        tree = locations.location_tree(s)
+
+    def add(node: dict, branch: Tree) -> None:
+        if node["kind"] == "folder":
+            style = "green" if node["state"] == "in_place" else "red"
+            label = f"{node['code']}  [{style}]{node['state']}[/]"
+            extra = [r for r in node["records"] if r != node["code"]]
+            if extra:
+                label += "  + " + ", ".join(extra)
+        else:
+            label = f"[bold]{node['code']}[/] {node['kind']}" + (f" {node['name']}" if node["name"] else "")
+        sub = branch.add(label)
+        for child in node["children"]:
+            add(child, sub)
+
+    def show(tree: list[dict]) -> None:
+        root = Tree("[bold]archive rooms[/]")
+        for node in tree:
+            add(node, root)
+        console.print(root)
+
+    output(tree, as_json, show)
+
+
+@location.command("where")
+@click.argument("number_")
+@json_option
+@pass_ctx
+def location_where(ctx, number_, as_json) -> None:
+    """Where a record's paper is: folder, box, shelf path and state."""
+    with ctx.session() as s:
+        w = locations.where_is(s, number_)
+
+    def show(w: dict) -> None:
+        if w["folder"] is None:
+            console.print(
+                f"{w['number']}: " + ("born digital, no paper" if w["born_digital"] else "[yellow]not shelved yet[/]")
+            )
+        else:
+            console.print(f"{w['number']}: folder {w['folder']} ({w['state']}) at {' / '.join(w['path']) or 'no box'}")
+
+    output(w, as_json, show)
+
+
+@click.command()
+@click.argument("item")
+@click.argument("target")
+@pass_ctx
+def shelve(ctx, item, target) -> None:
+    """Put a folder (its code or its record's archive number) in a box, or a box on a shelf.
+
+    \b
+    dangan shelve GD01-KH·2024-0000017 B001     folder into box (created on first shelving)
+    dangan shelve B001 K01-C-01-1               box onto shelf"""
+    with ctx.session() as s:
+        moved = locations.shelve(s, item, target, actor=ctx.actor)
+        path = locations.box_path(moved) if isinstance(moved, Box) else locations.location_path(s, moved)
+    console.print(f"[green]shelved[/] {moved.code} → {' / '.join(path)}")
+
+
+@click.command("born-digital")
+@click.argument("number_")
+@click.option("--reason", required=True)
+@pass_ctx
+def born_digital(ctx, number_, reason) -> None:
+    """Mark a record as having no paper at all (so no folder is expected)."""
+    with ctx.session() as s:
+        r = locations.mark_born_digital(s, number_, actor=ctx.actor, reason=reason)
+    console.print(f"{r.number}: born digital")
+
+
+@click.command()
+@click.argument("kind", type=click.Choice(LABEL_KINDS))
+@click.argument("codes", nargs=-1, required=True)
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="PDF file to write.")
+@pass_ctx
+def labels(ctx, kind, codes, out) -> None:
+    """Print PDF labels (one per page, label-printer sized): a QR with the code only, the
+    code in large type. Folder codes may be archive numbers.
+
+    `labels cover CODE…` prints A4 scan cover sheets, one per CODE: a work-order number (16
+    digits), a 户号 (10 digits) or the archive number of a record the pages supplement. Put one
+    in front of each customer folder and scan the stack as one file: `dangan scan` starts a new
+    record at each cover and links it to what the cover names. The QR holds only the code."""
+    printed = print_labels(ctx.archive, kind, codes, out)
+    what = "cover sheet" if kind == "cover" else f"{kind} label"
+    console.print(f"wrote {len(printed)} {what}{'s' if len(printed) != 1 else ''} to {out}")
+
+
+@click.command()
+@click.argument("box")
+@click.option(
+    "--codes",
+    "codes_file",
+    required=True,
+    type=click.File("r", encoding="utf-8"),
+    help="Codes read by the hand scanner, one per line ('-' for stdin).",
+)
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="Also write the result as CSV.")
+@json_option
+@pass_ctx
+def stocktake(ctx, box, codes_file, csv_out, as_json) -> None:
+    """盘点 one box: in place, misplaced (and where it belongs), unexpected, missing, on loan.
+    Exit status 4 when anything is not in place."""
+    with ctx.session() as s:
+        report = take_stock(s, box, codes_file, actor=ctx.actor)
+    rows = report.rows()
+    if csv_out:
+        with open(csv_out, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=["code", "status", "note"])
+            w.writeheader()
+            w.writerows(rows)
+
+    def show(_) -> None:
+        table = Table(title=f"stock-take of box {report.box} ({' / '.join(report.path)}), event #{report.event_seq}")
+        for col in ("code", "status", "note"):
+            table.add_column(col)
+        colour = {"in place": "green", "on loan": "cyan"}
+        for r in rows:
+            table.add_row(r["code"], f"[{colour.get(r['status'], 'red')}]{r['status']}[/]", r["note"])
+        console.print(table)
+        console.print(
+            f"{len(report.in_place)} in place, {len(report.misplaced)} misplaced, "
+            f"{len(report.unexpected)} unexpected, {len(report.missing)} missing, "
+            f"{len(report.on_loan)} on loan"
+        )
+
+    output(report.as_dict(), as_json, show)
+    finish(problems_status(not (report.misplaced or report.unexpected or report.missing)))
+
+
+@click.command()
+@click.argument("numbers", nargs=-1, required=True)
+@click.option("--from", "from_dept", required=True, metavar="DEPT", help="Department handing over, e.g. 营业厅.")
+@click.option("--to", "to_dept", default="档案室", show_default=True, metavar="DEPT")
+@click.option("--offered-by", metavar="NAME", help="Who hands over [default: the acting user].")
+@click.option("--override", is_flag=True, help="Accept despite problems (needs --reason; recorded as an event).")
+@click.option("--reason", default=None, help="Why an override is justified.")
+@json_option
+@pass_ctx
+def handover(ctx, numbers, from_dept, to_dept, offered_by, override, reason, as_json) -> None:
+    """交接: hand records over to the archive room. Each record's business case is checked
+    against the completeness rules; any missing mandatory document or invalid billing field
+    refuses the whole handover, listing every problem. Exit status 4 when refused."""
+    if override and not (reason or "").strip():
+        raise click.UsageError("--override needs --reason")
+    with ctx.session() as s:
+        h = ho.offer_handover(
+            s,
+            numbers,
+            from_dept=from_dept,
+            to_dept=to_dept,
+            actor=ctx.actor,
+            scheme=ctx.archive.scheme,
+            offered_by=offered_by,
+            override_reason=reason if override else None,
+        )
+        view = ho.handover_view(h)
+
+    def show(view: dict) -> None:
+        colour = "green" if view["status"] == "accepted" else "red"
+        console.print(
+            f"handover #{view['id']} {view['from']} → {view['to']}: [{colour}]{view['status']}[/]"
+            + (f" (override: {view['override_reason']})" if view["override_reason"] else "")
+        )
+        for item in view["items"]:
+            console.print(f"  {'[green]ok[/]' if item['ok'] else '[red]✗[/]'} {item['number']}")
+            for p in item["problems"]:
+                console.print(f"      {p}")
+        if view["status"] == "accepted":
+            console.print(f"  handed over by {view['offered_by']}, received by {view['received_by']}")
+
+    output(view, as_json, show)
+    finish(problems_status(view["status"] == "accepted"))
+
+
+@click.group()
+def loan() -> None:
+    """借阅 of paper folders (electronic viewing is logged by `dangan show`)."""
+
+
+@loan.command("lend")
+@click.argument("folder")
+@click.option("--to", "borrower", required=True, metavar="NAME")
+@click.option("--dept", default="")
+@click.option("--purpose", default="")
+@click.option("--approver", default="")
+@click.option("--due", type=DATE, help="Due date [default: in 14 days].")
+@pass_ctx
+def loan_lend(ctx, folder, borrower, dept, purpose, approver, due) -> None:
+    """Lend a folder (code or archive number) to a person."""
+    with ctx.session() as s:
+        ln = loans.lend(
+            s,
+            folder,
+            borrower=borrower,
+            actor=ctx.actor,
+            department=dept,
+            purpose=purpose,
+            approver=approver,
+            due_on=due.date() if due else None,
+        )
+        console.print(f"loan #{ln.id}: {ln.folder.code} to {borrower}, due {ln.due_on}, {ln.pages_out} pages")
+
+
+@loan.command("return")
+@click.argument("folder")
+@click.option("--pages", type=click.IntRange(0), required=True, help="Pages counted on return.")
+@click.option("--note", default="")
+@pass_ctx
+def loan_return(ctx, folder, pages, note) -> None:
+    """Take a folder back; the page count is checked against the scanned pages."""
+    with ctx.session() as s:
+        ln = loans.return_loan(s, folder, pages_counted=pages, actor=ctx.actor, note=note)
+        ok = ln.pages_back == ln.pages_out
+        console.print(
+            f"loan #{ln.id} returned: {pages} pages "
+            + ("[green]match the scan[/]" if ok else f"[red]≠ {ln.pages_out} scanned — recorded[/]")
+        )
+
+
+@loan.command("list")
+@click.option("--overdue", is_flag=True)
+@json_option
+@pass_ctx
+def loan_list(ctx, overdue, as_json) -> None:
+    """Open loans (or only the overdue ones)."""
+    with ctx.session() as s:
+        rows = [loans.loan_view(x) for x in (loans.overdue_loans(s) if overdue else loans.open_loans(s))]
+
+    def show(rows: list[dict]) -> None:
+        table = Table(title="overdue loans" if overdue else "open loans")
+        for col in ("#", "folder", "borrower", "dept", "due", "overdue days"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(
+                str(r["id"]),
+                r["folder"],
+                r["borrower"],
+                r["department"],
+                str(r["due_on"]),
+                f"[red]{r['overdue_days']}[/]" if r["overdue_days"] else "",
+            )
+        console.print(table)
+
+    output(rows, as_json, show)
+
+
+COMMANDS = (location, shelve, born_digital, labels, stocktake, handover, loan)

@@ -1,0 +1,324 @@
+"""Records: show one, check or void a number, the event chain, reclassification and its
+history, 户号 changes, retention and disposal, the searchable PDF export."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from dangan.app import records
+from dangan.app.archive import NoArchive
+from dangan.app.audit import verify_chain
+from dangan.archive.audit.searchable_pdf import export_pdf as write_pdf
+from dangan.archive.records import lifecycle
+from dangan.archive.records.views import find_record
+from dangan.cli.base import DATE, console, day, finish, json_option, output, pairs, pass_ctx, problems_status
+
+
+@click.command()
+@click.argument("key")
+@click.option("--text/--no-text", "with_text", default=True, help="Include each page's OCR text.")
+@json_option
+@pass_ctx
+def show(ctx, key, with_text, as_json) -> None:
+    """Show a record by archive number or 户号: customer, case, documents, pages, text,
+    checksums, where the files and the paper are, its loan and whether its case is complete.
+    Each look is logged as an access event."""
+    view = records.record_view(ctx.archive, key, with_text=with_text)
+    output(view, as_json, lambda v: print_record(v, with_text))
+
+
+def print_record(v: dict, with_text: bool) -> None:
+    console.rule(f"[bold cyan]{v['number']}[/]  {v['title']}")
+    c, case, cls = v["customer"], v["case"], v["classification"]
+    info = Table(show_header=False, box=None)
+    if c:
+        info.add_row("customer 客户", f"{c['name']}  户号 {c['account_number']}  {c['address']}")
+    if case:
+        info.add_row("case 业务", f"{case['business_type']}  工单 {case['work_order']}  {case['status']}")
+    if cls:
+        info.add_row("classification", f"{cls['business_type']} {cls['voltage_class']} {cls['customer_class']}")
+    info.add_row("status", v["status"])
+    info.add_row("accessioned", v["accessioned_at"])
+    info.add_row("file store", v["store_root"])
+    info.add_row("paper 纸质", _paper(v["paper"], v["loan"]))
+    info.add_row("completeness", _completeness(v["completeness"]))
+    console.print(info)
+    pages = Table(title="Documents and pages")
+    for col in ("件", "type", "title", "p.", "master SHA-256", "dpi", "conf", "QA"):
+        pages.add_column(col, overflow="fold")
+    for d in v["documents"]:
+        for i, p in enumerate(d["pages"]):
+            flags = ", ".join(f["code"] for f in p["flags"]) or ("blank" if p["blank"] else "")
+            pages.add_row(
+                str(d["item_no"]) if i == 0 else "",
+                (d["doc_type"] or "?") if i == 0 else "",
+                d["title"] if i == 0 else "",
+                str(p["seq"]),
+                f"{p['master']['sha256'][:12]}… {p['master']['format']}",
+                str(p["dpi"]),
+                f"{p['ocr_confidence']:.0f}" if p["ocr_confidence"] is not None else "–",
+                f"{p['qa_status']} {flags}".strip(),
+            )
+    console.print(pages)
+    if with_text:
+        for d in v["documents"]:
+            for p in d["pages"]:
+                if p.get("text"):
+                    console.rule(f"page {p['seq']}", style="dim")
+                    console.print(p["text"])
+
+
+def _paper(paper: dict | None, loan: dict | None) -> str:
+    if paper is None:
+        return "not shelved yet"
+    if paper.get("born_digital"):
+        return "born digital, no paper"
+    where = f"folder {paper['folder']} ({paper['state']}) at {' / '.join(paper['path']) or 'no box'}"
+    if loan and loan.get("open"):
+        where += f"; on loan to {loan['borrower']}, due {loan['due_on']}"
+    return where
+
+
+def _completeness(c: dict) -> str:
+    if c["ok"]:
+        return f"complete ({c['business_type']} {c['variant']}, scheme version {c['scheme_version']})".replace(
+            "  ", " "
+        )
+    lines = [*c["problems"], *(f"missing {m}" for m in c["missing"]), *c["invalid_fields"], *c["unmet_preconditions"]]
+    return "incomplete: " + "; ".join(lines)
+
+
+@click.group()
+def number() -> None:
+    """Archive numbers: check one typed or read from a label; void one."""
+
+
+@number.command("check")
+@click.argument("text")
+@json_option
+@pass_ctx
+def number_check(ctx, text, as_json) -> None:
+    """Validate an archive number's form and check character; for a single typo,
+    propose the numbers it was probably meant to be (those in the archive first).
+    Exit status 4 for an invalid number."""
+    try:
+        ctx.archive.check()
+        archive = ctx.archive
+    except NoArchive:
+        archive = None  # the form and check character can be judged without an archive
+    result = records.check_number(archive, text)
+
+    def show(r: dict) -> None:
+        if r["valid"]:
+            console.print(f"[green]valid[/] {r['number']}")
+            return
+        console.print(f"[red]invalid[/] {r['reason']}")
+        if r["did_you_mean"]:
+            console.print("did you mean: " + ", ".join(r["did_you_mean"][:5]))
+
+    output(result, as_json, show)
+    finish(problems_status(result["valid"]))
+
+
+@number.command("void")
+@click.argument("number_")
+@click.option("--reason", required=True)
+@pass_ctx
+def number_void(ctx, number_, reason) -> None:
+    """Void a number (never reused); the record stays with status 'void' and the reason."""
+    with ctx.session() as s:
+        r = lifecycle.void_number(s, number_, reason=reason, actor=ctx.actor)
+    console.print(f"{r.number} voided: {reason}")
+
+
+@click.group()
+def events() -> None:
+    """The tamper-evident event log."""
+
+
+@events.command("verify")
+@json_option
+@pass_ctx
+def events_verify(ctx, as_json) -> None:
+    """Recompute the hash chain; name every event that was edited, deleted or reordered.
+    Exit status 4 when the chain is broken."""
+    result = verify_chain(ctx.archive)
+
+    def show(r: dict) -> None:
+        for p in r["problems"]:
+            console.print(f"[red]event #{p['seq']}[/]: {p['problem']}")
+        if r["problems"]:
+            console.print(f"[red]{len(r['problems'])} problems[/] in {r['checked']} events")
+        else:
+            console.print(f"[green]ok[/]: {r['checked']} events, chain intact")
+
+    output(result, as_json, show)
+    finish(problems_status(result["ok"]))
+
+
+@click.command()
+@click.argument("number_")
+@click.option("--business", metavar="TYPE", help="Business type code or name, e.g. GM or 更名.")
+@click.option("--voltage", type=click.Choice(["LV", "HV"]))
+@click.option("--customer-class", type=click.Choice(["residential", "non_residential"]))
+@click.option("--retention", metavar="CODE", help="Retention code, e.g. D30 (appraisal).")
+@click.option("--doc", "docs", multiple=True, metavar="ITEM=TYPE", help="Change document 件 ITEM to TYPE.")
+@click.option("--reason", required=True)
+@pass_ctx
+def reclassify(ctx, number_, business, voltage, customer_class, retention, docs, reason) -> None:
+    """Change a record's classification or document types. The number, files and labels stay;
+    every earlier value stays readable (`dangan history NUMBER`)."""
+    try:
+        doc_types = {int(k): v for k, v in pairs(docs, "ITEM=TYPE").items()}
+    except ValueError:
+        raise click.BadParameter("--doc ITEM must be the document's 件 number, e.g. --doc 3=SM") from None
+    with ctx.session() as s:
+        r = lifecycle.reclassify(
+            s,
+            number_,
+            business_type=business,
+            voltage_class=voltage,
+            customer_class=customer_class,
+            retention=retention,
+            doc_types=doc_types,
+            reason=reason,
+            actor=ctx.actor,
+            scheme=ctx.archive.scheme,
+        )
+        c = r.classification
+        console.print(
+            f"{r.number}: now {c.business_type} {c.voltage_class} {c.customer_class} {c.retention}".rstrip()
+            + " (number, files and labels unchanged)"
+        )
+
+
+@click.command()
+@click.argument("number_")
+@json_option
+@pass_ctx
+def history(ctx, number_, as_json) -> None:
+    """Every classification a record has had, and every document type change."""
+    with ctx.session() as s:
+        rows = lifecycle.classification_history(s, number_)
+
+    def show(rows: list[dict]) -> None:
+        table = Table(title=f"history of {number_}")
+        for col in ("what", "value", "from", "to", "reason", "by"):
+            table.add_column(col)
+        for r in rows:
+            if r["what"] == "classification":
+                value = " ".join(
+                    x for x in (r["business_type"], r["voltage_class"], r["customer_class"], r["retention"]) if x
+                )
+                table.add_row(
+                    "classification",
+                    value,
+                    str(r["valid_from"])[:19],
+                    str(r["valid_to"] or "")[:19],
+                    r["reason"],
+                    r["actor"],
+                )
+            else:
+                table.add_row(
+                    f"件 {r['item_no']} type",
+                    f"{r['from']} → {r['to']}",
+                    str(r["at"])[:19],
+                    "",
+                    r["reason"],
+                    r["actor"],
+                )
+        console.print(table)
+
+    output(rows, as_json, show)
+
+
+@click.group()
+def account() -> None:
+    """Customer account numbers (户号)."""
+
+
+@account.command("change")
+@click.argument("old")
+@click.argument("new")
+@click.option("--reason", required=True)
+@pass_ctx
+def account_change(ctx, old, new, reason) -> None:
+    """户号 change, or 并户 when NEW already exists: records stay findable by both numbers."""
+    with ctx.session() as s:
+        c = lifecycle.change_account_number(s, old, new, reason, ctx.actor)
+        console.print(
+            f"customer now {c.account_number}; findable by " + ", ".join(sorted(a.account_number for a in c.aliases))
+        )
+
+
+@click.group()
+def retention() -> None:
+    """Retention (保管期限) and disposal."""
+
+
+@retention.command("due")
+@click.option("--as-of", type=DATE, help="Date to evaluate at [default: today].")
+@json_option
+@pass_ctx
+def retention_due(ctx, as_of, as_json) -> None:
+    """Records whose retention period has run out: to appraise, then dispose or extend."""
+    with ctx.session() as s:
+        rows = [x.as_dict() for x in lifecycle.retention_due(s, ctx.archive.scheme, day(as_of))]
+
+    def show(rows: list[dict]) -> None:
+        table = Table(title=f"retention due ({len(rows)})")
+        for col in ("number", "business", "retention", "trigger", "since", "due on"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(
+                r["number"], r["business_type"], r["retention"], r["trigger"], str(r["trigger_date"]), str(r["due_on"])
+            )
+        console.print(table)
+
+    output(rows, as_json, show)
+
+
+@retention.command("dispose")
+@click.argument("number_")
+@click.option("--reason", required=True)
+@click.option("--approved-by", required=True, help="Who approved the appraisal (鉴定).")
+@pass_ctx
+def retention_dispose(ctx, number_, reason, approved_by) -> None:
+    """Dispose of a record whose retention ran out; a tombstone keeps its metadata."""
+    with ctx.session() as s:
+        r = lifecycle.dispose(
+            s, number_, reason=reason, approved_by=approved_by, actor=ctx.actor, scheme=ctx.archive.scheme
+        )
+    console.print(f"{r.number} disposed (tombstone kept)")
+
+
+@click.command("export-pdf")
+@click.argument("number")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="PDF file to write [default: NUMBER.pdf in the current folder].",
+)
+@json_option
+@pass_ctx
+def export_pdf(ctx, number, out, as_json) -> None:
+    """Write record NUMBER (or a 户号 with one record) as a searchable PDF: one page per
+    current page image, at its scanned size, with the OCR text invisible over the image so
+    it can be searched, selected and copied. The export is logged as an event with the
+    file's SHA-256."""
+    with ctx.session() as s:
+        out = out or f"{find_record(s, number).number}.pdf"
+        result = write_pdf(s, number, ctx.archive.store, out, actor=ctx.actor)
+
+    def show(r) -> None:
+        console.print(f"wrote {r.path}: {r.number}, {r.pages} pages, {r.words} words, {r.size / 1e6:.1f} MB")
+        console.print(f"sha256 {r.sha256} (event #{r.event_seq})")
+
+    output(result, as_json, show)
+
+
+COMMANDS = (show, number, events, reclassify, history, account, retention, export_pdf)

@@ -1,0 +1,116 @@
+"""Finding files: search, and the index behind it (sync, rebuild, check)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import click
+from rich.text import Text
+
+from dangan.app import records
+from dangan.app.index import check_index, rebuild_index, sync_index
+from dangan.cli.base import console, finish, json_option, output, pass_ctx, problems_status, progress
+
+
+@click.command()
+@click.argument("query")
+@click.option("--page", "page_no", type=click.IntRange(1), default=1, show_default=True, help="Result page.")
+@click.option("--per-page", type=click.IntRange(1, 200), default=10, show_default=True, help="Records per result page.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option("--exact", is_flag=True, help="Only exact matches: skip the OCR-error-tolerant pass.")
+@json_option
+@pass_ctx
+def search(ctx, query, page_no, per_page, sort, exact, as_json) -> None:
+    """Find pages by words on them, 户号, name, address, work order or archive number.
+
+    \b
+    Examples:
+      dangan search 减容                       a word anywhere on a page
+      dangan search '"暂停用电申请"'            an exact phrase
+      dangan search 户号:3401405288            an account number (户号:340140* for a prefix)
+      dangan search '业务:暂停 日期:2024-01-01..2024-06-30'
+    Full syntax: the README, section "Search syntax"."""
+    data = records.search(ctx.archive, query, page=page_no, per_page=per_page, sort=sort, tolerant=not exact)
+    output(data, as_json, print_results)
+
+
+def print_results(r: dict) -> None:
+    if not r["groups"]:
+        console.print(f"No pages match [bold]{r['query']}[/].")
+        return
+    extra = f" and {r['tolerant_hits']} similar (one character read differently)" if r["tolerant_hits"] else ""
+    console.print(
+        f"[bold]{r['total_hits']}[/] pages match [bold]{r['query']}[/]{extra}; "
+        f"{r['total_groups']} records, result page {r['page']} of {r['pages']}:"
+    )
+    for g in r["groups"]:
+        label = Text(" similar ", style="black on yellow") if g["tolerant"] else Text("")
+        console.print(Text(g["record_number"], style="bold cyan"), label, Text(f" {g['title']}", style="dim"))
+        for h in g["hits"]:
+            flat = h["snippet"].replace("\n", " ")
+            snippet = Text(flat.replace("【", "").replace("】", ""))
+            for start, end in _marks(flat):
+                snippet.stylize("bold red", start, end)
+            where = f"{len(h['boxes'])} box{'es' if len(h['boxes']) != 1 else ''} on the page"
+            console.print(Text(f"   p.{h['page_no']:<3} ", style="bold"), snippet, Text(f"  [{where}]", style="dim"))
+
+
+def _marks(snippet: str) -> list[tuple[int, int]]:
+    """Spans of 【…】-marked hits in a snippet, as offsets in the unmarked text."""
+    spans, pos, start = [], 0, None
+    for ch in snippet:
+        if ch == "【":
+            start = pos
+        elif ch == "】" and start is not None:
+            spans.append((start, pos))
+            start = None
+        else:
+            pos += 1
+    return spans
+
+
+@click.group()
+def index() -> None:
+    """The search index: bring it up to date, rebuild it, check it against the database."""
+
+
+@index.command("sync")
+@pass_ctx
+def index_sync(ctx) -> None:
+    """Index pages waiting in the outbox (scan does this itself)."""
+    with progress("Indexing") as indexed:
+        n = sync_index(ctx.archive, progress=indexed, on_wait=ctx.on_index_wait)
+    console.print(f"{n} pages indexed")
+
+
+@index.command("rebuild")
+@click.option("--fresh", is_flag=True, help="Start over instead of resuming an interrupted rebuild.")
+@pass_ctx
+def index_rebuild(ctx, fresh) -> None:
+    """Re-index every page from the database, in chunks, with constant memory.
+    Resumes where an interrupted rebuild stopped. Use --backend to switch backends."""
+    with progress(f"Rebuilding ({ctx.archive.backend})") as rebuilt:
+        n = rebuild_index(ctx.archive, fresh=fresh, progress=rebuilt, on_wait=ctx.on_index_wait)
+    console.print(f"{n} pages in the {ctx.archive.backend} index")
+
+
+@index.command("check")
+@json_option
+@pass_ctx
+def index_check(ctx, as_json) -> None:
+    """Report pages missing from the index, stale in it, or in it but not in the database.
+    Exit status 4 when they disagree."""
+    result = check_index(ctx.archive)
+
+    def show(_) -> None:
+        console.print(
+            f"{result.pages} pages in the database; missing {len(result.missing)}, "
+            f"stale {len(result.stale)}, orphaned {len(result.orphaned)}"
+            + ("" if result.ok else " — run `dangan index sync` or `dangan index rebuild`")
+        )
+
+    output({"ok": result.ok, **asdict(result)}, as_json, show)
+    finish(problems_status(result.ok))
+
+
+COMMANDS = (search, index)
