@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dangan.indexing.backend import open_backend
+from dangan.indexing.backends import open_backend
 from dangan.indexing.schema import IndexDoc
 from dangan.indexing.search import search
 

@@ -31,7 +31,7 @@ def snapshot(db):
 
 def search_pages(home, db, query):
     from dangan.indexing import feed
-    from dangan.indexing.backend import open_backend
+    from dangan.indexing.backends import open_backend
     from dangan.indexing.search import search
 
     backend = open_backend(home.index_dir, "whoosh")

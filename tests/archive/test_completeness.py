@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from dangan.archive.business.completeness import PREDICATES, evaluate_completeness
+from dangan.archive.business.completeness import evaluate_completeness
+from dangan.archive.business.predicates import PREDICATES
 from dangan.archive.business.scheme import load_scheme
 from dangan.archive.business.workdays import add_months, add_working_days, due_dates
 

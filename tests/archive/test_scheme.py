@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dangan.archive.business.completeness import PREDICATES, VALIDATORS
+from dangan.archive.business.predicates import PREDICATES, VALIDATORS
 from dangan.archive.business.scheme import DEFAULT_SCHEME_PATH, JSON_SCHEMA_PATH, SchemeError, load_scheme
 
 SHIPPED = DEFAULT_SCHEME_PATH.read_text(encoding="utf-8")

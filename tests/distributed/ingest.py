@@ -14,7 +14,7 @@ from dangan.archive.db import Database
 from dangan.archive.home import DataHome
 from dangan.archive.store import FileStore
 from dangan.indexing import feed
-from dangan.indexing.backend import open_backend
+from dangan.indexing.backends import open_backend
 from dangan.scanning.batch import ScanOptions, scan
 from dangan.scanning.distributed import QueueRunner
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from dangan.archive import events
 from dangan.archive.models import ArchiveRecord, Customer, Page, SourceFile, StagedPage
-from dangan.indexing.backend import open_backend
+from dangan.indexing.backends import open_backend
 from tests.conftest import render_page
 from tests.distributed.conftest import finish
 

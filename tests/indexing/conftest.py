@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from dangan.indexing.backend import open_backend
+from dangan.indexing.backends import open_backend
 from dangan.indexing.schema import IndexDoc
 
 BACKENDS = ["whoosh", "tantivy"]

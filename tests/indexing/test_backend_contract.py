@@ -2,7 +2,7 @@
 
 import pytest
 
-from dangan.indexing.backend import open_backend
+from dangan.indexing.backends import open_backend
 from dangan.indexing.schema import doc_fingerprint
 from tests.indexing.conftest import ids, page
 

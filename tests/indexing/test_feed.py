@@ -6,7 +6,7 @@ import pytest
 
 from dangan.archive.paper.locations import shelve
 from dangan.indexing import feed
-from dangan.indexing.backend import open_backend
+from dangan.indexing.backends import open_backend
 from dangan.indexing.search import search
 from tests.archive.paper import build_room
 from tests.archive.records import make_record

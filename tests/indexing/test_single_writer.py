@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from dangan.indexing.backend import open_backend
+from dangan.indexing.backends import open_backend
 from dangan.indexing.lock import IndexLockTimeout, WriterLock
 from tests.indexing.conftest import BACKENDS, page
 

@@ -3,7 +3,8 @@ import json
 import pytest
 
 from dangan.indexing import backend as backend_module
-from dangan.indexing.backend import MARKER_FILE, IndexNeedsRebuild, open_backend
+from dangan.indexing.backend import MARKER_FILE, IndexNeedsRebuild
+from dangan.indexing.backends import open_backend
 from tests.indexing.conftest import BACKENDS, page
 
 

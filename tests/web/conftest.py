@@ -25,7 +25,7 @@ LOW_DPI = 150
 @pytest.fixture(scope="session")
 def web_archive(tmp_path_factory):
     from dangan.indexing import feed
-    from dangan.indexing.backend import open_backend
+    from dangan.indexing.backends import open_backend
     from dangan.scanning.batch import ScanOptions, scan
     from dangan.testing.synthetic import _PdfStream, demo_cases, encode_jpeg, render_document
 

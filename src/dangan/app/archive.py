@@ -16,7 +16,8 @@ from dangan.archive.db import Database, schema_is_current
 from dangan.archive.home import DataHome
 from dangan.archive.store import FileStore
 from dangan.errors import DanganError
-from dangan.indexing.backend import Backend, open_backend
+from dangan.indexing.backend import Backend
+from dangan.indexing.backends import open_backend
 
 DEFAULT_BACKEND = "whoosh"
 

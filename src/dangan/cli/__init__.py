@@ -16,8 +16,7 @@ import click
 from dangan.cli import audit, business, demo, paper, records, scan, search, serve, users
 from dangan.cli.base import Context, DanganGroup
 from dangan.i18n import LANGUAGES, set_language
-
-BACKENDS = ("whoosh", "tantivy")
+from dangan.indexing.backends import BACKENDS
 
 
 @click.group(cls=DanganGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -38,7 +37,7 @@ BACKENDS = ("whoosh", "tantivy")
 )
 @click.option(
     "--backend",
-    type=click.Choice(BACKENDS),
+    type=click.Choice(sorted(BACKENDS)),
     envvar="DANGAN_INDEX_BACKEND",
     help="Search index backend [default: whoosh].",
 )

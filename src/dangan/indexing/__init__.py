@@ -13,7 +13,8 @@ runs. Knows nothing of the database: callers feed it `IndexDoc`s.
 """
 
 from dangan.indexing.analyzer import ANALYZER_VERSION
-from dangan.indexing.backend import Backend, BackendHit, BackendPage, IndexNeedsRebuild, open_backend
+from dangan.indexing.backend import Backend, BackendHit, BackendPage, IndexNeedsRebuild
+from dangan.indexing.backends import open_backend
 from dangan.indexing.highlight import Box, locate
 from dangan.indexing.lock import IndexLockTimeout
 from dangan.indexing.query import QUERY_SYNTAX, QuerySyntaxError, parse_query

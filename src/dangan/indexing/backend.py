@@ -1,4 +1,4 @@
-"""The small interface every index backend implements, and how to open one.
+"""The small interface every index backend implements, and what they share.
 
 Both backends index the same terms (indexing.analyzer) into the same fields
 (indexing.schema) and execute the same compiled queries (indexing.query), so they
@@ -17,11 +17,10 @@ from typing import Protocol
 
 from dangan.errors import DanganError
 from dangan.indexing.analyzer import ANALYZER_VERSION
-from dangan.indexing.lock import LOCK_FILE, WaitCallback
+from dangan.indexing.lock import LOCK_FILE
 from dangan.indexing.schema import SCHEMA_VERSION, IndexDoc
 
 MARKER_FILE = "dangan-index.json"
-BACKENDS = ("whoosh", "tantivy")
 SORTS = ("relevance", "date")
 
 
@@ -110,28 +109,6 @@ def wipe_index_dir(path: Path) -> None:
 
 def is_empty_dir(path: Path) -> bool:
     return not any(p.name != LOCK_FILE for p in path.iterdir())
-
-
-def open_backend(
-    path: str | os.PathLike,
-    name: str = "whoosh",
-    *,
-    on_wait: WaitCallback | None = None,
-    lock_timeout: float | None = None,
-) -> Backend:
-    """Open (creating if absent) the index at `path`. An index built with other
-    analyzer/schema versions opens with needs_rebuild() true: call clear() and
-    re-add every page. `on_wait(pid)` is called when a write must wait for another
-    process's writer."""
-    if name == "whoosh":
-        from dangan.indexing.whoosh_backend import WhooshBackend
-
-        return WhooshBackend(Path(path), on_wait=on_wait, lock_timeout=lock_timeout)
-    if name == "tantivy":
-        from dangan.indexing.tantivy_backend import TantivyBackend
-
-        return TantivyBackend(Path(path), on_wait=on_wait, lock_timeout=lock_timeout)
-    raise ValueError(f'unknown index backend "{name}": use one of {", ".join(BACKENDS)}')
 
 
 def check_sort(sort: str) -> None:

@@ -222,7 +222,7 @@ def scan(
     paths: Iterable[str | os.PathLike],
     db: Database,
     store: FileStore,
-    options: ScanOptions = ScanOptions(),
+    options: ScanOptions | None = None,
     progress: Progress | None = None,
     on_folder: Callable[[FolderResult], None] | None = None,
     runner: PageRunner | None = None,
@@ -232,6 +232,7 @@ def scan(
 
     A file is one customer folder, unless cover sheets or MANIFEST split it into several
     (a ManifestError, raised before anything is written, lists what is wrong with MANIFEST)."""
+    options = options or ScanOptions()
     started = time.monotonic()
     files = discover(paths)
     plan = manifest.bind(files, _page_count) if manifest is not None else {}
@@ -513,13 +514,14 @@ def rescan_page(
     path: str | os.PathLike,
     db: Database,
     store: FileStore,
-    options: ScanOptions = ScanOptions(),
+    options: ScanOptions | None = None,
     page_no: int = 1,
 ) -> tuple[int, int, list[dict]]:
     """Replace the page REF (id or NUMBER/SEQ) with page PAGE_NO of the file at PATH.
     Returns (old page id, new page id, the new page's flags)."""
     from dangan.archive.records.qa import find_page, replace_page
 
+    options = options or ScanOptions()
     info = inspect(path)  # RejectedFile tells the operator what is wrong with the new scan
     if not 1 <= page_no <= info.page_count:
         raise RejectedFile(f"{path} has {info.page_count} pages; there is no page {page_no}")

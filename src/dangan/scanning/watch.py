@@ -204,7 +204,7 @@ def watch(
     folder: str | os.PathLike,
     db: Database,
     store: FileStore,
-    options: ScanOptions = ScanOptions(),
+    options: ScanOptions | None = None,
     *,
     settle: float = 5.0,
     interval: float = 2.0,
@@ -222,6 +222,7 @@ def watch(
     that fails (database unreachable, disk full …) is reported to ON_ERROR and retried with
     a growing pause; a file that breaks the page pipeline on its own is quarantined with the
     reason, so one bad file never holds up the others."""
+    options = options or ScanOptions()
     folder = Path(folder).resolve()
     if not folder.is_dir():
         raise WatchError(f"{folder}: no such folder to watch")

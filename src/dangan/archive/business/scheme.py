@@ -23,7 +23,7 @@ import jsonschema
 import yaml
 
 from dangan import SCHEMAS_DIR
-from dangan.archive.business.completeness import PREDICATES
+from dangan.archive.business.predicates import PREDICATES
 from dangan.errors import DanganError, NotFound
 
 DEFAULT_SCHEME_PATH = SCHEMAS_DIR / "classification.yaml"
@@ -589,7 +589,7 @@ def _unknown_doc(code: str, doc_codes: set[str]) -> str:
 def _unknown_predicate(name: str) -> str:
     close = difflib.get_close_matches(name, list(PREDICATES), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return f"unknown predicate {name!r} (not in the closed registry archive.completeness.PREDICATES){hint}"
+    return f"unknown predicate {name!r} (not in the closed registry archive.business.predicates.PREDICATES){hint}"
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
