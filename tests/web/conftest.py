@@ -27,7 +27,7 @@ def web_archive(tmp_path_factory):
     from dangan.indexing import feed
     from dangan.indexing.backends import open_backend
     from dangan.scanning.batch import ScanOptions, scan
-    from dangan.testing.synthetic import _PdfStream, demo_cases, encode_jpeg, render_document
+    from dangan.testing.synthetic import PdfStream, demo_cases, encode_jpeg, render_document
 
     tmp = tmp_path_factory.mktemp("web")
     case = next(c for c in demo_cases(seed=3) if c.business_type == "JR")
@@ -36,7 +36,7 @@ def web_archive(tmp_path_factory):
     scans = tmp / "scans"
     scans.mkdir()
     with open(scans / "folder-01.pdf", "wb") as fh:  # a scanner PDF whose pages differ in resolution
-        pdf = _PdfStream(fh)
+        pdf = PdfStream(fh)
         for image, dpi in pages:
             pdf.add_page(*encode_jpeg(image, 85, dpi), dpi)
         pdf.close()
