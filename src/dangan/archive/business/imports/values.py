@@ -1,0 +1,104 @@
+"""Cell values as the domain needs them: dates, capacities, yes/no, voltage and customer classes,
+户号; each refused with a plain reason."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from dangan.archive.business.imports.mapping import EARLIEST_YEAR
+from dangan.archive.identifiers import InvalidIdentifier, validate_account_number
+
+# --------------------------------------------------------------------------- values
+
+_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
+
+
+def parse_date(value: Any, today: date | None = None) -> date:
+    """A date cell: a spreadsheet date, 2024-03-15, 2024/3/15, 2024.3.15, 20240315 or
+    2024年3月15日 (a time after the date is ignored). Raises ValueError with a plain reason.
+    With TODAY, a date after it is refused (a stage cannot have happened tomorrow)."""
+    if isinstance(value, datetime):
+        d = value.date()
+    elif isinstance(value, date):
+        d = value
+    else:
+        text = str(value).strip()
+        m = _DATE_RE.match(text) or (re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text))
+        if not m:
+            raise ValueError(f"{text!r} is not a date (write YYYY-MM-DD)")
+        try:
+            d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a real date") from None
+    if d.year < EARLIEST_YEAR:
+        raise ValueError(f"{d.isoformat()} is before {EARLIEST_YEAR}")
+    if today is not None and d > today:
+        raise ValueError(f"{d.isoformat()} is in the future")
+    return d
+
+
+def parse_capacity(value: Any) -> float:
+    """A capacity in kVA: 315, 315.0, '315kVA', '1,250 kVA'. Never negative."""
+    text = str(value).strip().replace(",", "").replace("，", "")
+    text = re.sub(r"\s*(kva|kw|千伏安)$", "", text, flags=re.IGNORECASE)
+    try:
+        number = float(Decimal(text))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number of kVA") from None
+    if number < 0:
+        raise ValueError(f"{value!r} is negative")
+    return number
+
+
+_YES = {"是", "y", "yes", "true", "1", "有"}
+_NO = {"否", "n", "no", "false", "0", "无"}
+
+
+def parse_flag(value: Any) -> bool:
+    text = str(value).strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise ValueError(f"{value!r} is not yes/no (是/否)")
+
+
+_VOLTAGE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(kv|v)", re.IGNORECASE)
+
+
+def parse_voltage_class(value: Any, table: Mapping[str, str]) -> str:
+    text = str(value).strip()
+    if text in table:
+        return table[text]
+    if text.upper() in ("LV", "HV"):
+        return text.upper()
+    m = _VOLTAGE_RE.search(text)
+    if m:
+        volts = float(m.group(1)) * (1000 if m.group(2).lower() == "kv" else 1)
+        return "HV" if volts >= 1000 else "LV"
+    raise ValueError(f"voltage class {text!r} is neither listed under values.voltage_class nor a voltage")
+
+
+def parse_customer_class(value: Any, table: Mapping[str, str]) -> str:
+    text = str(value).strip()
+    if text in ("residential", "non_residential"):
+        return text
+    if text in table:
+        return table[text]
+    if "_default" in table:
+        return table["_default"]
+    raise ValueError(f"customer class {text!r} is not listed under values.customer_class")
+
+
+def parse_account(value: Any) -> str:
+    text = str(value).strip()
+    if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", text):
+        raise ValueError(f"户号 {text!r} was turned into scientific notation by a spreadsheet; export it again as text")
+    try:
+        return validate_account_number(text)
+    except InvalidIdentifier as exc:
+        raise ValueError(f"户号 {exc.reason}") from None
