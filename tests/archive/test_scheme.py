@@ -7,7 +7,8 @@ import json
 import pytest
 
 from dangan.archive.business.predicates import PREDICATES, VALIDATORS
-from dangan.archive.business.scheme import DEFAULT_SCHEME_PATH, JSON_SCHEMA_PATH, SchemeError, load_scheme
+from dangan.archive.business.scheme import DEFAULT_SCHEME_PATH, SchemeError, load_scheme
+from dangan.archive.business.scheme_checks import JSON_SCHEMA_PATH
 
 SHIPPED = DEFAULT_SCHEME_PATH.read_text(encoding="utf-8")
 
