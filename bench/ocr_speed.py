@@ -33,8 +33,8 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 ROOT = Path(__file__).resolve().parent.parent
 
 from dangan.archive.business.scheme import load_scheme
-from dangan.scanning.batch import PageTask, process_page
 from dangan.scanning.pipeline import options_from_scheme
+from dangan.scanning.runner import PageTask, process_page
 from dangan.scanning.sources import inspect
 from dangan.testing.synthetic import generate_ocr_corpus, load_corpus_truth
 

@@ -15,9 +15,10 @@ from dangan.app.index import IndexUpdate, index_after_change
 from dangan.archive.models import ArchiveRecord, Page
 from dangan.archive.records.qa import QaError, accept_page, find_page
 from dangan.errors import Conflict, DanganError, ExitStatus, Unavailable
-from dangan.scanning.batch import BatchReport, FolderResult, PageRunner, ScanOptions, rescan_page, scan
+from dangan.scanning.batch import BatchReport, FolderResult, ScanOptions, rescan_page, scan
 from dangan.scanning.covers import Manifest
 from dangan.scanning.pipeline import options_from_scheme
+from dangan.scanning.runner import PageRunner
 
 Progress = Callable[[int, int], None]
 

@@ -12,15 +12,11 @@ content-addressed, and a rerun skips what is already in the archive.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import cv2
 
 from dangan.archive.business.scheme import ClassificationScheme, load_scheme
 from dangan.archive.db import Database
@@ -43,9 +39,9 @@ from dangan.archive.records.staging import (
 )
 from dangan.archive.store import FileStore, sha256_file
 from dangan.scanning.covers import CoverCodeError, Manifest, ManifestRow, cover_of, parse_cover_payload
-from dangan.scanning.page import PageState, PipelineOptions
-from dangan.scanning.pipeline import run_pipeline
-from dangan.scanning.sources import SUFFIX, RejectedFile, SourceInfo, inspect, read_page
+from dangan.scanning.page import PipelineOptions
+from dangan.scanning.runner import PageRunner, PageTask, process_page, run_pages_locally
+from dangan.scanning.sources import SUFFIX, RejectedFile, SourceInfo, inspect
 from dangan.scanning.split import is_cover, split_at_covers, split_documents
 
 
@@ -94,8 +90,6 @@ class BatchReport:
 
 
 Progress = Callable[[int, int], None]  # (pages done, pages in the batch)
-# Where pages are processed: this machine's process pool by default, or a task queue.
-# A runner takes (page tasks, jobs) and yields (task, IntakePage) as pages finish.
 
 
 def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -117,88 +111,6 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
         else:
             raise FileNotFoundError(f"{p}: no such file or folder")
     return found
-
-
-@dataclass(frozen=True)
-class PageTask:
-    info: SourceInfo
-    page_no: int
-    store_root: str
-    options: PipelineOptions
-    source_sha256: str = ""  # which folder of the batch the page belongs to
-
-
-def process_page(task: PageTask) -> IntakePage:
-    """Worker: one page from file to IntakePage. Runs in a pool process."""
-    store = FileStore(task.store_root)
-    raw = read_page(task.info, task.page_no)
-    master = store.put_bytes("masters", raw.master, raw.master_suffix)
-    page = PageState(
-        source=task.info.path, page_no=task.page_no, image=raw.image, dpi=raw.dpi, master_sha256=master.sha256
-    )
-    page = run_pipeline(page, task.options)
-    derived = store.put_bytes("derived", encode_derived(page), ".jpg")
-    h, w = page.image.shape[:2]
-    return IntakePage(
-        source_page=task.page_no,
-        master_path=master.relpath,
-        master_sha256=master.sha256,
-        master_size=master.size,
-        master_format=raw.master_suffix.lstrip("."),
-        derived_path=derived.relpath,
-        derived_sha256=derived.sha256,
-        width=w,
-        height=h,
-        dpi=page.dpi,
-        rotation=page.rotation,
-        skew=round(page.skew, 2),
-        is_blank=page.is_blank,
-        is_colour=page.is_colour,
-        has_seal=page.has_seal,
-        text=page.text,
-        words=[[wd.text, wd.left, wd.top, wd.width, wd.height, round(wd.conf, 1), wd.line] for wd in page.words],
-        ocr_confidence=page.confidence,
-        ocr_engine=page.ocr_engine,
-        metrics={k: round(float(v), 4) for k, v in page.metrics.items()},
-        flags=[{"code": f.code, "severity": f.severity, "message": f.message} for f in page.flags],
-        fields={k: _jsonable(v) for k, v in page.fields.items()},
-        doc_type=page.doc_type,
-        doc_type_score=round(page.doc_type_score, 3),
-        title=_title_line(page.text),
-    )
-
-
-def encode_derived(page: PageState) -> bytes:
-    """The viewing copy: upright, deskewed, cropped; colour only where the page has colour."""
-    img = page.image if page.is_colour else cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
-    if img.ndim == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    if not ok:
-        raise RuntimeError("could not encode the derived page image")
-    return buf.tobytes()
-
-
-def _title_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:80]
-    return ""
-
-
-def _jsonable(value):
-    """Field proposals are dataclasses or dicts; the database keeps plain JSON."""
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(value):
-        value = asdict(value)
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 @dataclass
@@ -360,56 +272,6 @@ def _pages_of(
     )
     for task, page in runner(tasks, options.jobs):
         yield by_key[task.source_sha256], page
-
-
-# A runner yields each page's IntakePage, or the RejectedFile saying why it could not be
-# processed: a failure is a value, so the batch goes on with the other files.
-PageRunner = Callable[[Iterable["PageTask"], int], Iterator[tuple["PageTask", "IntakePage | RejectedFile"]]]
-
-
-def run_pages_locally(tasks: Iterable[PageTask], jobs: int) -> Iterator[tuple[PageTask, IntakePage | RejectedFile]]:
-    """This machine's pool: at most two pages in flight per worker, so memory stays flat
-    however long the batch."""
-    if jobs == 1:
-        for task in tasks:
-            try:
-                yield task, process_page_guarded(task)
-            except RejectedFile as e:
-                yield task, e
-        return
-    ctx = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
-    in_flight: dict[Future, PageTask] = {}
-    try:
-        for task in tasks:
-            while len(in_flight) >= 2 * jobs:
-                yield from _collect(in_flight)
-            in_flight[pool.submit(process_page_guarded, task)] = task
-        while in_flight:
-            yield from _collect(in_flight)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _collect(in_flight: dict[Future, PageTask]) -> Iterator[tuple[PageTask, IntakePage | RejectedFile]]:
-    finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-    for fut in finished:
-        task = in_flight.pop(fut)
-        try:
-            yield task, fut.result()
-        except RejectedFile as e:
-            yield task, e
-
-
-def process_page_guarded(task: PageTask) -> IntakePage:
-    try:
-        return process_page(task)
-    except RejectedFile:
-        raise
-    except Exception as e:  # a page that breaks the engine must not take the batch down
-        raise RejectedFile(
-            f"page {task.page_no} could not be processed ({type(e).__name__}: {e}); rescan this file"
-        ) from e
 
 
 def _parts(folder: _Folder, pages: list[StagedSummary]) -> list[FilePart]:

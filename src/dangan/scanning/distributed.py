@@ -46,8 +46,8 @@ from dangan.archive.db import Database
 from dangan.archive.models import Page, SourceFile, StagedPage
 from dangan.archive.records.accession import IntakePage, already_accessioned
 from dangan.archive.store import FileStore
-from dangan.scanning.batch import PageTask, process_page_guarded
 from dangan.scanning.page import PipelineOptions
+from dangan.scanning.runner import PageTask, process_page_guarded
 from dangan.scanning.sources import SUFFIX, RejectedFile, SourceInfo
 
 QUEUE = "dangan.pages"
