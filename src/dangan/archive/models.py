@@ -4,6 +4,9 @@ The archive number lives on ArchiveRecord and nothing mutable is derived from it
 business type, customer attributes and retention are metadata with a history
 (Classification rows), so a 过户 or 改类 never touches the number, the stored paths or
 the printed labels.
+
+All tables stay in this one module (longer than most): a reader sees every relationship in
+one place, and the migrations test compares this metadata with the migrated database.
 """
 
 from __future__ import annotations

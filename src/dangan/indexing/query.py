@@ -1,7 +1,8 @@
 """Search query syntax: parsed into a small AST, then compiled into backend-neutral
 index queries that both backends execute with the same meaning.
 
-QUERY_SYNTAX.md beside this module is the user documentation.
+QUERY_SYNTAX.md beside this module is the user documentation. Parser and compiler share the
+AST defined here and change together, so they stay in one module.
 """
 
 from __future__ import annotations
