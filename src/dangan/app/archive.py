@@ -13,13 +13,16 @@ from sqlalchemy.orm import Session
 
 from dangan.archive.business.scheme import ClassificationScheme, load_scheme
 from dangan.archive.db import Database, schema_is_current
-from dangan.archive.home import DataHome
+from dangan.archive.home import DataHome, init_home
 from dangan.archive.store import FileStore
 from dangan.errors import DanganError
 from dangan.indexing.backend import Backend
-from dangan.indexing.backends import open_backend
+from dangan.indexing.backends import BACKENDS, open_backend
 
 DEFAULT_BACKEND = "whoosh"
+INDEX_BACKENDS = tuple(BACKENDS)
+
+__all__ = ["INDEX_BACKENDS", "Archive", "DataHome", "NoArchive", "init_archive"]
 
 
 class NoArchive(DanganError):
@@ -103,3 +106,12 @@ class Archive:
     def close(self) -> None:
         if "db" in self.__dict__:
             self.__dict__.pop("db").dispose()
+
+
+def init_archive(archive: Archive) -> dict[str, str]:
+    """Create (or upgrade) the data home: database schema, file store, search index. Safe to
+    run again: data is left alone. Returns what exists."""
+    created = init_home(archive.home)
+    with archive.index() as backend:
+        created["index"] = f"{archive.home.index_dir} ({backend.name}, {backend.count()} pages)"
+    return created

@@ -16,11 +16,33 @@ from dangan.archive.models import ArchiveRecord, Page
 from dangan.archive.records.qa import QaError, accept_page, find_page
 from dangan.errors import Conflict, DanganError, ExitStatus, Unavailable
 from dangan.scanning.batch import BatchReport, FolderResult, ScanOptions, rescan_page, scan
-from dangan.scanning.covers import Manifest
+from dangan.scanning.covers import Manifest, load_manifest
+from dangan.scanning.ocr import ENGINES
+from dangan.scanning.page import PipelineOptions
 from dangan.scanning.pipeline import options_from_scheme
 from dangan.scanning.runner import PageRunner
+from dangan.scanning.watch import stop_on_interrupt
 
 Progress = Callable[[int, int], None]
+OCR_ENGINES = tuple(sorted(ENGINES))
+DEFAULT_ENGINE = PipelineOptions().engine
+
+__all__ = [
+    "DEFAULT_ENGINE",
+    "OCR_ENGINES",
+    "IngestResult",
+    "NotQueued",
+    "Station",
+    "connect_station",
+    "ingest",
+    "load_manifest",
+    "qa_accept",
+    "rescan",
+    "run_worker",
+    "scan_options",
+    "stop_on_interrupt",
+    "watch_folder",
+]
 
 
 def default_jobs() -> int:

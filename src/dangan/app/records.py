@@ -30,13 +30,26 @@ from dangan.archive.users import User, id_numbers_in, mask_ids, visible_fields, 
 from dangan.errors import NotFound
 from dangan.indexing.highlight import WordBox, locate
 from dangan.indexing.pages import with_boxes
-from dangan.indexing.query import parse_query, positive_text_terms
+from dangan.indexing.query import QUERY_SYNTAX, parse_query, positive_text_terms
 from dangan.indexing.search import make_snippet, match_spans
 from dangan.indexing.search import search as run_search
 
 
 def _text(viewer: User | None, text: str) -> str:
     return text if viewer is None else visible_text(viewer, text)
+
+
+__all__ = [
+    "QUERY_SYNTAX",
+    "check_number",
+    "page_image",
+    "page_view",
+    "qa_queue",
+    "quarantined",
+    "record_view",
+    "search",
+    "visible_flags",
+]
 
 
 def _fields(viewer: User | None, fields: dict) -> dict:

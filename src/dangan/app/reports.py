@@ -11,6 +11,8 @@ from typing import Any
 
 from dangan.app.archive import Archive
 from dangan.archive.audit import reports as rp
+from dangan.archive.audit.report_html import CHARTS, render_html
+from dangan.archive.audit.reports import Report, cell_text
 from dangan.errors import NotFound
 
 
@@ -102,3 +104,20 @@ def make_report(archive: Archive, kind: str, *, as_of: date | None = None, **fil
 def make_all(archive: Archive, *, as_of: date | None = None) -> list[rp.Report]:
     """Every report, for one signed-off document."""
     return [make_report(archive, kind, as_of=as_of) for kind in REPORT_KINDS]
+
+
+def as_html(reports: list[Report], title: str | None = None) -> str:
+    """The reports as one self-contained page (inline CSS and SVG charts, no script) for A4."""
+    return render_html(reports, title=title) if title else render_html(reports)
+
+
+def charts(report: Report) -> list[tuple[str, str]]:
+    """(name, inline SVG) of each chart the report has data for."""
+    return [
+        (name.replace("_", " "), CHARTS[name](series))
+        for name, series in report.charts.items()
+        if name in CHARTS and series
+    ]
+
+
+__all__ = ["REPORTS", "REPORT_KINDS", "Report", "as_html", "cell_text", "charts", "make_all", "make_report"]

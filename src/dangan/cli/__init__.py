@@ -13,10 +13,10 @@ import os
 
 import click
 
+from dangan.app.archive import INDEX_BACKENDS
 from dangan.cli import audit, business, demo, paper, records, scan, search, serve, users
 from dangan.cli.base import Context, DanganGroup
 from dangan.i18n import LANGUAGES, set_language
-from dangan.indexing.backends import BACKENDS
 
 
 @click.group(cls=DanganGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -37,7 +37,7 @@ from dangan.indexing.backends import BACKENDS
 )
 @click.option(
     "--backend",
-    type=click.Choice(sorted(BACKENDS)),
+    type=click.Choice(INDEX_BACKENDS),
     envvar="DANGAN_INDEX_BACKEND",
     help="Search index backend [default: whoosh].",
 )

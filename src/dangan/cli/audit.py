@@ -8,9 +8,7 @@ import click
 from rich.table import Table
 
 from dangan.app import audit
-from dangan.app.reports import make_all, make_report
-from dangan.archive.audit.report_html import render_html
-from dangan.archive.audit.reports import Report, cell_text
+from dangan.app.reports import Report, as_html, cell_text, make_all, make_report
 from dangan.cli.base import DATE, console, day, finish, json_option, output, pass_ctx, problems_status, progress
 
 
@@ -31,7 +29,7 @@ def emit_report(report: Report, as_json: bool, csv_out: str | None, html_out: st
     if csv_out:
         Path(csv_out).write_text(report.to_csv(), encoding="utf-8-sig")  # BOM: spreadsheets read UTF-8
     if html_out:
-        Path(html_out).write_text(render_html([report], title=report.title), encoding="utf-8")
+        Path(html_out).write_text(as_html([report], title=report.title), encoding="utf-8")
 
     def show(_) -> None:
         a = report.about
@@ -171,7 +169,7 @@ def report_numbering(ctx, as_json, csv_out, html_out):
 def report_all(ctx, as_of, html_out):
     """Every report in one HTML file (one per printed page group), for sign-off."""
     reports = make_all(ctx.archive, as_of=day(as_of))
-    Path(html_out).write_text(render_html(reports), encoding="utf-8")
+    Path(html_out).write_text(as_html(reports), encoding="utf-8")
     for r in reports:
         console.print(f"{r.kind}: " + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]"))
     console.print(f"written: {html_out}")

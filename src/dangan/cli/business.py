@@ -10,8 +10,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from dangan.archive.business import collection, imports
-from dangan.archive.records import lifecycle
+from dangan.app import business, lifecycle
 from dangan.cli.base import DATE, console, day, finish, json_option, output, pairs, pass_ctx, progress
 from dangan.errors import ExitStatus
 
@@ -61,7 +60,6 @@ def import_options(f):
 def run_import(
     ctx, kind: str, file: str, mapping, encoding, sheet, report_path, show, batch_size, today, as_json
 ) -> None:
-    run = imports.import_customers if kind == "customers" else imports.import_cases
     with open(report_path, "w", encoding="utf-8-sig", newline="") if report_path else nullcontext() as fh:
         sink = None
         if fh is not None:
@@ -69,17 +67,18 @@ def run_import(
             writer.writerow(["file", "line", "column", "value", "severity", "reason"])
             sink = lambda p: writer.writerow([p.file, p.line, p.column, p.value, p.severity, p.reason])
         with progress(f"Importing {kind}") as imported:
-            options = imports.ImportOptions(
+            report = business.import_export(
+                ctx.archive,
+                kind,
+                file,
                 mapping=mapping,
                 encoding=encoding,
                 sheet=sheet,
                 batch_size=batch_size,
-                today=day(today) or date.today(),
-                actor=ctx.actor,
+                today=day(today),
                 on_problem=sink,
                 progress=imported,
             )
-            report = run(ctx.archive.db, file, ctx.archive.scheme, options)
     output(report.as_dict(), as_json, lambda _: print_import(report, show, report_path))
     finish(ExitStatus.INPUT_REFUSED if report.rejected else ExitStatus.OK)
 
@@ -151,10 +150,9 @@ def collect(ctx, department, overdue_only, today, as_json) -> None:
 
     A stage's documents are due the scheme's due_working_days after the stage's date (from
     the imported export); overdue after that. Exit status 4 when anything is overdue."""
-    with ctx.session() as s:
-        departments = collection.collection_list(
-            s, ctx.archive.scheme, today=day(today) or date.today(), department=department, overdue_only=overdue_only
-        )
+    departments = business.collection_list(
+        ctx.archive, today=day(today), department=department, overdue_only=overdue_only
+    )
 
     def show(_) -> None:
         if not departments:
@@ -197,16 +195,14 @@ def case() -> None:
 @pass_ctx
 def case_set(ctx, work_order, fields, facts, reason) -> None:
     """Record billing-critical fields or facts of a case (checked at handover)."""
-    with ctx.session() as s:
-        c = lifecycle.update_case(
-            s,
-            work_order,
-            actor=ctx.actor,
-            reason=reason,
-            billing_fields=pairs(fields, "NAME=VALUE"),
-            facts=pairs(facts, "NAME=VALUE"),
-        )
-        console.print(f"case {c.work_order}: fields {c.billing_fields}, facts {c.facts}")
+    c = lifecycle.update_case(
+        ctx.archive,
+        work_order,
+        reason=reason,
+        billing_fields=pairs(fields, "NAME=VALUE"),
+        facts=pairs(facts, "NAME=VALUE"),
+    )
+    console.print(f"case {c['work_order']}: fields {c['billing_fields']}, facts {c['facts']}")
 
 
 @case.command("close")
@@ -215,8 +211,7 @@ def case_set(ctx, work_order, fields, facts, reason) -> None:
 @pass_ctx
 def case_close(ctx, work_order, closed_on) -> None:
     """Close a case: retention periods with trigger case_closed start from this date."""
-    with ctx.session() as s:
-        lifecycle.close_case(s, work_order, closed_on.date(), actor=ctx.actor)
+    lifecycle.close_case(ctx.archive, work_order, closed_on.date())
     console.print(f"case {work_order} closed on {closed_on.date()}")
 
 
@@ -227,8 +222,7 @@ def case_close(ctx, work_order, closed_on) -> None:
 @pass_ctx
 def case_show(ctx, work_order, today, as_json) -> None:
     """A case's stages, when its documents are due, which have arrived and which are owed."""
-    with ctx.session() as s:
-        docs = collection.case_documents(s, ctx.archive.scheme, work_order, today=day(today) or date.today())
+    docs = business.case_documents(ctx.archive, work_order, today=day(today))
 
     def show(_) -> None:
         console.print(Text(f"{docs.work_order}  {docs.variant}  {docs.department}  [{docs.status}]", style="bold"))
@@ -255,8 +249,7 @@ def case_show(ctx, work_order, today, as_json) -> None:
 @pass_ctx
 def case_link(ctx, number, work_order, reason) -> None:
     """Link scanned record NUMBER to case WORK_ORDER, or confirm a proposed link."""
-    with ctx.session() as s:
-        collection.link_record(s, number, work_order, actor=ctx.actor, reason=reason)
+    business.link_record(ctx.archive, number, work_order, reason=reason)
     console.print(f"{number} linked to case {work_order}")
 
 

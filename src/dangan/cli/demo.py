@@ -8,13 +8,10 @@ from pathlib import Path
 
 import click
 from rich.table import Table
-from sqlalchemy import select
 
 from dangan.app import Archive, ingest, records
-from dangan.app.reports import make_all
-from dangan.archive.audit.report_html import render_html
-from dangan.archive.home import init_home
-from dangan.archive.models import ArchiveRecord
+from dangan.app.archive import init_archive
+from dangan.app.reports import as_html, make_all
 from dangan.cli.base import console, default_jobs, pass_ctx, progress
 from dangan.cli.records import print_record
 from dangan.cli.scan import print_batch
@@ -54,7 +51,7 @@ def demo(ctx, demo_home, jobs, seed) -> None:
     archive = Archive.open(root / "archive", None, actor=ctx.actor, backend=ctx.archive.backend)
 
     console.rule("[bold]2. dangan init")
-    created = init_home(archive.home)
+    created = init_archive(archive)
     table = Table(title="dangan data home ready", show_header=False)
     for k, v in created.items():
         table.add_row(k, str(v))
@@ -84,15 +81,14 @@ def demo(ctx, demo_home, jobs, seed) -> None:
         console.rule(f"[bold]4. dangan search {q}")
         print_results(records.search(archive, q, per_page=5))
 
-    with archive.session() as s:
-        number = s.scalar(select(ArchiveRecord.number).order_by(ArchiveRecord.id))
+    number = next(f.number for f in result.report.folders if f.status == "accessioned")
     console.rule(f"[bold]5. dangan show {number}")
     print_record(records.record_view(archive, number, with_text=False), with_text=False)
 
     console.rule("[bold]6. dangan report all --html (for the auditor)")
     report_html = root / "audit-report.html"
     reports = make_all(archive)  # the demo's cases lack billing fields and shelving: the report says so
-    report_html.write_text(render_html(reports), encoding="utf-8")
+    report_html.write_text(as_html(reports), encoding="utf-8")
     for r in reports:
         console.print(f"{r.kind}: " + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]"))
     console.print(f"written: {report_html}")

@@ -8,14 +8,9 @@ import click
 from rich.table import Table
 from rich.tree import Tree
 
+from dangan.app import paper
 from dangan.app.labels import LABEL_KINDS, print_labels
-from dangan.archive.models import Box
-from dangan.archive.paper import handover as ho
-from dangan.archive.paper import loans, locations
-from dangan.archive.paper.stocktake import stocktake as take_stock
 from dangan.cli.base import DATE, console, finish, json_option, output, pass_ctx, problems_status
-
-KINDS = ("room", "zone", "rack", "cabinet", "shelf", "box")
 
 
 @click.group()
@@ -25,14 +20,13 @@ def location() -> None:
 
 @location.command("add")
 @click.argument("code")
-@click.option("--kind", required=True, type=click.Choice(KINDS))
+@click.option("--kind", required=True, type=click.Choice(paper.LOCATION_KINDS))
 @click.option("--parent", metavar="CODE", help="The location it sits in (a box's parent is a shelf).")
 @click.option("--name", default="", help="A name people use, e.g. 一号库房.")
 @pass_ctx
 def location_add(ctx, code, kind, parent, name) -> None:
     """Add a room, zone, rack, cabinet, shelf or box, with the code printed on its label."""
-    with ctx.session() as s:
-        locations.add_location(s, code, kind, parent=parent, name=name, actor=ctx.actor)
+    paper.add_location(ctx.archive, code, kind, parent=parent, name=name)
     console.print(f"added {kind} [bold]{code}[/]" + (f" in {parent}" if parent else ""))
 
 
@@ -41,8 +35,7 @@ def location_add(ctx, code, kind, parent, name) -> None:
 @pass_ctx
 def location_list(ctx, as_json) -> None:
     """The location tree down to folders, with each folder's paper state."""
-    with ctx.session() as s:
-        tree = locations.location_tree(s)
+    tree = paper.location_tree(ctx.archive)
 
     def add(node: dict, branch: Tree) -> None:
         if node["kind"] == "folder":
@@ -72,8 +65,7 @@ def location_list(ctx, as_json) -> None:
 @pass_ctx
 def location_where(ctx, number_, as_json) -> None:
     """Where a record's paper is: folder, box, shelf path and state."""
-    with ctx.session() as s:
-        w = locations.where_is(s, number_)
+    w = paper.where_is(ctx.archive, number_)
 
     def show(w: dict) -> None:
         if w["folder"] is None:
@@ -96,10 +88,8 @@ def shelve(ctx, item, target) -> None:
     \b
     dangan shelve GD01-KH·2024-0000017 B001     folder into box (created on first shelving)
     dangan shelve B001 K01-C-01-1               box onto shelf"""
-    with ctx.session() as s:
-        moved = locations.shelve(s, item, target, actor=ctx.actor)
-        path = locations.box_path(moved) if isinstance(moved, Box) else locations.location_path(s, moved)
-    console.print(f"[green]shelved[/] {moved.code} → {' / '.join(path)}")
+    moved = paper.shelve(ctx.archive, item, target)
+    console.print(f"[green]shelved[/] {moved['code']} → {' / '.join(moved['path'])}")
 
 
 @click.command("born-digital")
@@ -108,9 +98,8 @@ def shelve(ctx, item, target) -> None:
 @pass_ctx
 def born_digital(ctx, number_, reason) -> None:
     """Mark a record as having no paper at all (so no folder is expected)."""
-    with ctx.session() as s:
-        r = locations.mark_born_digital(s, number_, actor=ctx.actor, reason=reason)
-    console.print(f"{r.number}: born digital")
+    number = paper.mark_born_digital(ctx.archive, number_, reason=reason)
+    console.print(f"{number}: born digital")
 
 
 @click.command()
@@ -146,8 +135,7 @@ def labels(ctx, kind, codes, out) -> None:
 def stocktake(ctx, box, codes_file, csv_out, as_json) -> None:
     """盘点 one box: in place, misplaced (and where it belongs), unexpected, missing, on loan.
     Exit status 4 when anything is not in place."""
-    with ctx.session() as s:
-        report = take_stock(s, box, codes_file, actor=ctx.actor)
+    report = paper.stocktake(ctx.archive, box, codes_file)
     rows = report.rows()
     if csv_out:
         with open(csv_out, "w", newline="", encoding="utf-8") as f:
@@ -188,18 +176,14 @@ def handover(ctx, numbers, from_dept, to_dept, offered_by, override, reason, as_
     refuses the whole handover, listing every problem. Exit status 4 when refused."""
     if override and not (reason or "").strip():
         raise click.UsageError("--override needs --reason")
-    with ctx.session() as s:
-        h = ho.offer_handover(
-            s,
-            numbers,
-            from_dept=from_dept,
-            to_dept=to_dept,
-            actor=ctx.actor,
-            scheme=ctx.archive.scheme,
-            offered_by=offered_by,
-            override_reason=reason if override else None,
-        )
-        view = ho.handover_view(h)
+    view = paper.handover(
+        ctx.archive,
+        numbers,
+        from_dept=from_dept,
+        to_dept=to_dept,
+        offered_by=offered_by,
+        override_reason=reason if override else None,
+    )
 
     def show(view: dict) -> None:
         colour = "green" if view["status"] == "accepted" else "red"
@@ -233,18 +217,16 @@ def loan() -> None:
 @pass_ctx
 def loan_lend(ctx, folder, borrower, dept, purpose, approver, due) -> None:
     """Lend a folder (code or archive number) to a person."""
-    with ctx.session() as s:
-        ln = loans.lend(
-            s,
-            folder,
-            borrower=borrower,
-            actor=ctx.actor,
-            department=dept,
-            purpose=purpose,
-            approver=approver,
-            due_on=due.date() if due else None,
-        )
-        console.print(f"loan #{ln.id}: {ln.folder.code} to {borrower}, due {ln.due_on}, {ln.pages_out} pages")
+    ln = paper.lend(
+        ctx.archive,
+        folder,
+        borrower=borrower,
+        department=dept,
+        purpose=purpose,
+        approver=approver,
+        due_on=due.date() if due else None,
+    )
+    console.print(f"loan #{ln['id']}: {ln['folder']} to {borrower}, due {ln['due_on']}, {ln['pages_out']} pages")
 
 
 @loan.command("return")
@@ -254,13 +236,11 @@ def loan_lend(ctx, folder, borrower, dept, purpose, approver, due) -> None:
 @pass_ctx
 def loan_return(ctx, folder, pages, note) -> None:
     """Take a folder back; the page count is checked against the scanned pages."""
-    with ctx.session() as s:
-        ln = loans.return_loan(s, folder, pages_counted=pages, actor=ctx.actor, note=note)
-        ok = ln.pages_back == ln.pages_out
-        console.print(
-            f"loan #{ln.id} returned: {pages} pages "
-            + ("[green]match the scan[/]" if ok else f"[red]≠ {ln.pages_out} scanned — recorded[/]")
-        )
+    ln = paper.return_loan(ctx.archive, folder, pages_counted=pages, note=note)
+    mismatch = f"[red]≠ {ln['pages_out']} scanned — recorded[/]"
+    console.print(
+        f"loan #{ln['id']} returned: {pages} pages " + (mismatch if ln["page_mismatch"] else "[green]match the scan[/]")
+    )
 
 
 @loan.command("list")
@@ -269,8 +249,7 @@ def loan_return(ctx, folder, pages, note) -> None:
 @pass_ctx
 def loan_list(ctx, overdue, as_json) -> None:
     """Open loans (or only the overdue ones)."""
-    with ctx.session() as s:
-        rows = [loans.loan_view(x) for x in (loans.overdue_loans(s) if overdue else loans.open_loans(s))]
+    rows = paper.open_loans(ctx.archive, overdue=overdue)
 
     def show(rows: list[dict]) -> None:
         table = Table(title="overdue loans" if overdue else "open loans")

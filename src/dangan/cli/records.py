@@ -6,12 +6,9 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from dangan.app import records
+from dangan.app import lifecycle, records
 from dangan.app.archive import NoArchive
 from dangan.app.audit import verify_chain
-from dangan.archive.audit.searchable_pdf import export_pdf as write_pdf
-from dangan.archive.records import lifecycle
-from dangan.archive.records.views import find_record
 from dangan.cli.base import DATE, console, day, finish, json_option, output, pairs, pass_ctx, problems_status
 
 
@@ -127,9 +124,8 @@ def number_check(ctx, text, as_json) -> None:
 @pass_ctx
 def number_void(ctx, number_, reason) -> None:
     """Void a number (never reused); the record stays with status 'void' and the reason."""
-    with ctx.session() as s:
-        r = lifecycle.void_number(s, number_, reason=reason, actor=ctx.actor)
-    console.print(f"{r.number} voided: {reason}")
+    voided = lifecycle.void_number(ctx.archive, number_, reason=reason)
+    console.print(f"{voided} voided: {reason}")
 
 
 @click.group()
@@ -173,24 +169,20 @@ def reclassify(ctx, number_, business, voltage, customer_class, retention, docs,
         doc_types = {int(k): v for k, v in pairs(docs, "ITEM=TYPE").items()}
     except ValueError:
         raise click.BadParameter("--doc ITEM must be the document's 件 number, e.g. --doc 3=SM") from None
-    with ctx.session() as s:
-        r = lifecycle.reclassify(
-            s,
-            number_,
-            business_type=business,
-            voltage_class=voltage,
-            customer_class=customer_class,
-            retention=retention,
-            doc_types=doc_types,
-            reason=reason,
-            actor=ctx.actor,
-            scheme=ctx.archive.scheme,
-        )
-        c = r.classification
-        console.print(
-            f"{r.number}: now {c.business_type} {c.voltage_class} {c.customer_class} {c.retention}".rstrip()
-            + " (number, files and labels unchanged)"
-        )
+    c = lifecycle.reclassify(
+        ctx.archive,
+        number_,
+        business_type=business,
+        voltage_class=voltage,
+        customer_class=customer_class,
+        retention=retention,
+        doc_types=doc_types,
+        reason=reason,
+    )
+    console.print(
+        f"{c['number']}: now {c['business_type']} {c['voltage_class']} {c['customer_class']} {c['retention']}".rstrip()
+        + " (number, files and labels unchanged)"
+    )
 
 
 @click.command()
@@ -199,8 +191,7 @@ def reclassify(ctx, number_, business, voltage, customer_class, retention, docs,
 @pass_ctx
 def history(ctx, number_, as_json) -> None:
     """Every classification a record has had, and every document type change."""
-    with ctx.session() as s:
-        rows = lifecycle.classification_history(s, number_)
+    rows = lifecycle.history(ctx.archive, number_)
 
     def show(rows: list[dict]) -> None:
         table = Table(title=f"history of {number_}")
@@ -245,11 +236,8 @@ def account() -> None:
 @pass_ctx
 def account_change(ctx, old, new, reason) -> None:
     """户号 change, or 并户 when NEW already exists: records stay findable by both numbers."""
-    with ctx.session() as s:
-        c = lifecycle.change_account_number(s, old, new, reason, ctx.actor)
-        console.print(
-            f"customer now {c.account_number}; findable by " + ", ".join(sorted(a.account_number for a in c.aliases))
-        )
+    c = lifecycle.change_account_number(ctx.archive, old, new, reason=reason)
+    console.print(f"customer now {c['account_number']}; findable by " + ", ".join(c["findable_by"]))
 
 
 @click.group()
@@ -263,8 +251,7 @@ def retention() -> None:
 @pass_ctx
 def retention_due(ctx, as_of, as_json) -> None:
     """Records whose retention period has run out: to appraise, then dispose or extend."""
-    with ctx.session() as s:
-        rows = [x.as_dict() for x in lifecycle.retention_due(s, ctx.archive.scheme, day(as_of))]
+    rows = lifecycle.retention_due(ctx.archive, day(as_of))
 
     def show(rows: list[dict]) -> None:
         table = Table(title=f"retention due ({len(rows)})")
@@ -286,11 +273,8 @@ def retention_due(ctx, as_of, as_json) -> None:
 @pass_ctx
 def retention_dispose(ctx, number_, reason, approved_by) -> None:
     """Dispose of a record whose retention ran out; a tombstone keeps its metadata."""
-    with ctx.session() as s:
-        r = lifecycle.dispose(
-            s, number_, reason=reason, approved_by=approved_by, actor=ctx.actor, scheme=ctx.archive.scheme
-        )
-    console.print(f"{r.number} disposed (tombstone kept)")
+    disposed = lifecycle.dispose(ctx.archive, number_, reason=reason, approved_by=approved_by)
+    console.print(f"{disposed} disposed (tombstone kept)")
 
 
 @click.command("export-pdf")
@@ -310,9 +294,7 @@ def export_pdf(ctx, number, out, as_json) -> None:
     current page image, at its scanned size, with the OCR text invisible over the image so
     it can be searched, selected and copied. The export is logged as an event with the
     file's SHA-256."""
-    with ctx.session() as s:
-        out = out or f"{find_record(s, number).number}.pdf"
-        result = write_pdf(s, number, ctx.archive.store, out, actor=ctx.actor)
+    result = lifecycle.export_pdf(ctx.archive, number, out)
 
     def show(r) -> None:
         console.print(f"wrote {r.path}: {r.number}, {r.pages} pages, {r.words} words, {r.size / 1e6:.1f} MB")

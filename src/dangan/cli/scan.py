@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dangan.app import ingest, records
-from dangan.archive.home import init_home
+from dangan.app.archive import init_archive
 from dangan.cli.base import (
     console,
     default_jobs,
@@ -22,13 +22,10 @@ from dangan.cli.base import (
     progress,
 )
 from dangan.errors import ExitStatus
-from dangan.scanning.covers import load_manifest
-from dangan.scanning.ocr import ENGINES
-from dangan.scanning.page import PipelineOptions
 
 STATUS_STYLE = {"accessioned": "green", "skipped": "yellow", "quarantined": "red"}
 ENGINE_HELP = (
-    f"OCR engine: rapidocr (PP-OCR, models inside the package) or tesseract [default: {PipelineOptions().engine}]."
+    f"OCR engine: rapidocr (PP-OCR, models inside the package) or tesseract [default: {ingest.DEFAULT_ENGINE}]."
 )
 
 
@@ -39,9 +36,7 @@ def init(ctx, as_json: bool) -> None:
     """Create the data home: database (migrated to the newest schema), search index and file store.
 
     Safe to run again: it upgrades the database schema and leaves data alone."""
-    created = init_home(ctx.home)
-    with ctx.archive.index() as backend:
-        created["index"] = f"{ctx.home.index_dir} ({backend.name}, {backend.count()} pages)"
+    created = init_archive(ctx.archive)
 
     def show(created: dict) -> None:
         table = Table(title="dangan data home ready", show_header=False)
@@ -64,7 +59,7 @@ def init(ctx, as_json: bool) -> None:
 )
 @click.option("--fonds", default=None, help="Fonds code (全宗号) for new archive numbers [default: from the scheme].")
 @click.option("--label", default="", help="A name for this batch, shown in reports.")
-@click.option("--engine", type=click.Choice(sorted(ENGINES)), default=None, help=ENGINE_HELP)
+@click.option("--engine", type=click.Choice(ingest.OCR_ENGINES), default=None, help=ENGINE_HELP)
 @click.option(
     "--distributed",
     is_flag=True,
@@ -104,7 +99,7 @@ def scan(ctx, paths, jobs, fonds, label, engine, distributed, broker, manifest_p
     With --distributed, workers on any machine that sees the database and the file store do
     the OCR (start them with `dangan worker`); this station accessions each folder as its
     last page comes back. Several stations may scan into one archive at once."""
-    manifest = load_manifest(manifest_path) if manifest_path else None  # refused before anything is written
+    manifest = ingest.load_manifest(manifest_path) if manifest_path else None  # refused before anything is written
     archive = ctx.archive
     options = ingest.scan_options(archive, engine=engine, jobs=jobs, fonds=fonds, label=label)
     runner, on_folder = None, None
@@ -214,7 +209,7 @@ def worker(ctx, concurrency, broker, name, loglevel) -> None:
     help="Pages OCR'd in parallel (one process each).",
 )
 @click.option("--fonds", default=None, help="Fonds code (全宗号) for new archive numbers [default: from the scheme].")
-@click.option("--engine", type=click.Choice(sorted(ENGINES)), default=None, help=ENGINE_HELP)
+@click.option("--engine", type=click.Choice(ingest.OCR_ENGINES), default=None, help=ENGINE_HELP)
 @click.option("--label", default="hot folder", show_default=True, help="Name of the batches, shown in reports.")
 @pass_ctx
 def watch(ctx, folder, interval, settle, jobs, fonds, engine, label) -> None:
@@ -228,8 +223,6 @@ def watch(ctx, folder, interval, settle, jobs, fonds, engine, label) -> None:
 
     Ctrl-C stops after the batch under way; a second Ctrl-C stops at once (the unfinished
     files are scanned again at the next start)."""
-    from dangan.scanning.watch import stop_on_interrupt
-
     archive = ctx.archive
     options = ingest.scan_options(archive, engine=engine, jobs=jobs, fonds=fonds, label=label)
     archive.check()
@@ -254,7 +247,7 @@ def watch(ctx, folder, interval, settle, jobs, fonds, engine, label) -> None:
     stop = threading.Event()
     err.print(f"watching {Path(folder).resolve()} (every {interval:g} s, settled after {settle:g} s); Ctrl-C to stop")
     try:
-        with stop_on_interrupt(
+        with ingest.stop_on_interrupt(
             stop,
             on_first=lambda: err.print("[yellow]stopping after the batch under way (Ctrl-C again to stop at once)…[/]"),
         ):

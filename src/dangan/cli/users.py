@@ -7,7 +7,6 @@ import sys
 import click
 
 from dangan.app import users
-from dangan.archive.users import ROLES
 from dangan.cli.base import console, json_option, output, pass_ctx
 
 
@@ -26,7 +25,7 @@ def user() -> None:
 @click.argument("name")
 @click.option(
     "--role",
-    type=click.Choice(ROLES),
+    type=click.Choice(users.ROLES),
     required=True,
     help="operator: scans and ingests; staff: searches and reads (ID numbers masked); "
     "auditor: reads everything, changes nothing; admin: everything.",

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from dangan.app import audit, ingest, records
 from dangan.app.reports import REPORT_KINDS, make_all, make_report
-from dangan.archive.users import User
+from dangan.app.users import User
 from dangan.web.deps import (
     CanIngest,
     CanQa,
@@ -62,7 +62,7 @@ def search(
     per_page: int = Query(10, ge=1, le=100),
     sort: str = Query("relevance", pattern="^(relevance|date)$"),
 ) -> dict[str, Any]:
-    query = SearchForm(q, account, business, doctype, date_from, date_to).query()
+    query = SearchForm(q, account, business, doctype, date_from, date_to).query(request.app.state.archive.scheme)
     if not query:
         raise FormError("give a query or a filter")
     return records.search(archive_for(request, user), query, page=page, per_page=per_page, sort=sort, viewer=user)

@@ -23,10 +23,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dangan.app import Archive
-from dangan.archive.audit.reports import cell_text
-from dangan.archive.home import DataHome
-from dangan.archive.users import session_user
+from dangan.app.archive import Archive, DataHome
+from dangan.app.reports import cell_text
+from dangan.app.users import session_user
 from dangan.errors import DanganError
 from dangan.web.api import router as api_router
 from dangan.web.deps import ROLE_LABELS, LoginRequired, Settings, may, page
@@ -72,11 +71,9 @@ def create_app(
         request.state.user, request.state.csrf = None, None
         if not request.url.path.startswith("/static/"):
             token = request.cookies.get(app.state.settings.session_cookie)
-            if token:
-                with archive.session() as s:
-                    found = session_user(s, token)
-                    if found:
-                        request.state.user, request.state.csrf = found[0], found[1].csrf_token
+            found = session_user(archive, token) if token else None
+            if found:
+                request.state.user, request.state.csrf = found
         response: Response = await call_next(request)
         docs = request.url.path == "/api/docs"
         if "content-security-policy" not in response.headers:  # a route may set a stricter one

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request
 
 from dangan.app import Archive
-from dangan.archive.users import User
+from dangan.app.users import User
 
 ROLE_LABELS = {
     "operator": "档案管理员 Operator",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from dangan.errors import DanganError
 
@@ -17,12 +16,8 @@ class FormError(DanganError, ValueError):
         super().__init__(f"cannot read the query: {message}")
 
 
-@lru_cache(maxsize=1)
-def choices() -> dict[str, list[tuple[str, str]]]:
+def choices(scheme) -> dict[str, list[tuple[str, str]]]:
     """Business types and document types from the classification scheme: (code, name)."""
-    from dangan.archive.business.scheme import load_scheme
-
-    scheme = load_scheme()
     return {
         "business": [(c, b.name) for c, b in scheme.business_types.items()],
         "doctype": [(c, d.name) for c, d in scheme.document_types.items()],
@@ -38,7 +33,7 @@ class SearchForm:
     date_from: str = ""
     date_to: str = ""
 
-    def query(self) -> str:
+    def query(self, scheme) -> str:
         """The query string the filters stand for; raises FormError for a bad field."""
         parts = [self.q.strip()] if self.q.strip() else []
         account = self.account.strip()
@@ -46,7 +41,7 @@ class SearchForm:
             if not re.fullmatch(r"[0-9]{1,20}\*?", account):
                 raise FormError("户号 Account no.: digits only (a trailing * searches a prefix)")
             parts.append(f"户号:{account}")
-        opts = choices()
+        opts = choices(scheme)
         if self.business:
             if self.business not in dict(opts["business"]):
                 raise FormError(f"业务类型 Business type: unknown code {self.business!r}")

@@ -9,13 +9,10 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 from markdown_it import MarkdownIt
 
-from dangan.app import audit, ingest, records
+from dangan.app import audit, ingest, records, users
 from dangan.app.labels import record_label_kinds, record_labels_pdf
-from dangan.app.reports import make_all, make_report
-from dangan.archive.audit.report_html import CHARTS, render_html
-from dangan.archive.users import BadCredentials, LoginThrottled, authenticate, end_session, start_session
+from dangan.app.reports import as_html, charts, make_all, make_report
 from dangan.errors import DanganError
-from dangan.indexing.query import QUERY_SYNTAX
 from dangan.web.deps import (
     CanIngest,
     CanPrintLabels,
@@ -78,15 +75,13 @@ def login(
             "reload the page and try again. 安全令牌无效，请刷新页面后重试。",
         )
     try:
-        with request.app.state.archive.session() as s:
-            user = authenticate(s, name, password, client_address(request))
-            new = start_session(s, user, client_address(request)) if user else None
-    except LoginThrottled as e:
+        new = users.log_in(request.app.state.archive, name, password, client_address(request))
+    except users.LoginThrottled as e:
         response = _login_form(request, next, str(e), status_code=429, name=name)
         response.headers["Retry-After"] = str(e.retry_after)
         return response
     if new is None:
-        return _login_form(request, next, str(BadCredentials()), status_code=401, name=name)
+        return _login_form(request, next, str(users.BadCredentials()), status_code=401, name=name)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(settings.session_cookie, new.token, **settings.cookie_args())
     response.delete_cookie(
@@ -98,8 +93,7 @@ def login(
 @router.post("/logout", dependencies=[Depends(csrf_ok)])
 def logout(request: Request):
     settings = request.app.state.settings
-    with request.app.state.archive.session() as s:
-        end_session(s, request.cookies.get(settings.session_cookie))
+    users.log_out(request.app.state.archive, request.cookies.get(settings.session_cookie))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(
         settings.session_cookie, path="/", secure=settings.secure_cookies, httponly=True, samesite="strict"
@@ -128,9 +122,15 @@ def search_page(
     page_no: int = Query(1, alias="page", ge=1, le=10_000),
 ):
     form = SearchForm(q, account, business, doctype, date_from, date_to)
-    ctx = {"form": form, "choices": choices(), "results": None, "error": "", "query": ""}
+    ctx = {
+        "form": form,
+        "choices": choices(request.app.state.archive.scheme),
+        "results": None,
+        "error": "",
+        "query": "",
+    }
     try:
-        ctx["query"] = form.query()
+        ctx["query"] = form.query(request.app.state.archive.scheme)
         if ctx["query"]:
             ctx["results"] = records.search(
                 archive_for(request, user), ctx["query"], page=page_no, per_page=PER_PAGE, viewer=user
@@ -142,7 +142,7 @@ def search_page(
 
 @router.get("/help/search", response_class=HTMLResponse)
 def search_help(request: Request, user: CanSearch):
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(QUERY_SYNTAX)
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(records.QUERY_SYNTAX)
     return page(request, "help.html", {"body": body})
 
 
@@ -280,12 +280,7 @@ def events_csv(request: Request, user: CanReadEvents):
 
 
 def _report_view(report) -> dict:
-    charts = [
-        (name.replace("_", " "), CHARTS[name](series))
-        for name, series in report.charts.items()
-        if name in CHARTS and series
-    ]
-    return {"r": report, "charts": charts}
+    return {"r": report, "charts": charts(report)}
 
 
 @router.get("/reports", response_class=HTMLResponse)
@@ -325,7 +320,7 @@ def _report_html(reports: list, title: str, kind: str, download: bool) -> Respon
     to print, or downloaded. Its own CSP allows the inline style and nothing else."""
     how = "attachment" if download else "inline"
     return HTMLResponse(
-        render_html(reports, title=title),
+        as_html(reports, title=title),
         headers={
             "Content-Disposition": disposition(how, _download_name(kind, "html")),
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "

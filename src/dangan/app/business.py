@@ -1,0 +1,65 @@
+"""Following the business: imports of customers and cases from the business system's exports,
+the collection list (按期收集), what a case owes, linking scanned records to cases."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date
+
+from dangan.app.archive import Archive
+from dangan.archive.business import collection, imports
+from dangan.archive.business.collection import CaseDocuments, DepartmentCollection
+from dangan.archive.business.imports import ImportOptions, ImportReport, RowProblem
+
+IMPORT_KINDS = ("customers", "cases")
+
+
+def import_export(
+    archive: Archive,
+    kind: str,
+    path: str | os.PathLike,
+    *,
+    mapping: str | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    batch_size: int = 2000,
+    today: date | None = None,
+    on_problem: Callable[[RowProblem], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> ImportReport:
+    """Customers or cases from an export (CSV or .xlsx): good rows imported, bad rows reported."""
+    run = imports.import_customers if kind == "customers" else imports.import_cases
+    options = ImportOptions(
+        mapping=mapping,
+        encoding=encoding,
+        sheet=sheet,
+        batch_size=batch_size,
+        today=today or date.today(),
+        actor=archive.actor,
+        on_problem=on_problem,
+        progress=progress,
+    )
+    return run(archive.db, path, archive.scheme, options)
+
+
+def collection_list(
+    archive: Archive, *, today: date | None = None, department: str | None = None, overdue_only: bool = False
+) -> list[DepartmentCollection]:
+    """Per department, the cases whose documents are due or overdue, and which documents."""
+    with archive.session() as s:
+        return collection.collection_list(
+            s, archive.scheme, today=today or date.today(), department=department, overdue_only=overdue_only
+        )
+
+
+def case_documents(archive: Archive, work_order: str, *, today: date | None = None) -> CaseDocuments:
+    """A case's stages, when its documents are due, which have arrived and which are owed."""
+    with archive.session() as s:
+        return collection.case_documents(s, archive.scheme, work_order, today=today or date.today())
+
+
+def link_record(archive: Archive, number: str, work_order: str, *, reason: str = "") -> None:
+    """Link scanned record NUMBER to case WORK_ORDER, or confirm a proposed link."""
+    with archive.session() as s:
+        collection.link_record(s, number, work_order, actor=archive.actor, reason=reason)
