@@ -1,5 +1,6 @@
 """Page cleanup steps: bring a scanned page upright, straight and free of scanner borders,
 recognise blank backs and red seals, and prepare the image Tesseract reads.
+(Long for now: it is being split along with the image-step rework of issue 12.)
 
 Every public step is ``step(page, options) -> page`` and returns ``dataclasses.replace``.
 All analysis runs on small downscaled copies (50-150 dpi); only the final rotation or

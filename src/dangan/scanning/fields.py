@@ -1,4 +1,5 @@
 """Field proposals from OCR text: 户号, 工单编号, 身份证号, 信用代码, names, addresses, dates, capacities…
+(Long for now: it is being split along with the image-step rework of issue 12.)
 
 OCR *proposes*, a person confirms. A proposal that fails its identifier check is returned with
 ``valid=False`` and the reason; it is never corrected silently. Where exactly one OCR-plausible
