@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 export OMP_THREAD_LIMIT=1
 
+# The code's shape first: lint and format, types of the public API, import contracts.
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/mypy
+.venv/bin/lint-imports
+
 $PY -m pytest -q tests
 
 if [ -n "${DANGAN_SKIP_POSTGRES:-}" ]; then

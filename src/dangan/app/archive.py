@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +18,7 @@ from dangan.archive.store import FileStore
 from dangan.errors import DanganError
 from dangan.indexing.backend import Backend
 from dangan.indexing.backends import BACKENDS, open_backend
+from dangan.indexing.lock import WaitCallback
 
 DEFAULT_BACKEND = "whoosh"
 INDEX_BACKENDS = tuple(BACKENDS)
@@ -94,7 +95,7 @@ class Archive:
             yield s
 
     @contextmanager
-    def index(self, on_wait: Callable[[int], None] | None = None) -> Iterator[Backend]:
+    def index(self, on_wait: WaitCallback | None = None) -> Iterator[Backend]:
         """The search index, opened and closed again; ON_WAIT(pid) hears when a writer lock is held."""
         self.home.index_dir.mkdir(parents=True, exist_ok=True)
         backend = open_backend(self.home.index_dir, self.backend, on_wait=on_wait)

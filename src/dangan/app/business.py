@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 from dangan.app.archive import Archive
 from dangan.archive.business import collection, imports
@@ -40,7 +41,7 @@ def import_export(
         on_problem=on_problem,
         progress=progress,
     )
-    return run(archive.db, path, archive.scheme, options)
+    return run(archive.db, Path(path), archive.scheme, options)
 
 
 def collection_list(

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from dangan.app.archive import Archive
 from dangan.indexing import feed
+from dangan.indexing.lock import WaitCallback
 
 Progress = Callable[[int, int], None]
-OnWait = Callable[[int], None]
 
 
-def sync_index(archive: Archive, *, progress: Progress | None = None, on_wait: OnWait | None = None) -> int:
+def sync_index(archive: Archive, *, progress: Progress | None = None, on_wait: WaitCallback | None = None) -> int:
     """Index the pages waiting in the outbox; returns how many."""
     with archive.index(on_wait) as backend:
         return feed.sync(archive.db, backend, progress=progress)
@@ -30,7 +30,7 @@ class IndexUpdate:
 
 
 def index_after_change(
-    archive: Archive, *, progress: Progress | None = None, on_wait: OnWait | None = None
+    archive: Archive, *, progress: Progress | None = None, on_wait: WaitCallback | None = None
 ) -> IndexUpdate:
     """Sync the index after a change that is already committed (a scan, a QA decision). A
     failure here loses nothing: the pages wait in the outbox, so it is reported, not raised."""
@@ -41,7 +41,7 @@ def index_after_change(
 
 
 def rebuild_index(
-    archive: Archive, *, fresh: bool = False, progress: Progress | None = None, on_wait: OnWait | None = None
+    archive: Archive, *, fresh: bool = False, progress: Progress | None = None, on_wait: WaitCallback | None = None
 ) -> int:
     """Re-index every page in chunks, resuming an interrupted rebuild unless FRESH."""
     with archive.index(on_wait) as backend:

@@ -12,7 +12,7 @@ from typing import Any
 
 from dangan.app.archive import Archive
 from dangan.app.index import IndexUpdate, index_after_change
-from dangan.archive.models import ArchiveRecord, Page
+from dangan.archive.models import Page
 from dangan.archive.records.qa import QaError, accept_page, find_page
 from dangan.errors import Conflict, DanganError, ExitStatus, Unavailable
 from dangan.scanning.batch import BatchReport, FolderResult, ScanOptions, rescan_page, scan
@@ -21,7 +21,7 @@ from dangan.scanning.ocr import ENGINES
 from dangan.scanning.page import PipelineOptions
 from dangan.scanning.pipeline import options_from_scheme
 from dangan.scanning.runner import PageRunner
-from dangan.scanning.watch import stop_on_interrupt
+from dangan.scanning.watch import WatchSummary, stop_on_interrupt
 
 Progress = Callable[[int, int], None]
 OCR_ENGINES = tuple(sorted(ENGINES))
@@ -143,7 +143,7 @@ def qa_accept(archive: Archive, page_ref: str | int, note: str, *, only_queued: 
         accept_page(s, page, actor=archive.actor, note=note.strip())
         done = {
             "page_id": page.id,
-            "record": s.get(ArchiveRecord, page.record_id).number,
+            "record": page.record.number,
             "seq": page.seq,
             "qa_status": "accepted",
         }
@@ -160,11 +160,11 @@ def rescan(
         page = find_page(s, str(page_ref))
         if only_queued:
             _queued(page)
-        record, seq = s.get(ArchiveRecord, page.record_id).number, page.seq
+        record, seq = page.record.number, page.seq
     options = scan_options(archive, jobs=1)
     old, new, flags = rescan_page(str(page.id), file, archive.db, archive.store, options, page_no)
     with archive.session() as s:
-        status = s.get(Page, new).qa_status
+        status = s.get_one(Page, new).qa_status
     done = {"page_id": old, "new_page_id": new, "record": record, "seq": seq, "qa_status": status, "flags": flags}
     return done | index_after_change(archive).as_dict()
 
@@ -182,7 +182,7 @@ def watch_folder(
     stop_event: threading.Event,
     on_batch: Callable[[BatchReport, IndexUpdate], None] | None = None,
     on_error: Callable[[list[Path], BaseException], None] | None = None,
-):
+) -> WatchSummary:
     """Scan files dropped into FOLDER once they stop growing, until STOP_EVENT; each batch is
     indexed as soon as it is accessioned. The state file in the data home makes restarts safe."""
     from dangan.scanning.watch import watch

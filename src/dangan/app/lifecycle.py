@@ -44,13 +44,8 @@ def reclassify(
             scheme=archive.scheme,
         )
         c = r.classification
-        return {
-            "number": r.number,
-            "business_type": c.business_type,
-            "voltage_class": c.voltage_class,
-            "customer_class": c.customer_class,
-            "retention": c.retention,
-        }
+        now = {k: getattr(c, k, "") for k in ("business_type", "voltage_class", "customer_class", "retention")}
+        return {"number": r.number, **now}
 
 
 def history(archive: Archive, number: str) -> list[dict[str, Any]]:

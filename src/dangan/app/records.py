@@ -9,14 +9,17 @@ Every look at a record or page is an access event by the archive's actor.
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dangan.app.archive import Archive
 from dangan.archive import events
 from dangan.archive.audit.reports import check_case
+from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.models import ArchiveRecord, Event, Loan, Page
 from dangan.archive.paper.handover import check_record
 from dangan.archive.paper.loans import loan_view
@@ -56,7 +59,7 @@ def _fields(viewer: User | None, fields: dict) -> dict:
     return fields if viewer is None else visible_fields(viewer, fields)
 
 
-def _iso(t) -> str:
+def _iso(t: date | datetime | None) -> str:
     return t.isoformat() if t is not None else ""
 
 
@@ -126,14 +129,14 @@ def visible_flags(viewer: User | None, flags: list[dict]) -> list[dict]:
     ]
 
 
-def _paper(session, record: ArchiveRecord) -> dict[str, Any] | None:
+def _paper(session: Session, record: ArchiveRecord) -> dict[str, Any] | None:
     """Where the paper is; None when the record has no folder yet and is not born digital."""
     if record.folder is None and not record.born_digital:
         return None
     return where_is(session, record.number)
 
 
-def _loan(session, record: ArchiveRecord) -> dict[str, Any] | None:
+def _loan(session: Session, record: ArchiveRecord) -> dict[str, Any] | None:
     """The open loan of the record's paper folder, or the last return (None: never lent)."""
     if record.folder is None:
         return None
@@ -148,7 +151,7 @@ def _loan(session, record: ArchiveRecord) -> dict[str, Any] | None:
     return {k: (_iso(v) if hasattr(v, "isoformat") else v) for k, v in view.items()}
 
 
-def _completeness(session, record: ArchiveRecord, scheme) -> dict[str, Any]:
+def _completeness(session: Session, record: ArchiveRecord, scheme: ClassificationScheme) -> dict[str, Any]:
     """The record's business case against the completeness rules in force: every active record
     of the case counts, as at handover; a record without a case says why it cannot be judged."""
     out: dict[str, Any] = {
@@ -165,13 +168,13 @@ def _completeness(session, record: ArchiveRecord, scheme) -> dict[str, Any]:
         "records": [record.number],
     }
     if record.case is None or record.status != "active":
-        check = check_record(session, record, scheme)
-        out["problems"], result = list(check.problems), check.result
+        on_its_own = check_record(session, record, scheme)
+        out["problems"], result = list(on_its_own.problems), on_its_own.result
     else:
-        check = check_case(session, record.case, scheme)
-        out["problems"], result = list(check.problems), check.result
-        out["business_type"] = check.business_type
-        out["records"] = [r.number for r in check.records]
+        with_case = check_case(session, record.case, scheme)
+        out["problems"], result = list(with_case.problems), with_case.result
+        out["business_type"] = with_case.business_type
+        out["records"] = [r.number for r in with_case.records]
     if result is not None:
         out.update(
             business_type=result.business_type,
@@ -189,7 +192,7 @@ def _completeness(session, record: ArchiveRecord, scheme) -> dict[str, Any]:
 # --- pages ---------------------------------------------------------------------------------------
 
 
-def _current_page(session, page_id: int) -> Page:
+def _current_page(session: Session, page_id: int) -> Page:
     page = session.get(Page, page_id)
     if page is None or page.superseded_by_id is not None:
         raise NotFound(f"no page {page_id}")
@@ -202,13 +205,13 @@ def page_view(archive: Archive, page_id: int, *, viewer: User | None = None, que
     terms = positive_text_terms(parse_query(query)) if query.strip() else []
     with archive.session() as s:
         p = _current_page(s, page_id)
-        record = s.get(ArchiveRecord, p.record_id)
+        record = p.record
         events.record_event(s, events.ACCESS, archive.actor, "record", record.number, {"what": "page", "page_id": p.id})
         boxes = [asdict(b) for b in locate(_words(p), terms, tolerant=True)] if terms else []
         siblings = s.scalars(
             select(Page.id).where(Page.record_id == p.record_id, Page.superseded_by_id.is_(None)).order_by(Page.seq)
         ).all()
-        data = {
+        data: dict[str, Any] = {
             "id": p.id,
             "record_number": record.number,
             "record_title": record.title,

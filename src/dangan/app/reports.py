@@ -5,9 +5,11 @@ Every report states when, by whom, on which data and under which scheme it was m
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from dangan.app.archive import Archive
 from dangan.archive.audit import reports as rp
@@ -17,18 +19,17 @@ from dangan.errors import NotFound
 
 
 def _completeness(
-    s,
+    s: Session,
     archive: Archive,
-    kw: dict,
+    kw: dict[str, Any],
     *,
-    as_of=None,
-    date_from=None,
-    date_to=None,
-    business=None,
-    department=None,
-    customer=None,
-    **_,
-) -> rp.Report:
+    date_from: date | None = None,
+    date_to: date | None = None,
+    business: str | None = None,
+    department: str | None = None,
+    customer: str | None = None,
+    **_: Any,
+) -> Report:
     return rp.completeness_report(
         s,
         archive.scheme,
@@ -42,18 +43,18 @@ def _completeness(
 
 
 def _overdue(
-    s,
+    s: Session,
     archive: Archive,
-    kw: dict,
+    kw: dict[str, Any],
     *,
-    as_of=None,
-    holidays=(),
-    workdays=(),
-    business=None,
-    department=None,
-    customer=None,
-    **_,
-) -> rp.Report:
+    as_of: date | None = None,
+    holidays: Iterable[date] = (),
+    workdays: Iterable[date] = (),
+    business: str | None = None,
+    department: str | None = None,
+    customer: str | None = None,
+    **_: Any,
+) -> Report:
     return rp.overdue_report(
         s,
         archive.scheme,
@@ -67,15 +68,17 @@ def _overdue(
     )
 
 
-def _digitisation(s, archive: Archive, kw: dict, *, as_of=None, window=30, **_) -> rp.Report:
+def _digitisation(
+    s: Session, archive: Archive, kw: dict[str, Any], *, as_of: date | None = None, window: int = 30, **_: Any
+) -> Report:
     return rp.digitisation_report(s, today=as_of, window_days=window, scheme=archive.scheme, **kw)
 
 
-def _reconciliation(s, archive: Archive, kw: dict, *, as_of=None, **_) -> rp.Report:
+def _reconciliation(s: Session, archive: Archive, kw: dict[str, Any], *, as_of: date | None = None, **_: Any) -> Report:
     return rp.reconciliation_report(s, today=as_of, scheme=archive.scheme, **kw)
 
 
-def _numbering(s, archive: Archive, kw: dict, **_) -> rp.Report:
+def _numbering(s: Session, archive: Archive, kw: dict[str, Any], **_: Any) -> Report:
     return rp.numbering_report(s, scheme=archive.scheme, **kw)
 
 

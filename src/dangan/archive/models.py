@@ -125,6 +125,8 @@ class ArchiveRecord(Base):
     case: Mapped[BusinessCase | None] = relationship()
     documents: Mapped[list[Document]] = relationship(back_populates="record", order_by="Document.item_no")
     classifications: Mapped[list[Classification]] = relationship(back_populates="record", order_by="Classification.id")
+    # its paper folder (None: not yet shelved, or born digital)
+    folder: Mapped[Folder | None] = relationship(secondary="folder_record", uselist=False, viewonly=True)
 
     @property
     def classification(self) -> Classification | None:
@@ -225,6 +227,7 @@ class Page(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     document: Mapped[Document] = relationship(foreign_keys=[document_id])
+    record: Mapped[ArchiveRecord] = relationship(foreign_keys=[record_id], viewonly=True)
     source: Mapped[SourceFile | None] = relationship()
 
 
@@ -363,10 +366,6 @@ class FolderRecord(Base):
     __tablename__ = "folder_record"
     record_id: Mapped[int] = mapped_column(ForeignKey("archive_record.id"), primary_key=True)
     folder_id: Mapped[int] = mapped_column(ForeignKey("folder.id"), index=True)
-
-
-# A record knows its paper folder (None: not yet shelved, or born digital).
-ArchiveRecord.folder = relationship(Folder, secondary="folder_record", uselist=False, viewonly=True)
 
 
 class DocumentTypeChange(Base):

@@ -42,7 +42,7 @@ class Context:
     def session(self):
         return self.archive.session()
 
-    def on_index_wait(self, pid: int) -> None:
+    def on_index_wait(self, pid: int | None) -> None:
         err.print(f"[yellow]waiting for the index writer (held by process {pid})…[/]")
 
 

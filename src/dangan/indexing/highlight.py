@@ -16,12 +16,18 @@ from dangan.indexing.search import find_garbled
 
 
 class OcrWord(Protocol):
-    text: str
-    left: int
-    top: int
-    width: int
-    height: int
-    line: int
+    @property
+    def text(self) -> str: ...
+    @property
+    def left(self) -> int: ...
+    @property
+    def top(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def line(self) -> int: ...
 
 
 class WordBox(NamedTuple):

@@ -15,7 +15,7 @@ def render_page(path: str | Path, page: int, *, dpi: int, timeout: float = 120) 
     from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFPopplerTimeoutError, PDFSyntaxError
 
     try:
-        pages = convert_from_path(str(path), dpi=dpi, first_page=page, last_page=page, timeout=timeout)
+        pages = convert_from_path(str(path), dpi=dpi, first_page=page, last_page=page, timeout=int(timeout))
     except PDFInfoNotInstalledError:
         raise ToolMissing("pdftoppm", "poppler-utils") from None
     except PDFPopplerTimeoutError:
