@@ -2,7 +2,6 @@
 
 import multiprocessing as mp
 import os
-import time
 
 import pytest
 
@@ -57,11 +56,9 @@ def test_waiting_writer_is_told_who_holds_the_lock(tmp_path):
         ):
             pass
         assert told == [holder.pid]
-        release.set()
-        start = time.monotonic()
+        release.set()  # once the holder lets go, the waiting writer gets the lock and says so
         with WriterLock(tmp_path, timeout=10) as lock:
             assert lock.holder_pid() == os.getpid()
-        assert time.monotonic() - start < 10
     finally:
         release.set()
         holder.join(20)

@@ -91,22 +91,17 @@ def test_kill_9_mid_batch_then_rerun_gives_each_page_exactly_once(home, db, make
         "1",
         str(scans),
     ]
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:  # wait until at least one folder is committed, then kill
-        with db.session() as s:
-            if s.scalar(select(func.count(ArchiveRecord.id))) >= 2:
-                break
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        committed = _kill_once_committed(proc, db, at_least=2)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     with db.session() as s:
-        committed = s.scalar(select(func.count(ArchiveRecord.id)))
         staged = s.scalar(select(func.count(StagedPage.page_no)))
-    assert 2 <= committed < 6, "the kill should land mid-batch"
+        assert s.scalar(select(func.count(ArchiveRecord.id))) == committed  # nothing landed after the kill
 
-    rerun = subprocess.run(cmd + ["--json"], env=env, capture_output=True, text=True, timeout=300, check=False)
+    rerun = subprocess.run(cmd + ["--json"], capture_output=True, text=True, timeout=300, check=False)
     assert rerun.returncode == 0, rerun.stderr
     # Only the pages neither accessioned nor staged before the kill were OCR'd again.
     assert json.loads(rerun.stdout)["pages"] == 18 - 3 * committed - staged
@@ -120,6 +115,25 @@ def test_kill_9_mid_batch_then_rerun_gives_each_page_exactly_once(home, db, make
         assert s.scalar(select(func.count(StagedPage.page_no))) == 0
         checked, problems = verify_chain(s)
         assert problems == [] and checked > 18
+
+
+def _kill_once_committed(proc, db, *, at_least: int) -> int:
+    """Kill -9 the scan (its whole process group) as soon as AT_LEAST folders are committed, and
+    return how many were. Each look holds the database's write lock (SQLite: the transaction's
+    BEGIN IMMEDIATE; PostgreSQL: a lock on the record table), so the scan cannot commit
+    another folder between the count and the kill."""
+    deadline = time.monotonic() + 120
+    while True:
+        with db.session() as s:
+            if s.bind.dialect.name == "postgresql":
+                s.execute(text("LOCK TABLE archive_record IN EXCLUSIVE MODE"))
+            committed = s.scalar(select(func.count(ArchiveRecord.id)))
+            if committed >= at_least:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return committed
+        assert time.monotonic() < deadline and proc.poll() is None, "the scan ended or stalled before the kill"
+        time.sleep(0.1)
 
 
 def test_a_page_that_cannot_be_processed_quarantines_its_file_and_the_batch_goes_on(

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import subprocess
-import tracemalloc
 import weakref
 from pathlib import Path
 
@@ -227,16 +226,16 @@ def test_ocr_corpus_covers_all_types_fonts_and_dpis(tmp_path):
 # ---------------------------------------------------------------- streaming PDF
 
 
-def _peak_while_writing(path: Path, n_pages: int) -> tuple[int, int]:
-    """tracemalloc peak and the most page images alive at once while writing n pages."""
-    alive, most = set(), [0]
-
+def _most_pages_alive_while_writing(path: Path, n_pages: int) -> int:
+    """The most page images alive at once while writing N pages (memory as bench/memory.py
+    measures it is a benchmark; that the writer holds no more than a page or two is a fact)."""
     rng = np.random.default_rng(0)
+    alive: set[int] = set()
+    most = [0]
 
     def pages():
         for i in range(n_pages):
-            # A4 at 100 dpi; paper grain makes each JPEG a few hundred KB, so keeping them would show
-            arr = rng.integers(200, 256, (1169, 827, 3), dtype=np.uint8)
+            arr = rng.integers(200, 256, (1169, 827, 3), dtype=np.uint8)  # A4 at 100 dpi with paper grain
             arr[100 + i * 5 : 140 + i * 5, 100:700] = 0
             img = Image.fromarray(arr)
             alive.add(id(img))
@@ -244,21 +243,15 @@ def _peak_while_writing(path: Path, n_pages: int) -> tuple[int, int]:
             most[0] = max(most[0], len(alive))
             yield img
 
-    tracemalloc.start()
-    written = syn.write_pdf(path, pages(), dpi=100)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert written == n_pages
-    return peak, most[0]
+    assert syn.write_pdf(path, pages(), dpi=100) == n_pages
+    return most[0]
 
 
-def test_streamed_pdf_keeps_memory_flat(tmp_path):
-    peak_10, _alive_10 = _peak_while_writing(tmp_path / "ten.pdf", 10)
-    peak_50, alive_50 = _peak_while_writing(tmp_path / "fifty.pdf", 50)
+def test_the_pdf_writer_streams_its_pages(tmp_path):
+    alive = _most_pages_alive_while_writing(tmp_path / "fifty.pdf", 50)
     info = subprocess.run(["pdfinfo", str(tmp_path / "fifty.pdf")], capture_output=True, text=True, check=True)
     assert "Pages:           50" in info.stdout
-    assert alive_50 <= 2  # never more than the page being written and the next one
-    assert peak_50 < peak_10 * 1.5 + 256 * 1024, (peak_10, peak_50)
+    assert alive <= 2  # never more than the page being written and the next one
 
 
 def test_long_pdf_reuses_pages_quickly(tmp_path):

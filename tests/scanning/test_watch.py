@@ -27,22 +27,47 @@ def write_scan(path: Path, account: str, name: str = "王建国") -> Path:
     return path
 
 
+class Clock:
+    """The time the watcher judges settling by, moved on by the test, not by waiting."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Watcher:
-    """`watch` in a thread, as the CLI runs it, with its batches collected."""
+    """`watch` in a thread, as the CLI runs it, with its batches and its looks at the folder counted."""
 
     def __init__(self, folder, db, store, **kw):
-        self.stop, self.reports = threading.Event(), []
-        kw = {"settle": 0.5, "interval": 0.1, **kw}
+        self.stop, self.reports, self.polls = threading.Event(), [], 0
+        kw = {"settle": 0.5, "interval": 0.05, **kw}
         self.thread = threading.Thread(target=self._run, args=(folder, db, store), kwargs=kw)
         self.summary, self.error = None, None
 
     def _run(self, folder, db, store, **kw):
         try:
             self.summary = watch(
-                folder, db, store, ScanOptions(jobs=1), stop_event=self.stop, on_batch=self.reports.append, **kw
+                folder,
+                db,
+                store,
+                ScanOptions(jobs=1),
+                stop_event=self.stop,
+                on_batch=self.reports.append,
+                on_poll=self._polled,
+                **kw,
             )
         except BaseException as e:  # noqa: BLE001 - handed to the test thread
             self.error = e
+
+    def _polled(self) -> None:
+        self.polls += 1
+
+    def looks_again(self, times: int = 2) -> None:
+        """Wait until the watcher has looked at the folder TIMES more times."""
+        start = self.polls
+        self.wait_for(lambda: self.polls >= start + times)
 
     def __enter__(self):
         self.thread.start()
@@ -77,14 +102,18 @@ def test_a_growing_file_is_scanned_only_once_it_has_settled(db, store, tmp_path)
     (hot / ".hidden.png").write_bytes(data)
     (hot / "scan.png.part").write_bytes(data)
     (hot / "~$notes.png").write_bytes(data)
-    with Watcher(hot, db, store, settle=1.5) as w:
+    clock = Clock()
+    with Watcher(hot, db, store, settle=1.5, clock=clock) as w:
         # the scanner writes the file in pieces, each within the settle time
         target = hot / "scan.png"
         for i in range(0, len(data), len(data) // 4 + 1):
             with open(target, "ab") as f:
                 f.write(data[i : i + len(data) // 4 + 1])
-            time.sleep(0.5)
+            w.looks_again()
+            clock.now += 1.0  # less than the settle time since the last change
+            w.looks_again()
             assert not w.reports, "scanned while still growing"
+        clock.now += 1.0  # now unchanged for longer than the settle time
         w.wait_for(lambda: w.folders())
     assert [(Path(f.source).name, f.status) for f in w.folders()] == [("scan.png", "accessioned")]
     assert records(db) == 1  # the hidden, partial and lock files were left alone
@@ -110,7 +139,7 @@ def test_a_restart_neither_repeats_nor_loses_a_file(db, store, tmp_path):
 
     with Watcher(hot, db, store) as w:
         w.wait_for(lambda: {Path(f.source).name for f in w.folders()} == {"b.png", "c.png"})
-        time.sleep(1.0)  # a few more polls: a.png must not come back
+        w.looks_again(5)  # a.png must not come back
     assert sorted(Path(f.source).name for f in w.folders()) == ["b.png", "c.png"]
     assert records(db) == 3
     files = json.loads(default_state_path(store).read_text())["folders"][str(hot.resolve())]
@@ -169,7 +198,7 @@ def test_two_watchers_on_one_data_home_are_refused(db, store, tmp_path):
     hot = tmp_path / "hot"
     hot.mkdir()
     with Watcher(hot, db, store) as w:
-        time.sleep(0.3)
+        w.looks_again(1)  # it holds the data home's watch lock
         with pytest.raises(WatchError, match="another `dangan watch`"):
             watch(hot, db, store, stop_event=threading.Event())
         assert w.error is None
@@ -209,7 +238,6 @@ def test_ctrl_c_stops_the_cli_after_the_batch_under_way(home, db, tmp_path):
     ]
     proc = subprocess.Popen(
         cmd,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -219,10 +247,10 @@ def test_ctrl_c_stops_the_cli_after_the_batch_under_way(home, db, tmp_path):
         state = home.root / "watch-state.json"
         deadline = time.monotonic() + 60
         watcher = psutil.Process(proc.pid)
-        while not any(c.name() == "tesseract" for c in _children(watcher)):  # a page is being read
+        # a page is being read: the batch was handed over and its pool processes are running
+        while "handed" not in (state.read_text() if state.exists() else "") or len(_children(watcher)) < 2:
             assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else ""
             time.sleep(0.05)
-        assert "handed" in state.read_text()
         os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the watcher, its workers, Tesseract
         out, errors = proc.communicate(timeout=120)
     finally:

@@ -215,13 +215,16 @@ def watch(
     state_path: str | os.PathLike | None = None,
     ignore: tuple[str, ...] = IGNORED,
     max_batch: int = MAX_BATCH,
+    clock: Callable[[], float] = time.monotonic,
+    on_poll: Callable[[], None] | None = None,
 ) -> WatchSummary:
     """Watch FOLDER until STOP_EVENT is set; scan each file once it has settled.
 
     The stop event is checked between batches: a batch under way is finished first. A scan
     that fails (database unreachable, disk full …) is reported to ON_ERROR and retried with
     a growing pause; a file that breaks the page pipeline on its own is quarantined with the
-    reason, so one bad file never holds up the others."""
+    reason, so one bad file never holds up the others. CLOCK tells the time settling is judged
+    by; ON_POLL hears each look at the folder (both for tests, which must not wait on time)."""
     options = options or ScanOptions()
     folder = Path(folder).resolve()
     if not folder.is_dir():
@@ -242,7 +245,7 @@ def watch(
                 len(state.pending()),
             )
         while not stop_event.is_set():
-            now = time.monotonic()
+            now = clock()
             present: dict[str, tuple[int, int]] = {}
             for path, sig in candidates(folder, ignore):
                 rel = str(path.relative_to(folder))
@@ -252,6 +255,8 @@ def watch(
                     seen[rel] = _Seen(sig, now)
             for rel in set(seen) - set(present):
                 del seen[rel]
+            if on_poll:
+                on_poll()
             ready = [
                 rel
                 for rel, s in sorted(seen.items())
@@ -261,7 +266,19 @@ def watch(
             ][:max_batch]
             if ready:
                 _hand_over(
-                    ready, folder, present, state, db, store, options, summary, retry_at, on_batch, on_error, progress
+                    ready,
+                    folder,
+                    present,
+                    state,
+                    db,
+                    store,
+                    options,
+                    summary,
+                    retry_at,
+                    on_batch,
+                    on_error,
+                    progress,
+                    now,
                 )
                 state.forget_missing(set(present))
                 state.save()
@@ -283,6 +300,7 @@ def _hand_over(
     on_batch,
     on_error,
     progress,
+    now: float,
 ) -> None:
     """Hand READY to scan as one batch; on a failure, find the file at fault one by one."""
     for rel in ready:
@@ -301,14 +319,14 @@ def _hand_over(
             try:
                 quarantine(paths[0], str(e), db, store, options.actor, None)
             except Exception as q:  # noqa: BLE001 - e.g. the database is down: retry the file later
-                _failed(group, paths, q, summary, retry_at, on_error)
+                _failed(group, paths, q, summary, retry_at, on_error, now)
                 continue
             summary.folders.append(FolderResult(str(paths[0]), "quarantined", reason=str(e)))
             state.mark(group[0], present[group[0]], "done", status="quarantined", number="", batch=None)
             state.save()
             continue
         except Exception as e:  # noqa: BLE001 - not the file's fault: keep it handed and try again later
-            _failed(group, paths, e, summary, retry_at, on_error)
+            _failed(group, paths, e, summary, retry_at, on_error, now)
             continue
         summary.batches += 1
         by_source = {f.source: f for f in report.folders}
@@ -332,12 +350,13 @@ def _failed(
     summary: WatchSummary,
     retry_at: dict[str, tuple[float, int]],
     on_error,
+    now: float,
 ) -> None:
     """Keep the files handed; try them again after 5 s, 10 s, 20 s … at most 5 minutes."""
     summary.errors += 1
     for rel in group:
         fails = retry_at.get(rel, (0.0, 0))[1] + 1
-        retry_at[rel] = (time.monotonic() + min(300.0, 5.0 * 2 ** (fails - 1)), fails)
+        retry_at[rel] = (now + min(300.0, 5.0 * 2 ** (fails - 1)), fails)
     (on_error or _log_error)(paths, e)
 
 
