@@ -21,7 +21,7 @@ from dangan.scanning.ocr import ENGINES
 from dangan.scanning.page import PipelineOptions
 from dangan.scanning.pipeline import options_from_scheme
 from dangan.scanning.runner import PageRunner
-from dangan.scanning.watch import WatchSummary, stop_on_interrupt
+from dangan.scanning.watch import WatchSummary, stop_on_interrupt, watch
 
 Progress = Callable[[int, int], None]
 OCR_ENGINES = tuple(sorted(ENGINES))
@@ -185,8 +185,6 @@ def watch_folder(
 ) -> WatchSummary:
     """Scan files dropped into FOLDER once they stop growing, until STOP_EVENT; each batch is
     indexed as soon as it is accessioned. The state file in the data home makes restarts safe."""
-    from dangan.scanning.watch import watch
-
     def batch_done(report: BatchReport) -> None:
         update = index_after_change(archive)
         if on_batch:
@@ -225,7 +223,7 @@ class Station:
 
 def connect_station(archive: Archive, broker: str | None) -> Station:
     """Check the queue is reachable and who listens, with warnings an operator can act on."""
-    from kombu.exceptions import OperationalError
+    from kombu.exceptions import OperationalError  # Celery loads only for shared mode
 
     from dangan.scanning.distributed import QueueRunner, make_app, workers_listening
 
@@ -253,7 +251,7 @@ def connect_station(archive: Archive, broker: str | None) -> Station:
 
 def run_worker(archive: Archive, *, broker: str | None, concurrency: int, loglevel: str, name: str | None) -> None:
     """OCR pages from the queue until stopped, on a machine that sees the database and the store."""
-    from dangan.scanning.distributed import make_app
+    from dangan.scanning.distributed import make_app  # Celery loads only for shared mode
     from dangan.scanning.distributed import run_worker as work
 
     archive.check()  # refuses a missing or outdated database, with the fix

@@ -12,6 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from dangan.archive.db import upgrade
+from dangan.archive.store import FileStore
+
 DEFAULT_HOME = "dangan-data"
 
 
@@ -48,8 +51,6 @@ class DataHome:
 
 def init_home(home: DataHome) -> dict[str, str]:
     """Create the folders and the database schema; safe to run again. Returns what exists."""
-    from dangan.archive.db import upgrade
-    from dangan.archive.store import FileStore
 
     created = {"home": str(home.root)}
     home.root.mkdir(parents=True, exist_ok=True)

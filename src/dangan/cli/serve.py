@@ -35,7 +35,7 @@ def serve(ctx, host, port, secure_cookies, secret_key, scan_jobs) -> None:
     Create users first: dangan user add NAME --role operator|staff|auditor|admin"""
     import uvicorn
 
-    from dangan.web import create_app
+    from dangan.web import create_app  # FastAPI loads only to serve
 
     if not has_users(ctx.archive):
         raise DanganError("no users yet: create one with `dangan user add NAME --role admin`")

@@ -18,8 +18,10 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from dangan.archive.business.scheme import load_scheme
 from dangan.archive.db import Database
 from dangan.archive.models import ArchiveRecord, Document, IndexOutbox, Page
+from dangan.archive.paper.locations import box_path
 from dangan.indexing.backend import Backend
 from dangan.indexing.schema import IndexDoc, doc_fingerprint
 
@@ -31,7 +33,6 @@ Progress = Callable[[int, int], None]
 
 @lru_cache(maxsize=1)
 def _names() -> tuple[dict[str, str], dict[str, str]]:
-    from dangan.archive.business.scheme import load_scheme
 
     scheme = load_scheme()
     docs = {code: t.name for code, t in scheme.document_types.items()}
@@ -42,7 +43,6 @@ def _names() -> tuple[dict[str, str], dict[str, str]]:
 def paper_location(record: ArchiveRecord) -> str:
     """Where the record's paper is, as the room-to-box code path staff walk (e.g.
     K01/K01-C/K01-C-01/K01-C-01-1/B001), or '' when it has no shelved folder."""
-    from dangan.archive.paper.locations import box_path
 
     folder = record.folder
     return "/".join(box_path(folder.box)) if folder is not None and folder.box is not None else ""

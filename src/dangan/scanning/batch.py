@@ -29,6 +29,7 @@ from dangan.archive.records.accession import (
     fields_summary,
 )
 from dangan.archive.records.filing import FilePart, file_parts, quarantine_file, records_of_source
+from dangan.archive.records.qa import find_page, replace_page
 from dangan.archive.records.staging import (
     StagedSummary,
     clear_staged,
@@ -381,7 +382,6 @@ def rescan_page(
 ) -> tuple[int, int, list[dict]]:
     """Replace the page REF (id or NUMBER/SEQ) with page PAGE_NO of the file at PATH.
     Returns (old page id, new page id, the new page's flags)."""
-    from dangan.archive.records.qa import find_page, replace_page
 
     options = options or ScanOptions()
     info = inspect(path)  # RejectedFile tells the operator what is wrong with the new scan

@@ -43,8 +43,10 @@ from pathlib import Path
 from celery import Celery, signals
 
 from dangan.archive.db import Database
+from dangan.archive.home import DataHome
 from dangan.archive.models import Page, SourceFile, StagedPage
 from dangan.archive.records.accession import IntakePage, already_accessioned
+from dangan.archive.records.staging import stage_page
 from dangan.archive.store import FileStore
 from dangan.scanning.page import PipelineOptions
 from dangan.scanning.runner import PageTask, process_page_guarded
@@ -140,8 +142,6 @@ def _forget_parent_connections(**_kw) -> None:
 def _worker_home() -> tuple[Database, str]:
     """This machine's view of the archive: DANGAN_DB and DANGAN_HOME, as for every command."""
     if "db" not in _worker:
-        from dangan.archive.home import DataHome
-
         home = DataHome.resolve()
         _worker["db"], _worker["store"] = Database(home.db_url), str(home.store_dir)
     return _worker["db"], _worker["store"]
@@ -198,8 +198,6 @@ def select_archived(sha: str, page_no: int):
 def stage_once(db: Database, sha: str, page: IntakePage) -> None:
     """Stage PAGE unless its folder is already in the archive; a concurrent twin is fine."""
     from sqlalchemy.exc import IntegrityError
-
-    from dangan.archive.records.staging import stage_page
 
     try:
         with db.session() as s:

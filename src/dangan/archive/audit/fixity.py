@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
+from dangan.archive.audit.reports import numbering_report
 from dangan.archive.events import verify_chain
 from dangan.archive.models import ArchiveRecord, Document, Page, Quarantined, SourceFile
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
@@ -295,7 +296,6 @@ def check_four_properties(
     session: Session, store: FileStore, *, actor: str = "fixity", progress: Progress | None = None
 ) -> FourPropertiesResult:
     """One pass over the archive: authenticity, integrity, usability, security (DA/T 70)."""
-    from dangan.archive.audit.reports import numbering_report
 
     authenticity = PropertyResult("authenticity", "真实性")
     integrity = PropertyResult("integrity", "完整性")

@@ -30,6 +30,8 @@ from dangan.archive.business.completeness import evaluate_completeness
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.business.workdays import due_dates
 from dangan.archive.models import ArchiveRecord, BusinessCase, CaseLink, Customer, Document, utcnow
+from dangan.archive.paper.locations import reindex_records
+from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.errors import DanganError
 
 CASE_LINK = "case link"
@@ -381,7 +383,6 @@ def propose_links(
 
 def link_record(session: Session, number: str, work_order: str, *, actor: str, reason: str = "") -> CaseLink:
     """An operator links record NUMBER to case WORK_ORDER, or confirms a proposed link."""
-    from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 
     try:
         number = str(ArchiveNumber.parse(number))
@@ -433,7 +434,6 @@ def link_record(session: Session, number: str, work_order: str, *, actor: str, r
 
 
 def _reindex(session: Session, record_id: int) -> None:
-    from dangan.archive.paper.locations import reindex_records
 
     reindex_records(session, [record_id])
 

@@ -16,8 +16,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dangan.archive.models import ArchiveRecord
+from dangan.archive.identifiers import InvalidIdentifier, validate_account_number, validate_work_order
+from dangan.archive.models import ArchiveRecord, BusinessCase
 from dangan.archive.paper.locations import LocationError, box_path, find_folder, get_box
+from dangan.archive.records.accession import find_customer
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.errors import DanganError
 
@@ -195,7 +197,6 @@ class CoverCode:
 def cover_code(key: str) -> CoverCode:
     """A cover code from what a person types: an archive number, a 10-digit 户号, a 16-digit
     work-order number, or a whole DANGAN:… payload."""
-    from dangan.archive.identifiers import InvalidIdentifier, validate_account_number, validate_work_order
 
     key = key.strip()
     if key.upper().startswith(COVER_PREFIX):
@@ -215,7 +216,6 @@ def cover_code(key: str) -> CoverCode:
 
 def parse_cover_payload(text: str) -> CoverCode:
     """The code a cover's QR payload names; CoverCodeError for a DANGAN code we cannot use."""
-    from dangan.archive.identifiers import InvalidIdentifier, validate_account_number, validate_work_order
 
     if not text.upper().startswith(COVER_PREFIX):
         raise CoverCodeError(f"{text!r} is not a dangan cover code (it must start with {COVER_PREFIX})")
@@ -243,8 +243,6 @@ class CoverContent:
 def cover_content(session: Session, key: str, *, business_names: dict[str, str] | None = None) -> CoverContent:
     """What a cover for KEY shows. An archive number must exist (the pages will be its
     supplement); a work order or 户号 may not be in the archive yet."""
-    from dangan.archive.models import BusinessCase
-    from dangan.archive.records.accession import find_customer
 
     names = business_names or {}
     code = cover_code(key)

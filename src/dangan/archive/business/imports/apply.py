@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
+from dangan.archive.business.collection import propose_links
 from dangan.archive.business.completeness import evaluate_completeness
 from dangan.archive.business.imports.mapping import CASE_FIELDS, CUSTOMER_FIELDS
 from dangan.archive.business.imports.rows import (
@@ -233,8 +234,6 @@ class CaseBatch(Batch):
                 touched.append(customer)
         s.flush()
         if touched and self.options.link_records:
-            from dangan.archive.business.collection import propose_links
-
             ids = {c.id for c in touched}
             self.report.links_proposed += len(propose_links(s, self.scheme, customer_ids=ids, actor=self.options.actor))
 

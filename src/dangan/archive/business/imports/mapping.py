@@ -12,6 +12,7 @@ import jsonschema
 import yaml
 
 from dangan import SCHEMAS_DIR
+from dangan.archive.business.predicates import PREDICATES
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.errors import DanganError
 
@@ -133,7 +134,6 @@ def load_mapping(name_or_path: str | Path | None = None, scheme: ClassificationS
 
 
 def _check_against_scheme(mapping: ImportMapping, scheme: ClassificationScheme) -> None:
-    from dangan.archive.business.predicates import PREDICATES
 
     stages = {s.name for bt in scheme.business_types.values() for v in bt.variants for s in v.stages}
     fields = {n: s for bt in scheme.business_types.values() for n, s in bt.billing_fields.items()}

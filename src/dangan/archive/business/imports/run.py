@@ -25,6 +25,7 @@ from dangan.archive.models import (
     ImportRun,
     utcnow,
 )
+from dangan.archive.records.accession import find_customer
 
 # --------------------------------------------------------------------------- the run
 
@@ -135,7 +136,6 @@ def _run(db, kind: str, path: str | Path, scheme: ClassificationScheme, options:
 
 def customer_history(session: Session, account_number: str) -> list[dict[str, Any]]:
     """The earlier values of a customer (found by any 户号 it has had), oldest first."""
-    from dangan.archive.records.accession import find_customer
 
     customer = find_customer(session, account_number)
     if customer is None:
