@@ -14,6 +14,9 @@ export OMP_THREAD_LIMIT=1
 
 $PY -m pytest -q tests
 
+# A wheel built from the checkout runs the demo in a fresh virtualenv outside it.
+bash .ci/wheel.sh
+
 if [ -n "${DANGAN_SKIP_POSTGRES:-}" ]; then
   echo "DANGAN_SKIP_POSTGRES set: PostgreSQL suite skipped"; exit 0
 fi
