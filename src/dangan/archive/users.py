@@ -21,6 +21,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -55,7 +56,13 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9._\-\u4e00-\u9fff]{2,64}$")
 USER_ADMINISTRATION = "user administration"  # event type
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY_HASH = _hasher.hash("not a real password: equalises timing for unknown names")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified for unknown names, so they take as long as known ones. Made on first use: an
+    argon2 hash costs most of a second, which every command would otherwise pay at import."""
+    return _hasher.hash("not a real password: equalises timing for unknown names")
 
 
 class UserError(DanganError, ValueError):
@@ -220,7 +227,7 @@ def authenticate(session: Session, name: str, password: str, client: str) -> Use
     user = get_user(session, name)
     ok = False
     try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        ok = _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or user.disabled:
