@@ -185,6 +185,7 @@ def watch_folder(
 ) -> WatchSummary:
     """Scan files dropped into FOLDER once they stop growing, until STOP_EVENT; each batch is
     indexed as soon as it is accessioned. The state file in the data home makes restarts safe."""
+
     def batch_done(report: BatchReport) -> None:
         update = index_after_change(archive)
         if on_batch:
