@@ -8,6 +8,7 @@ app answers with, so the two faces map errors the same way in one handler each
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 
 
@@ -45,3 +46,12 @@ class Unavailable(DanganError):
     """A service dangan needs (database, queue, an external tool) cannot be reached or run."""
 
     http_status = 503
+
+
+# an absolute path of two or more parts (POSIX), as it may appear inside a message
+_PATH = re.compile(r"(?<![\w.~/:])/(?:[^\s/'\"()<>]+/)+([^\s/'\"()<>]*)")
+
+
+def without_paths(message: str) -> str:
+    """MESSAGE as a web user may read it: the server's file paths cut to the file's own name."""
+    return _PATH.sub(lambda m: m[1] or "…", message or "")

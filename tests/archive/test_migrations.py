@@ -4,7 +4,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-import dangan.archive.users  # noqa: F401  (its tables are in Base.metadata too)
+import dangan.archive.login  # noqa: F401  (its tables and archive.users' are in Base.metadata too)
 from dangan.archive.db import schema_is_current
 from dangan.archive.models import Base
 

@@ -22,25 +22,24 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 LOW_DPI = 150
 
 
-@pytest.fixture(scope="session")
-def web_archive(tmp_path_factory):
+def build_archive(tmp: Path, folders: dict[str, list[tuple]], *, broken: bool = False) -> tuple[DataHome, object]:
+    """A real archive under TMP: each folder a scanner PDF of (image, dpi) pages, scanned with
+    real Tesseract and indexed; one user per role (and staff-ids, a staff member granted IDs)."""
     from dangan.indexing import feed
     from dangan.indexing.backends import open_backend
     from dangan.scanning.batch import ScanOptions, scan
-    from dangan.testing.synthetic import PdfStream, demo_cases, encode_jpeg, render_document
+    from dangan.testing.synthetic import PdfStream, encode_jpeg
 
-    tmp = tmp_path_factory.mktemp("web")
-    case = next(c for c in demo_cases(seed=3) if c.business_type == "JR")
-    pages = [(p.image, 300) for p in render_document("SF", case) + render_document("SQ", case)]
-    pages.append((render_document("HT", case, dpi=LOW_DPI)[0].image, LOW_DPI))  # below the 200 dpi minimum
     scans = tmp / "scans"
     scans.mkdir()
-    with open(scans / "folder-01.pdf", "wb") as fh:  # a scanner PDF whose pages differ in resolution
-        pdf = PdfStream(fh)
-        for image, dpi in pages:
-            pdf.add_page(*encode_jpeg(image, 85, dpi), dpi)
-        pdf.close()
-    (scans / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntruncated")
+    for name, pages in folders.items():
+        with open(scans / name, "wb") as fh:  # a scanner PDF whose pages may differ in resolution
+            pdf = PdfStream(fh)
+            for image, dpi in pages:
+                pdf.add_page(*encode_jpeg(image, 85, dpi), dpi)
+            pdf.close()
+    if broken:
+        (scans / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntruncated")
     home = DataHome(root=tmp / "home", db_url=f"sqlite:///{tmp / 'home' / 'dangan.sqlite3'}")
     home.root.mkdir()
     upgrade(home.db_url)
@@ -55,6 +54,17 @@ def web_archive(tmp_path_factory):
             add_user(s, role, PASSWORD, role, actor="setup")
         add_user(s, "staff-ids", PASSWORD, "staff", can_see_ids=True, actor="setup")
     db.dispose()
+    return home, report
+
+
+@pytest.fixture(scope="session")
+def web_archive(tmp_path_factory):
+    from dangan.testing.synthetic import demo_cases, render_document
+
+    case = next(c for c in demo_cases(seed=3) if c.business_type == "JR")
+    pages = [(p.image, 300) for p in render_document("SF", case) + render_document("SQ", case)]
+    pages.append((render_document("HT", case, dpi=LOW_DPI)[0].image, LOW_DPI))  # below the 200 dpi minimum
+    home, report = build_archive(tmp_path_factory.mktemp("web"), {"folder-01.pdf": pages}, broken=True)
     number = next(f.number for f in report.folders if f.status == "accessioned")
     return {"home": home, "case": case, "number": number, "report": report, "id_number": case.customer.id_number}
 
@@ -77,10 +87,10 @@ def login(app):
 
     clients = []
 
-    def make(name: str, password: str = PASSWORD, client_app=None, base_url: str = "http://testserver"):
+    def make(name: str, password: str = PASSWORD, client_app=None, base_url: str = "http://testserver", headers=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            c = TestClient(client_app or app, base_url=base_url)
+            c = TestClient(client_app or app, base_url=base_url, headers=headers)
         token = csrf_from(c.get("/login").text)
         r = c.post("/login", data={"name": name, "password": password, "csrf": token}, follow_redirects=False)
         assert r.status_code == 303, r.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from dangan.archive.db import Database, schema_is_current
 from dangan.archive.home import DataHome, init_home
 from dangan.archive.store import FileStore
 from dangan.errors import DanganError
-from dangan.indexing.backend import Backend
+from dangan.indexing.backend import MARKER_FILE, Backend
 from dangan.indexing.backends import BACKENDS, open_backend
 from dangan.indexing.lock import WaitCallback
 
@@ -58,7 +59,13 @@ class Archive:
         """The same archive, with ACTOR doing what follows (a web request's user)."""
         other = Archive(self.home, actor, self.backend, self._scheme)
         other.__dict__["db"] = self.db
+        other.__dict__["_readers"] = self._readers
         return other
+
+    @cached_property
+    def _readers(self) -> threading.local:
+        """Per thread: the index backend kept open for searching (see searcher)."""
+        return threading.local()
 
     @cached_property
     def db(self) -> Database:
@@ -93,6 +100,33 @@ class Archive:
         """A unit of work: committed when the block ends, rolled back on any error."""
         with self.db.session() as s:
             yield s
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit of work that only reads: it neither waits for nor holds up a writer."""
+        with self.db.reading() as s:
+            yield s
+
+    @contextmanager
+    def searcher(self) -> Iterator[Backend]:
+        """The search index for reading, opened once per thread and kept: its searcher follows
+        new commits by itself, and a rebuilt index (a new marker file) is opened afresh."""
+        local = self._readers
+        marker = self.home.index_dir / MARKER_FILE
+        try:
+            st = marker.stat()
+            signature = (st.st_ino, st.st_mtime_ns)
+        except OSError:
+            signature = None
+        backend = getattr(local, "backend", None)
+        if backend is not None and (local.signature != signature or local.name != self.backend):
+            backend.close()
+            backend = None
+        if backend is None:
+            self.home.index_dir.mkdir(parents=True, exist_ok=True)
+            backend = open_backend(self.home.index_dir, self.backend)
+            local.backend, local.signature, local.name = backend, signature, self.backend
+        yield backend
 
     @contextmanager
     def index(self, on_wait: WaitCallback | None = None) -> Iterator[Backend]:

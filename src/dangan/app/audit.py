@@ -3,21 +3,22 @@ BagIt round trip (export, and import into an empty data home with the index rebu
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, false, func, or_, select
 
 from dangan.app.archive import Archive
 from dangan.app.index import rebuild_index
-from dangan.app.records import event_row
+from dangan.app.records import event_row, masking
 from dangan.archive import events as ev
+from dangan.archive import spreadsheet
 from dangan.archive.audit import bag, fixity
-from dangan.archive.models import Event
+from dangan.archive.models import ArchiveRecord, Event, Page
+from dangan.archive.users import User
 
 Progress = Callable[[int, int], None]
 
@@ -46,9 +47,19 @@ def verify_chain(archive: Archive) -> dict[str, Any]:
 
 
 def event_log(
-    archive: Archive, *, page: int = 1, per_page: int = 100, type_: str = "", actor: str = "", object_id: str = ""
+    archive: Archive,
+    *,
+    page: int = 1,
+    per_page: int = 100,
+    type_: str = "",
+    actor: str = "",
+    object_id: str = "",
+    record: str = "",
+    viewer: User | None = None,
 ) -> dict[str, Any]:
-    """The event log newest first, filtered by type, actor and object (a record's number …)."""
+    """The event log newest first, filtered by kind (event type), actor, object and record (a
+    record's number: events about it and about its pages). Personal values masked for a
+    VIEWER who may not see them."""
     q = select(Event)
     if type_:
         q = q.where(Event.type == type_)
@@ -57,9 +68,17 @@ def event_log(
     if object_id:
         q = q.where(Event.object_id == object_id)
     with archive.session() as s:
+        if record:
+            pages = [
+                str(i) for i in s.scalars(select(Page.id).join(ArchiveRecord).where(ArchiveRecord.number == record))
+            ]
+            about_pages = and_(Event.object_type == "page", Event.object_id.in_(pages)) if pages else false()
+            q = q.where(or_(Event.object_id == record, about_pages))
         total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        personal = masking(archive, viewer)
         rows = [
-            event_row(e) for e in s.scalars(q.order_by(Event.seq.desc()).offset((page - 1) * per_page).limit(per_page))
+            event_row(e, personal)
+            for e in s.scalars(q.order_by(Event.seq.desc()).offset((page - 1) * per_page).limit(per_page))
         ]
         types = sorted(s.scalars(select(Event.type).distinct()))
     return {
@@ -72,17 +91,22 @@ def event_log(
     }
 
 
-def events_csv(archive: Archive, chunk: int = 2000) -> Iterator[str]:
-    """The whole log as CSV, streamed (UTF-8 with BOM so spreadsheet programs read the Chinese)."""
+def events_csv(archive: Archive, chunk: int = 2000, *, viewer: User | None = None) -> Iterator[str]:
+    """The whole log as CSV, streamed (UTF-8 with BOM so spreadsheet programs read the Chinese);
+    the download itself is an export event."""
+    with archive.session() as s:
+        ev.record_event(s, ev.EXPORT, archive.actor, "event log", "", {"what": "event log", "format": "csv"})
+    personal = masking(archive, viewer)
     yield "\ufeff"
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = spreadsheet.writer(buf)
     w.writerow(["seq", "at", "type", "actor", "object_type", "object_id", "detail", "prev_hash", "hash"])
     last = 0
     while True:
         with archive.session() as s:
             rows = s.scalars(select(Event).where(Event.seq > last).order_by(Event.seq).limit(chunk)).all()
             for e in rows:
+                detail = personal.mask_data(e.detail or {}) if personal else e.detail or {}
                 w.writerow(
                     [
                         e.seq,
@@ -91,7 +115,7 @@ def events_csv(archive: Archive, chunk: int = 2000) -> Iterator[str]:
                         e.actor,
                         e.object_type,
                         e.object_id,
-                        json.dumps(e.detail or {}, ensure_ascii=False, sort_keys=True),
+                        json.dumps(detail, ensure_ascii=False, sort_keys=True),
                         e.prev_hash,
                         e.hash,
                     ]

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from dangan.app.archive import Archive
+from dangan.archive import events
 from dangan.archive.paper import labels
 from dangan.archive.records.views import find_record
 from dangan.errors import NotFound
@@ -25,7 +26,9 @@ def print_labels(archive: Archive, kind: str, codes: Iterable[str], output: str 
     if kind not in LABEL_KINDS:
         raise NotFound(f"no {kind!r} labels; kinds: {', '.join(LABEL_KINDS)}")
     names = _business_names(archive)
+    codes = list(codes)
     with archive.session() as s:
+        events.record_event(s, events.LABEL_PRINT, archive.actor, kind, ",".join(codes)[:64], {"codes": codes})
         if kind == "cover":
             return labels.write_covers(s, codes, output, business_names=names)
         return labels.write_labels(s, kind, codes, output, business_names=names)

@@ -1,9 +1,13 @@
 """What a person sees of the archive: a record in full, a page with its hit boxes, the page
 image, search results, the QA queue, the quarantine list, an archive number checked.
 
-VIEWER is the web user the result is for (公民身份号码 masked unless the user may see them,
-no store paths); None is the CLI's operator on the archive's own machine, who sees all.
-Every look at a record or page is an access event by the archive's actor.
+VIEWER is the web user the result is for: personal values masked unless they may see them
+(archive.personal; the classification scheme says what is personal), no store paths, no
+replaced pages unless they may see history. None is the CLI's operator on the archive's own
+machine, who sees all.
+
+Every read is an event by the archive's actor: a record, a page, a page image (once per page
+and log-in session), a search (its query masked where personal) and a search refused.
 """
 
 from __future__ import annotations
@@ -17,34 +21,37 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.app.archive import Archive
-from dangan.archive import events
+from dangan.archive import events, login
 from dangan.archive.audit.reports import check_case
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.models import ArchiveRecord, Event, Loan, Page
 from dangan.archive.paper.handover import check_record
 from dangan.archive.paper.loans import loan_view
 from dangan.archive.paper.locations import where_is
+from dangan.archive.personal import PersonalData
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber, propose_corrections
 from dangan.archive.records.qa import qa_queue as queued_pages
-from dangan.archive.records.views import find_record, quarantine_list
+from dangan.archive.records.views import find_record, page_by_id, quarantine_list
 from dangan.archive.records.views import record_view as base_view
 from dangan.archive.store import StoreError
-from dangan.archive.users import User, id_numbers_in, mask_ids, visible_fields, visible_text
-from dangan.errors import NotFound
+from dangan.archive.users import User
+from dangan.errors import DanganError, NotFound, without_paths
+from dangan.i18n import _
 from dangan.indexing.highlight import WordBox, locate
-from dangan.indexing.pages import with_boxes
-from dangan.indexing.query import QUERY_SYNTAX, parse_query, positive_text_terms
+from dangan.indexing.pages import result_pages, with_boxes
+from dangan.indexing.query import QUERY_SYNTAX, parse_query, positive_text_terms, typed_values
 from dangan.indexing.search import make_snippet, match_spans
 from dangan.indexing.search import search as run_search
 
-
-def _text(viewer: User | None, text: str) -> str:
-    return text if viewer is None else visible_text(viewer, text)
-
+Rect = tuple[int, int, int, int]
 
 __all__ = [
     "QUERY_SYNTAX",
+    "SearchRefused",
     "check_number",
+    "masking",
+    "may_see_history",
+    "page_flags",
     "page_image",
     "page_view",
     "qa_queue",
@@ -55,15 +62,27 @@ __all__ = [
 ]
 
 
-def _fields(viewer: User | None, fields: dict) -> dict:
-    return fields if viewer is None else visible_fields(viewer, fields)
+class SearchRefused(DanganError):
+    """A search this user may not make (the reason says why and what to search instead)."""
+
+    http_status = 403
+
+
+def masking(archive: Archive, viewer: User | None) -> PersonalData | None:
+    """How VIEWER sees personal values: None when they see them as they are."""
+    return None if viewer is None or viewer.sees_ids else archive.scheme.personal
+
+
+def may_see_history(viewer: User | None) -> bool:
+    return viewer is None or viewer.can("history")
 
 
 def _iso(t: date | datetime | None) -> str:
     return t.isoformat() if t is not None else ""
 
 
-def event_row(e: Event) -> dict[str, Any]:
+def event_row(e: Event, personal: PersonalData | None = None) -> dict[str, Any]:
+    detail = e.detail or {}
     return {
         "seq": e.seq,
         "at": _iso(e.at),
@@ -71,7 +90,7 @@ def event_row(e: Event) -> dict[str, Any]:
         "actor": e.actor,
         "object_type": e.object_type,
         "object_id": e.object_id,
-        "detail": e.detail or {},
+        "detail": personal.mask_data(detail) if personal else detail,
         "hash": e.hash,
     }
 
@@ -81,7 +100,8 @@ def event_row(e: Event) -> dict[str, Any]:
 
 def record_view(archive: Archive, key: str, *, viewer: User | None = None, with_text: bool = True) -> dict[str, Any]:
     """A record by archive number or 户号: customer, case, classification and its history,
-    documents and pages, events, where the paper is, its loan, and its case's completeness."""
+    documents and pages, events, where the paper is, its loan, and its case's completeness;
+    for those who may see history, the pages replaced by rescans."""
     with archive.session() as s:
         view = base_view(s, key, store_root=str(archive.home.store_dir), with_text=with_text, actor=archive.actor)
         record = find_record(s, view["number"])
@@ -98,35 +118,68 @@ def record_view(archive: Archive, key: str, *, viewer: User | None = None, with_
             }
             for c in record.classifications
         ]
+        personal = masking(archive, viewer)
         view["events"] = [
-            event_row(e) for e in s.scalars(select(Event).where(Event.object_id == record.number).order_by(Event.seq))
+            event_row(e, personal)
+            for e in s.scalars(select(Event).where(Event.object_id == record.number).order_by(Event.seq))
         ]
         view["paper"] = _paper(s, record)
         view["loan"] = _loan(s, record)
         view["completeness"] = _completeness(s, record, archive.scheme)
+        view["replaced_pages"] = _replaced(s, record) if may_see_history(viewer) else []
     if viewer is not None:
-        _for_viewer(view, viewer)
+        _for_viewer(view, personal)
     return view
 
 
-def _for_viewer(view: dict[str, Any], viewer: User) -> None:
+def _replaced(session: Session, record: ArchiveRecord) -> list[dict[str, Any]]:
+    pages = session.scalars(
+        select(Page).where(Page.record_id == record.id, Page.superseded_by_id.is_not(None)).order_by(Page.id)
+    )
+    return [
+        {"id": p.id, "seq": p.seq, "replaced_by": p.superseded_by_id, "qa_status": p.qa_status, "dpi": p.dpi}
+        for p in pages
+    ]
+
+
+def _for_viewer(view: dict[str, Any], personal: PersonalData | None) -> None:
     view.pop("store_root", None)
-    c = view["completeness"]
-    for key in ("problems", "missing", "invalid_fields", "unmet_preconditions", "warnings", "assumptions"):
-        c[key] = [visible_text(viewer, x) for x in c[key]]
     for d in view["documents"]:
         for p in d["pages"]:
             p.pop("master", None), p.pop("derived", None)  # store paths stay on the server
-            p["text"] = visible_text(viewer, p.get("text") or "")
-            p["fields"] = visible_fields(viewer, p.get("fields") or {})
-            p["flags"] = visible_flags(viewer, p.get("flags") or [])
+    if personal is None:
+        return
+    c = view["completeness"]
+    for key in ("problems", "missing", "invalid_fields", "unmet_preconditions", "warnings", "assumptions"):
+        c[key] = [personal.mask_text(x) for x in c[key]]
+    for cls in view["classifications"]:
+        cls["reason"] = personal.mask_text(cls["reason"] or "")
+    for d in view["documents"]:
+        for p in d["pages"]:
+            known = personal.field_values(p.get("fields"))
+            p["text"] = personal.mask_text(p.get("text") or "", known)
+            p["fields"] = personal.mask_fields(p.get("fields"))
+            p["flags"] = visible_flags(personal, p.get("flags") or [], known)
 
 
-def visible_flags(viewer: User | None, flags: list[dict]) -> list[dict]:
+def visible_flags(personal: PersonalData | None, flags: list[dict], known: list[str] | None = None) -> list[dict]:
+    """A page's QA flags as a viewer sees them: personal values in the messages masked."""
     return [
-        {"code": f.get("code"), "severity": f.get("severity"), "message": _text(viewer, f.get("message") or "")}
+        {
+            "code": f.get("code"),
+            "severity": f.get("severity"),
+            "message": personal.mask_text(f.get("message") or "", known or ()) if personal else f.get("message") or "",
+        }
         for f in flags
     ]
+
+
+def page_flags(archive: Archive, page_id: int, *, viewer: User | None = None) -> list[dict]:
+    """A page's QA flags as VIEWER sees them (no access event: the page itself is not shown)."""
+    personal = masking(archive, viewer)
+    with archive.session() as s:
+        p = _page_for(s, page_id, viewer)
+        return visible_flags(personal, p.flags or [], personal.field_values(p.fields) if personal else [])
 
 
 def _paper(session: Session, record: ArchiveRecord) -> dict[str, Any] | None:
@@ -192,26 +245,58 @@ def _completeness(session: Session, record: ArchiveRecord, scheme: Classificatio
 # --- pages ---------------------------------------------------------------------------------------
 
 
-def _current_page(session: Session, page_id: int) -> Page:
-    page = session.get(Page, page_id)
-    if page is None or page.superseded_by_id is not None:
-        raise NotFound(f"no page {page_id}")
+def _page_for(session: Session, page_id: int, viewer: User | None) -> Page:
+    """A page VIEWER may look at: a current one, or a replaced one if they may see history."""
+    page = page_by_id(session, page_id)
+    if page is None or (page.superseded_by_id is not None and not may_see_history(viewer)):
+        raise NotFound(_("no page {id}").format(id=page_id))
     return page
 
 
+def _redactions(personal: PersonalData | None, page: Page) -> list[Rect]:
+    """Rectangles of the page image holding personal values, for a viewer who may not see them."""
+    if personal is None:
+        return []
+    values = personal.found_in(page.text or "", personal.field_values(page.fields))
+    if not values:
+        return []
+    return [(b.left, b.top, b.width, b.height) for b in locate(_words(page), values)]
+
+
+def _outside(boxes: list[dict[str, Any]], redact: list[Rect], personal: PersonalData | None) -> list[dict[str, Any]]:
+    """Hit boxes that do not touch a blacked-out value (a box there would say what it holds)."""
+
+    def touches(b: dict[str, Any], r: Rect) -> bool:
+        return not (
+            b["left"] + b["width"] <= r[0]
+            or r[0] + r[2] <= b["left"]
+            or b["top"] + b["height"] <= r[1]
+            or r[1] + r[3] <= b["top"]
+        )
+
+    kept = [b for b in boxes if not any(touches(b, r) for r in redact)]
+    if personal is not None:
+        for b in kept:
+            b["text"] = personal.mask_text(b["text"])
+    return kept
+
+
 def page_view(archive: Archive, page_id: int, *, viewer: User | None = None, query: str = "") -> dict[str, Any]:
-    """One current page with the word boxes of QUERY's terms; logged as an access to its record.
-    Raises QuerySyntaxError for a query that cannot be read."""
+    """One page with the word boxes of QUERY's terms; logged as an access to its record. A page
+    replaced by a rescan is shown only to those who may see history (`replaced_by` says by
+    which). Raises QuerySyntaxError for a query that cannot be read."""
     terms = positive_text_terms(parse_query(query)) if query.strip() else []
+    personal = masking(archive, viewer)
     with archive.session() as s:
-        p = _current_page(s, page_id)
+        p = _page_for(s, page_id, viewer)
         record = p.record
         events.record_event(s, events.ACCESS, archive.actor, "record", record.number, {"what": "page", "page_id": p.id})
         boxes = [asdict(b) for b in locate(_words(p), terms, tolerant=True)] if terms else []
         siblings = s.scalars(
             select(Page.id).where(Page.record_id == p.record_id, Page.superseded_by_id.is_(None)).order_by(Page.seq)
         ).all()
-        data: dict[str, Any] = {
+        known = personal.field_values(p.fields) if personal else []
+        data = {
             "id": p.id,
             "record_number": record.number,
             "record_title": record.title,
@@ -220,17 +305,15 @@ def page_view(archive: Archive, page_id: int, *, viewer: User | None = None, que
             "height": p.height,
             "dpi": p.dpi,
             "qa_status": p.qa_status,
-            "flags": visible_flags(viewer, p.flags or []),
+            "replaced_by": p.superseded_by_id,
+            "flags": visible_flags(personal, p.flags or [], known),
             "ocr_confidence": p.ocr_confidence,
-            "text": _text(viewer, p.text or ""),
-            "fields": _fields(viewer, p.fields or {}),
+            "text": personal.mask_text(p.text or "", known) if personal else p.text or "",
+            "fields": personal.mask_fields(p.fields) if personal else p.fields or {},
             "query": query,
-            "boxes": boxes,
+            "boxes": _outside(boxes, _redactions(personal, p), personal),
             "pages": list(siblings),
         }
-    if viewer is not None and not viewer.sees_ids:
-        for b in data["boxes"]:
-            b["text"] = mask_ids(b["text"])
     return data
 
 
@@ -238,25 +321,32 @@ def _words(page: Page) -> list[WordBox]:
     return [WordBox(*w) for w in (page.words or [])]
 
 
-def page_image(archive: Archive, page_id: int, *, viewer: User | None = None) -> tuple[Path, list[tuple[int, ...]]]:
+def page_image(
+    archive: Archive, page_id: int, *, viewer: User | None = None, session_digest: str | None = None
+) -> tuple[Path, list[Rect]]:
     """(the derived viewing image of a page, rectangles to black out for VIEWER). The path comes
-    from the database by page id, never from the request."""
-    with archive.session() as s:
-        p = s.get(Page, page_id)
-        if p is None or not p.derived_path:
-            raise NotFound(f"no page {page_id}")
-        redact: list[tuple[int, ...]] = []
-        if viewer is not None and not viewer.sees_ids:
-            ids = id_numbers_in(p.text or "")
-            if ids:
-                redact = [(b.left, b.top, b.width, b.height) for b in locate(_words(p), ids)]
-        relpath = p.derived_path
+    from the database by page id, never from the request. A web viewer's first look at the page
+    in a log-in session (SESSION_DIGEST) is an access event; thumbnails and repeats are not."""
+    with archive.reading() as s:
+        p = _page_for(s, page_id, viewer)
+        if not p.derived_path:
+            raise NotFound(_("no page {id}").format(id=page_id))
+        redact = _redactions(masking(archive, viewer), p)
+        relpath, record_id = p.derived_path, p.record_id
+        seen = session_digest is not None and login.has_read(s, session_digest, p.id)
+    if viewer is not None and not seen:
+        with archive.session() as s:
+            if session_digest is None or login.first_read(s, session_digest, page_id):
+                number = s.scalar(select(ArchiveRecord.number).where(ArchiveRecord.id == record_id))
+                events.record_event(
+                    s, events.ACCESS, archive.actor, "record", number, {"what": "image", "page_id": page_id}
+                )
     try:
         path = archive.store.path(relpath)
-    except StoreError as e:
-        raise NotFound(str(e)) from None
+    except StoreError:
+        raise NotFound(_("no page {id}").format(id=page_id)) from None
     if not path.is_file():
-        raise NotFound("the page image is missing from the file store: run `dangan verify`")
+        raise NotFound(_("the page image is missing from the file store: ask an operator to run `dangan verify`"))
     return path, redact
 
 
@@ -274,31 +364,49 @@ def search(
     viewer: User | None = None,
 ) -> dict[str, Any]:
     """Pages matching QUERY grouped by record, exact hits first, each with its boxes on the page.
+    Every search is an event (the query masked where personal). A viewer who may not see
+    personal numbers cannot search by one or its beginning: SearchRefused, logged too.
     Raises QuerySyntaxError for a query the user must fix."""
-    with archive.index() as backend:
-        results = run_search(backend, query, page=page, per_page=per_page, sort=sort, tolerant=tolerant)
-    data = with_boxes(archive.db, results)
+    personal = masking(archive, viewer)
+    if personal is not None:
+        reason = personal.refusal(typed_values(parse_query(query)))
+        if reason:
+            _log_search(archive, events.SEARCH_REFUSED, query, {"reason": reason})
+            raise SearchRefused(reason)
+    with archive.searcher() as backend:
+        results = run_search(
+            backend, query, page=page, per_page=per_page, sort=sort, tolerant=tolerant, personal=personal is None
+        )
+    with archive.reading() as s:
+        pages, titles = result_pages(s, results)
+    data = with_boxes(results, pages, titles)
+    _log_search(archive, events.SEARCH, query, {"hits": data["total_hits"], "page": page})
     if viewer is not None:
         for g in data["groups"]:
             for h in g["hits"]:
                 h.pop("image", None)  # a store path: the browser gets images by page id only
-        if not viewer.sees_ids:
-            _mask_results(archive, data)
+        if personal is not None:
+            _mask_results(personal, data, pages)
     return data
 
 
-def _mask_results(archive: Archive, data: dict[str, Any]) -> None:
-    ids = [int(h["page_id"]) for g in data["groups"] for h in g["hits"]]
+def _log_search(archive: Archive, kind: str, query: str, detail: dict[str, Any]) -> None:
     with archive.session() as s:
-        texts = dict(s.execute(select(Page.id, Page.text).where(Page.id.in_(ids))).all())
+        events.record_event(
+            s, kind, archive.actor, "search", "", {"query": archive.scheme.personal.mask_query(query)} | detail
+        )
+
+
+def _mask_results(personal: PersonalData, data: dict[str, Any], pages: dict[int, Page]) -> None:
     for g in data["groups"]:
-        g["title"] = mask_ids(g.get("title") or "")
+        g["title"] = personal.mask_text(g.get("title") or "")
         for h in g["hits"]:
-            masked = mask_ids(texts.get(int(h["page_id"]), ""))
-            h["matched"] = [mask_ids(m) for m in h["matched"]]
+            p = pages.get(int(h["page_id"]))
+            known = personal.field_values(p.fields) if p else []
+            masked = personal.mask_text(p.text or "", known) if p else ""
+            h["matched"] = [m for m in h["matched"] if match_spans(masked, [m])]
             h["snippet"], h["snippet_html"] = make_snippet(masked, match_spans(masked, h["matched"]))
-            for b in h["boxes"]:
-                b["text"] = mask_ids(b["text"])
+            h["boxes"] = _outside(h["boxes"], _redactions(personal, p) if p else [], personal)
 
 
 # --- the QA queue, quarantine, numbers ----------------------------------------------------------------
@@ -306,9 +414,12 @@ def _mask_results(archive: Archive, data: dict[str, Any]) -> None:
 
 def qa_queue(archive: Archive, status: str = "flagged", *, viewer: User | None = None, limit: int = 200) -> list[dict]:
     """Pages flagged for a person (or accepted, or rescanned): what is wrong with each."""
+    personal = masking(archive, viewer)
     with archive.session() as s:
         items = queued_pages(s, status, limit=limit)
-        dpi = dict(s.execute(select(Page.id, Page.dpi).where(Page.id.in_([i.page_id for i in items]))).all())
+        rows = s.execute(select(Page.id, Page.dpi, Page.fields).where(Page.id.in_([i.page_id for i in items]))).all()
+    dpi = {r.id: r.dpi for r in rows}
+    known = {r.id: personal.field_values(r.fields) if personal else [] for r in rows}
     return [
         {
             "page_id": i.page_id,
@@ -316,7 +427,7 @@ def qa_queue(archive: Archive, status: str = "flagged", *, viewer: User | None =
             "seq": i.seq,
             "dpi": dpi.get(i.page_id),
             "confidence": i.confidence,
-            "flags": visible_flags(viewer, i.flags or []),
+            "flags": visible_flags(personal, i.flags or [], known.get(i.page_id)),
         }
         for i in items
     ]
@@ -329,6 +440,7 @@ def quarantined(archive: Archive, *, viewer: User | None = None) -> list[dict[st
     if viewer is not None:
         for r in rows:
             r.pop("kept_as", None)
+            r["reason"] = without_paths(r["reason"])
     return rows
 
 

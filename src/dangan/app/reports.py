@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dangan.app.archive import Archive
+from dangan.archive import events, spreadsheet
 from dangan.archive.audit import reports as rp
 from dangan.archive.audit.report_html import CHARTS, render_html
 from dangan.archive.audit.reports import Report, cell_text
@@ -109,6 +110,19 @@ def make_all(archive: Archive, *, as_of: date | None = None) -> list[rp.Report]:
     return [make_report(archive, kind, as_of=as_of) for kind in REPORT_KINDS]
 
 
+def exported(archive: Archive, kinds: list[str] | tuple[str, ...], fmt: str, *, as_of: date | None = None) -> None:
+    """Record that the reports KINDS left the archive as FMT (csv, html): an export event."""
+    with archive.session() as s:
+        events.record_event(
+            s,
+            events.EXPORT,
+            archive.actor,
+            "report",
+            ",".join(kinds),
+            {"what": "report", "format": fmt, "as_of": as_of.isoformat() if as_of else None},
+        )
+
+
 def as_html(reports: list[Report], title: str | None = None) -> str:
     """The reports as one self-contained page (inline CSS and SVG charts, no script) for A4."""
     return render_html(reports, title=title) if title else render_html(reports)
@@ -123,4 +137,20 @@ def charts(report: Report) -> list[tuple[str, str]]:
     ]
 
 
-__all__ = ["REPORTS", "REPORT_KINDS", "Report", "as_html", "cell_text", "charts", "make_all", "make_report"]
+# CSV for people, cells a spreadsheet would run made inert (archive.spreadsheet)
+csv_writer = spreadsheet.writer
+CsvDictWriter = spreadsheet.DictWriter
+
+__all__ = [
+    "REPORTS",
+    "REPORT_KINDS",
+    "CsvDictWriter",
+    "Report",
+    "as_html",
+    "cell_text",
+    "charts",
+    "csv_writer",
+    "exported",
+    "make_all",
+    "make_report",
+]

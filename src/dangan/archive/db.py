@@ -1,8 +1,10 @@
 """Database engine and sessions. Any SQLAlchemy URL works; SQLite is the embedded default.
 
-SQLite runs in WAL mode so readers never block the writer, and every transaction starts
-with BEGIN IMMEDIATE so two processes assigning archive numbers are serialised by the
-database itself rather than failing half-way with "database is locked".
+SQLite runs in WAL mode so readers never block the writer, and every transaction that may
+write starts with BEGIN IMMEDIATE so two processes assigning archive numbers are serialised
+by the database itself rather than failing half-way with "database is locked". Read-only
+units of work (`Database.reading`) start a plain deferred transaction: many web requests
+read at once without queueing for the writer's lock.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+READ_ONLY = "dangan_read_only"  # execution option of the engine behind Database.reading()
 
 
 def make_engine(url: str) -> Engine:
@@ -34,7 +37,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -86,6 +89,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -97,6 +101,13 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit of work that only reads (nothing is committed). On SQLite it does not take
+        the writer's lock, so it neither waits for a writer nor makes one wait."""
+        with self._readers() as s:  # closing returns the connection, its transaction rolled back
+            yield s
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -30,8 +30,15 @@ QUARANTINE = "quarantine"
 FIXITY_CHECK = "fixity check"
 METADATA_MODIFICATION = "metadata modification"
 NUMBER_VOIDED = "number voided"
-ACCESS = "access"
+ACCESS = "access"  # a record, page or page image looked at
 EXPORT = "export"
+# who read what and when (issue 14): every read of the archive is on the record
+SEARCH = "search"
+SEARCH_REFUSED = "search refused"  # e.g. a personal number searched without the grant
+LABEL_PRINT = "label print"
+LOG_IN = "log-in"
+LOG_IN_FAILED = "log-in failed"
+LOG_OUT = "log-out"
 
 
 def _canonical(

@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from dangan.app import audit
-from dangan.app.reports import Report, as_html, cell_text, make_all, make_report
+from dangan.app.reports import Report, as_html, cell_text, exported, make_all, make_report
 from dangan.cli.base import DATE, console, day, finish, json_option, output, pass_ctx, problems_status, progress
 
 
@@ -24,12 +24,14 @@ def report_options(f):
     return f
 
 
-def emit_report(report: Report, as_json: bool, csv_out: str | None, html_out: str | None) -> None:
-    """Print REPORT (table or JSON), write the CSV/HTML copies, exit 4 on problems."""
+def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_out: str | None) -> None:
+    """Print REPORT (table or JSON), write the CSV/HTML copies (each an export event), exit 4 on problems."""
     if csv_out:
         Path(csv_out).write_text(report.to_csv(), encoding="utf-8-sig")  # BOM: spreadsheets read UTF-8
+        exported(ctx.archive, [report.kind], "csv")
     if html_out:
         Path(html_out).write_text(as_html([report], title=report.title), encoding="utf-8")
+        exported(ctx.archive, [report.kind], "html")
 
     def show(_) -> None:
         a = report.about
@@ -98,7 +100,7 @@ def report_completeness(ctx, date_from, date_to, business, dept, customer, as_js
         department=dept,
         customer=customer,
     )
-    emit_report(r, as_json, csv_out, html_out)
+    emit_report(ctx, r, as_json, csv_out, html_out)
 
 
 @report.command("overdue")
@@ -127,7 +129,7 @@ def report_overdue(ctx, as_of, holidays, workdays, business, dept, customer, as_
         department=dept,
         customer=customer,
     )
-    emit_report(r, as_json, csv_out, html_out)
+    emit_report(ctx, r, as_json, csv_out, html_out)
 
 
 @report.command("digitisation")
@@ -140,7 +142,9 @@ def report_overdue(ctx, as_of, holidays, workdays, business, dept, customer, as_
 def report_digitisation(ctx, as_of, window, as_json, csv_out, html_out):
     """Paper folders scanned, not scanned, QA-failed and verified; pages per day; backlog
     and projected finish."""
-    emit_report(make_report(ctx.archive, "digitisation", as_of=day(as_of), window=window), as_json, csv_out, html_out)
+    emit_report(
+        ctx, make_report(ctx.archive, "digitisation", as_of=day(as_of), window=window), as_json, csv_out, html_out
+    )
 
 
 @report.command("reconciliation")
@@ -150,7 +154,7 @@ def report_digitisation(ctx, as_of, window, as_json, csv_out, html_out):
 def report_reconciliation(ctx, as_of, as_json, csv_out, html_out):
     """Paper without scan, scan without paper, page counts that differ, records without a
     location, folders on overdue loan."""
-    emit_report(make_report(ctx.archive, "reconciliation", as_of=day(as_of)), as_json, csv_out, html_out)
+    emit_report(ctx, make_report(ctx.archive, "reconciliation", as_of=day(as_of)), as_json, csv_out, html_out)
 
 
 @report.command("numbering")
@@ -159,7 +163,7 @@ def report_reconciliation(ctx, as_of, as_json, csv_out, html_out):
 def report_numbering(ctx, as_json, csv_out, html_out):
     """Gaps in the serials (not voided), voids with reasons, duplicates, numbers whose check
     character fails."""
-    emit_report(make_report(ctx.archive, "numbering"), as_json, csv_out, html_out)
+    emit_report(ctx, make_report(ctx.archive, "numbering"), as_json, csv_out, html_out)
 
 
 @report.command("all")
@@ -170,6 +174,7 @@ def report_all(ctx, as_of, html_out):
     """Every report in one HTML file (one per printed page group), for sign-off."""
     reports = make_all(ctx.archive, as_of=day(as_of))
     Path(html_out).write_text(as_html(reports), encoding="utf-8")
+    exported(ctx.archive, [r.kind for r in reports], "html", as_of=day(as_of))
     for r in reports:
         console.print(f"{r.kind}: " + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]"))
     console.print(f"written: {html_out}")

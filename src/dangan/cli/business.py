@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from contextlib import nullcontext
 from datetime import date
 
@@ -11,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dangan.app import business, lifecycle
+from dangan.app.reports import csv_writer
 from dangan.cli.base import DATE, console, day, finish, json_option, output, pairs, pass_ctx, progress
 from dangan.errors import ExitStatus
 
@@ -63,7 +63,7 @@ def run_import(
     with open(report_path, "w", encoding="utf-8-sig", newline="") if report_path else nullcontext() as fh:
         sink = None
         if fh is not None:
-            writer = csv.writer(fh)
+            writer = csv_writer(fh)
             writer.writerow(["file", "line", "column", "value", "severity", "reason"])
             sink = lambda p: writer.writerow([p.file, p.line, p.column, p.value, p.severity, p.reason])
         with progress(f"Importing {kind}") as imported:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-
 import click
 from rich.table import Table
 from rich.tree import Tree
 
 from dangan.app import paper
 from dangan.app.labels import LABEL_KINDS, print_labels
+from dangan.app.reports import CsvDictWriter
 from dangan.cli.base import DATE, console, finish, json_option, output, pass_ctx, problems_status
 
 
@@ -139,7 +138,7 @@ def stocktake(ctx, box, codes_file, csv_out, as_json) -> None:
     rows = report.rows()
     if csv_out:
         with open(csv_out, "w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=["code", "status", "note"])
+            w = CsvDictWriter(f, fieldnames=["code", "status", "note"])
             w.writeheader()
             w.writerows(rows)
 

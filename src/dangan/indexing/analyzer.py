@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import NamedTuple
 
 from whoosh.analysis import Token, Tokenizer
@@ -67,27 +68,38 @@ class Term(NamedTuple):
 def normalize_with_offsets(text: str) -> tuple[str, list[int] | None]:
     """NFKC + lower-case, keeping for each output character the index of the original
     character it came from (so snippets point into the original). The offsets are None
-    when they are the identity (the common case: text already NFKC)."""
+    when they are the identity (the common case: text already NFKC, or OCR text whose
+    full-width punctuation maps one character to one)."""
     lowered = text.lower()
     if len(lowered) == len(text) and (text.isascii() or unicodedata.is_normalized("NFKC", text)):
         return lowered, None
+    norm = unicodedata.normalize("NFKC", text).lower()
+    if len(norm) == len(text) and all(_normalize_char(a) == b for a, b in zip(text, norm) if a != b):
+        return norm, None  # each changed character became exactly one character in place
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        norm = ch if ch.isascii() else unicodedata.normalize("NFKC", ch)
-        for out in norm.lower():
+        for out in _normalize_char(ch):
             chars.append(out)
             origin.append(i)
     return "".join(chars), origin
+
+
+@lru_cache(maxsize=65536)
+def _normalize_char(ch: str) -> str:
+    return (ch if ch.isascii() else unicodedata.normalize("NFKC", ch)).lower()
 
 
 def normalize(text: str) -> str:
     return normalize_with_offsets(text)[0]
 
 
-def compact_with_offsets(text: str) -> tuple[str, list[int]]:
+@lru_cache(maxsize=512)
+def compact_with_offsets(text: str) -> tuple[str, tuple[int, ...]]:
     """The normalised text with everything but token characters removed: what phrase
-    matching "sees" (punctuation and spaces between tokens do not break a phrase)."""
+    matching "sees" (punctuation and spaces between tokens do not break a phrase), with the
+    index in TEXT of each character kept. Cached: a page shown in results is matched,
+    snippeted and highlighted several times."""
     norm, origin = normalize_with_offsets(text)
     out, where = [], []
     for m in _TOKEN_RUN.finditer(norm):
@@ -95,10 +107,13 @@ def compact_with_offsets(text: str) -> tuple[str, list[int]]:
         where.extend(range(m.start(), m.end()))
     if origin is not None:
         where = [origin[i] for i in where]
-    return "".join(out), where
+    return "".join(out), tuple(where)
 
 
+@lru_cache(maxsize=65536)
 def compact(text: str) -> str:
+    """TEXT as phrase matching sees it (compact_with_offsets without the offsets); cached,
+    as highlighting asks for it once per OCR word of every page shown."""
     return "".join(_TOKEN_RUN.findall(normalize(text)))
 
 

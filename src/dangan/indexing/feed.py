@@ -22,6 +22,7 @@ from dangan.archive.business.scheme import load_scheme
 from dangan.archive.db import Database
 from dangan.archive.models import ArchiveRecord, Document, IndexOutbox, Page
 from dangan.archive.paper.locations import box_path
+from dangan.archive.personal import PersonalData
 from dangan.indexing.backend import Backend
 from dangan.indexing.schema import IndexDoc, doc_fingerprint
 
@@ -32,12 +33,12 @@ Progress = Callable[[int, int], None]
 
 
 @lru_cache(maxsize=1)
-def _names() -> tuple[dict[str, str], dict[str, str]]:
+def _names() -> tuple[dict[str, str], dict[str, str], PersonalData]:
 
     scheme = load_scheme()
     docs = {code: t.name for code, t in scheme.document_types.items()}
     business = {t.code: t.name for t in scheme.business_types.values()}
-    return docs, business
+    return docs, business, scheme.personal
 
 
 def paper_location(record: ArchiveRecord) -> str:
@@ -49,7 +50,7 @@ def paper_location(record: ArchiveRecord) -> str:
 
 
 def page_doc(page: Page, record: ArchiveRecord, document: Document) -> IndexDoc:
-    doc_names, business_names = _names()
+    doc_names, business_names, personal = _names()
     customer, case, cls = record.customer, record.case, record.classification
     business = (cls.business_type if cls else "") or (case.business_type if case else "")
     accounts = sorted({a.account_number for a in customer.aliases}) if customer else []
@@ -72,6 +73,7 @@ def page_doc(page: Page, record: ArchiveRecord, document: Document) -> IndexDoc:
         location=paper_location(record),
         qa_status=page.qa_status,
         retention=cls.retention if cls else "",
+        personal_numbers=personal.numbers_in(page.text or "", personal.field_values(page.fields)),
     )
 
 

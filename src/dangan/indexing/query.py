@@ -453,23 +453,28 @@ def _looks_like_code(text: str) -> bool:
     return key is not None and any(ch.isdigit() for ch in key)
 
 
-def _code_queries(text: str, prefix: bool) -> tuple:
+def _code_queries(text: str, prefix: bool, personal: bool) -> tuple:
     key = normalize_keyword(text)
     record = PrefixQ("record_key", key) if prefix else text_query("record_text", text)
     make = PrefixQ if prefix else TermQ
-    return (record, make("account", key), make("work_order", key))
+    return (record, make("account", key), make("work_order", key)) + ((make("personal", key),) if personal else ())
 
 
-def compile_node(node, phrase_hook=None):
+def compile_node(node, phrase_hook=None, *, personal: bool = True):
     """AST -> index query. `phrase_hook(text, exact_query)` may replace the query of a
-    plain word/phrase in the text (used by the tolerant pass)."""
+    plain word/phrase in the text (used by the tolerant pass). PERSONAL: a number typed on
+    its own also finds the pages with that personal number (only for people who may see them)."""
+
+    def sub(item, hook=phrase_hook):
+        return compile_node(item, hook, personal=personal)
+
     if isinstance(node, (Word, Phrase)):
         prefix = getattr(node, "prefix", False)
         q = text_query("text", node.text, prefix=prefix)
         if q is not None and phrase_hook is not None and not prefix:
             q = phrase_hook(node.text, q)
         if q is not None and _looks_like_code(node.text):
-            q = OrQ((q,) + _code_queries(node.text, prefix))
+            q = OrQ((q,) + _code_queries(node.text, prefix, personal))
         return q
     if isinstance(node, FieldFilter):
         if node.field in _KEYWORD_FILTERS:
@@ -482,24 +487,24 @@ def compile_node(node, phrase_hook=None):
     if isinstance(node, DateRange):
         return RangeQ("date", _date_int(node.start), _date_int(node.end))
     if isinstance(node, Not):
-        inner = compile_node(node.item)  # never tolerant inside an exclusion
+        inner = sub(node.item, None)  # never tolerant inside an exclusion
         return AndQ((AllQ(),), (inner,)) if inner is not None else None
     if isinstance(node, And):
         must, must_not = [], []
         for item in node.items:
             if isinstance(item, Not):
-                inner = compile_node(item.item)
+                inner = sub(item.item, None)
                 if inner is not None:
                     must_not.append(inner)
                 continue
-            q = compile_node(item, phrase_hook)
+            q = sub(item)
             if q is not None:
                 must.append(q)
         if not must and not must_not:
             return None
         return AndQ(tuple(must) or (AllQ(),), tuple(must_not))
     if isinstance(node, Or):
-        items = tuple(q for q in (compile_node(i, phrase_hook) for i in node.items) if q is not None)
+        items = tuple(q for q in (sub(i) for i in node.items) if q is not None)
         if not items:
             return None
         return items[0] if len(items) == 1 else OrQ(items)
@@ -510,6 +515,19 @@ def compile_query(query):
     """Query string or AST -> index query (NothingQ when only punctuation was typed)."""
     node = parse_query(query) if isinstance(query, str) else query
     return compile_node(node) or NothingQ()
+
+
+def typed_values(node) -> list[str]:
+    """Every word, phrase and filter value typed in the query (excluded ones too), dates aside."""
+    if isinstance(node, (Word, Phrase)):
+        return [node.text]
+    if isinstance(node, FieldFilter):
+        return [node.value]
+    if isinstance(node, Not):
+        return typed_values(node.item)
+    if isinstance(node, (And, Or)):
+        return [v for item in node.items for v in typed_values(item)]
+    return []
 
 
 def positive_text_terms(node) -> list[str]:

@@ -11,10 +11,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
 
+from dangan.archive.personal import blank_values
 from dangan.indexing.analyzer import ANALYZER_VERSION, normalize_keyword
 
 # Bump when IndexDoc or the backend field layout changes: forces a rebuild.
-SCHEMA_VERSION = 1
+# 2: personal numbers kept out of the words of the page text, in a field of their own
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class IndexDoc:
     location: str = ""  # paper location code
     qa_status: str = ""
     retention: str = ""
+    # personal numbers on the page (compact): searchable only by people granted to see them
+    personal_numbers: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         if not self.page_id or not str(self.page_id).strip():
@@ -76,7 +80,9 @@ def date_key(day: dt.date | None) -> int | None:
 # --- index fields ---------------------------------------------------------------
 # Analysed (bigram analyzer, positions): free text and text-like filters.
 ANALYZED_FIELDS = {
-    "text": lambda d: d.text,
+    # without its personal numbers: a search for one (or its beginning) must not find the page
+    # for someone who may not see it, so they live in `personal` only
+    "text": lambda d: blank_values(d.text, d.personal_numbers),
     "record_text": lambda d: d.record_number,
     "customer_name": lambda d: d.customer_name,
     "address": lambda d: d.address,
@@ -95,6 +101,7 @@ KEYWORD_FIELDS = {
     "location": lambda d: [d.location],
     "qa_status": lambda d: [d.qa_status],
     "retention": lambda d: [d.retention],
+    "personal": lambda d: list(d.personal_numbers),
 }
 
 DATE_FIELD = "date"  # integer YYYYMMDD

@@ -81,14 +81,16 @@ def search(
     sort: str = "relevance",
     tolerant: bool = True,
     max_hits: int = MAX_EXACT_HITS,
+    personal: bool = True,
 ) -> SearchResults:
-    """Raises indexing.query.QuerySyntaxError for a query the user must fix."""
+    """Raises indexing.query.QuerySyntaxError for a query the user must fix. PERSONAL: may the
+    searcher find pages by the personal numbers on them (indexing.schema keeps them apart)?"""
     check_sort(sort)
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
     ast = parse_query(query_string)
     wanted = positive_text_terms(ast)
-    exact_query = compile_node(ast) or NothingQ()
+    exact_query = compile_node(ast, personal=personal) or NothingQ()
     exact = backend.search(exact_query, limit=max_hits, sort=sort)
     exact_hits = [_hit(h.doc, h.score) for h in exact.hits]
     docs = {h.page_id: h.doc for h in exact.hits}
@@ -98,7 +100,7 @@ def search(
     phrases = tolerant_phrases(ast) if tolerant else []
     if phrases:
         seen = set(docs)
-        loose_query = compile_node(ast, phrase_hook=_tolerant_hook) or NothingQ()
+        loose_query = compile_node(ast, phrase_hook=_tolerant_hook, personal=personal) or NothingQ()
         loose = backend.search(loose_query, limit=MAX_TOLERANT_CANDIDATES, sort=sort)
         tolerant_truncated = loose.total > len(loose.hits)
         for h in loose.hits:

@@ -1,4 +1,5 @@
-"""The JSON API: the same dangan.app calls as the pages, described by FastAPI's OpenAPI.
+"""The JSON API: the same dangan.app calls as the pages, described by FastAPI's OpenAPI with
+the typed models of web.models.
 
 Log in through the form at /login (the session cookie then works here); POST requests need
 the header X-CSRF-Token with the token from GET /api/me."""
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field
 from dangan.app import audit, ingest, records
 from dangan.app.reports import REPORT_KINDS, make_all, make_report
 from dangan.app.users import User
+from dangan.web import models as m
 from dangan.web.deps import (
     CanIngest,
     CanQa,
@@ -31,11 +33,23 @@ from dangan.web.forms import FormError, SearchForm
 from dangan.web.pages import qa_items
 from dangan.web.uploads import rescan_upload
 
-router = APIRouter()
-ACTIONS = ("search", "view", "ingest", "quarantine", "qa", "labels", "reports", "events", "see_ids", "manage_users")
+router = APIRouter(responses=m.ERRORS)
+ACTIONS = (
+    "search",
+    "view",
+    "ingest",
+    "quarantine",
+    "qa",
+    "labels",
+    "reports",
+    "events",
+    "see_ids",
+    "history",
+    "manage_users",
+)
 
 
-@router.get("/me", summary="Who is logged in, the role, and the CSRF token for POST requests")
+@router.get("/me", response_model=m.Me, summary="Who is logged in, the role, and the CSRF token for POST requests")
 def me(request: Request) -> dict[str, Any]:
     user: User | None = request.state.user
     if user is None:
@@ -48,7 +62,13 @@ def me(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/search", summary="Search pages; results grouped by archive record, exact hits first")
+@router.get(
+    "/search",
+    response_model=m.SearchResults,
+    summary="Search pages; results grouped by archive record, exact hits first",
+    description="Every search is logged with its query (personal numbers masked). Without the grant to see "
+    "personal numbers, a search by one (or by its beginning) is refused with 403 and logged.",
+)
 def search(
     request: Request,
     user: CanSearch,
@@ -68,12 +88,18 @@ def search(
     return records.search(archive_for(request, user), query, page=page, per_page=per_page, sort=sort, viewer=user)
 
 
-@router.get("/records/{number}", summary="A record: customer, case, documents, pages, history, paper location")
+@router.get(
+    "/records/{number}",
+    response_model=m.RecordView,
+    summary="A record: customer, case, documents, pages, history, paper location",
+)
 def record(request: Request, number: str, user: CanView) -> dict[str, Any]:
     return records.record_view(archive_for(request, user), number, viewer=user)
 
 
-@router.get("/pages/{page_id}", summary="A page's text, fields and the word boxes of q's terms")
+@router.get(
+    "/pages/{page_id}", response_model=m.PageView, summary="A page's text, fields and the word boxes of q's terms"
+)
 def page(request: Request, page_id: int, user: CanView, q: str = "") -> dict[str, Any]:
     data = records.page_view(archive_for(request, user), page_id, viewer=user, query=q)
     return data | {"image_url": f"/pages/{page_id}/image"}
@@ -82,6 +108,7 @@ def page(request: Request, page_id: int, user: CanView, q: str = "") -> dict[str
 @router.post(
     "/uploads",
     status_code=202,
+    response_model=m.Job,
     dependencies=[Depends(csrf_ok)],
     summary="Upload scanned files as one batch; scanning runs in the background",
 )
@@ -90,7 +117,7 @@ async def upload(request: Request, user: CanIngest, files: list[UploadFile] = Fi
     return job.public()
 
 
-@router.get("/jobs/{job_id}", summary="Progress of an upload batch")
+@router.get("/jobs/{job_id}", response_model=m.Job, summary="Progress of an upload batch")
 def job(request: Request, job_id: str, user: CanIngest) -> dict[str, Any]:
     j = request.app.state.jobs.get(job_id)
     if j is None:
@@ -98,27 +125,35 @@ def job(request: Request, job_id: str, user: CanIngest) -> dict[str, Any]:
     return j.public()
 
 
-@router.get("/quarantine", summary="Files the pipeline refused, with the reason")
+@router.get("/quarantine", response_model=list[m.QuarantineItem], summary="Files the pipeline refused, with the reason")
 def quarantine(request: Request, user: CanSeeQuarantine) -> list[dict[str, Any]]:
     return records.quarantined(archive_for(request, user), viewer=user)
 
 
-@router.get("/events", summary="The event log, newest first")
+@router.get("/events", response_model=m.EventLog, summary="The event log, newest first")
 def events(
     request: Request,
     user: CanReadEvents,
-    type: str = "",
+    type: str = Query("", description="kind of event: access, search, search refused, export, log-in …"),
     actor: str = "",
-    object: str = "",
+    object: str = Query("", description="the object's id, as in object_id"),
+    record: str = Query("", description="an archive number: events about the record and its pages"),
     page: int = Query(1, ge=1),
     per_page: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
     return audit.event_log(
-        archive_for(request, user), page=page, per_page=per_page, type_=type, actor=actor, object_id=object
+        archive_for(request, user),
+        page=page,
+        per_page=per_page,
+        type_=type,
+        actor=actor,
+        object_id=object,
+        record=record.strip(),
+        viewer=user,
     )
 
 
-@router.get("/events/verify", summary="Recompute the hash chain of the event log")
+@router.get("/events/verify", response_model=m.ChainCheck, summary="Recompute the hash chain of the event log")
 def verify(request: Request, user: CanReadEvents) -> dict[str, Any]:
     return audit.verify_chain(archive_for(request, user))
 
@@ -130,13 +165,18 @@ class AcceptBody(BaseModel):
     note: str = Field(..., max_length=2000, description="Why the page is acceptable as it is (required)")
 
 
-@router.get("/qa", summary="The QA queue: flagged pages with what is wrong with each, OCR confidence")
+@router.get(
+    "/qa",
+    response_model=list[m.QaItem],
+    summary="The QA queue: flagged pages with what is wrong with each, OCR confidence",
+)
 def qa_queue(request: Request, user: CanQa) -> list[dict[str, Any]]:
     return qa_items(request, user)
 
 
 @router.post(
     "/qa/{page_id}/accept",
+    response_model=m.QaAccepted,
     dependencies=[Depends(csrf_ok)],
     summary="Accept a flagged page as it is, with a note; it leaves the queue",
 )
@@ -146,20 +186,24 @@ def qa_accept(request: Request, page_id: int, body: AcceptBody, user: CanQa) -> 
 
 @router.post(
     "/qa/{page_id}/rescan",
+    response_model=m.QaRescanned,
     dependencies=[Depends(csrf_ok)],
     summary="Replace a flagged page with a new scan (one image, or page page_no of a PDF/TIFF)",
 )
 async def qa_rescan(
     request: Request, page_id: int, user: CanQa, file: UploadFile = File(...), page_no: int = Form(1, ge=1, le=10_000)
 ) -> dict[str, Any]:
-    done = await rescan_upload(archive_for(request, user), page_id, file, page_no)
-    return done | {"flags": records.visible_flags(user, done["flags"])}
+    archive = archive_for(request, user)
+    done = await rescan_upload(archive, page_id, file, page_no)
+    return done | {"flags": records.page_flags(archive, done["new_page_id"], viewer=user)}
 
 
 # --- auditor reports ------------------------------------------------------------------------------
 
 
-@router.get("/reports", summary="The auditor reports, each with its problem count")
+@router.get(
+    "/reports", response_model=list[m.ReportSummary], summary="The auditor reports, each with its problem count"
+)
 def reports(request: Request, user: CanReport, as_of: str = "") -> list[dict[str, Any]]:
     made = make_all(archive_for(request, user), as_of=as_of_date(as_of))
     return [
@@ -176,7 +220,11 @@ def reports(request: Request, user: CanReport, as_of: str = "") -> list[dict[str
     ]
 
 
-@router.get("/reports/{kind}", summary="One report: about, sections, findings, problems (as `dangan report --json`)")
+@router.get(
+    "/reports/{kind}",
+    response_model=m.Report,
+    summary="One report: about, sections, findings, problems (as `dangan report --json`)",
+)
 def report(request: Request, kind: str, user: CanReport, as_of: str = "") -> dict[str, Any]:
     r = make_report(archive_for(request, user), kind, as_of=as_of_date(as_of))
     return r.as_dict() | {"charts": r.charts}

@@ -15,6 +15,7 @@ from fastapi import Depends, HTTPException, Request
 
 from dangan.app import Archive
 from dangan.app.users import User
+from dangan.i18n import _
 
 ROLE_LABELS = {
     "operator": "档案管理员 Operator",
@@ -28,6 +29,10 @@ class LoginRequired(Exception):
     pass
 
 
+class PasswordChangeRequired(Exception):
+    """An admin set this user's password: they choose their own before anything else."""
+
+
 class Settings:
     def __init__(self, secret_key: bytes, secure_cookies: bool):
         self.secret_key = secret_key
@@ -35,6 +40,8 @@ class Settings:
         # __Host- cookies must be Secure, path=/ and host-only: the browser enforces it
         self.session_cookie = "__Host-dangan_session" if secure_cookies else "dangan_session"
         self.login_cookie = "__Host-dangan_login" if secure_cookies else "dangan_login"
+        # a browser the user logged in from before (archive.login: throttling spares it)
+        self.device_cookie = "__Host-dangan_device" if secure_cookies else "dangan_device"
 
     def cookie_args(self, max_age: int | None = None) -> dict[str, Any]:
         return {"httponly": True, "samesite": "strict", "secure": self.secure_cookies, "path": "/", "max_age": max_age}
@@ -66,9 +73,14 @@ def need(action: str):
         user = request.state.user
         if user is None:
             raise LoginRequired()
+        if user.must_change_password:
+            raise PasswordChangeRequired()
         if not may(user, action):
             raise HTTPException(
-                403, f"Your role ({user.role}) may not do this ({action.replace('_', ' ')}). 您的角色无此权限。"
+                403,
+                _("Your role ({role}) may not do this ({action}).").format(
+                    role=user.role, action=action.replace("_", " ")
+                ),
             )
         return user
 
@@ -94,7 +106,17 @@ async def csrf_ok(request: Request) -> None:
 
 
 def client_address(request: Request) -> str:
+    """The client's address: behind a trusted proxy (serve --trusted-proxy) the one the proxy
+    saw, from X-Forwarded-For, set by uvicorn's ProxyHeadersMiddleware; else the peer's."""
     return request.client.host if request.client else "unknown"
+
+
+def logged_in(request: Request) -> User:
+    """Dependency: whoever is logged in, whatever their role (their own account pages)."""
+    user = request.state.user
+    if user is None:
+        raise LoginRequired()
+    return user
 
 
 def archive_for(request: Request, user: User) -> Archive:
@@ -132,3 +154,5 @@ CanQa = Annotated[User, Depends(need("qa"))]
 CanPrintLabels = Annotated[User, Depends(need("labels"))]
 CanReport = Annotated[User, Depends(need("reports"))]
 CanReadEvents = Annotated[User, Depends(need("events"))]
+CanManageUsers = Annotated[User, Depends(need("manage_users"))]
+LoggedIn = Annotated[User, Depends(logged_in)]

@@ -11,8 +11,10 @@ from markdown_it import MarkdownIt
 
 from dangan.app import audit, ingest, records, users
 from dangan.app.labels import record_label_kinds, record_labels_pdf
-from dangan.app.reports import as_html, charts, make_all, make_report
+from dangan.app.reports import as_html, charts, exported, make_all, make_report
+from dangan.app.users import DEVICE_LIFETIME, BadCredentials, LoginThrottled, UserError
 from dangan.errors import DanganError
+from dangan.i18n import _
 from dangan.web.deps import (
     CanIngest,
     CanPrintLabels,
@@ -22,6 +24,7 @@ from dangan.web.deps import (
     CanSearch,
     CanSeeQuarantine,
     CanView,
+    LoggedIn,
     archive_for,
     as_of_date,
     client_address,
@@ -37,6 +40,7 @@ router = APIRouter(include_in_schema=False)
 PER_PAGE = 10
 MAX_NOTE = 2000
 REPORT_ROW_LIMIT = 200  # rows per section shown in the page; the downloads have them all
+DEVICE_COOKIE_AGE = int(DEVICE_LIFETIME.total_seconds())
 LABEL_NAMES = {"folder": "卷标签 Folder label", "box": "盒标签 Box label", "cover": "封面 Cover sheet"}
 
 
@@ -75,15 +79,23 @@ def login(
             "reload the page and try again. 安全令牌无效，请刷新页面后重试。",
         )
     try:
-        new = users.log_in(request.app.state.archive, name, password, client_address(request))
-    except users.LoginThrottled as e:
+        done = users.log_in(
+            request.app.state.archive,
+            name,
+            password,
+            client_address(request),
+            request.cookies.get(settings.device_cookie),
+        )
+    except LoginThrottled as e:
         response = _login_form(request, next, str(e), status_code=429, name=name)
         response.headers["Retry-After"] = str(e.retry_after)
         return response
-    if new is None:
-        return _login_form(request, next, str(users.BadCredentials()), status_code=401, name=name)
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(settings.session_cookie, new.token, **settings.cookie_args())
+    except BadCredentials as e:
+        return _login_form(request, next, str(e), status_code=401, name=name)
+    target = "/account/password" if done.must_change_password else _safe_next(next)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(settings.session_cookie, done.token, **settings.cookie_args())
+    response.set_cookie(settings.device_cookie, done.device_token, **settings.cookie_args(DEVICE_COOKIE_AGE))
     response.delete_cookie(
         settings.login_cookie, path="/", secure=settings.secure_cookies, httponly=True, samesite="strict"
     )
@@ -93,8 +105,42 @@ def login(
 @router.post("/logout", dependencies=[Depends(csrf_ok)])
 def logout(request: Request):
     settings = request.app.state.settings
-    users.log_out(request.app.state.archive, request.cookies.get(settings.session_cookie))
+    users.log_out(request.app.state.archive, request.cookies.get(settings.session_cookie), client_address(request))
     response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(
+        settings.session_cookie, path="/", secure=settings.secure_cookies, httponly=True, samesite="strict"
+    )
+    # the browser forgets everything it was shown while logged in (Cache-Control: no-store
+    # kept it out of the cache; this also empties storage a future page might use)
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
+
+
+# --- the user's own account -------------------------------------------------------------------------
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_page(request: Request, user: LoggedIn):
+    return page(request, "password.html", {"error": "", "done": False})
+
+
+@router.post("/account/password", dependencies=[Depends(csrf_ok)])
+def change_password(
+    request: Request,
+    user: LoggedIn,
+    current: str = Form(""),
+    new: str = Form(""),
+    repeat: str = Form(""),
+):
+    try:
+        if new != repeat:
+            raise UserError(_("the two new passwords differ"))
+        users.change_own_password(request.app.state.archive, user.name, current, new)
+    except DanganError as e:
+        return page(request, "password.html", {"error": str(e), "done": False}, status_code=e.http_status)
+    # every session of the user ended with the change: log in again with the new password
+    settings = request.app.state.settings
+    response = _login_form(request, "/search", _("Password changed: log in with the new one."))
     response.delete_cookie(
         settings.session_cookie, path="/", secure=settings.secure_cookies, httponly=True, samesite="strict"
     )
@@ -135,9 +181,13 @@ def search_page(
             ctx["results"] = records.search(
                 archive_for(request, user), ctx["query"], page=page_no, per_page=PER_PAGE, viewer=user
             )
+    except records.SearchRefused as e:
+        ctx["error"], status = f"{str(e)[:1].upper()}{str(e)[1:]}.", e.http_status
     except DanganError as e:
-        ctx["error"] = f"{str(e)[:1].upper()}{str(e)[1:]}. 查询无法识别。"
-    return page(request, "search.html", ctx, status_code=400 if ctx["error"] else 200)
+        ctx["error"], status = f"{str(e)[:1].upper()}{str(e)[1:]}. 查询无法识别。", e.http_status
+    else:
+        status = 200
+    return page(request, "search.html", ctx, status_code=status)
 
 
 @router.get("/help/search", response_class=HTMLResponse)
@@ -165,13 +215,16 @@ def page_viewer(request: Request, page_id: int, user: CanView, q: str = ""):
 
 @router.get("/pages/{page_id}/image")
 def page_image(request: Request, page_id: int, user: CanView, size: Literal["full", "thumb"] = "full"):
-    """The derived image of a page, found by page id through the database (never a path)."""
-    path, redact = records.page_image(archive_for(request, user), page_id, viewer=user)
+    """The derived image of a page, found by page id through the database (never a path), with
+    personal values blacked out for those who may not see them. Never cached by the browser
+    (the app's middleware says no-store): masked and unmasked images share this address."""
+    path, redact = records.page_image(
+        archive_for(request, user), page_id, viewer=user, session_digest=request.state.session
+    )
     data = render(path, width=THUMB_WIDTH if size == "thumb" else None, redact=redact)
-    headers = {"Cache-Control": "private, max-age=3600"}
     if data is None:
-        return FileResponse(path, media_type="image/jpeg", headers=headers)
-    return Response(data, media_type="image/jpeg", headers=headers)
+        return FileResponse(path, media_type="image/jpeg")
+    return Response(data, media_type="image/jpeg")
 
 
 # --- operators ----------------------------------------------------------------------------------
@@ -260,20 +313,23 @@ def events_page(
     type: str = "",
     actor: str = "",
     object: str = "",
+    record: str = "",
     page_no: int = Query(1, alias="page", ge=1, le=1_000_000),
     verify: bool = False,
 ):
     archive = archive_for(request, user)
-    data = audit.event_log(archive, page=page_no, type_=type, actor=actor, object_id=object)
+    data = audit.event_log(
+        archive, page=page_no, type_=type, actor=actor, object_id=object, record=record.strip(), viewer=user
+    )
     check = audit.verify_chain(archive) if verify else None
-    filters = {"type": type, "actor": actor, "object": object}
+    filters = {"type": type, "actor": actor, "object": object, "record": record.strip()}
     return page(request, "events.html", {"data": data, "check": check, "filters": filters})
 
 
 @router.get("/audit/events.csv")
 def events_csv(request: Request, user: CanReadEvents):
     return StreamingResponse(
-        audit.events_csv(archive_for(request, user)),
+        audit.events_csv(archive_for(request, user), viewer=user),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="dangan-events.csv"'},
     )
@@ -295,13 +351,17 @@ def _download_name(kind: str, suffix: str) -> str:
 
 @router.get("/reports/all.html")
 def reports_all_html(request: Request, user: CanReport, as_of: str = "", download: bool = False):
-    reports = make_all(archive_for(request, user), as_of=as_of_date(as_of))
+    archive, day = archive_for(request, user), as_of_date(as_of)
+    reports = make_all(archive, as_of=day)
+    exported(archive, [r.kind for r in reports], "html", as_of=day)
     return _report_html(reports, "dangan audit reports 稽查报告", "all", download)
 
 
 @router.get("/reports/{kind}.csv")
 def report_csv(request: Request, kind: str, user: CanReport, as_of: str = ""):
-    report = make_report(archive_for(request, user), kind, as_of=as_of_date(as_of))
+    archive, day = archive_for(request, user), as_of_date(as_of)
+    report = make_report(archive, kind, as_of=day)
+    exported(archive, [kind], "csv", as_of=day)
     return Response(
         "\ufeff" + report.to_csv(),
         media_type="text/csv; charset=utf-8",  # BOM: spreadsheets
@@ -311,7 +371,9 @@ def report_csv(request: Request, kind: str, user: CanReport, as_of: str = ""):
 
 @router.get("/reports/{kind}.html")
 def report_html(request: Request, kind: str, user: CanReport, as_of: str = "", download: bool = False):
-    report = make_report(archive_for(request, user), kind, as_of=as_of_date(as_of))
+    archive, day = archive_for(request, user), as_of_date(as_of)
+    report = make_report(archive, kind, as_of=day)
+    exported(archive, [kind], "html", as_of=day)
     return _report_html([report], report.title, kind, download)
 
 

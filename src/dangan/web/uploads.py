@@ -4,6 +4,8 @@ rescan upload replaces one page of the QA queue."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import secrets
 import shutil
@@ -18,12 +20,13 @@ import anyio
 from fastapi import HTTPException, UploadFile
 
 from dangan.app import Archive, ingest
-from dangan.errors import DanganError
+from dangan.errors import DanganError, without_paths
 
 SAFE_SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 MAX_NAME = 120
 MAX_UPLOAD_BYTES = 1 << 30
 MAX_RESCAN_BYTES = 256 << 20
+_JOB_ID = re.compile(r"[0-9a-f]{16}")
 
 
 class UnsafeFileName(DanganError, ValueError):
@@ -78,32 +81,54 @@ class Job:
     batch_id: int | None = None
 
     def public(self) -> dict[str, Any]:
+        """The job as its owner's browser sees it: file names, never server paths."""
         d = asdict(self)
-        d["folders"] = [{**f, "source": Path(f["source"]).name} for f in self.folders]
+        d["folders"] = [
+            {**f, "source": Path(f["source"]).name, "reason": without_paths(f.get("reason") or "")}
+            for f in self.folders
+        ]
+        d["error"] = without_paths(self.error)
         return d
 
 
 class Jobs:
-    """In-process job table (one server process). Scans run one at a time: the machine's
-    cores are shared, and the index has a single writer anyway."""
+    """Upload batches and their progress. Each job's state is a small JSON file under the data
+    home (web-jobs/), written as the scan goes on, so whichever server worker process a
+    browser's poll reaches can answer it. The scan runs in the worker that took the upload;
+    scans of one worker run one at a time (the cores are shared, and the index has a single
+    writer anyway)."""
 
     def __init__(self, archive: Archive, jobs_per_scan: int = 2):
         self.archive = archive
         self.jobs_per_scan = jobs_per_scan
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
         self._run_lock = threading.Lock()
 
     def upload_dir(self, job_id: str) -> Path:
         return self.archive.home.root / "uploads" / job_id
 
+    @property
+    def _state_dir(self) -> Path:
+        return self.archive.home.root / "web-jobs"
+
+    def save(self, job: Job) -> None:
+        self._state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self._state_dir / f".{job.id}.{threading.get_ident()}.tmp"
+        tmp.write_text(json.dumps(asdict(job), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self._state_dir / f"{job.id}.json")
+
     def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            return self._jobs.get(job_id)
+        if not _JOB_ID.fullmatch(job_id or ""):
+            return None
+        try:
+            return Job(**json.loads((self._state_dir / f"{job_id}.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
 
     def all(self) -> list[Job]:
-        with self._lock:
-            return list(self._jobs.values())
+        if not self._state_dir.is_dir():
+            return []
+        files = sorted(self._state_dir.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        return [j for j in (self.get(p.stem) for p in files) if j is not None]
 
     async def upload(self, owner: str, files: list[UploadFile]) -> Job:
         """Check every name first (nothing is saved if one is unsafe), then save and start the scan."""
@@ -123,8 +148,7 @@ class Jobs:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        with self._lock:
-            self._jobs[job.id] = job
+        self.save(job)
         threading.Thread(target=self._run, args=(job,), name=f"scan-{job.id}", daemon=True).start()
         return job
 
@@ -133,12 +157,19 @@ class Jobs:
         with self._run_lock:
             try:
                 job.state = "scanning"
+                self.save(job)
 
                 def progress(done: int, total: int) -> None:
                     job.pages_done, job.pages_total = done, total
+                    self.save(job)
 
                 def indexing(_done: int, _total: int) -> None:
                     job.state = "indexing"
+                    self.save(job)
+
+                def folder_done(f) -> None:
+                    job.folders.append(asdict(f))
+                    self.save(job)
 
                 options = ingest.scan_options(archive, jobs=self.jobs_per_scan, label=f"web upload {job.id}")
                 result = ingest.ingest(
@@ -146,7 +177,7 @@ class Jobs:
                     [self.upload_dir(job.id)],
                     options,
                     progress=progress,
-                    on_folder=lambda f: job.folders.append(asdict(f)),
+                    on_folder=folder_done,
                     index_progress=indexing,
                 )
                 job.batch_id, job.indexed = result.report.batch_id, result.index.indexed
@@ -156,6 +187,7 @@ class Jobs:
                 job.state, job.error = "failed", str(e) if isinstance(e, DanganError) else f"{type(e).__name__}: {e}"
                 traceback.print_exc()
             finally:
+                self.save(job)
                 # the sources are in the file store now (or quarantined there): drop the upload copy
                 shutil.rmtree(self.upload_dir(job.id), ignore_errors=True)
 

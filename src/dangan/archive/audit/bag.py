@@ -42,7 +42,9 @@ from dangan.errors import DanganError
 BAG_PROFILE = "dangan-archive-bag/1"
 METADATA_SCHEMA = SCHEMAS_DIR / "record-metadata.schema.json"
 # Not archive content: secrets, sessions and work queues rebuilt on their own.
-NOT_EXPORTED = frozenset({"app_user", "user_session", "login_failure", "staged_page", "index_outbox"})
+NOT_EXPORTED = frozenset(
+    {"app_user", "user_session", "login_failure", "known_device", "page_read", "staged_page", "index_outbox"}
+)
 WHOLE, SELECTION = "whole archive", "selection"
 
 
@@ -335,7 +337,7 @@ def _write_events(session: Session, path: Path, records: list[ArchiveRecord] | N
 
 
 def _tables():
-    import dangan.archive.users  # noqa: F401  (registers its tables, so NOT_EXPORTED can leave them out knowingly)
+    import dangan.archive.login  # noqa: F401  (registers the user tables, so NOT_EXPORTED can leave them out knowingly)
 
     return [t for t in Base.metadata.sorted_tables if t.name not in NOT_EXPORTED]
 

@@ -27,6 +27,7 @@ from dangan.archive.business.scheme_checks import (
     check_semantics,
     read_scheme_text,
 )
+from dangan.archive.personal import PersonalData
 from dangan.errors import NotFound
 
 DEFAULT_SCHEME_PATH = SCHEMAS_DIR / "classification.yaml"
@@ -237,6 +238,7 @@ class ClassificationScheme:
     policy: Mapping[str, Any]
     roles: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
+    personal: PersonalData = field(default_factory=PersonalData)  # a scheme without the section masks ID numbers
 
     def business_type(self, code_or_name: str) -> BusinessType:
         """By code (``"ZT"``), Chinese name (``"暂停"``) or variant name (``"新装·高压"``)."""
@@ -311,6 +313,7 @@ def _build(data: Mapping, lines: LineMap) -> ClassificationScheme:
         policy=_frozen(dict(data["policy"])),
         roles=_frozen(dict(data["roles"])),
         source=lines.file,
+        personal=PersonalData.from_scheme(data.get("personal_data")),
     )
 
 

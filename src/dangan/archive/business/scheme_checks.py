@@ -16,6 +16,7 @@ import yaml
 
 from dangan import SCHEMAS_DIR
 from dangan.archive.business.predicates import PREDICATES
+from dangan.archive.personal import DETECTORS
 from dangan.errors import DanganError
 
 JSON_SCHEMA_PATH = SCHEMAS_DIR / "classification.schema.json"
@@ -155,6 +156,10 @@ def check_semantics(data: Mapping, lines: LineMap) -> None:
     for code, bt in data["business_types"].items():
         at = ("business_types", code)
         problems += _check_business_type(bt, at, data, doc_codes, roles, lines)
+    for i, name in enumerate(data.get("personal_data", {}).get("find_in_text", [])):
+        if name not in DETECTORS:
+            known = ", ".join(sorted(DETECTORS))
+            problems.append(lines.problem(("personal_data", "find_in_text", i), f"unknown detector {name!r} ({known})"))
     if problems:
         raise SchemeError(sorted(problems, key=lambda p: p.line or 0))
 

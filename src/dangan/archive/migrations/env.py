@@ -2,7 +2,7 @@
 
 from alembic import context
 
-import dangan.archive.users  # noqa: F401  (its tables belong to Base.metadata too)
+import dangan.archive.login  # noqa: F401  (it and archive.users: their tables belong to Base.metadata too)
 from dangan.archive.db import make_engine
 from dangan.archive.models import Base
 

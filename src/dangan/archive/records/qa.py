@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dangan.archive import events
 from dangan.archive.models import ArchiveRecord, IndexOutbox, Page
 from dangan.archive.records.accession import IntakePage, page_row
-from dangan.archive.records.views import find_record
+from dangan.archive.records.views import find_record, page_by_id
 from dangan.errors import DanganError, NotFound
 
 
@@ -31,8 +31,8 @@ _PAGE_REF = re.compile(r"^(?P<number>.+?)[/#]p?(?P<seq>\d+)$")
 def find_page(session: Session, ref: str) -> Page:
     """A current page by id (`417`) or by record and position (`GD01-KH·2026-0000014/3`)."""
     ref = ref.strip()
-    if ref.isdigit():
-        page = session.get(Page, int(ref))
+    if re.fullmatch(r"-?\d+", ref):
+        page = page_by_id(session, int(ref))
         if page is None:
             raise NotFound(f"no page with id {ref}")
         return page

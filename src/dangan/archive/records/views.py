@@ -14,6 +14,13 @@ from dangan.archive.records.accession import find_customer
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber, propose_corrections
 from dangan.errors import NotFound
 
+MAX_ID = 2**31 - 1  # row ids fit a 32-bit integer in every database we run on
+
+
+def page_by_id(session: Session, page_id: int) -> Page | None:
+    """The page with this id, None for no page (an id no database could hold included)."""
+    return session.get(Page, page_id) if 0 < page_id <= MAX_ID else None
+
 
 def find_record(session: Session, key: str) -> ArchiveRecord:
     """A record by archive number (typos get a suggestion) or by a 户号 with one record."""

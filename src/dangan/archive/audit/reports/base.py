@@ -3,7 +3,6 @@ whom, on which data, under which scheme), as CSV, and what the reports share."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dangan.archive import spreadsheet
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.home import redact_url
 from dangan.archive.models import (
@@ -75,7 +75,7 @@ class Report:
     def to_csv(self) -> str:
         """Every section one after another, each with its own header line (opens in a spreadsheet)."""
         out = io.StringIO()
-        w = csv.writer(out)
+        w = spreadsheet.writer(out)
         w.writerow([f"# {self.title}"])
         for key, value in self.about.items():
             w.writerow([f"# {key}", cell_text(value)])
