@@ -257,10 +257,26 @@ def _redactions(personal: PersonalData | None, page: Page) -> list[Rect]:
     """Rectangles of the page image holding personal values, for a viewer who may not see them."""
     if personal is None:
         return []
-    values = personal.found_in(page.text or "", personal.field_values(page.fields))
+    values = tuple(personal.found_in(page.text or "", personal.field_values(page.fields)))
     if not values:
         return []
-    return [(b.left, b.top, b.width, b.height) for b in locate(_words(page), values)]
+    return list(_located(page.id, values, page.words or []))
+
+
+_REDACTIONS: dict[tuple[int, tuple[str, ...]], tuple[Rect, ...]] = {}
+
+
+def _located(page_id: int, values: tuple[str, ...], words: list) -> tuple[Rect, ...]:
+    """Where VALUES are among a page's OCR words. A stored page's words never change (a rescan
+    makes a new page), so each page and set of values is located once per process."""
+    key = (page_id, values)
+    found = _REDACTIONS.get(key)
+    if found is None:
+        if len(_REDACTIONS) > 4096:
+            _REDACTIONS.clear()
+        boxes = locate([WordBox(*w) for w in words], values)
+        found = _REDACTIONS[key] = tuple((b.left, b.top, b.width, b.height) for b in boxes)
+    return found
 
 
 def _outside(boxes: list[dict[str, Any]], redact: list[Rect], personal: PersonalData | None) -> list[dict[str, Any]]:
