@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -87,6 +89,17 @@ class SessionAndHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# Requests computed at once per worker process. Searches are CPU work under one GIL: a few
+# threads at a time finish each request sooner and in turn, where forty would all crawl.
+THREADS = int(os.environ.get("DANGAN_WEB_THREADS", "4"))
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+    yield
+
+
 def create_app(
     home: DataHome,
     *,
@@ -108,6 +121,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
     )
     archive = Archive(home, actor="web", backend=backend)
     app.state.archive = archive
