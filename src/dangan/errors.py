@@ -20,6 +20,7 @@ class ExitStatus(IntEnum):
     USAGE = 2  # the command line itself is wrong (click's own status)
     INPUT_REFUSED = 3  # done, but some files were quarantined or some rows rejected
     PROBLEMS_FOUND = 4  # done, and the check or report found problems (audits, verify, handover …)
+    TEMPORARY = 75  # a server stayed unreachable: nothing is lost, run the same command again later
     INTERRUPTED = 130  # Ctrl-C: nothing is lost, run the same command again to resume
 
 

@@ -16,13 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from dangan.errors import DanganError
+from dangan.errors import DanganError, Unavailable
+from dangan.i18n import _
 
 CHUNK = 1 << 20
 
 
 class StoreError(DanganError):
     pass
+
+
+class StoreUnavailable(StoreError, Unavailable):
+    """The file store could not be written (a share gone away, a full disk): nothing is wrong
+    with what was being stored."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,15 @@ class FileStore:
     def put_bytes(self, kind: str, data: bytes, suffix: str) -> StoredFile:
         sha = sha256_bytes(data)
         rel, target = self._target(kind, sha, suffix)
-        if not target.exists():
-            self._atomic_write(target, lambda f: f.write(data))
+        try:
+            if not target.exists():
+                self._atomic_write(target, lambda f: f.write(data))
+        except OSError as e:  # the bytes are in memory: whatever failed is the store
+            raise StoreUnavailable(
+                _("could not write {path} in the file store at {root}: {error}").format(
+                    path=rel, root=self.root, error=e.strerror or e
+                )
+            ) from e
         return StoredFile(rel, sha, len(data))
 
     def put_file(
