@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -156,6 +156,22 @@ def _case_for(session: Session, intake: FolderIntake, customer: Customer | None)
     return case
 
 
+ACCESSION_LOCK = 0x64616E67  # "dang": the one advisory lock every accession takes
+
+
+def serialise_accessions(session: Session) -> None:
+    """Make the caller's transaction the only one accessioning until it ends.
+
+    Two stations (or a station and a rerun) that accession the same file, or two files of one
+    new customer, at the same moment would otherwise race on the unique source checksum and
+    户号. On PostgreSQL this is a transaction-level advisory lock: released by commit or
+    rollback, and by the server when the connection drops, so an outage cannot leave it held.
+    Taking it again in the same transaction is a no-op. SQLite needs none: every transaction
+    there starts with BEGIN IMMEDIATE, which already lets one writer in at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ACCESSION_LOCK})
+
+
 def already_accessioned(session: Session, source_sha256: str) -> ArchiveRecord | None:
     src = session.scalar(select(SourceFile).filter_by(sha256=source_sha256))
     return session.get(ArchiveRecord, src.record_id) if src and src.record_id else None
@@ -178,6 +194,7 @@ def accession_folder(
     PAGES yields the folder's pages in source order; they are written as they come and
     let go, so a 500-page folder never sits in memory. SOURCE is the file's row when an
     earlier folder of the same file (split at a cover sheet) was accessioned just before."""
+    serialise_accessions(session)
     if source is None:
         existing = already_accessioned(session, intake.source_sha256)
         if existing is not None:
