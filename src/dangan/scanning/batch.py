@@ -16,17 +16,21 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+
+from sqlalchemy import func, select
 
 from dangan.archive.business.scheme import ClassificationScheme, load_scheme
 from dangan.archive.db import Database
-from dangan.archive.models import Batch, utcnow
+from dangan.archive.models import Batch, Page, SourceFile, utcnow
 from dangan.archive.records.accession import (
     FolderIntake,
     IntakeDocument,
     IntakePage,
     already_accessioned,
     fields_summary,
+    serialise_accessions,
 )
 from dangan.archive.records.filing import FilePart, file_parts, quarantine_file, records_of_source
 from dangan.archive.records.qa import find_page, replace_page
@@ -39,9 +43,11 @@ from dangan.archive.records.staging import (
     staged_summaries,
 )
 from dangan.archive.store import FileStore, sha256_file
+from dangan.i18n import _
+from dangan.outage import DATABASE, Patience
 from dangan.scanning.covers import CoverCodeError, Manifest, ManifestRow, cover_of, parse_cover_payload
 from dangan.scanning.page import PipelineOptions
-from dangan.scanning.runner import PageRunner, PageTask, process_page, run_pages_locally
+from dangan.scanning.runner import PageDone, PageRunner, PageTask, Staged, process_page, run_pages_locally
 from dangan.scanning.sources import SUFFIX, RejectedFile, SourceInfo, inspect
 from dangan.scanning.split import is_cover, split_at_covers, split_documents
 
@@ -140,21 +146,24 @@ def scan(
     on_folder: Callable[[FolderResult], None] | None = None,
     runner: PageRunner | None = None,
     manifest: Manifest | None = None,
+    patience: Patience | None = None,
 ) -> BatchReport:
     """Ingest files or folders of files; return what happened to each.
 
     A file is one customer folder, unless cover sheets or MANIFEST split it into several
-    (a ManifestError, raised before anything is written, lists what is wrong with MANIFEST)."""
+    (a ManifestError, raised before anything is written, lists what is wrong with MANIFEST).
+
+    Every unit of database work (one transaction) goes through PATIENCE, which waits out an
+    outage of the database and says so; without it the first refused connection raises
+    OutageLimit (nothing finished is lost either way: pages are staged, folders are whole)."""
     options = options or ScanOptions()
+    patience = patience or Patience(limit=0)
+    db_call = partial(patience.call, uses=DATABASE)
     started = time.monotonic()
     files = discover(paths)
     plan = manifest.bind(files, _page_count) if manifest is not None else {}
     store.create()
-    with db.session() as s:
-        batch = Batch(label=options.label, station=os.uname().nodename, stats={})
-        s.add(batch)
-        s.flush()
-        batch_id = batch.id
+    batch_id = db_call(lambda: _open_batch(db, options))
     results: list[FolderResult] = []
 
     def done(result: FolderResult) -> None:
@@ -162,9 +171,13 @@ def scan(
         if on_folder:
             on_folder(result)
 
+    def accession(folder: _Folder) -> None:
+        for result in db_call(lambda: _accession(folder, db, options, batch_id)):
+            done(result)
+
     folders: list[_Folder] = []
     for path in files:
-        folder = _admit(path, db, store, options, batch_id, done, plan.get(path))
+        folder = _admit(path, db, store, options, batch_id, done, plan.get(path), patience)
         if folder is not None:
             folders.append(folder)
 
@@ -173,8 +186,7 @@ def scan(
     if progress:
         progress(0, total)
     for folder in [f for f in folders if f.complete]:  # staged whole before a crash
-        for result in _accession(folder, db, options, batch_id):
-            done(result)
+        accession(folder)
     for folder, page in _pages_of(folders, store, options, runner or run_pages_locally):
         pages_done += 1
         if progress:
@@ -183,27 +195,46 @@ def scan(
             continue
         if isinstance(page, RejectedFile):  # one bad page: the file waits for a rescan, the batch goes on
             folder.failed = str(page)
-            quarantine(folder.path, folder.failed, db, store, options.actor, batch_id, staged_sha256=folder.sha256)
+            let_go = partial(quarantine, staged_sha256=folder.sha256)
+            db_call(partial(let_go, folder.path, folder.failed, db, store, options.actor, batch_id))
             done(FolderResult(str(folder.path), "quarantined", reason=folder.failed))
             continue
-        with db.session() as s:
-            stage_page(s, folder.sha256, page)
-        folder.staged.add(page.source_page)
+        if isinstance(page, Staged):  # a worker journaled it already
+            folder.staged.add(page.page_no)
+        else:
+            db_call(partial(_stage, db, folder.sha256, page))
+            folder.staged.add(page.source_page)
         if folder.complete:
-            for result in _accession(folder, db, options, batch_id):
-                done(result)
+            accession(folder)
 
     seconds = time.monotonic() - started
     report = BatchReport(batch_id, results, pages_done, seconds)
+    db_call(lambda: _close_batch(db, report))
+    return report
+
+
+def _open_batch(db: Database, options: ScanOptions) -> int:
     with db.session() as s:
-        b = s.get(Batch, batch_id)
+        batch = Batch(label=options.label, station=os.uname().nodename, stats={})
+        s.add(batch)
+        s.flush()
+        return batch.id
+
+
+def _close_batch(db: Database, report: BatchReport) -> None:
+    with db.session() as s:
+        b = s.get(Batch, report.batch_id)
         b.finished_at = utcnow()
         b.stats = {
-            "pages": pages_done,
-            "seconds": round(seconds, 1),
+            "pages": report.pages,
+            "seconds": round(report.seconds, 1),
             **{k: report.count(k) for k in ("accessioned", "skipped", "quarantined")},
         }
-    return report
+
+
+def _stage(db: Database, sha: str, page: IntakePage) -> None:
+    with db.session() as s:
+        stage_page(s, sha, page)
 
 
 def _page_count(path: Path) -> int | None:
@@ -220,28 +251,37 @@ def _admit(
     options: ScanOptions,
     batch_id: int,
     done: Callable[[FolderResult], None],
-    rows: list[ManifestRow] | None = None,
+    rows: list[ManifestRow] | None,
+    patience: Patience,
 ) -> _Folder | None:
     """Decide whether a file enters the pipeline: skip known bytes, quarantine bad files."""
     sha = sha256_file(path)
-    with db.session() as s:
-        if already_accessioned(s, sha) is not None:
-            numbers = records_of_source(s, sha)
-            for number in numbers:
-                done(
-                    FolderResult(str(path), "skipped", number, reason=f"already in the archive as {', '.join(numbers)}")
-                )
-            return None
+    numbers = patience.call(lambda: _numbers_of(db, sha), uses=DATABASE)
+    if numbers:
+        for number in numbers:
+            done(FolderResult(str(path), "skipped", number, reason=f"already in the archive as {', '.join(numbers)}"))
+        return None
     try:
         info = inspect(path)
     except RejectedFile as e:
-        quarantine(path, str(e), db, store, options.actor, batch_id)
-        done(FolderResult(str(path), "quarantined", reason=str(e)))
+        reason = str(e)
+        patience.call(partial(quarantine, path, reason, db, store, options.actor, batch_id), uses=DATABASE)
+        done(FolderResult(str(path), "quarantined", reason=reason))
         return None
     stored = store.put_file("sources", path, SUFFIX[info.media_type], sha=sha)
-    with db.session() as s:
-        staged = staged_numbers(s, sha)
+    staged = patience.call(lambda: _staged_numbers(db, sha), uses=DATABASE)
     return _Folder(path, sha, info, stored.relpath, staged, rows)
+
+
+def _numbers_of(db: Database, sha: str) -> list[str]:
+    """The records made from the file SHA, if it is in the archive."""
+    with db.session() as s:
+        return records_of_source(s, sha) if already_accessioned(s, sha) is not None else []
+
+
+def _staged_numbers(db: Database, sha: str) -> set[int]:
+    with db.session() as s:
+        return staged_numbers(s, sha)
 
 
 def quarantine(
@@ -263,7 +303,7 @@ def quarantine(
 
 def _pages_of(
     folders: list[_Folder], store: FileStore, options: ScanOptions, runner: PageRunner
-) -> Iterator[tuple[_Folder, IntakePage | RejectedFile]]:
+) -> Iterator[tuple[_Folder, PageDone]]:
     by_key = {f.sha256: f for f in folders}
     tasks = (
         PageTask(f.info, n, str(store.root), options.pipeline, f.sha256)
@@ -303,13 +343,27 @@ def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: in
     """Accession a staged file: one record per customer folder in it, all in one transaction, so a
     crash leaves the whole file to redo and a rerun finds it by its checksum."""
     with db.session() as s:
-        if already_accessioned(s, folder.sha256) is not None:  # a twin station was quicker
+        serialise_accessions(s)  # before looking: a twin station may be accessioning this file now
+        if already_accessioned(s, folder.sha256) is not None:
             clear_staged(s, folder.sha256)
-            return [
+            if s.scalar(select(SourceFile.batch_id).filter_by(sha256=folder.sha256)) == batch_id:
+                return _ours(s, folder)  # we committed it, then lost the connection before hearing so
+            return [  # a twin station was quicker
                 FolderResult(str(folder.path), "skipped", n, reason=f"already in the archive as {n}")
                 for n in records_of_source(s, folder.sha256)
             ]
         summaries = staged_summaries(s, folder.sha256)
+        if len(summaries) != folder.info.page_count:  # never a record short of pages
+            return [
+                FolderResult(
+                    str(folder.path),
+                    "skipped",
+                    reason=_(
+                        "only {staged} of its {pages} pages are in the batch journal (another station let the "
+                        "file go meanwhile?); run the same scan again"
+                    ).format(staged=len(summaries), pages=folder.info.page_count),
+                )
+            ]
         parts = _parts(folder, summaries)
         filed = file_parts(
             s,
@@ -338,6 +392,27 @@ def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: in
             )
             for f in filed
         ]
+
+
+def _ours(s, folder: _Folder) -> list[FolderResult]:
+    source_id = s.scalar(select(SourceFile.id).filter_by(sha256=folder.sha256))
+    rows = s.execute(
+        select(
+            Page.record_id,
+            func.count(Page.id),
+            func.count(func.distinct(Page.document_id)),
+            func.min(Page.source_page),
+            func.max(Page.source_page),
+        )
+        .where(Page.source_id == source_id)
+        .group_by(Page.record_id)
+        .order_by(Page.record_id)
+    ).all()
+    numbers = dict(zip(records_of_source(s, folder.sha256), rows, strict=False))
+    return [
+        FolderResult(str(folder.path), "accessioned", n, pages=r[1], documents=r[2], first_page=r[3], last_page=r[4])
+        for n, r in numbers.items()
+    ]
 
 
 def folder_intake(folder: _Folder, pages: list[StagedSummary]) -> FolderIntake:

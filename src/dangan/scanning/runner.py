@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import cv2
 
 from dangan.archive.records.accession import IntakePage
-from dangan.archive.store import FileStore
+from dangan.archive.store import FileStore, StoreUnavailable
 from dangan.scanning.page import PageState, PipelineOptions
 from dangan.scanning.pipeline import run_pipeline
 from dangan.scanning.sources import RejectedFile, SourceInfo, read_page
+from dangan.tools import ToolMissing
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,18 @@ def _jsonable(value):
     return value
 
 
-# A runner yields each page's IntakePage, or the RejectedFile saying why it could not be
-# processed: a failure is a value, so the batch goes on with the other files.
-PageRunner = Callable[[Iterable["PageTask"], int], Iterator[tuple["PageTask", "IntakePage | RejectedFile"]]]
+@dataclass(frozen=True)
+class Staged:
+    """A page a runner has already put in the batch journal (a worker staged it)."""
+
+    page_no: int
+
+
+# A runner yields each page's IntakePage (or Staged: the page is journaled already), or the
+# RejectedFile saying why it could not be processed: a failure is a value, so the batch goes
+# on with the other files.
+PageDone = IntakePage | Staged | RejectedFile
+PageRunner = Callable[[Iterable["PageTask"], int], Iterator[tuple["PageTask", PageDone]]]
 
 
 def run_pages_locally(tasks: Iterable[PageTask], jobs: int) -> Iterator[tuple[PageTask, IntakePage | RejectedFile]]:
@@ -140,9 +150,12 @@ def _collect(in_flight: dict[Future, PageTask]) -> Iterator[tuple[PageTask, Inta
 
 
 def process_page_guarded(task: PageTask) -> IntakePage:
+    """process_page, with any failure caused by the page itself as RejectedFile. A store that
+    cannot be written and a missing OCR program are not the page's fault: they are raised as
+    they are, so no good file is quarantined for them."""
     try:
         return process_page(task)
-    except RejectedFile:
+    except (RejectedFile, StoreUnavailable, ToolMissing):
         raise
     except Exception as e:  # a page that breaks the engine must not take the batch down
         raise RejectedFile(
