@@ -164,7 +164,8 @@ def main() -> None:
 
     import redis
 
-    from dangan.scanning.distributed import QueueRunner, make_app
+    from dangan.scanning.distributed import make_app
+    from dangan.scanning.station import QueueRunner
 
     tmp = Path(tempfile.mkdtemp(prefix="dangan-scale-"))
     redis_proc = None

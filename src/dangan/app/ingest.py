@@ -15,6 +15,8 @@ from dangan.app.index import IndexUpdate, index_after_change
 from dangan.archive.models import Page
 from dangan.archive.records.qa import QaError, accept_page, find_page
 from dangan.errors import Conflict, DanganError, ExitStatus, Unavailable
+from dangan.i18n import _
+from dangan.outage import DATABASE, QUEUE, OutageLimit, Patience, describe_broker, describe_db
 from dangan.scanning.batch import BatchReport, FolderResult, ScanOptions, rescan_page, scan
 from dangan.scanning.covers import Manifest, load_manifest
 from dangan.scanning.ocr import ENGINES
@@ -69,6 +71,7 @@ def scan_options(
 class IngestResult:
     report: BatchReport
     index: IndexUpdate
+    queue: dict | None = None  # shared mode: what went through the queue (published, reused, late pages …)
 
     @property
     def exit_status(self) -> int:
@@ -86,6 +89,7 @@ class IngestResult:
             "indexed": self.index.indexed,
             **({"index_problem": self.index.problem} if self.index.problem else {}),
             "folders": [asdict(f) for f in r.folders],
+            **({"queue": self.queue} if self.queue is not None else {}),
         }
 
 
@@ -99,9 +103,15 @@ def ingest(
     progress: Progress | None = None,
     on_folder: Callable[[FolderResult], None] | None = None,
     index_progress: Progress | None = None,
+    patience: Patience | None = None,
 ) -> IngestResult:
-    """Scan files or folders of files into the archive, then bring the index up to date."""
+    """Scan files or folders of files into the archive, then bring the index up to date.
+
+    PATIENCE waits out an outage of the database (and, for a station, of the queue), saying
+    so; without it an outage raises OutageLimit at once. Either way nothing finished is lost."""
     options = options or scan_options(archive)
+    patience = patience or Patience(limit=0)
+    patience.call(archive.check, uses=DATABASE)
     report = scan(
         paths,
         archive.db,
@@ -111,8 +121,10 @@ def ingest(
         on_folder=on_folder,
         runner=runner,
         manifest=manifest,
+        patience=patience,
     )
-    return IngestResult(report, index_after_change(archive, progress=index_progress))
+    queue = runner.stats() if hasattr(runner, "stats") else None
+    return IngestResult(report, index_after_change(archive, progress=index_progress), queue)
 
 
 # --- the QA queue: accept or rescan -----------------------------------------------------------
@@ -222,47 +234,99 @@ class Station:
     warnings: list[str]
 
 
-def connect_station(archive: Archive, broker: str | None) -> Station:
-    """Check the queue is reachable and who listens, with warnings an operator can act on."""
-    from kombu.exceptions import OperationalError  # Celery loads only for shared mode
+def station_patience(
+    archive: Archive, *, broker: str | None = None, limit: float | None = None, notify=None, resume: str = ""
+) -> Patience:
+    """How a station waits out an outage of its database or queue (LIMIT seconds; default
+    DANGAN_OUTAGE_LIMIT or 15 minutes), telling NOTIFY; RESUME is the command to run after.
+    (The queue is named once it is known: connect_station, run_worker.)"""
+    return Patience(
+        **({"limit": limit} if limit is not None else {}),
+        notify=notify,
+        resume=resume,
+        services={
+            "database": describe_db(archive.home.db_url),
+            "store": _("the file store at {root}").format(root=archive.home.store_dir),
+        },
+    )
 
-    from dangan.scanning.distributed import QueueRunner, make_app, workers_listening
 
+def connect_station(archive: Archive, broker: str | None, patience: Patience | None = None) -> Station:
+    """Reach the queue (waiting out an outage through PATIENCE) and see who listens, with
+    warnings an operator can act on."""
+    # Celery loads only for shared mode
+    from dangan.scanning.distributed import check_queue, make_app, out_of_service, workers_listening
+    from dangan.scanning.station import QueueRunner
+
+    patience = patience or station_patience(archive, broker=broker, limit=0)
+    patience.call(archive.check, uses=DATABASE)
     warnings = []
     if archive.home.is_sqlite:
         warnings.append(
-            "--distributed with SQLite: only workers on this machine can reach the database; give "
-            "every station and worker the same --db postgresql+psycopg://… for shared mode"
+            _(
+                "--distributed with SQLite: only workers on this machine can reach the database; give "
+                "every station and worker the same --db postgresql+psycopg://… for shared mode"
+            )
         )
     app = make_app(broker)
+    patience.services[QUEUE] = describe_broker(app.conf.broker_url)
     try:
-        listening = workers_listening(app, timeout=2.0)
-    except OperationalError as e:
-        raise QueueUnreachable(
-            f"cannot reach the queue at {app.conf.broker_url}: {e} "
-            "(is redis-server running? set --broker / DANGAN_BROKER)"
-        ) from None
+        patience.call(lambda: check_queue(app), uses=QUEUE)
+    except OutageLimit as e:
+        raise QueueUnreachable(f"{e} " + _("(is redis-server running there? check --broker / DANGAN_BROKER)")) from None
+    listening = patience.call(lambda: workers_listening(app, timeout=2.0), uses=QUEUE)
+    out = patience.call(lambda: out_of_service(app), uses=QUEUE)
+    for name, reason in sorted(out.items()):
+        warnings.append(_("worker {worker} is out of service: {reason}").format(worker=name, reason=reason))
+    listening = [w for w in listening if w not in out]
     if not listening:
         warnings.append(
-            "no worker is listening yet: pages wait in the queue until one starts "
-            "(`dangan worker` on any machine with this database and file store)"
+            _(
+                "no worker is listening yet: pages wait in the queue until one starts "
+                "(`dangan worker` on any machine with this database and file store)"
+            )
         )
-    return Station(QueueRunner(archive.db, app), app.conf.broker_url, listening, warnings)
+    runner = QueueRunner(archive.db, app, patience=patience)
+    return Station(runner, app.conf.broker_url, listening, warnings)
 
 
-def run_worker(archive: Archive, *, broker: str | None, concurrency: int, loglevel: str, name: str | None) -> None:
-    """OCR pages from the queue until stopped, on a machine that sees the database and the store."""
-    from dangan.scanning.distributed import make_app  # Celery loads only for shared mode
+def run_worker(
+    archive: Archive,
+    *,
+    broker: str | None,
+    concurrency: int,
+    loglevel: str,
+    name: str | None,
+    notify=None,
+) -> None:
+    """OCR pages from the queue until stopped, on a machine that sees the database and the store.
+
+    Refuses to start, with the fix, without the archive's database and shared store; waits for
+    the queue (DANGAN_OUTAGE_LIMIT) saying so through NOTIFY, then hands over to Celery."""
+    # Celery loads only for shared mode
+    from dangan.scanning.distributed import check_queue, make_app, store_problem
     from dangan.scanning.distributed import run_worker as work
 
-    archive.check()  # refuses a missing or outdated database, with the fix
+    patience = station_patience(archive, broker=broker, notify=notify)
+    patience.call(archive.check, uses=DATABASE)  # refuses a missing or outdated database, with the fix
     if not (archive.home.store_dir / "sources").is_dir():
         raise DanganError(
-            f"no file store at {archive.home.store_dir}: mount the archive's shared store there "
-            "or pass --home (the folder that holds store/)"
+            _(
+                "no file store at {store}: mount the archive's shared store there "
+                "or pass --home (the folder that holds store/)"
+            ).format(store=archive.home.store_dir)
         )
+    problem = patience.call(lambda: store_problem(archive.db, archive.home.store_dir), uses=DATABASE)
+    if problem:
+        raise DanganError(problem)
+    app = make_app(broker)
+    patience.services[QUEUE] = describe_broker(app.conf.broker_url)
+    try:
+        patience.call(lambda: check_queue(app), uses=QUEUE)
+    except OutageLimit as e:
+        raise QueueUnreachable(f"{e} " + _("(check --broker / DANGAN_BROKER)")) from None
     # the pool processes read these, as every dangan command does
     os.environ["DANGAN_HOME"] = str(archive.home.root)
     os.environ["DANGAN_DB"] = archive.home.db_url
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    work(make_app(broker), concurrency, loglevel, name or "dangan@%h")
+    work(app, concurrency, loglevel, name or "dangan@%h")

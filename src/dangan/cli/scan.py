@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -22,6 +25,7 @@ from dangan.cli.base import (
     progress,
 )
 from dangan.errors import ExitStatus
+from dangan.i18n import _
 
 STATUS_STYLE = {"accessioned": "green", "skipped": "yellow", "quarantined": "red"}
 ENGINE_HELP = (
@@ -82,9 +86,19 @@ def init(ctx, as_json: bool) -> None:
     "last_page and work_order, account_number or archive_number; see "
     "schemas/batch-manifest.schema.json). For stacks scanned without cover sheets.",
 )
+@click.option(
+    "--outage-limit",
+    type=click.FloatRange(0),
+    envvar="DANGAN_OUTAGE_LIMIT",
+    default=900,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the database or the queue when it stops answering, before stopping "
+    "(exit status 75; run the same command again to resume) [env DANGAN_OUTAGE_LIMIT].",
+)
 @json_option
 @pass_ctx
-def scan(ctx, paths, jobs, fonds, label, engine, distributed, broker, manifest_path, as_json) -> None:
+def scan(ctx, paths, jobs, fonds, label, engine, distributed, broker, manifest_path, outage_limit, as_json) -> None:
     """Ingest scanned files: PDFs, multi-page TIFFs, PNG and JPEG files, or folders of them.
 
     Each file is one customer folder: its pages are cleaned, OCR'd (Simplified Chinese),
@@ -102,13 +116,17 @@ def scan(ctx, paths, jobs, fonds, label, engine, distributed, broker, manifest_p
     manifest = ingest.load_manifest(manifest_path) if manifest_path else None  # refused before anything is written
     archive = ctx.archive
     options = ingest.scan_options(archive, engine=engine, jobs=jobs, fonds=fonds, label=label)
+    patience = ingest.station_patience(
+        archive, broker=broker, limit=outage_limit, notify=notice, resume=resume_command()
+    )
     runner, on_folder = None, None
     if distributed:
-        station = ingest.connect_station(archive, broker)
+        station = ingest.connect_station(archive, broker, patience)
         for warning in station.warnings:
-            err.print(f"[yellow]{warning}[/]")
+            notice(warning)
         if station.workers:
-            err.print(f"{len(station.workers)} worker(s) listening: {', '.join(station.workers)}")
+            workers = ", ".join(station.workers)
+            err.print(_("{n} worker(s) listening: {workers}").format(n=len(station.workers), workers=workers))
         runner = station.runner
         on_folder = lambda f: err.print(f"  {Path(f.source).name}: {f.status} {f.number}")
     with progress("Scanning" + (" (workers)" if distributed else ""), "Indexing") as (scanned, indexed):
@@ -121,9 +139,20 @@ def scan(ctx, paths, jobs, fonds, label, engine, distributed, broker, manifest_p
             progress=scanned,
             on_folder=on_folder,
             index_progress=indexed,
+            patience=patience,
         )
-    output(result.as_dict(), as_json, lambda _: print_batch(result))
+    output(result.as_dict(), as_json, lambda _r: print_batch(result))
     finish(result.exit_status)
+
+
+def notice(message: str) -> None:
+    """Something the operator should know while the command goes on (an outage, a late page)."""
+    err.print(Text(f"{time.strftime('%H:%M:%S')} {message}", style="yellow"), soft_wrap=True)
+
+
+def resume_command() -> str:
+    """This command line, as the operator runs it again to resume."""
+    return shlex.join(["dangan", *sys.argv[1:]])
 
 
 def print_batch(result: ingest.IngestResult) -> None:
@@ -181,7 +210,7 @@ def worker(ctx, concurrency, broker, name, loglevel) -> None:
     database (--db, PostgreSQL). Each finished page is saved in the database before the queue
     forgets it: Ctrl-C finishes the pages in hand; a worker that dies (even kill -9) has its
     page done again by another worker."""
-    ingest.run_worker(ctx.archive, broker=broker, concurrency=concurrency, loglevel=loglevel, name=name)
+    ingest.run_worker(ctx.archive, broker=broker, concurrency=concurrency, loglevel=loglevel, name=name, notify=notice)
 
 
 @click.command()

@@ -3,29 +3,29 @@
     station: scan(…, runner=QueueRunner(db)) ─ publishes one `dangan.page` task per page ─► Redis
     worker (`dangan worker`, any machine that sees the file store and the database):
         page task → process_page_guarded → stage the page in the database → receipt ─► Redis
-    station: receipts come back → the page is handed to `scan`, which stages it and accessions
-        each folder as it completes (the one `_accession` path) → index outbox → one index writer
+    station: receipts come back → `scan` accessions each folder as its last page is staged
+        (the one `_accession` path, under the accession lock) → index outbox → one index writer
 
-Why the results travel both ways. The worker *stages* each page (archive.staging, keyed by
-(source SHA-256, page number)) before it acknowledges the task, so finished OCR is durable the
-moment it is done: a station that dies loses nothing (a rerun asks `staged_numbers` and
-publishes only what is missing), and a task delivered twice — a worker killed after staging,
-two stations submitting the same file — finds the page staged and returns it without
-running OCR again. The page also comes back in the Celery result, so the station never polls
-the database and sees errors as they happen; the result is deleted once read.
+The page travels through the database, not the queue. The worker *stages* each page
+(archive.staging, keyed by (source SHA-256, page number)) before it acknowledges the task, so
+finished OCR is durable the moment it is done: a station that dies loses nothing (a rerun asks
+`staged_numbers` and publishes only what is missing), and a task delivered twice — a worker
+killed after staging, two stations submitting the same file, a page published again after a
+queue restart — finds the page staged and answers at once. The receipt in Redis holds only ids,
+an outcome and timings: no page text or field value ever sits in Redis or in a worker's log.
 
-Delivery. Tasks are acknowledged late (after the page is staged), rejected back to the queue
-if the worker process dies (SIGKILL, OOM), and each worker takes one task at a time
-(prefetch 1). A worker *machine* that dies holds its task unacknowledged in Redis; the broker
-hands it to another worker after `DANGAN_VISIBILITY_TIMEOUT` seconds (default one hour — it
-must exceed the slowest page, or a healthy worker's page is also run twice: harmless, wasted).
-
-Several stations at once. Numbers are gap-free by the counter's row lock; two stations that
-accession the same file or two files of one new customer at the same moment would still race
-on the unique source checksum and 户号. The runner therefore hands each finished page to `scan`
-under one PostgreSQL advisory lock (held from the yield until `scan` asks for the next page,
-i.e. across its staging and accession), so the second station sees the first one's record and
-returns it instead of failing. Accession is milliseconds against seconds of OCR per page.
+Faults, and what each side does (the README's shared-mode section tells the operator):
+- database or store unreachable on a worker: the worker keeps the page and retries, saying so
+  in its log; past `hold` seconds it puts the page back in the queue. A page is failed (its file
+  quarantined) only for a reason in the page itself.
+- a worker that cannot see the file store (or lacks an OCR program) takes itself out of
+  service: the page goes back to the queue for the others, the worker stops taking pages and
+  says why in its log and to the stations (a Redis key they read).
+- a worker process killed: its page goes back to the queue at once (reject_on_worker_lost); a
+  worker machine that dies holds its page until the visibility timeout, which the station shows.
+- Redis restarted (its queue possibly lost): the station sees the server change and publishes
+  the pages it still waits for again; twins are answered from the journal.
+- database or Redis unreachable on a station: it waits (outage.Patience) and carries on.
 
 Messages are JSON (never pickle: a broker reachable from the network must not be able to run
 code in a worker); paths in them are relative to the file store, which each worker finds
@@ -34,38 +34,53 @@ under its own data home (the shared path may be mounted differently on each mach
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, fields
+import time
+import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 from celery import Celery, signals
+from celery.exceptions import Reject
+from celery.utils.log import get_task_logger
 
 from dangan.archive.db import Database
 from dangan.archive.home import DataHome
 from dangan.archive.models import Page, SourceFile, StagedPage
-from dangan.archive.records.accession import IntakePage, already_accessioned
+from dangan.archive.records.accession import already_accessioned
 from dangan.archive.records.staging import stage_page
 from dangan.archive.store import FileStore
+from dangan.i18n import _
+from dangan.outage import DATABASE, STORE, OutageLimit, Patience, describe_db
 from dangan.scanning.page import PipelineOptions
 from dangan.scanning.runner import PageTask, process_page_guarded
 from dangan.scanning.sources import SUFFIX, RejectedFile, SourceInfo
+from dangan.tools import ToolMissing
 
 QUEUE = "dangan.pages"
 TASK = "dangan.page"
 DEFAULT_BROKER = "redis://localhost:6379/0"
-HANDOVER_LOCK = 0x64616E67  # "dang": one advisory lock for handing pages to accession
+# Pages take 0.5–4 s of OCR on one core (bench/scale.py, both engines); 300 s is far above the
+# slowest page yet lets a dead machine's page move on within minutes, not the hour it was.
+DEFAULT_VISIBILITY_TIMEOUT = 300.0
+OUT_OF_SERVICE = "dangan:out-of-service:"  # + worker name -> why it stopped taking pages (JSON)
+
+log = get_task_logger(__name__)
 
 
 def broker_url() -> str:
     return os.environ.get("DANGAN_BROKER") or DEFAULT_BROKER
 
 
+def configured_visibility_timeout() -> float:
+    return float(os.environ.get("DANGAN_VISIBILITY_TIMEOUT") or DEFAULT_VISIBILITY_TIMEOUT)
+
+
 def make_app(broker: str | None = None, visibility_timeout: float | None = None) -> Celery:
     """The Celery app: Redis as broker and result store, settings that make delivery safe."""
     url = broker or broker_url()
-    vt = float(visibility_timeout or os.environ.get("DANGAN_VISIBILITY_TIMEOUT") or 3600)
+    vt = float(visibility_timeout or configured_visibility_timeout())
     app = Celery("dangan", broker=url, backend=url, set_as_current=False)
     app.conf.update(
         task_serializer="json",
@@ -79,10 +94,15 @@ def make_app(broker: str | None = None, visibility_timeout: float | None = None)
         result_expires=24 * 3600,
         result_extended=False,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a worker is a service: it reconnects for as long as it runs
+        worker_cancel_long_running_tasks_on_connection_loss=False,  # the page in hand is staged all the same
         worker_hijack_root_logger=False,
         worker_max_tasks_per_child=500,  # bounds any slow leak in OCR libraries
+        redis_socket_connect_timeout=5,
+        redis_socket_timeout=30,
         broker_transport_options={
             "visibility_timeout": vt,
+            "socket_connect_timeout": 5,
             # look for abandoned tasks often enough for the timeout to mean what it says
             "unacked_restore_interval": max(1, min(10, int(vt // 4))),
             "unacked_restore_throttle": 1,
@@ -127,9 +147,14 @@ def _options(d: dict) -> PipelineOptions:
     return PipelineOptions(**d)
 
 
+def page_ref(msg: dict) -> str:
+    """How logs name a page: its file's checksum and page number (never its name or text)."""
+    return f"{msg['source_sha256'][:12]}#{msg['page_no']}"
+
+
 # ---------------------------------------------------------------- worker side
 
-_worker: dict = {}  # per worker process: {"db": Database, "store": str}
+_worker: dict = {}  # per worker process: db, store, patience, and why it is out of service
 
 
 @signals.worker_process_init.connect
@@ -139,49 +164,120 @@ def _forget_parent_connections(**_kw) -> None:
         db.engine.dispose(close=False)
 
 
-def _worker_home() -> tuple[Database, str]:
+@signals.worker_ready.connect
+def _back_in_service(sender=None, **_kw) -> None:
+    """A (re)started worker takes pages again: forget what a former run said about it."""
+    try:
+        sender.app.backend.client.delete(OUT_OF_SERVICE + sender.hostname)
+    except Exception as e:  # noqa: BLE001 - the queue may be down; the worker reconnects on its own
+        log.warning(_("could not clear the out-of-service mark of %s: %s"), sender.hostname, e)
+
+
+def _worker_home() -> tuple[Database, str, Patience]:
     """This machine's view of the archive: DANGAN_DB and DANGAN_HOME, as for every command."""
     if "db" not in _worker:
         home = DataHome.resolve()
         _worker["db"], _worker["store"] = Database(home.db_url), str(home.store_dir)
-    return _worker["db"], _worker["store"]
+        vt = configured_visibility_timeout()
+        _worker["patience"] = Patience(
+            # keep the page through a short outage; give it back well before the queue would
+            limit=float(os.environ.get("DANGAN_WORKER_HOLD") or max(5.0, vt / 3)),
+            notify=_waiting,
+            then=_("the page goes back to the queue at {until}"),
+            services={
+                "database": describe_db(home.db_url),
+                "store": _("the file store at {root}").format(root=home.store_dir),
+            },
+        )
+    return _worker["db"], _worker["store"], _worker["patience"]
 
 
 def _page_task(self, msg: dict) -> dict:
-    db, store_root = _worker_home()
+    started = time.monotonic()
+    db, store_root, patience = _worker_home()
+    worker = self.request.hostname
+    if _worker.get("out_of_service"):
+        raise Reject(_worker["out_of_service"], requeue=True)
+    _mark_started(self, worker)
     task = task_from_message(msg, store_root)
     if not Path(task.info.path).exists():
-        return {
-            "error": f"worker {self.request.hostname} does not see {msg['name']} in the file store at "
-            f"{store_root} (no {msg['source']}): give every worker the shared store "
-            "(DANGAN_HOME) and the archive's database (DANGAN_DB)"
-        }
+        _out_of_service(
+            self,
+            _(
+                "worker {worker} does not see {source} in its file store at {root}: out of service, "
+                "its pages go to the other workers. Mount the archive's shared store there (DANGAN_HOME "
+                "or --home), then restart this worker."
+            ).format(worker=worker, source=msg["source"], root=store_root),
+        )
     sha, n = task.source_sha256, task.page_no
-    done = _already_done(db, sha, n)
-    if done is not None:
-        return {"page": asdict(done), "reused": True}
+    ref = page_ref(msg)
     try:
-        page = process_page_guarded(task)
-    except RejectedFile as e:
-        return {"error": str(e)}
-    stage_once(db, sha, page)
+        outcome = patience.call(lambda: _already_done(db, sha, n), uses=DATABASE)
+        reused = outcome is not None
+        if not reused:
+            try:
+                page = patience.call(lambda: process_page_guarded(task), uses=STORE)
+            except RejectedFile as e:  # the page itself: its file is quarantined by the station
+                log.info(_("page %s refused after %.2f s"), ref, time.monotonic() - started)
+                return {"page": n, "outcome": "refused", "error": str(e), "worker": worker}
+            outcome = patience.call(lambda: stage_once(db, sha, page), uses=DATABASE)
+    except OutageLimit as e:
+        log.warning(_("page %s goes back to the queue: %s"), ref, e)
+        raise Reject(str(e), requeue=True) from None
+    except ToolMissing as e:
+        _out_of_service(self, _("worker {worker} cannot OCR: {error}; out of service").format(worker=worker, error=e))
     return {
-        "page": asdict(page),
-        "reused": False,
+        "page": n,
+        "outcome": outcome,
+        "reused": reused,
+        "seconds": round(time.monotonic() - started, 2),
+        "worker": worker,
         "redelivered": bool((self.request.delivery_info or {}).get("redelivered")),
     }
 
 
-def _already_done(db: Database, sha: str, page_no: int) -> IntakePage | None:
-    """The page as staged (a task delivered twice), or as archived (another station was first)."""
+def _mark_started(task, worker: str, waiting: str = "") -> None:
+    """Tell the stations which worker holds the page, and what it waits for (best effort: the
+    page matters more)."""
+    try:
+        meta = {"worker": worker, "pid": os.getpid(), **({"waiting": waiting} if waiting else {})}
+        task.update_state(state="STARTED", meta=meta)
+    except Exception as e:  # noqa: BLE001 - Redis down for a moment: the receipt will still come
+        log.warning(_("could not mark page as started: %s"), e)
+
+
+def _waiting(message: str) -> None:
+    """An outage met while holding a page: in the log, and to the station waiting for the page."""
+    from celery import current_task
+
+    log.warning(message)
+    if current_task and current_task.request.id:
+        _mark_started(current_task, current_task.request.hostname, message)
+
+
+def _out_of_service(task, reason: str) -> None:
+    """Stop this worker taking pages, say why (log and stations), and give the page back."""
+    worker = task.request.hostname
+    if not _worker.get("out_of_service"):
+        _worker["out_of_service"] = reason
+        log.error(reason)
+        try:
+            task.app.backend.client.set(
+                OUT_OF_SERVICE + worker, json.dumps({"reason": reason, "since": time.time()}), ex=7 * 86400
+            )
+            task.app.control.cancel_consumer(QUEUE, destination=[worker])
+        except Exception as e:  # noqa: BLE001 - the queue may be down too; the flag above still holds
+            log.warning(_("could not announce that %s is out of service: %s"), worker, e)
+    raise Reject(reason, requeue=True)
+
+
+def _already_done(db: Database, sha: str, page_no: int) -> str | None:
+    """'staged' (a task delivered twice), 'archived' (another station was first), or None."""
     with db.session() as s:
-        row = s.get(StagedPage, (sha, page_no))
-        if row is not None:
-            return IntakePage(**row.payload)
-        page = s.scalar(select_archived(sha, page_no))
-        if page is not None:
-            cols = {c.name for c in Page.__table__.columns}
-            return IntakePage(**{f.name: getattr(page, f.name) for f in fields(IntakePage) if f.name in cols})
+        if s.get(StagedPage, (sha, page_no)) is not None:
+            return "staged"
+        if s.scalar(select_archived(sha, page_no).with_only_columns(Page.id)) is not None:
+            return "archived"
     return None
 
 
@@ -195,21 +291,45 @@ def select_archived(sha: str, page_no: int):
     )
 
 
-def stage_once(db: Database, sha: str, page: IntakePage) -> None:
-    """Stage PAGE unless its folder is already in the archive; a concurrent twin is fine."""
+def stage_once(db: Database, sha: str, page) -> str:
+    """Stage PAGE unless its folder is already in the archive; a concurrent twin is fine.
+    Returns 'staged' or 'archived'."""
     from sqlalchemy.exc import IntegrityError
 
     try:
         with db.session() as s:
-            if already_accessioned(s, sha) is None:
-                stage_page(s, sha, page)
+            if already_accessioned(s, sha) is not None:
+                return "archived"
+            stage_page(s, sha, page)
     except IntegrityError:
         pass  # the same page, staged by a twin delivery a moment ago: one row, same content
+    return "staged"
+
+
+def store_problem(db: Database, store_root: str | os.PathLike, sample: int = 5) -> str | None:
+    """Why this machine's file store cannot be the archive's (none of the newest source files
+    the database records is in it), or None. An empty archive cannot tell: the page tasks check
+    again, file by file."""
+    from sqlalchemy import select
+
+    with db.session() as s:
+        paths = list(s.scalars(select(SourceFile.stored_path).order_by(SourceFile.id.desc()).limit(sample)))
+    root = Path(store_root)
+    if not paths or any((root / p).is_file() for p in paths):
+        return None
+    return _(
+        "the file store at {root} holds none of the archive's newest source files (e.g. {example}): "
+        "it is not the archive's shared store. Mount the shared store there, or pass --home / set "
+        "DANGAN_HOME to the folder that holds it"
+    ).format(root=root, example=paths[0])
 
 
 def run_worker(app: Celery, concurrency: int = 1, loglevel: str = "INFO", hostname: str | None = None) -> None:
     """Work pages until stopped (Ctrl-C finishes the page in hand; SIGKILL loses nothing)."""
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # We keep the page in hand when the broker connection drops (it is staged all the same);
+    # Celery warns at every reconnection that its default will change: said once, here.
+    warnings.filterwarnings("ignore", message=".*worker_cancel_long_running_tasks_on_connection_loss")
     argv = [
         "worker",
         "--pool",
@@ -234,80 +354,30 @@ def workers_listening(app: Celery, timeout: float = 1.0) -> list[str]:
     return sorted(name for r in replies for name in r)
 
 
-# ---------------------------------------------------------------- station side
+def out_of_service(app: Celery) -> dict[str, str]:
+    """Workers that took themselves out of service, and why."""
+    client = app.backend.client
+    found = {}
+    for key in client.scan_iter(match=OUT_OF_SERVICE + "*", count=100):
+        raw = client.get(key)
+        if raw:
+            name = (key.decode() if isinstance(key, bytes) else key)[len(OUT_OF_SERVICE) :]
+            found[name] = json.loads(raw)["reason"]
+    return found
 
 
-class QueueRunner:
-    """A PageRunner for `scanning.batch.scan`: publishes the pages, yields them as workers finish.
-
-    `jobs` is ignored: how many pages run at once is the sum of the workers' concurrency."""
-
-    def __init__(self, db: Database, app: Celery | None = None, *, poll: float = 0.2):
-        self.db = db
-        self.app = app or make_app()
-        self.poll = poll
-        self.published = 0
-        self.reused = 0  # pages a worker found already done (twin delivery or another station)
-
-    def __call__(self, tasks: Iterable[PageTask], jobs: int = 1) -> Iterator[tuple[PageTask, IntakePage]]:
-        page_task = self.app.tasks[TASK]
-        pending: dict[str, PageTask] = {}
-        for task in tasks:
-            pending[page_task.apply_async((task_message(task),), queue=QUEUE).id] = task
-        self.published += len(pending)
-        if not pending:
-            return
-        with self._handover() as handover:
-            for task_id, meta in self.app.backend.get_many(set(pending), interval=self.poll):
-                task = pending.pop(task_id)
-                self.app.backend.forget(task_id)
-                result = meta.get("result")
-                if meta.get("status") != "SUCCESS":
-                    raise RuntimeError(
-                        f"page {task.page_no} of {Path(task.info.path).name} failed on a worker: {result!r}"
-                    )
-                if "error" in result:
-                    yield task, RejectedFile(result["error"])
-                    continue
-                self.reused += bool(result.get("reused"))
-                with handover():
-                    yield task, IntakePage(**result["page"])
-
-    @contextmanager
-    def _handover(self):
-        """A PostgreSQL session-level advisory lock, taken around each yield (no-op elsewhere:
-        SQLite's BEGIN IMMEDIATE already serialises writers on its one machine)."""
-        if self.db.engine.dialect.name != "postgresql":
-
-            @contextmanager
-            def nothing():
-                yield
-
-            yield nothing
-            return
-        from sqlalchemy import text
-
-        conn = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
-        @contextmanager
-        def held():
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": HANDOVER_LOCK})
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": HANDOVER_LOCK})
-
-        try:
-            yield held
-        finally:
-            conn.close()
+def check_queue(app: Celery) -> None:
+    """Raise the broker's connection error now if the queue cannot be reached."""
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=5)
+        app.backend.client.ping()
 
 
-app = make_app()  # `celery -A scanning.distributed worker` finds it; settings come from the environment
+app = make_app()  # `celery -A dangan.scanning.distributed worker` finds it; settings from the environment
 
 
 def main(argv: list[str] | None = None) -> None:
-    """python -m scanning.distributed [--concurrency N]: a worker, without the dangan CLI."""
+    """python -m dangan.scanning.distributed [--concurrency N]: a worker, without the dangan CLI."""
     import argparse
 
     ap = argparse.ArgumentParser(description="dangan page worker (Celery on Redis)")
