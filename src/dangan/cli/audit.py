@@ -10,6 +10,7 @@ from rich.table import Table
 from dangan.app import audit
 from dangan.app.reports import Report, as_html, cell_text, exported, make_all, make_report
 from dangan.cli.base import DATE, console, day, finish, json_option, output, pass_ctx, problems_status, progress
+from dangan.i18n import _
 
 
 def report_options(f):
@@ -33,7 +34,7 @@ def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_ou
         Path(html_out).write_text(as_html([report], title=report.title), encoding="utf-8")
         exported(ctx.archive, [report.kind], "html")
 
-    def show(_) -> None:
+    def show(_r) -> None:
         a = report.about
         console.print(f"[bold]{report.title}[/]")
         console.print(
@@ -192,7 +193,7 @@ def verify_cmd(ctx, full, as_json):
     with progress("Verifying") as verified:
         r = audit.verify(ctx.archive, full=full, progress=verified)
 
-    def show(_) -> None:
+    def show(_r) -> None:
         for m in r.missing:
             console.print(f"[red]missing[/]  {m['path']} ({m['kind']} of {m['of']})")
         for a in r.altered:
@@ -201,6 +202,12 @@ def verify_cmd(ctx, full, as_json):
             console.print(f"[yellow]unexpected[/] {u} (in the store, no record refers to it)")
         for c in r.chain_problems:
             console.print(f"[red]event #{c['seq']}[/]: {c['problem']}")
+        if r.in_progress:
+            console.print(
+                _(
+                    "{n} files of pages in progress (scanned, folder not yet accessioned): not counted as unexpected"
+                ).format(n=len(r.in_progress))
+            )
         console.print(
             f"{r.mode} check: {r.files_checked} files"
             + (f", {r.bytes_checked / 1e6:.1f} MB hashed" if full else " (sizes only; --full hashes)")
@@ -223,7 +230,7 @@ def check_four(ctx, as_json):
     with progress("Checking") as checked:
         r = audit.check_four(ctx.archive, progress=checked)
 
-    def show(_) -> None:
+    def show(_r) -> None:
         for p in r.properties:
             mark = "[green]pass[/]" if p.ok else "[red]FAIL[/]"
             console.print(f"{mark}  {p.chinese} {p.name}: {p.checked} checked, {len(p.failures)} failed")

@@ -2,8 +2,16 @@
 
 verify: every file a row points to (master, derived, source, quarantined) must exist with
 its recorded size (fast) and SHA-256 (full); every file in the store must be pointed to by a
-row; the event chain must verify. A size-only pass cannot see a flipped bit (same size), which
-is why the full pass runs on a schedule (bagit-python's test_validate_flipped_bit).
+row — or belong to a page in progress (below); the event chain must verify. A size-only pass
+cannot see a flipped bit (same size), which is why the full pass runs on a schedule
+(bagit-python's test_validate_flipped_bit).
+
+Pages in progress are not problems. While a station scans, the store holds files no record
+points to yet: the source and the master and derived images of pages staged in the batch
+journal (OCR done, folder not yet accessioned), and for a moment the files of a page a worker is
+still OCR'ing. The first are known from the journal; the second are files written in the last
+hour while a batch is still open. Both are counted as `in_progress`, never as unexpected. The
+store is listed *before* the rows are read, so a folder accessioned meanwhile is still seen.
 
 Each run is stored as a `fixity check` event, so the audit trail shows when the archive was
 last proven intact and what was found.
@@ -18,13 +26,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
 from dangan.archive.audit.reports import numbering_report
 from dangan.archive.events import verify_chain
-from dangan.archive.models import ArchiveRecord, Document, Page, Quarantined, SourceFile
+from dangan.archive.models import ArchiveRecord, Batch, Document, Page, Quarantined, SourceFile, StagedPage
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.archive.store import FileStore, sha256_file
 from dangan.tools import ToolFailed, ToolTimeout, available
@@ -36,6 +44,7 @@ KNOWN_SUFFIXES = {f".{f}" for f in IMAGE_FORMATS} | {".pdf"}
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)  # no digitised record predates the system by decades
 Progress = Callable[[int, int], None]
 _SLACK = timedelta(minutes=5)  # clocks of two machines differ a little
+IN_FLIGHT = timedelta(hours=1)  # a page being OCR'd has its files staged well within this
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class FixityResult:
     missing: list[dict] = field(default_factory=list)
     altered: list[dict] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    in_progress: list[str] = field(default_factory=list)  # files of pages not yet accessioned: no problem
     events_checked: int = 0
     chain_problems: list[dict] = field(default_factory=list)
 
@@ -78,6 +88,7 @@ class FixityResult:
             "missing": self.missing,
             "altered": self.altered,
             "unexpected": self.unexpected,
+            "in_progress": self.in_progress,
             "events_checked": self.events_checked,
             "chain_problems": self.chain_problems,
         }
@@ -110,6 +121,41 @@ def stored_refs(session: Session) -> Iterator[StoredRef]:
         yield StoredRef("quarantine", q.stored_path, q.sha256, None, f"quarantined {q.original_name}")
 
 
+def staged_files(session: Session) -> Iterator[str]:
+    """Files of pages in the batch journal (OCR'd, folder not yet accessioned): their masters,
+    derived images and sources."""
+    for sha, payload in session.execute(select(StagedPage.source_sha256, StagedPage.payload)):
+        for key in ("master_path", "derived_path"):
+            if payload.get(key):
+                yield payload[key]
+        for suffix in _SOURCE_SUFFIXES:
+            yield f"sources/{sha[:2]}/{sha}{suffix}"
+
+
+_SOURCE_SUFFIXES = (".pdf", ".tif", ".png", ".jpg")  # scanning.sources.SUFFIX: how sources are stored
+
+
+def _written_by_open_batch(session: Session, store: FileStore, paths: list[str]) -> set[str]:
+    """Of PATHS, those written in the last hour while a batch is still open: a page a worker is
+    OCR'ing, a file a station is admitting. Anything older with no row is not in progress."""
+    if not paths:
+        return set()
+    opened = session.scalar(select(func.min(Batch.started_at)).where(Batch.finished_at.is_(None)))
+    if opened is None:
+        return set()
+    if opened.tzinfo is None:  # SQLite hands datetimes back naive; they were stored as UTC
+        opened = opened.replace(tzinfo=UTC)
+    after = max(opened - _SLACK, datetime.now(UTC) - IN_FLIGHT).timestamp()
+    recent = set()
+    for p in paths:
+        try:
+            if (store.root / p).stat().st_mtime >= after:
+                recent.add(p)
+        except OSError:
+            continue  # gone since it was listed: a temporary file renamed into place
+    return recent
+
+
 def store_files(store: FileStore) -> Iterator[str]:
     """Relative paths of every file under the store (temporary files of a crashed write included)."""
     root = store.root
@@ -131,6 +177,8 @@ def verify(
 ) -> FixityResult:
     """Check the store against the database (and the event chain). FULL re-hashes every file."""
     result = FixityResult("full" if full else "fast")
+    listed = list(store_files(store))  # first: a folder accessioned from here on is in the rows below
+    staged = set(staged_files(session))
     refs = list(stored_refs(session))
     referenced: set[str] = set()
     for i, ref in enumerate(refs, 1):
@@ -167,7 +215,10 @@ def verify(
                 )
         if progress:
             progress(i, len(refs))
-    result.unexpected = [p for p in store_files(store) if p not in referenced]
+    unreferenced = [p for p in listed if p not in referenced]
+    recent = _written_by_open_batch(session, store, unreferenced)
+    result.in_progress = [p for p in unreferenced if p in staged or p in recent]
+    result.unexpected = [p for p in unreferenced if p not in staged and p not in recent]
     checked, chain = verify_chain(session)
     result.events_checked = checked
     result.chain_problems = [{"seq": p.seq, "problem": p.problem} for p in chain]
@@ -193,6 +244,7 @@ def record_fixity_event(session: Session, result: FixityResult, actor: str, limi
         "missing": [m["path"] for m in result.missing[:limit]],
         "altered": [a["path"] for a in result.altered[:limit]],
         "unexpected": result.unexpected[:limit],
+        "in_progress": len(result.in_progress),
         "chain_problems": [p["seq"] for p in result.chain_problems[:limit]],
     }
     events.record_event(session, events.FIXITY_CHECK, actor, "archive", "store", detail)
