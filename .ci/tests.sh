@@ -28,4 +28,8 @@ trap 'stop_redis; stop_postgres' EXIT
 # The database suite again on a real PostgreSQL server, then shared mode: stations and
 # OCR workers through Redis against the same server.
 DANGAN_TEST_DB="$PG_URL" $PY -m pytest -q -m database tests
+# The fault tests stop and start these servers mid-batch, through .ci/server.sh.
+export PG_PORT PG_DIR REDIS_PORT REDIS_DIR
+export DANGAN_TEST_PG_STOP="$PWD/.ci/server.sh postgres stop" DANGAN_TEST_PG_START="$PWD/.ci/server.sh postgres start"
+export DANGAN_TEST_REDIS_STOP="$PWD/.ci/server.sh redis stop" DANGAN_TEST_REDIS_START="$PWD/.ci/server.sh redis start"
 DANGAN_TEST_DB="$PG_URL" DANGAN_TEST_REDIS="$REDIS_URL" $PY -m pytest -q -m distributed tests/distributed
