@@ -15,6 +15,11 @@ started by `scan` itself, as it always is, so its start-up is inside its time. F
 seconds per page on one worker it estimates the worker processes (≈ cores) that 10 000 000 pages in 30 days need.
 
     .venv/bin/python bench/scale.py [--folders 4] [--pages 4] [--db URL] [--broker URL] [--repeat 1]
+                                    [--engine tesseract --engine rapidocr]
+
+Each engine is measured on its own; the last table gives, per engine, one worker's seconds per page
+through the queue, the median and slowest page's OCR time (what the visibility timeout must
+exceed), and the worker processes 10 million pages in 30 days need.
 
 --db: a PostgreSQL URL (its public schema is dropped and recreated for every run!); default
 SQLite in a temporary home. --broker: a Redis URL (flushed); default a private redis-server
@@ -29,6 +34,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +47,8 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 from dangan.archive.db import Database, upgrade
 from dangan.archive.store import FileStore
 from dangan.scanning.batch import ScanOptions, scan
+from dangan.scanning.ocr import ENGINES
+from dangan.scanning.page import PipelineOptions
 from dangan.testing.synthetic import write_long_pdf
 
 TARGET_PAGES, TARGET_DAYS = 10_000_000, 30
@@ -99,10 +107,11 @@ def fresh_home(tmp: Path, name: str, db_url: str | None) -> tuple[Path, str]:
     return home, url
 
 
-def run_scan(files: list[Path], home: Path, url: str, jobs: int, runner=None) -> float:
+def run_scan(files: list[Path], home: Path, url: str, jobs: int, runner=None, *, engine: str) -> float:
     db = Database(url)
     try:
-        report = scan(files, db, FileStore(home / "store"), ScanOptions(jobs=jobs), runner=runner)
+        options = ScanOptions(jobs=jobs, pipeline=PipelineOptions(engine=engine))
+        report = scan(files, db, FileStore(home / "store"), options, runner=runner)
         assert report.count("accessioned") == len(files), report.folders
         return report.seconds
     finally:
@@ -112,7 +121,7 @@ def run_scan(files: list[Path], home: Path, url: str, jobs: int, runner=None) ->
 def start_workers(n: int, home: Path, url: str, broker: str, log_dir: Path) -> list[subprocess.Popen]:
     from dangan.scanning.distributed import make_app, workers_listening
 
-    env = {**os.environ, "DANGAN_DB": url, "DANGAN_HOME": str(home), "DANGAN_BROKER": broker, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DANGAN_DB": url, "DANGAN_HOME": str(home), "DANGAN_BROKER": broker, "PYTHONPATH": str(ROOT / "src")}
     procs = [
         subprocess.Popen(
             [
@@ -153,6 +162,37 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
             p.wait()
 
 
+def measure(engine: str, files: list[Path], warm: Path, tmp: Path, args, broker: str) -> tuple[dict, list[float]]:
+    """Best seconds per (kind, parallelism), and every page's seconds on a worker."""
+    import redis
+
+    from dangan.scanning.distributed import make_app
+    from dangan.scanning.station import QueueRunner
+
+    times: dict[tuple[str, int], list[float]] = {}
+    page_seconds: list[float] = []
+    for run in range(1, args.repeat + 1):
+        for n in (1, 2):
+            home, url = fresh_home(tmp, f"{engine}-pool{n}-{run}", args.db)
+            times.setdefault(("pool", n), []).append(run_scan(files, home, url, n, engine=engine))
+            print(f"  pool  ×{n}: {times['pool', n][-1]:6.1f} s", flush=True)
+            home, url = fresh_home(tmp, f"{engine}-queue{n}-{run}", args.db)
+            redis.Redis.from_url(broker).flushdb()
+            workers = start_workers(n, home, url, broker, tmp)
+            try:
+                db = Database(url)
+                runner = QueueRunner(db, make_app(broker))
+                run_scan([warm], home, url, n, runner, engine=engine)  # workers are long-lived: time them warm
+                runner.page_seconds.clear()
+                times.setdefault(("queue", n), []).append(run_scan(files, home, url, n, runner, engine=engine))
+                page_seconds += runner.page_seconds
+                db.dispose()
+            finally:
+                stop_workers(workers)
+            print(f"  queue ×{n}: {times['queue', n][-1]:6.1f} s", flush=True)
+    return {k: min(v) for k, v in times.items()}, page_seconds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folders", type=int, default=4)
@@ -160,12 +200,14 @@ def main() -> None:
     ap.add_argument("--db", default=os.environ.get("DANGAN_BENCH_DB"))
     ap.add_argument("--broker", default=os.environ.get("DANGAN_BENCH_BROKER"))
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument(
+        "--engine",
+        action="append",
+        choices=sorted(ENGINES),
+        help="OCR engine to measure; repeat for several [default: tesseract and rapidocr]",
+    )
     args = ap.parse_args()
-
-    import redis
-
-    from dangan.scanning.distributed import make_app
-    from dangan.scanning.station import QueueRunner
+    engines = args.engine or ["tesseract", "rapidocr"]
 
     tmp = Path(tempfile.mkdtemp(prefix="dangan-scale-"))
     redis_proc = None
@@ -187,49 +229,32 @@ def main() -> None:
             f"{'PostgreSQL' if args.db else 'SQLite'}, broker {broker}",
             flush=True,
         )
-        times: dict[tuple[str, int], list[float]] = {}
-        run = 0
-        for _ in range(args.repeat):
-            for n in (1, 2):
-                run += 1
-                home, url = fresh_home(tmp, f"pool{n}-{run}", args.db)
-                times.setdefault(("pool", n), []).append(run_scan(files, home, url, n))
-                print(f"  pool  ×{n}: {times['pool', n][-1]:6.1f} s", flush=True)
-                home, url = fresh_home(tmp, f"queue{n}-{run}", args.db)
-                redis.Redis.from_url(broker).flushdb()
-                workers = start_workers(n, home, url, broker, tmp)
-                try:
-                    db = Database(url)
-                    runner = QueueRunner(db, make_app(broker))
-                    run_scan([warm], home, url, n, runner)  # workers are long-lived: time them warm
-                    times.setdefault(("queue", n), []).append(run_scan(files, home, url, n, runner))
-                    db.dispose()
-                finally:
-                    stop_workers(workers)
-                print(f"  queue ×{n}: {times['queue', n][-1]:6.1f} s", flush=True)
-
-        best = {k: min(v) for k, v in times.items()}
-        print()
-        print(f"{'':10}{'pages/min':>10}{'queue/pool':>12}")
-        for n in (1, 2):
-            for kind in ("pool", "queue"):
-                ppm = 60 * pages / best[kind, n]
-                ratio = f"{best['queue', n] / best['pool', n]:.3f}" if kind == "queue" else ""
-                print(f"{kind + ' ×' + str(n):10}{ppm:10.1f}{ratio:>12}")
-        worst = max(best["queue", n] / best["pool", n] for n in (1, 2))
-        print(f"queue overhead: worst ratio {worst:.3f}  (target ≤ 1.15)")
-
-        per_page = best["queue", 1] / pages  # seconds of one worker process per page
         need_rate = TARGET_PAGES / (TARGET_DAYS * 86400)
         utilisation = 0.8
-        workers = math.ceil(need_rate * per_page / utilisation)
-        print(f"\nper page: {per_page:.2f} s on one worker process (one core, OMP_THREAD_LIMIT=1)")
+        sizing = []
+        for engine in engines:
+            print(f"\nengine {engine}", flush=True)
+            best, page_seconds = measure(engine, files, warm, tmp, args, broker)
+            print(f"{'':10}{'pages/min':>10}{'queue/pool':>12}")
+            for n in (1, 2):
+                for kind in ("pool", "queue"):
+                    ppm = 60 * pages / best[kind, n]
+                    ratio = f"{best['queue', n] / best['pool', n]:.3f}" if kind == "queue" else ""
+                    print(f"{kind + ' ×' + str(n):10}{ppm:10.1f}{ratio:>12}")
+            worst = max(best["queue", n] / best["pool", n] for n in (1, 2))
+            print(f"queue overhead: worst ratio {worst:.3f}  (target ≤ 1.15)")
+            per_page = best["queue", 1] / pages  # seconds of one worker process per page, queue included
+            workers = math.ceil(need_rate * per_page / utilisation)
+            sizing.append((engine, per_page, statistics.median(page_seconds), max(page_seconds), workers))
+
         print(
-            f"{TARGET_PAGES:,} pages in {TARGET_DAYS} days = {need_rate:.2f} pages/s around the clock "
-            f"→ {need_rate * per_page:.1f} busy worker processes; at {utilisation:.0%} utilisation "
-            f"{workers} (e.g. {math.ceil(workers / 16)} machines of 16 cores); "
-            f"scanning only 8 h a day: {math.ceil(workers * 3)}"
+            f"\n{TARGET_PAGES:,} pages in {TARGET_DAYS} days = {need_rate:.2f} pages/s around the clock; "
+            f"worker processes (≈ cores, OMP_THREAD_LIMIT=1) at {utilisation:.0%} utilisation:"
         )
+        print(f"{'engine':10}{'s/page':>8}{'median':>8}{'slowest':>9}{'24 h':>6}{'8 h/day':>9}")
+        for engine, per_page, median, slowest, workers in sizing:
+            print(f"{engine:10}{per_page:8.2f}{median:8.2f}{slowest:9.2f}{workers:6d}{math.ceil(workers * 3):9d}")
+        print("(s/page: one worker's wall time per page through the queue; median and slowest: OCR of one page)")
     finally:
         if redis_proc is not None:
             redis_proc.terminate()

@@ -175,14 +175,13 @@ class Patience:
         return bool(self._down)
 
     def gave_up(self, service: str, since: float, exc: BaseException) -> OutageLimit:
-        message = _(
-            "{what} unreachable since {since} ({error}): stopped after waiting {seconds:.0f} s. "
-            "Nothing finished is lost."
-        ).format(what=self.name(service), since=_hms(since), error=one_line(exc), seconds=self.clock() - since)
+        message = _("{what} unreachable since {since} ({error}): stopped after waiting {seconds:.0f} s.").format(
+            what=self.name(service), since=_hms(since), error=one_line(exc), seconds=self.clock() - since
+        )
         if self.resume:
-            message += " " + _("Once it is back, run the same command again to resume: {command}").format(
-                command=self.resume
-            )
+            message += " " + _(
+                "Nothing finished is lost. Once it is back, run the same command again to resume: {command}"
+            ).format(command=self.resume)
         return OutageLimit(message, service)
 
     def _say(self, message: str) -> None:
@@ -205,8 +204,9 @@ def describe_db(url: str) -> str:
 
 
 def describe_broker(url: str) -> str:
-    """'Redis at queue-host:6379/0' (no password) for messages."""
-    from kombu.utils.url import maybe_sanitize_url
+    """'the queue (Redis) at queue-host:6379/0' (no password) for messages."""
+    from urllib.parse import urlsplit
 
-    safe = maybe_sanitize_url(url)
-    return _("the queue (Redis) at {url}").format(url=safe.split("://", 1)[-1])
+    u = urlsplit(url)
+    where = f"{u.hostname or 'localhost'}:{u.port or 6379}{u.path or '/0'}"
+    return _("the queue (Redis) at {where}").format(where=where)

@@ -85,3 +85,50 @@ def test_format_validation_refuses_a_truncated_image_and_an_encrypted_pdf(tmp_pa
     c.drawString(10, 10, "x")
     c.save()
     assert "encrypted" in validate_format(pdf)
+
+
+def test_files_of_pages_in_progress_are_not_unexpected_but_old_strays_are(db, store):
+    """A station scanning: its staged pages' files, and the files of a page a worker is OCR'ing
+    now, are in progress; a file nobody refers to that is over an hour old is not."""
+    import os
+    import time
+
+    from dangan.archive.models import Batch
+    from dangan.archive.records.accession import IntakePage
+    from dangan.archive.records.staging import stage_page
+
+    with db.session() as s:
+        build_clean(s, store)
+    # given a folder with one page staged (OCR done, not yet accessioned), in a batch still open
+    source = store.put_bytes("sources", b"%PDF-1.4 a scanned folder", ".pdf")
+    master = store.put_bytes("masters", b"master of page 1", ".jpg")
+    derived = store.put_bytes("derived", b"derived of page 1", ".jpg")
+    page = IntakePage(1, master.relpath, master.sha256, master.size, "jpg", derived.relpath, derived.sha256, 9, 9, 300)
+    with db.session() as s:
+        stage_page(s, source.sha256, page)
+        s.add(Batch(label="scanning now"))
+    # and the master of page 2, written a moment ago by a worker still OCR'ing it
+    in_ocr = store.put_bytes("masters", b"master of page 2", ".jpg")
+    # and a file no row refers to, written two hours ago
+    stray = store.put_bytes("masters", b"left over", ".jpg")
+    two_hours_ago = time.time() - 7200
+    os.utime(store.root / stray.relpath, (two_hours_ago, two_hours_ago))
+
+    with db.session() as s:
+        r = verify(s, store, full=True, actor="auditor")
+    assert sorted(r.in_progress) == sorted([source.relpath, master.relpath, derived.relpath, in_ocr.relpath])
+    assert r.unexpected == [stray.relpath]
+    with db.session() as s:
+        e = s.scalars(select(Event).filter_by(type="fixity check").order_by(Event.seq.desc())).first()
+    assert e.detail["in_progress"] == 4 and e.detail["unexpected"] == [stray.relpath]
+
+    # once the batch is over, a file nobody refers to is unexpected however young
+    from dangan.archive.models import utcnow
+
+    with db.session() as s:
+        for b in s.scalars(select(Batch)):
+            b.finished_at = utcnow()
+    with db.session() as s:
+        r = verify(s, store, full=False, record=False)
+    assert sorted(r.unexpected) == sorted([in_ocr.relpath, stray.relpath])
+    assert sorted(r.in_progress) == sorted([source.relpath, master.relpath, derived.relpath])

@@ -152,3 +152,33 @@ def test_a_page_that_cannot_be_processed_quarantines_its_file_and_the_batch_goes
     with db.session() as s:
         assert s.scalar(select(func.count(StagedPage.page_no))) == 0
         assert [q.original_name.rsplit("/", 1)[-1] for q in s.scalars(select(Quarantined))] == ["bad.pdf"]
+
+
+def test_a_store_that_cannot_be_written_quarantines_nothing_and_a_rerun_finishes(db, store, tmp_path, make_folder_pdf):
+    from dangan.app import Archive, records
+    from dangan.archive.records.filing import quarantine_file
+    from dangan.archive.store import StoreUnavailable
+
+    folder = make_folder_pdf("good.pdf", folder_pages("3401405288", "王建国")[:1])
+    # given a file an earlier run quarantined for a reason that was never in the file
+    with db.session() as s:
+        quarantine_file(s, store, folder, "worker w3 did not see it", actor="station", batch_id=None)
+    # when the store cannot take the page images (every masters/xx/ folder is a file instead)
+    blocked = [store.root / "masters" / f"{i:02x}" for i in range(256)]
+    for b in blocked:
+        b.write_text("not a folder")
+    with pytest.raises(StoreUnavailable, match="could not write masters/.* in the file store"):
+        scan([folder], db, store, ScanOptions(jobs=1))
+    # then nothing more is quarantined for it, and once the store is back a rerun accessions it
+    with db.session() as s:
+        assert s.scalar(select(func.count(Quarantined.id))) == 1
+    for b in blocked:
+        b.unlink()
+    report = scan([folder], db, store, ScanOptions(jobs=1))
+    assert [f.status for f in report.folders] == ["accessioned"]
+    # and the quarantine list no longer shows the file: those bytes are in the archive now
+    archive = Archive.open(store.root.parent, db.url)
+    try:
+        assert records.quarantined(archive) == []
+    finally:
+        archive.close()

@@ -14,7 +14,7 @@ from dangan.app.archive import Archive
 from dangan.app.index import IndexUpdate, index_after_change
 from dangan.archive.models import Page
 from dangan.archive.records.qa import QaError, accept_page, find_page
-from dangan.errors import Conflict, DanganError, ExitStatus, Unavailable
+from dangan.errors import Conflict, DanganError, ExitStatus
 from dangan.i18n import _
 from dangan.outage import DATABASE, QUEUE, OutageLimit, Patience, describe_broker, describe_db
 from dangan.scanning.batch import BatchReport, FolderResult, ScanOptions, rescan_page, scan
@@ -220,8 +220,8 @@ def watch_folder(
 # --- shared mode --------------------------------------------------------------------------------
 
 
-class QueueUnreachable(Unavailable):
-    pass
+class QueueUnreachable(OutageLimit):
+    """The queue did not answer within the outage limit (exit status 75: try again later)."""
 
 
 @dataclass
@@ -273,7 +273,8 @@ def connect_station(archive: Archive, broker: str | None, patience: Patience | N
     try:
         patience.call(lambda: check_queue(app), uses=QUEUE)
     except OutageLimit as e:
-        raise QueueUnreachable(f"{e} " + _("(is redis-server running there? check --broker / DANGAN_BROKER)")) from None
+        hint = _("(is redis-server running there? check --broker / DANGAN_BROKER)")
+        raise QueueUnreachable(f"{e} {hint}", e.service) from None
     listening = patience.call(lambda: workers_listening(app, timeout=2.0), uses=QUEUE)
     out = patience.call(lambda: out_of_service(app), uses=QUEUE)
     for name, reason in sorted(out.items()):
@@ -324,7 +325,7 @@ def run_worker(
     try:
         patience.call(lambda: check_queue(app), uses=QUEUE)
     except OutageLimit as e:
-        raise QueueUnreachable(f"{e} " + _("(check --broker / DANGAN_BROKER)")) from None
+        raise QueueUnreachable(f"{e} " + _("(check --broker / DANGAN_BROKER)"), e.service) from None
     # the pool processes read these, as every dangan command does
     os.environ["DANGAN_HOME"] = str(archive.home.root)
     os.environ["DANGAN_DB"] = archive.home.db_url

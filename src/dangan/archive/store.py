@@ -57,8 +57,13 @@ class FileStore:
         self.root = Path(root)
 
     def create(self) -> None:
-        for kind in self.KINDS:
-            (self.root / kind).mkdir(parents=True, exist_ok=True)
+        try:
+            for kind in self.KINDS:
+                (self.root / kind).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreUnavailable(
+                _("could not create the file store at {root}: {error}").format(root=self.root, error=e.strerror or e)
+            ) from e
 
     def path(self, relpath: str) -> Path:
         """Absolute path of a stored file; refuses anything that escapes the store."""

@@ -91,7 +91,7 @@ class QueueRunner:
         self.republished = 0  # published again after a queue restart or a failing worker
         self.reused = 0  # pages a worker found already done (twin delivery or another station)
         self.late: list[dict] = []  # pages the operator was told about, for the batch report
-        self._seconds: list[float] = []
+        self.page_seconds: list[float] = []
         self._out: dict[str, str] = {}
         self._server = ""
 
@@ -151,7 +151,7 @@ class QueueRunner:
         if result.get("reused"):
             self.reused += 1
         elif result.get("seconds"):
-            self._seconds.append(float(result["seconds"]))
+            self.page_seconds.append(float(result["seconds"]))
         return Staged(a.task.page_no)
 
     def _failed(self, task_id: str, a: _Awaited, meta: dict) -> None:
@@ -215,7 +215,7 @@ class QueueRunner:
     # ------------------------------------------------------------------ keeping the operator told
 
     def typical(self) -> float:
-        return statistics.median(self._seconds) if self._seconds else TYPICAL_PAGE
+        return statistics.median(self.page_seconds) if self.page_seconds else TYPICAL_PAGE
 
     def late_after(self) -> float:
         return self.stall_after or max(MIN_STALL, 5 * self.typical())
@@ -257,7 +257,7 @@ class QueueRunner:
                         worker=a.worker,
                         seconds=now - a.since,
                         typical=_("a page takes about {seconds:.1f} s here").format(seconds=self.typical())
-                        if self._seconds
+                        if self.page_seconds
                         else _("no page of this batch has come back yet"),
                         at=time.strftime("%H:%M:%S", time.localtime(at)),
                     )

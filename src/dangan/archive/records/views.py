@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
-from dangan.archive.models import ArchiveRecord, Page, Quarantined
+from dangan.archive.models import ArchiveRecord, Page, Quarantined, SourceFile
 from dangan.archive.records.accession import find_customer
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber, propose_corrections
 from dangan.errors import NotFound
@@ -148,7 +148,11 @@ def _page_view(p: Page, with_text: bool) -> dict[str, Any]:
 
 
 def quarantine_list(session: Session, batch_id: int | None = None) -> list[dict[str, Any]]:
-    q = select(Quarantined).order_by(Quarantined.id)
+    """Quarantined files still waiting for a person: a file whose very bytes were accessioned
+    later (the cause was fixed and the batch run again) is no longer listed; its original stays
+    kept, and the event log keeps the quarantine."""
+    accessioned = select(SourceFile.sha256).where(SourceFile.record_id.is_not(None))
+    q = select(Quarantined).where(Quarantined.sha256.not_in(accessioned)).order_by(Quarantined.id)
     if batch_id is not None:
         q = q.filter_by(batch_id=batch_id)
     return [
