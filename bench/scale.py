@@ -121,7 +121,8 @@ def run_scan(files: list[Path], home: Path, url: str, jobs: int, runner=None, *,
 def start_workers(n: int, home: Path, url: str, broker: str, log_dir: Path) -> list[subprocess.Popen]:
     from dangan.scanning.distributed import make_app, workers_listening
 
-    env = {**os.environ, "DANGAN_DB": url, "DANGAN_HOME": str(home), "DANGAN_BROKER": broker, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "DANGAN_DB": url, "DANGAN_HOME": str(home), "DANGAN_BROKER": broker}
+    env["PYTHONPATH"] = str(ROOT / "src")  # the workers run this checkout, as the station does
     procs = [
         subprocess.Popen(
             [
@@ -185,7 +186,8 @@ def measure(engine: str, files: list[Path], warm: Path, tmp: Path, args, broker:
                 run_scan([warm], home, url, n, runner, engine=engine)  # workers are long-lived: time them warm
                 runner.page_seconds.clear()
                 times.setdefault(("queue", n), []).append(run_scan(files, home, url, n, runner, engine=engine))
-                page_seconds += runner.page_seconds
+                if n == 1:  # one worker alone: what a page costs a core, as s/page below
+                    page_seconds += runner.page_seconds
                 db.dispose()
             finally:
                 stop_workers(workers)
@@ -254,7 +256,7 @@ def main() -> None:
         print(f"{'engine':10}{'s/page':>8}{'median':>8}{'slowest':>9}{'24 h':>6}{'8 h/day':>9}")
         for engine, per_page, median, slowest, workers in sizing:
             print(f"{engine:10}{per_page:8.2f}{median:8.2f}{slowest:9.2f}{workers:6d}{math.ceil(workers * 3):9d}")
-        print("(s/page: one worker's wall time per page through the queue; median and slowest: OCR of one page)")
+        print("(s/page: one worker's wall time per page through the queue; median and slowest: one page on it)")
     finally:
         if redis_proc is not None:
             redis_proc.terminate()

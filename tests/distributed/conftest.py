@@ -138,9 +138,9 @@ def start_station(home, broker, tmp_path):
     (local=True: `dangan scan --json`, OCR in the station's own pool)."""
     procs: list[Proc] = []
 
-    def start(name: str, paths: list[Path], *, local: bool = False, **env) -> Proc:
+    def start(name: str, paths: list[Path], *, local: bool = False, options: tuple = (), **env) -> Proc:
         out, log = tmp_path / f"station-{name}.json", tmp_path / f"station-{name}.log"
-        args = ["--as", name, "scan", "--json", *([] if local else ["--distributed"]), *map(str, paths)]
+        args = ["--as", name, "scan", "--json", *([] if local else ["--distributed"]), *options, *map(str, paths)]
         proc = _spawn(args, _env(home, broker, **env), log, out)
         p = Proc(name, proc, log, out)
         procs.append(p)

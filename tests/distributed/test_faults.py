@@ -109,16 +109,14 @@ def test_a_station_stops_cleanly_past_the_outage_limit_and_the_same_command_resu
     assert_archive_clean(home, folders)
 
 
-def test_a_worker_that_cannot_see_the_store_takes_itself_out_of_service(
-    tmp_path, db, home, broker, start_worker, start_station
-):
+def test_misconfigured_workers_take_themselves_out_of_service(tmp_path, db, home, broker, start_worker, start_station):
     # given a worker whose DANGAN_HOME is another, freshly created store (the archive is still empty,
     # so it cannot tell at start-up)
     elsewhere = DataHome(root=tmp_path / "elsewhere", db_url=home.db_url)
     FileStore(elsewhere.store_dir).create()
     wrong = start_worker("wrong", worker_home=elsewhere)
     folders = batch(tmp_path, ["3401400131", "3401400132"], pages=1)
-    station = start_station("station", list(folders))
+    station = start_station("station", list(folders), options=("--engine", "tesseract"))
     # when it is given a page
     wait_for("the worker to notice", lambda: "out of service" in wrong.text(), timeout=60)
     # then it says why, and stops taking pages; the station tells the operator
@@ -126,6 +124,10 @@ def test_a_worker_that_cannot_see_the_store_takes_itself_out_of_service(
     app = make_app(broker)
     wait_for("the worker to stop consuming", lambda: _consumes(app, "wrong@") == [], timeout=30)
     wait_for("the station to name it", lambda: re.search(r"worker wrong@\S+ is out of service", station.text()))
+    # given next a worker on a machine without Tesseract: the same, with the package to install
+    no_ocr = start_worker("no-ocr", PATH=_path_without("tesseract", tmp_path))
+    wait_for("the worker to notice", lambda: "out of service" in no_ocr.text(), timeout=60)
+    assert "tesseract is not installed: install the Debian package tesseract-ocr" in no_ocr.text()
     # and once a good worker starts, every page is done there and no good file is quarantined
     start_worker("good")
     report = finish(station)
@@ -135,6 +137,19 @@ def test_a_worker_that_cannot_see_the_store_takes_itself_out_of_service(
     again = start_worker("wrong-again", worker_home=elsewhere, wait=False)
     assert again.proc.wait(timeout=60) == 1
     assert "holds none of the archive's newest source files" in again.text()
+
+
+def _path_without(program: str, tmp_path: Path) -> str:
+    """A PATH with every program of this one's folder but PROGRAM (a machine never set up for it)."""
+    import shutil
+
+    found = Path(shutil.which(program))
+    bin_dir = tmp_path / f"bin-without-{program}"
+    bin_dir.mkdir()
+    for tool in found.parent.iterdir():
+        if tool.name != program and tool.is_file():
+            (bin_dir / tool.name).symlink_to(tool)
+    return str(bin_dir)
 
 
 def _consumes(app, prefix: str) -> list[str] | None:

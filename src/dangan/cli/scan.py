@@ -112,7 +112,11 @@ def scan(ctx, paths, jobs, fonds, label, engine, distributed, broker, manifest_p
 
     With --distributed, workers on any machine that sees the database and the file store do
     the OCR (start them with `dangan worker`); this station accessions each folder as its
-    last page comes back. Several stations may scan into one archive at once."""
+    last page comes back. Several stations may scan into one archive at once.
+
+    When the database or the queue stops answering, the scan waits, says what for, and goes
+    on when it is back; past --outage-limit it stops with exit status 75 and the command to
+    run again (nothing finished is lost)."""
     manifest = ingest.load_manifest(manifest_path) if manifest_path else None  # refused before anything is written
     archive = ctx.archive
     options = ingest.scan_options(archive, engine=engine, jobs=jobs, fonds=fonds, label=label)
@@ -209,7 +213,9 @@ def worker(ctx, concurrency, broker, name, loglevel) -> None:
     Run it on any machine that sees the archive's file store (--home, a shared path) and its
     database (--db, PostgreSQL). Each finished page is saved in the database before the queue
     forgets it: Ctrl-C finishes the pages in hand; a worker that dies (even kill -9) has its
-    page done again by another worker."""
+    page done again by another worker. Through an outage of the database or the store it keeps
+    the page in hand and retries; a worker that cannot see the store, or lacks an OCR program,
+    stops taking pages and says why. Its log names pages by id, time and outcome only."""
     ingest.run_worker(ctx.archive, broker=broker, concurrency=concurrency, loglevel=loglevel, name=name, notify=notice)
 
 

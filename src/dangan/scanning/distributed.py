@@ -120,12 +120,12 @@ def make_app(broker: str | None = None, visibility_timeout: float | None = None)
 
 
 def task_message(task: PageTask) -> dict:
-    """A PageTask as JSON, its source given relative to the file store (already stored by scan)."""
+    """A PageTask as JSON, its source given relative to the file store (already stored by scan).
+    No file name: scanners name files after customers, and the message sits in Redis."""
     store = FileStore(task.store_root)
     stored = store.put_file("sources", task.info.path, SUFFIX[task.info.media_type], sha=task.source_sha256)
     return {
         "source": stored.relpath,
-        "name": Path(task.info.path).name,
         "media_type": task.info.media_type,
         "page_count": task.info.page_count,
         "page_no": task.page_no,
@@ -198,7 +198,6 @@ def _page_task(self, msg: dict) -> dict:
     worker = self.request.hostname
     if _worker.get("out_of_service"):
         raise Reject(_worker["out_of_service"], requeue=True)
-    _mark_started(self, worker)
     task = task_from_message(msg, store_root)
     if not Path(task.info.path).exists():
         _out_of_service(
@@ -209,6 +208,7 @@ def _page_task(self, msg: dict) -> dict:
                 "or --home), then restart this worker."
             ).format(worker=worker, source=msg["source"], root=store_root),
         )
+    _mark_started(self, worker)
     sha, n = task.source_sha256, task.page_no
     ref = page_ref(msg)
     try:
