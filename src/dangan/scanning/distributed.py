@@ -35,6 +35,7 @@ under its own data home (the shared path may be mounted differently on each mach
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import warnings
@@ -67,6 +68,18 @@ DEFAULT_VISIBILITY_TIMEOUT = 300.0
 OUT_OF_SERVICE = "dangan:out-of-service:"  # + worker name -> why it stopped taking pages (JSON)
 
 log = get_task_logger(__name__)
+
+
+class _RejectsWithoutTraceback(logging.Filter):
+    """A page given back to the queue is an outcome, logged with its reason: no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], Reject):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger("celery.app.trace").addFilter(_RejectsWithoutTraceback())
 
 
 def broker_url() -> str:
