@@ -11,7 +11,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dangan.archive.store import FileStore, StoreUnavailable
 from dangan.errors import ExitStatus
-from dangan.outage import DATABASE, QUEUE, STORE, OutageLimit, Patience, describe_broker, describe_db, transient
+from dangan.scanning.outage import (
+    DATABASE,
+    QUEUE,
+    STORE,
+    OutageLimit,
+    Patience,
+    describe_broker,
+    describe_db,
+    transient,
+)
 
 
 class Clock:

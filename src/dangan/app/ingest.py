@@ -16,10 +16,18 @@ from dangan.archive.models import Page
 from dangan.archive.records.qa import QaError, accept_page, find_page
 from dangan.errors import Conflict, DanganError, ExitStatus
 from dangan.i18n import _
-from dangan.outage import DATABASE, QUEUE, OutageLimit, Patience, describe_broker, describe_db
 from dangan.scanning.batch import BatchReport, FolderResult, ScanOptions, rescan_page, scan
 from dangan.scanning.covers import Manifest, load_manifest
 from dangan.scanning.ocr import ENGINES
+from dangan.scanning.outage import (
+    DATABASE,
+    QUEUE,
+    OutageLimit,
+    Patience,
+    describe_broker,
+    describe_db,
+    outage_limit,
+)
 from dangan.scanning.page import PipelineOptions
 from dangan.scanning.pipeline import options_from_scheme
 from dangan.scanning.runner import PageRunner
@@ -123,7 +131,8 @@ def ingest(
         manifest=manifest,
         patience=patience,
     )
-    queue = runner.stats() if hasattr(runner, "stats") else None
+    stats = getattr(runner, "stats", None)  # a queue runner tells what went through the queue
+    queue = stats() if stats else None
     return IngestResult(report, index_after_change(archive, progress=index_progress), queue)
 
 
@@ -235,13 +244,13 @@ class Station:
 
 
 def station_patience(
-    archive: Archive, *, broker: str | None = None, limit: float | None = None, notify=None, resume: str = ""
+    archive: Archive, *, limit: float | None = None, notify: Callable[[str], None] | None = None, resume: str = ""
 ) -> Patience:
     """How a station waits out an outage of its database or queue (LIMIT seconds; default
     DANGAN_OUTAGE_LIMIT or 15 minutes), telling NOTIFY; RESUME is the command to run after.
     (The queue is named once it is known: connect_station, run_worker.)"""
     return Patience(
-        **({"limit": limit} if limit is not None else {}),
+        limit=outage_limit() if limit is None else limit,
         notify=notify,
         resume=resume,
         services={
@@ -258,7 +267,7 @@ def connect_station(archive: Archive, broker: str | None, patience: Patience | N
     from dangan.scanning.distributed import check_queue, make_app, out_of_service, workers_listening
     from dangan.scanning.station import QueueRunner
 
-    patience = patience or station_patience(archive, broker=broker, limit=0)
+    patience = patience or station_patience(archive, limit=0)
     patience.call(archive.check, uses=DATABASE)
     warnings = []
     if archive.home.is_sqlite:
@@ -298,7 +307,7 @@ def run_worker(
     concurrency: int,
     loglevel: str,
     name: str | None,
-    notify=None,
+    notify: Callable[[str], None] | None = None,
 ) -> None:
     """OCR pages from the queue until stopped, on a machine that sees the database and the store.
 
@@ -308,7 +317,7 @@ def run_worker(
     from dangan.scanning.distributed import check_queue, make_app, store_problem
     from dangan.scanning.distributed import run_worker as work
 
-    patience = station_patience(archive, broker=broker, notify=notify)
+    patience = station_patience(archive, notify=notify)
     patience.call(archive.check, uses=DATABASE)  # refuses a missing or outdated database, with the fix
     if not (archive.home.store_dir / "sources").is_dir():
         raise DanganError(

@@ -120,9 +120,7 @@ def scan(ctx, paths, jobs, fonds, label, engine, distributed, broker, manifest_p
     manifest = ingest.load_manifest(manifest_path) if manifest_path else None  # refused before anything is written
     archive = ctx.archive
     options = ingest.scan_options(archive, engine=engine, jobs=jobs, fonds=fonds, label=label)
-    patience = ingest.station_patience(
-        archive, broker=broker, limit=outage_limit, notify=notice, resume=resume_command()
-    )
+    patience = ingest.station_patience(archive, limit=outage_limit, notify=notice, resume=resume_command())
     runner, on_folder = None, None
     if distributed:
         station = ingest.connect_station(archive, broker, patience)

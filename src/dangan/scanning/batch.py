@@ -44,8 +44,8 @@ from dangan.archive.records.staging import (
 )
 from dangan.archive.store import FileStore, sha256_file
 from dangan.i18n import _
-from dangan.outage import DATABASE, Patience
 from dangan.scanning.covers import CoverCodeError, Manifest, ManifestRow, cover_of, parse_cover_payload
+from dangan.scanning.outage import DATABASE, Patience
 from dangan.scanning.page import PipelineOptions
 from dangan.scanning.runner import PageDone, PageRunner, PageTask, Staged, process_page, run_pages_locally
 from dangan.scanning.sources import SUFFIX, RejectedFile, SourceInfo, inspect

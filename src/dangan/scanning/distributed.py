@@ -53,7 +53,7 @@ from dangan.archive.records.accession import already_accessioned
 from dangan.archive.records.staging import stage_page
 from dangan.archive.store import FileStore
 from dangan.i18n import _
-from dangan.outage import DATABASE, STORE, OutageLimit, Patience, describe_db
+from dangan.scanning.outage import DATABASE, STORE, OutageLimit, Patience, describe_db
 from dangan.scanning.page import PipelineOptions
 from dangan.scanning.runner import PageTask, process_page_guarded
 from dangan.scanning.sources import SUFFIX, RejectedFile, SourceInfo

@@ -27,13 +27,13 @@ from pathlib import Path
 from celery import Celery
 from celery.utils import uuid
 
-from dangan import outage
 from dangan.archive.db import Database
 from dangan.errors import DanganError
 from dangan.i18n import _
-from dangan.outage import Patience, describe_broker
+from dangan.scanning import outage
 from dangan.scanning.batch import PageDone, PageTask, Staged
 from dangan.scanning.distributed import QUEUE, TASK, make_app, out_of_service, task_message
+from dangan.scanning.outage import Patience, describe_broker
 from dangan.scanning.sources import RejectedFile
 
 TYPICAL_PAGE = 6.0  # seconds, until the batch has measured its own
