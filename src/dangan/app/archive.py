@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,8 +15,11 @@ from sqlalchemy.orm import Session
 from dangan.archive.business.scheme import ClassificationScheme, load_scheme
 from dangan.archive.db import Database, schema_is_current
 from dangan.archive.home import DataHome, init_home
+from dangan.archive.records.index_queue import queued_pages
 from dangan.archive.store import FileStore
 from dangan.errors import DanganError
+from dangan.i18n import _
+from dangan.indexing import feed
 from dangan.indexing.backend import MARKER_FILE, Backend
 from dangan.indexing.backends import BACKENDS, open_backend
 from dangan.indexing.lock import WaitCallback
@@ -24,11 +27,24 @@ from dangan.indexing.lock import WaitCallback
 DEFAULT_BACKEND = "whoosh"
 INDEX_BACKENDS = tuple(BACKENDS)
 
-__all__ = ["INDEX_BACKENDS", "Archive", "DataHome", "NoArchive", "init_archive"]
+__all__ = ["INDEX_BACKENDS", "Archive", "DataHome", "IndexUpdate", "NoArchive", "init_archive"]
+
+Progress = Callable[[int, int], None]
 
 
 class NoArchive(DanganError):
     """There is no archive where we looked, or its database schema is older than this dangan."""
+
+
+@dataclass(frozen=True)
+class IndexUpdate:
+    """How the index followed a change already saved in the database."""
+
+    indexed: int | None  # None: the index could not be written now
+    problem: str = ""
+
+    def as_dict(self) -> dict:
+        return {"indexed": self.indexed, "index_problem": self.problem}
 
 
 @dataclass
@@ -37,6 +53,8 @@ class Archive:
     actor: str = "operator"
     backend: str = DEFAULT_BACKEND
     _scheme: ClassificationScheme | None = field(default=None, repr=False)
+    # how the index followed the last change made through this archive (None: nothing to follow yet)
+    last_index: IndexUpdate | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def open(
@@ -97,9 +115,30 @@ class Archive:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: committed when the block ends, rolled back on any error."""
+        """A unit of work: committed when the block ends, rolled back on any error. When it
+        changed what the search index shows (records.index_queue queued the pages), the index
+        follows at once: no use case can forget it."""
+        self.last_index = None
         with self.db.session() as s:
             yield s
+        if queued_pages(s):
+            self.follow_index()
+
+    def follow_index(self, *, progress: Progress | None = None, on_wait: WaitCallback | None = None) -> IndexUpdate:
+        """Bring the index up to what is committed (the pages waiting in the outbox). A failure
+        loses nothing: the pages stay in the outbox, so it is reported (last_index), not raised."""
+        try:
+            with self.index(on_wait) as backend:
+                update = IndexUpdate(feed.sync(self.db, backend, progress=progress))
+        except Exception as e:  # noqa: BLE001 - whatever the index did, the database holds the change
+            update = IndexUpdate(
+                None,
+                _("the search index could not be updated ({error}); run `dangan index sync` to catch up").format(
+                    error=e
+                ),
+            )
+        self.last_index = update
+        return update
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

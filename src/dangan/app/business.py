@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from dangan.app.archive import Archive
+from dangan.app.index import index_after_change
 from dangan.archive.business import collection, imports
 from dangan.archive.business.collection import CaseDocuments, DepartmentCollection
 from dangan.archive.business.imports import ImportOptions, ImportReport, RowProblem
@@ -41,7 +42,9 @@ def import_export(
         on_problem=on_problem,
         progress=progress,
     )
-    return run(archive.db, Path(path), archive.scheme, options)
+    report = run(archive.db, Path(path), archive.scheme, options)
+    index_after_change(archive)  # a business type, name or 户号 imported changes what search shows
+    return report
 
 
 def collection_list(

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from dangan.app.archive import Archive
+from dangan.app.archive import Archive, IndexUpdate
 from dangan.indexing import feed
 from dangan.indexing.lock import WaitCallback
 
@@ -18,26 +17,12 @@ def sync_index(archive: Archive, *, progress: Progress | None = None, on_wait: W
         return feed.sync(archive.db, backend, progress=progress)
 
 
-@dataclass(frozen=True)
-class IndexUpdate:
-    """How the index followed a change already saved in the database."""
-
-    indexed: int | None  # None: the index could not be written now
-    problem: str = ""
-
-    def as_dict(self) -> dict:
-        return {"indexed": self.indexed, "index_problem": self.problem}
-
-
 def index_after_change(
     archive: Archive, *, progress: Progress | None = None, on_wait: WaitCallback | None = None
 ) -> IndexUpdate:
-    """Sync the index after a change that is already committed (a scan, a QA decision). A
-    failure here loses nothing: the pages wait in the outbox, so it is reported, not raised."""
-    try:
-        return IndexUpdate(sync_index(archive, progress=progress, on_wait=on_wait))
-    except Exception as e:  # noqa: BLE001 - whatever the index did, the database holds the change
-        return IndexUpdate(None, f"the search index could not be updated ({e}); run `dangan index sync` to catch up")
+    """Sync the index after a change committed outside `Archive.session` (a scan batch, an
+    import). A failure here loses nothing: the pages wait in the outbox, so it is reported."""
+    return archive.follow_index(progress=progress, on_wait=on_wait)
 
 
 def rebuild_index(

@@ -168,7 +168,7 @@ def qa_accept(archive: Archive, page_ref: str | int, note: str, *, only_queued: 
             "seq": page.seq,
             "qa_status": "accepted",
         }
-    return done | index_after_change(archive).as_dict()
+    return done | (archive.last_index or IndexUpdate(0)).as_dict()  # the session brought the index along
 
 
 def rescan(

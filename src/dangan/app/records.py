@@ -444,6 +444,7 @@ def qa_queue(archive: Archive, status: str = "flagged", *, viewer: User | None =
             "dpi": dpi.get(i.page_id),
             "confidence": i.confidence,
             "flags": visible_flags(personal, i.flags or [], known.get(i.page_id)),
+            "replaced_by": i.replaced_by,
         }
         for i in items
     ]

@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import dangan.archive.records.index_queue  # noqa: F401  (every session queues the pages its changes touch)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 READ_ONLY = "dangan_read_only"  # execution option of the engine behind Database.reading()
 

@@ -56,6 +56,8 @@ class Customer(Base):
     address: Mapped[str] = mapped_column(String(400), default="")
     voltage_class: Mapped[str] = mapped_column(String(8), default="")  # LV | HV
     customer_class: Mapped[str] = mapped_column(String(32), default="")
+    # 公民身份号码 or 统一社会信用代码 as the business system has it (checked on import)
+    id_number: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     aliases: Mapped[list[AccountAlias]] = relationship(back_populates="customer")
@@ -82,6 +84,9 @@ class BusinessCase(Base):
     work_order: Mapped[str | None] = mapped_column(String(32), unique=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     business_type: Mapped[str] = mapped_column(String(8), default="")
+    # who said the business type: scan (read on a page) | import (the business system) |
+    # reclassification (a person); '' for none yet. A reclassification never overrides an import.
+    type_source: Mapped[str] = mapped_column(String(16), default="")
     department: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(32), default="open")
     accepted_on: Mapped[date | None] = mapped_column(Date)
@@ -165,6 +170,8 @@ class Document(Base):
     doc_type: Mapped[str | None] = mapped_column(String(8))
     doc_type_score: Mapped[float] = mapped_column(Float, default=0.0)
     title: Mapped[str] = mapped_column(String(400), default="")
+    # the day the document is dated (申请日期, 签订日期, 受理日期 … read on its pages); None: none read
+    dated: Mapped[date | None] = mapped_column(Date)
 
     record: Mapped[ArchiveRecord] = relationship(back_populates="documents")
     pages: Mapped[list[Page]] = relationship(
@@ -213,8 +220,10 @@ class Page(Base):
     rotation: Mapped[int] = mapped_column(Integer, default=0)
     skew: Mapped[float] = mapped_column(Float, default=0.0)
     is_blank: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_cover: Mapped[bool] = mapped_column(Boolean, default=False)  # a cover sheet: ours, not the customer's paper
     is_colour: Mapped[bool] = mapped_column(Boolean, default=False)
     has_seal: Mapped[bool] = mapped_column(Boolean, default=False)
+    phash: Mapped[str] = mapped_column(String(16), default="")  # perceptual hash of the derived image (hex)
     text: Mapped[str] = mapped_column(Text, default="")
     words: Mapped[list] = mapped_column(JSON, default=list)  # [[text, l, t, w, h, conf, line], …]
     ocr_confidence: Mapped[float | None] = mapped_column(Float)
@@ -229,6 +238,30 @@ class Page(Base):
     document: Mapped[Document] = relationship(foreign_keys=[document_id])
     record: Mapped[ArchiveRecord] = relationship(foreign_keys=[record_id], viewonly=True)
     source: Mapped[SourceFile | None] = relationship()
+
+
+class PageKey(Base):
+    """What identifies a page's content (a 户号, work order, ID or other long number read on
+    it): pages that share a key are the only candidates for near-duplicates, so finding them
+    stays an index lookup however large the archive grows."""
+
+    __tablename__ = "page_key"
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class PageLikeness(Base):
+    """A page found, when it was scanned, to be the same image as an archived page, or to look
+    the same and say the same: a folder scanned twice, for a person to decide."""
+
+    __tablename__ = "page_likeness"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id"), index=True)
+    like_page_id: Mapped[int] = mapped_column(ForeignKey("page.id"), index=True)
+    how: Mapped[str] = mapped_column(String(16))  # same_image | looks_same
+    distance: Mapped[int] = mapped_column(Integer, default=0)  # perceptual hash bits that differ
+    similarity: Mapped[float] = mapped_column(Float, default=1.0)  # of the OCR texts, 0-1
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class StagedPage(Base):

@@ -58,13 +58,28 @@ class Failed(click.ClickException):
 
 
 class DanganGroup(click.Group):
-    """The one place where errors a person can act on become a message and an exit status."""
+    """The one place where errors a person can act on become a message and an exit status;
+    and where a search index that could not follow a change is said (exit status 1)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except DanganError as e:
             raise Failed(e) from None
+        except SystemExit:
+            _say_index_problem(ctx)
+            raise
+        if _say_index_problem(ctx):
+            finish(ExitStatus.ERROR)
+        return result
+
+
+def _say_index_problem(ctx: click.Context) -> bool:
+    update = ctx.obj.archive.last_index if isinstance(ctx.obj, Context) else None
+    if update is None or not update.problem:
+        return False
+    err.print(f"[red]{escape(update.problem)}[/]")
+    return True
 
 
 # --- output ----------------------------------------------------------------------------------------

@@ -183,8 +183,6 @@ def print_batch(result: ingest.IngestResult) -> None:
         f"{report.count('accessioned')} accessioned, {report.count('skipped')} skipped, "
         f"{report.count('quarantined')} quarantined; {result.index.indexed or 0} pages indexed."
     )
-    if result.index.problem:
-        err.print(f"[red]{result.index.problem}[/]")
 
 
 @click.command()
@@ -355,9 +353,8 @@ def qa_list(ctx, status, as_json) -> None:
 @pass_ctx
 def qa_accept(ctx, page, note) -> None:
     """Accept PAGE (an id, or ARCHIVE-NUMBER/PAGE) as it is."""
-    done = ingest.qa_accept(ctx.archive, page, note)
+    ingest.qa_accept(ctx.archive, page, note)
     console.print(f"page {page} accepted")
-    _index_problem(done)
 
 
 @qa.command("rescan")
@@ -371,13 +368,6 @@ def qa_rescan(ctx, page, file, page_no) -> None:
     done = ingest.rescan(ctx.archive, page, file, page_no=page_no)
     still = "; still to check: " + ", ".join(f["code"] for f in done["flags"]) if done["flags"] else ""
     console.print(f"page {done['page_id']} replaced by page {done['new_page_id']}{still}")
-    _index_problem(done)
-
-
-def _index_problem(done: dict) -> None:
-    if done.get("index_problem"):
-        err.print(f"[red]{done['index_problem']}[/]")
-        finish(ExitStatus.ERROR)
 
 
 COMMANDS = (init, scan, worker, watch, quarantine_cmd, qa)

@@ -54,7 +54,8 @@ def page_doc(page: Page, record: ArchiveRecord, document: Document) -> IndexDoc:
     customer, case, cls = record.customer, record.case, record.classification
     business = (cls.business_type if cls else "") or (case.business_type if case else "")
     accounts = sorted({a.account_number for a in customer.aliases}) if customer else []
-    day = case.accepted_on if case and case.accepted_on else record.created_at.date()
+    # the document's own date; else the day its case was accepted; else the day it was accessioned
+    day = document.dated or (case.accepted_on if case and case.accepted_on else record.created_at.date())
     return IndexDoc(
         page_id=str(page.id),
         record_number=record.number,

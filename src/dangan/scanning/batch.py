@@ -33,7 +33,10 @@ from dangan.archive.records.accession import (
     serialise_accessions,
 )
 from dangan.archive.records.filing import FilePart, file_parts, quarantine_file, records_of_source
-from dangan.archive.records.qa import find_page, replace_page
+from dangan.archive.records.likeness import records_like
+from dangan.archive.records.page_fields import document_date
+from dangan.archive.records.paper_pages import paper_page_count
+from dangan.archive.records.qa import RescanSource, find_page, qa_count, replace_page
 from dangan.archive.records.staging import (
     StagedSummary,
     clear_staged,
@@ -45,6 +48,7 @@ from dangan.archive.records.staging import (
 from dangan.archive.store import FileStore, sha256_file
 from dangan.i18n import _
 from dangan.scanning.covers import CoverCodeError, Manifest, ManifestRow, cover_of, parse_cover_payload
+from dangan.scanning.folder_checks import folder_flags
 from dangan.scanning.outage import DATABASE, Patience
 from dangan.scanning.page import PipelineOptions
 from dangan.scanning.runner import PageDone, PageRunner, PageTask, Staged, process_page, run_pages_locally
@@ -79,6 +83,8 @@ class FolderResult:
     first_page: int = 0
     last_page: int = 0
     link: str = ""  # what a cover or manifest row linked it to, e.g. "work order 2024031500001234"
+    images: int = 0  # page images stored, cover sheets and blank pages included (`pages` counts the paper)
+    duplicate_of: list[str] = field(default_factory=list)  # records this folder's pages were found like
 
 
 @dataclass
@@ -334,7 +340,7 @@ def _parts(folder: _Folder, pages: list[StagedSummary]) -> list[FilePart]:
             except CoverCodeError as e:
                 runs.append((run, "cover", None, str(e)))
     return [
-        FilePart(folder_intake(folder, run), tuple(p.page_no for p in run), how, link, problem)
+        FilePart(folder_intake(folder, run), tuple(p.page_no for p in run), how, link, problem, folder_flags(run))
         for run, how, link, problem in runs
     ]
 
@@ -375,20 +381,20 @@ def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: in
             scheme=options.scheme or load_scheme(),
         )
         clear_staged(s, folder.sha256)
-        review = {p.page_no for p in summaries if p.needs_review}
         return [
             FolderResult(
                 str(folder.path),
                 "accessioned",
                 f.record.number,
-                pages=len(f.part.pages),
+                pages=paper_page_count(s, [f.record.id]),
                 documents=len(f.part.intake.documents),
-                flagged=sum(1 for n in f.part.pages if n in review)
-                + (1 if f.problem and f.part.pages[0] not in review else 0),
+                flagged=qa_count(s, f.record.id),  # what the QA queue shows, whatever flagged it
                 reason=f.problem,
                 first_page=f.part.span[0],
                 last_page=f.part.span[1],
                 link=str(f.part.link) if f.part.link else "",
+                images=len(f.part.pages),
+                duplicate_of=records_like(s, f.record.id),
             )
             for f in filed
         ]
@@ -424,6 +430,7 @@ def folder_intake(folder: _Folder, pages: list[StagedSummary]) -> FolderIntake:
             doc_type_score=d[0].doc_type_score,
             title=_document_title(d[0]),
             page_numbers=[p.page_no for p in d],
+            dated=document_date(p.fields for p in d),
         )
         for d in split_documents(pages)
     ]
@@ -463,9 +470,10 @@ def rescan_page(
     if not 1 <= page_no <= info.page_count:
         raise RejectedFile(f"{path} has {info.page_count} pages; there is no page {page_no}")
     store.create()
-    store.put_file("sources", path, SUFFIX[info.media_type])
+    stored = store.put_file("sources", path, SUFFIX[info.media_type])
+    source = RescanSource(Path(path).name, stored.sha256, stored.relpath, stored.size, info.media_type, info.page_count)
     page = process_page(PageTask(info, page_no, str(store.root), options.pipeline))
     with db.session() as s:
         old = find_page(s, ref)
-        new = replace_page(s, old, page, actor=options.actor, reason=f"rescan from {Path(path).name}")
+        new = replace_page(s, old, page, actor=options.actor, reason=f"rescan from {Path(path).name}", source=source)
         return old.id, new.id, new.flags

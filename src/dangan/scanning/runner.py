@@ -13,6 +13,7 @@ import cv2
 
 from dangan.archive.records.accession import IntakePage
 from dangan.archive.store import FileStore, StoreUnavailable
+from dangan.scanning.likeness import perceptual_hash
 from dangan.scanning.page import PageState, PipelineOptions
 from dangan.scanning.pipeline import run_pipeline
 from dangan.scanning.sources import RejectedFile, SourceInfo, read_page
@@ -50,6 +51,7 @@ def process_page(task: PageTask) -> IntakePage:
         width=w,
         height=h,
         dpi=page.dpi,
+        phash=perceptual_hash(page.image),
         rotation=page.rotation,
         skew=round(page.skew, 2),
         is_blank=page.is_blank,

@@ -29,11 +29,11 @@ from dangan.archive import events
 from dangan.archive.business.completeness import evaluate_completeness
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.business.workdays import due_dates
-from dangan.archive.models import ArchiveRecord, BusinessCase, CaseLink, Customer, Document, utcnow
-from dangan.archive.paper.locations import reindex_records
+from dangan.archive.models import AccountAlias, ArchiveRecord, BusinessCase, CaseLink, Customer, Document, utcnow
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.errors import DanganError
 
+NO_DEPARTMENT = "(no department)"
 CASE_LINK = "case link"
 CASE_LINK_PROPOSED = "case link proposed"
 PROPOSAL_CONFIDENCE_ONLY_OPEN_CASE = 0.85  # the customer's only open case, of the type read
@@ -83,6 +83,7 @@ class CaseDocuments:
     arrived: tuple[ArrivedDocument, ...]
     owed: tuple[OwedDocument, ...]
     assumptions: tuple[str, ...] = ()
+    records: tuple[str, ...] = ()  # the archive numbers of the case's active records
 
     @property
     def complete(self) -> bool:
@@ -117,6 +118,7 @@ class CaseDocuments:
             "arrived": [d.__dict__ for d in self.arrived],
             "owed": [{**d.__dict__, "codes": list(d.codes)} for d in self.owed],
             "assumptions": list(self.assumptions),
+            "records": list(self.records),
         }
 
 
@@ -154,6 +156,33 @@ def _present(session: Session, case_ids: Iterable[int]) -> dict[int, list[tuple[
     return out
 
 
+def _records(session: Session, case_ids: Iterable[int]) -> dict[int, list[str]]:
+    """case id → archive numbers of its active records (with or without typed documents)."""
+    ids = sorted(set(case_ids))
+    out: dict[int, list[str]] = defaultdict(list)
+    for i in range(0, len(ids), 500):
+        q = (
+            select(ArchiveRecord.case_id, ArchiveRecord.number)
+            .where(ArchiveRecord.case_id.in_(ids[i : i + 500]), ArchiveRecord.status == "active")
+            .order_by(ArchiveRecord.number)
+        )
+        for case_id, number in session.execute(q):
+            out[case_id].append(number)
+    return out
+
+
+def case_facts(case: BusinessCase, customer: Customer | None) -> dict[str, Any]:
+    """What chooses a case's variant and judges its conditions: the customer's voltage and
+    class, then what the case itself says (the handover gate and the reports read the same)."""
+    facts = {
+        k: v
+        for k in ("voltage_class", "customer_class")
+        if customer is not None and (v := getattr(customer, k) or None)
+    }
+    facts.update(case.facts or {})
+    return facts
+
+
 def _dates(stage_dates: dict) -> dict[str, date]:
     out = {}
     for k, v in (stage_dates or {}).items():
@@ -172,15 +201,14 @@ def evaluate_case(
     *,
     today: date,
     holidays: Iterable[date] = (),
+    extra_workdays: Iterable[date] = (),
+    records: Iterable[str] = (),
 ) -> CaseDocuments:
-    """What CASE has received and still owes, each owed document with its due day and state."""
+    """What CASE has received and still owes, each owed document with its due day and state.
+    A case with nothing scanned owes everything; a closed case owes what is missing, due on
+    its closing day."""
     bt = scheme.business_type(case.business_type)
-    facts = {
-        k: v
-        for k in ("voltage_class", "customer_class")
-        if customer is not None and (v := getattr(customer, k) or None)
-    }
-    facts.update(case.facts or {})
+    facts = case_facts(case, customer)
     result = evaluate_completeness(
         scheme,
         bt.code,
@@ -191,8 +219,14 @@ def evaluate_case(
     rule = bt.variant(result.variant)
     all_dates = _dates(case.stage_dates)
     stage_dates = {s.name: all_dates[s.name] for s in rule.stages if s.name in all_dates}
-    holidays = frozenset(holidays)
-    due = due_dates(scheme, bt.code, stage_dates, facts=facts, holidays=holidays)
+    due = due_dates(
+        scheme,
+        bt.code,
+        stage_dates,
+        facts=facts,
+        holidays=frozenset(holidays),
+        extra_workdays=frozenset(extra_workdays),
+    )
     closed_on = all_dates.get("closed") if case.status == "closed" else None
     first_stage = rule.stages[0].name
     owed = []
@@ -231,6 +265,7 @@ def evaluate_case(
         arrived,
         tuple(owed),
         result.assumptions,
+        tuple(records),
     )
 
 
@@ -253,20 +288,92 @@ def case_documents(
         )
     present = _present(session, [case.id]).get(case.id, [])
     customer = session.get(Customer, case.customer_id) if case.customer_id else None
-    return evaluate_case(scheme, case, customer, present, today=today or date.today(), holidays=holidays)
+    records = _records(session, [case.id]).get(case.id, [])
+    return evaluate_case(
+        scheme, case, customer, present, today=today or date.today(), holidays=holidays, records=records
+    )
 
 
-def _cases(session: Session, department: str | None, chunk: int) -> Iterator[list[BusinessCase]]:
+@dataclass(frozen=True)
+class Unjudged:
+    """A case whose dues cannot be worked out, and why (a person must fix the data)."""
+
+    work_order: str
+    problem: str
+
+
+def _cases(
+    session: Session,
+    department: str | None,
+    business_type: str | None,
+    customer_id: int | None,
+    chunk: int,
+) -> Iterator[list[BusinessCase]]:
     last = 0
     while True:
         q = select(BusinessCase).where(BusinessCase.id > last, BusinessCase.business_type != "")
         if department is not None:
             q = q.where(BusinessCase.department == department)
+        if business_type is not None:
+            q = q.where(BusinessCase.business_type == business_type)
+        if customer_id is not None:
+            q = q.where(BusinessCase.customer_id == customer_id)
         rows = session.scalars(q.order_by(BusinessCase.id).limit(chunk)).all()
         if not rows:
             return
         yield rows
         last = rows[-1].id
+
+
+def cases_owing(
+    session: Session,
+    scheme: ClassificationScheme,
+    *,
+    today: date,
+    department: str | None = None,
+    business_type: str | None = None,
+    customer: str | None = None,
+    holidays: Iterable[date] = (),
+    extra_workdays: Iterable[date] = (),
+    unjudged: list[Unjudged] | None = None,
+    chunk: int = 500,
+) -> Iterator[CaseDocuments]:
+    """Every case with a business type, with what it has received and still owes, by when: the
+    ONE computation behind `dangan collect`, the overdue report and the web's collection page.
+    Cases with nothing scanned are included (they owe everything); cases that cannot be judged
+    (a business type the scheme no longer has, stage dates that do not fit it) are added to
+    UNJUDGED. CUSTOMER is a 户号 (any the customer has had). Walks the cases in chunks."""
+    code = scheme.business_type(business_type).code if business_type else None
+    customer_id = None
+    if customer:
+        alias = session.get(AccountAlias, customer.strip())
+        customer_id = alias.customer_id if alias else -1
+    holidays, extra = frozenset(holidays), frozenset(extra_workdays)
+    for cases in _cases(session, department, code, customer_id, chunk):
+        ids = [c.id for c in cases]
+        present, records = _present(session, ids), _records(session, ids)
+        customer_ids = {c.customer_id for c in cases if c.customer_id}
+        customers = (
+            {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
+            if customer_ids
+            else {}
+        )
+        for case in cases:
+            try:
+                yield evaluate_case(
+                    scheme,
+                    case,
+                    customers.get(case.customer_id),
+                    present.get(case.id, []),
+                    today=today,
+                    holidays=holidays,
+                    extra_workdays=extra,
+                    records=records.get(case.id, []),
+                )
+            except (KeyError, ValueError) as e:
+                if unjudged is not None:
+                    unjudged.append(Unjudged(case.work_order or f"case #{case.id}", str(e.args[0] if e.args else e)))
+        session.expunge_all()
 
 
 def collection_list(
@@ -279,35 +386,13 @@ def collection_list(
     holidays: Iterable[date] = (),
     chunk: int = 500,
 ) -> list[DepartmentCollection]:
-    """`dangan collect`: per department, the cases whose documents are due or overdue, and which.
-
-    Walks the cases in chunks (constant memory apart from the list it returns)."""
+    """`dangan collect`: per department, the cases whose documents are due or overdue, and which."""
     today = today or date.today()
     by_department: dict[str, DepartmentCollection] = {}
-    for cases in _cases(session, department, chunk):
-        present = _present(session, [c.id for c in cases])
-        customer_ids = {c.customer_id for c in cases if c.customer_id}
-        customers = (
-            {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
-            if customer_ids
-            else {}
-        )
-        for case in cases:
-            try:
-                docs = evaluate_case(
-                    scheme,
-                    case,
-                    customers.get(case.customer_id),
-                    present.get(case.id, []),
-                    today=today,
-                    holidays=holidays,
-                )
-            except KeyError:
-                continue  # a business type the scheme no longer has: reported by the scheme checks
-            if docs.overdue or (docs.due and not overdue_only):
-                dept = docs.department or "(no department)"
-                by_department.setdefault(dept, DepartmentCollection(dept)).cases.append(docs)
-        session.expunge_all()
+    for docs in cases_owing(session, scheme, today=today, department=department, holidays=holidays, chunk=chunk):
+        if docs.overdue or (docs.due and not overdue_only):
+            dept = docs.department or NO_DEPARTMENT
+            by_department.setdefault(dept, DepartmentCollection(dept)).cases.append(docs)
     for dept in by_department.values():
         dept.cases.sort(key=lambda c: (c.next_due or date.max, c.work_order))
     return [by_department[k] for k in sorted(by_department)]
@@ -376,7 +461,6 @@ def propose_links(
             record.number,
             {"work_order": case.work_order, "method": "account_and_type", "confidence": confidence, "reason": reason},
         )
-        _reindex(session, record.id)
         links.append(link)
     return links
 
@@ -429,13 +513,7 @@ def link_record(session: Session, number: str, work_order: str, *, actor: str, r
         number,
         {"before": before, "after": {"work_order": work_order, "status": "confirmed"}, "reason": link.reason},
     )
-    _reindex(session, record.id)
     return link
-
-
-def _reindex(session: Session, record_id: int) -> None:
-
-    reindex_records(session, [record_id])
 
 
 __all__ = [
@@ -444,7 +522,10 @@ __all__ = [
     "CollectionError",
     "DepartmentCollection",
     "OwedDocument",
+    "Unjudged",
     "case_documents",
+    "case_facts",
+    "cases_owing",
     "collection_list",
     "evaluate_case",
     "link_record",

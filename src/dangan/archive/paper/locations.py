@@ -7,15 +7,15 @@ Paper moves and state changes are events ("location change", "paper state change
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
-from dangan.archive.models import ArchiveRecord, Box, Folder, FolderRecord, IndexOutbox, Location, Page
+from dangan.archive.models import ArchiveRecord, Box, Folder, FolderRecord, Location
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
+from dangan.archive.records.paper_pages import paper_page_count
 from dangan.errors import DanganError
 
 LOCATION_CHANGE = "location change"
@@ -278,7 +278,6 @@ def shelve_box(session: Session, box_code: str, shelf_code: str, *, actor: str) 
     events.record_event(
         session, LOCATION_CHANGE, actor, "box", box.code, {"action": "box shelved", "from": old, "to": shelf.code}
     )
-    _reindex_box(session, box)
     return box
 
 
@@ -320,7 +319,6 @@ def shelve_folder(session: Session, folder_key: str, box_code: str, *, actor: st
             "records": [r.number for r in folder.records],
         },
     )
-    reindex_records(session, [r.id for r in folder.records])
     return folder
 
 
@@ -352,7 +350,6 @@ def add_record_to_folder(session: Session, number: str, folder_code: str, *, act
     events.record_event(
         session, LOCATION_CHANGE, actor, "folder", folder.code, {"action": "record filed", "record": record.number}
     )
-    reindex_records(session, [record.id])
     return folder
 
 
@@ -383,30 +380,6 @@ def unshelved_records(session: Session) -> list[str]:
 
 
 def scanned_page_count(session: Session, folder: Folder) -> int:
-    """Current (not superseded) page images of the folder's records."""
-    ids = [r.id for r in folder.records]
-    if not ids:
-        return 0
-    return (
-        session.scalar(select(func.count(Page.id)).where(Page.record_id.in_(ids), Page.superseded_by_id.is_(None))) or 0
-    )
-
-
-# --------------------------------------------------------------------------- index
-
-
-def reindex_records(session: Session, record_ids: Iterable[int]) -> None:
-    """The shelf location is a search field: queue the records' pages for the indexer."""
-    ids = list(record_ids)
-    if not ids:
-        return
-    for page_id in session.scalars(select(Page.id).where(Page.record_id.in_(ids), Page.superseded_by_id.is_(None))):
-        session.add(IndexOutbox(page_id=page_id, op="upsert"))
-    session.flush()
-
-
-def _reindex_box(session: Session, box: Box) -> None:
-    ids = session.scalars(
-        select(FolderRecord.record_id).join(Folder, Folder.id == FolderRecord.folder_id).where(Folder.box_id == box.id)
-    ).all()
-    reindex_records(session, ids)
+    """Pages of the customer's paper scanned for the folder's records (records.paper_pages:
+    not cover sheets, not blank pages, not pages replaced by a rescan)."""
+    return paper_page_count(session, [r.id for r in folder.records])

@@ -2,14 +2,14 @@
 
 The scanning side hands over plain data (FolderIntake); this module finds or creates the
 customer and the business case, assigns the number, writes documents, pages, events and
-the index outbox together, so a crash leaves either all of it or none of it.
+the index outbox (queued by the flush) together, so a crash leaves either all of it or none of it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -26,12 +26,13 @@ from dangan.archive.models import (
     Customer,
     Document,
     Fonds,
-    IndexOutbox,
     Page,
     SourceFile,
     utcnow,
 )
+from dangan.archive.records.likeness import find_likenesses, likeness_flag, remember
 from dangan.archive.records.numbering import CATEGORY, assign_number
+from dangan.archive.records.paper_pages import is_cover_fields
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class IntakePage:
     width: int
     height: int
     dpi: int
+    phash: str = ""  # perceptual hash of the derived image (records.likeness)
     rotation: int = 0
     skew: float = 0.0
     is_blank: bool = False
@@ -64,7 +66,9 @@ class IntakePage:
 
     @property
     def needs_review(self) -> bool:
-        return any(f["severity"] == "fail" for f in self.flags)
+        """Every flag sends the page to the QA queue: a person looks at warnings too ('fail'
+        ones must be fixed, 'warn' ones checked)."""
+        return bool(self.flags)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class IntakeDocument:
     doc_type_score: float
     title: str
     page_numbers: list[int]  # source page numbers, in order
+    dated: date | None = None  # the document's own date (page_fields.document_date)
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,7 @@ def _case_for(session: Session, intake: FolderIntake, customer: Customer | None)
             work_order=intake.work_order,
             customer_id=customer.id if customer else None,
             business_type=intake.business_type,
+            type_source="scan" if intake.business_type else "",
             accepted_on=intake.business_date,
             stage_dates={},
             billing_fields={},
@@ -203,7 +209,7 @@ def accession_folder(
     customer = _customer_for(session, intake, actor)
     case = _case_for(session, intake, customer)
     number = assign_number(session, fonds, year or date.today().year)
-    title = _record_title(intake, customer)
+    title = record_title(customer.name if customer and customer.name else intake.customer_name, intake.business_type)
     record = ArchiveRecord(
         number=str(number),
         fonds=number.fonds,
@@ -263,14 +269,27 @@ def accession_folder(
             doc_type=doc.doc_type,
             doc_type_score=doc.doc_type_score,
             title=doc.title,
+            dated=doc.dated,
         )
         session.add(document)
         session.flush()
         document_of.update((n, document.id) for n in doc.page_numbers)
     for seq, p in enumerate(pages, start=1):
+        likes = find_likenesses(
+            session,
+            sha256=p.master_sha256,
+            phash=p.phash,
+            text=p.text,
+            fields=p.fields,
+            blank=p.is_blank,
+            exclude_record_id=record.id,
+        )
+        if likes:  # the same folder scanned before: a person decides
+            p = replace(p, flags=[*p.flags, likeness_flag(likes, record.number)])
         page = page_row(p, record.id, document_of[p.source_page], seq, source.id)
         session.add(page)
         session.flush()
+        remember(session, page, likes)
         events.record_event(
             session,
             events.INGESTION,
@@ -288,9 +307,7 @@ def accession_folder(
                 "flags": [f["code"] for f in p.flags],
             },
         )
-        if not p.is_blank:
-            session.add(IndexOutbox(page_id=page.id, op="upsert"))
-        session.flush()
+        session.flush()  # the page's index outbox row is queued by the flush (records.index_queue)
         session.expunge(page)
     return record
 
@@ -314,6 +331,8 @@ def page_row(p: IntakePage, record_id: int, document_id: int, seq: int, source_i
         rotation=p.rotation,
         skew=p.skew,
         is_blank=p.is_blank,
+        is_cover=is_cover_fields(p.fields),
+        phash=p.phash,
         is_colour=p.is_colour,
         has_seal=p.has_seal,
         text=p.text,
@@ -327,9 +346,9 @@ def page_row(p: IntakePage, record_id: int, document_id: int, seq: int, source_i
     )
 
 
-def _record_title(intake: FolderIntake, customer: Customer | None) -> str:
-    who = customer.name if customer and customer.name else (intake.customer_name or "customer not read")
-    return f"{who} · {intake.business_type or 'business type not read'}"
+def record_title(customer_name: str, business_type: str) -> str:
+    """What a record is called in lists and search results: whose file, of which business."""
+    return f"{customer_name or 'customer not read'} · {business_type or 'business type not read'}"
 
 
 def fields_summary(page_fields: Iterable[dict]) -> dict[str, Any]:

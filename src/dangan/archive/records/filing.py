@@ -11,7 +11,7 @@ order. A file that cannot be taken is kept in the quarantine area with its reaso
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 
@@ -38,6 +38,7 @@ class FilePart:
     how: str = ""  # "" (the whole file, or pages before the first cover) | cover | manifest
     link: CoverCode | None = None  # what the cover or manifest row names
     problem: str = ""  # a cover whose code cannot be used
+    page_flags: dict[int, list[dict]] = field(default_factory=dict)  # source page → flags from folder checks
 
     @property
     def span(self) -> tuple[int, int]:
@@ -130,6 +131,8 @@ def _checked(pages: Iterable[IntakePage], part: FilePart, problem: str) -> Itera
             raise RuntimeError(f"staged pages out of order at page {page.source_page}; rerun the batch")
         if problem and page.source_page == part.pages[0]:
             page = replace(page, flags=[*page.flags, {"code": "folder_link", "severity": "fail", "message": problem}])
+        if part.page_flags.get(page.source_page):
+            page = replace(page, flags=[*page.flags, *part.page_flags[page.source_page]])
         yield page
 
 

@@ -5,7 +5,7 @@ None of these touches the archive number, the stored file paths or the printed l
 Earlier values are never overwritten in place: a Classification row is closed and a new
 one appended, a document type change leaves a DocumentTypeChange row, a disposed record
 keeps its metadata as a tombstone. Every change is a hash-chained event, and every change
-to a search field queues the record's pages for the indexer.
+to a search field queues the record's pages for the indexer (records.index_queue).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from dangan.archive.models import (
     DocumentTypeChange,
     utcnow,
 )
-from dangan.archive.paper.locations import reindex_records, set_folder_state
+from dangan.archive.paper.locations import set_folder_state
+from dangan.archive.records.accession import record_title
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.errors import DanganError
 
@@ -148,11 +149,24 @@ def reclassify(
     }
     for doc, new_type in doc_changes:
         doc.doc_type = new_type
+    if after["business_type"] != before["business_type"]:
+        _follow_business_type(record, after["business_type"])
+        detail["case_business_type"] = record.case.business_type if record.case else None
     session.flush()
     session.expire(record, ["classifications"])
     events.record_event(session, events.METADATA_MODIFICATION, actor, "record", record.number, detail)
-    reindex_records(session, [record.id])
     return record
+
+
+def _follow_business_type(record: ArchiveRecord, new: str) -> None:
+    """The record's title and its case's business type, unless the business system said it
+    (an imported case keeps its type; the record's own classification differs, for a person
+    to see in the completeness report)."""
+    case = record.case
+    if case is not None and case.type_source != "import":
+        case.business_type, case.type_source = new, "reclassification"
+    name = (record.customer.name if record.customer else "") or record.title.partition(" · ")[0]
+    record.title = record_title("" if name == "customer not read" else name, new)
 
 
 def _cls_values(c: Classification | None) -> dict[str, str]:
@@ -245,8 +259,6 @@ def update_case(
         work_order,
         {"reason": reason, "before": before, "after": {"billing_fields": case.billing_fields, "facts": case.facts}},
     )
-    record_ids = session.scalars(select(ArchiveRecord.id).filter_by(case_id=case.id)).all()
-    reindex_records(session, record_ids)
     return case
 
 
@@ -300,8 +312,6 @@ def change_account_number(session: Session, old: str, new: str, reason: str, act
         new,
         {"old": old, "new": new, "merged": merged, "reason": reason},
     )
-    record_ids = session.scalars(select(ArchiveRecord.id).filter_by(customer_id=target.id)).all()
-    reindex_records(session, record_ids)
     session.expire(target, ["aliases"])
     return target
 
@@ -319,7 +329,6 @@ def void_number(session: Session, number: str, *, reason: str, actor: str) -> Ar
     record.status, record.void_reason = "void", reason
     session.flush()
     events.record_event(session, events.NUMBER_VOIDED, actor, "record", record.number, {"reason": reason})
-    reindex_records(session, [record.id])  # the indexer drops pages of records no longer active
     return record
 
 
@@ -464,5 +473,4 @@ def dispose(
     )
     if folder is not None and all(r.status == "disposed" for r in folder.records):
         set_folder_state(session, folder, "destroyed", actor=actor, reason=f"disposal of {record.number}")
-    reindex_records(session, [record.id])
     return record

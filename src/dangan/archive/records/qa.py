@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
-from dangan.archive.models import ArchiveRecord, IndexOutbox, Page
+from dangan.archive.models import ArchiveRecord, Document, Page, SourceFile
 from dangan.archive.records.accession import IntakePage, page_row
+from dangan.archive.records.likeness import find_likenesses, likeness_flag, remember
+from dangan.archive.records.page_fields import document_date
 from dangan.archive.records.views import find_record, page_by_id
 from dangan.errors import DanganError, NotFound
 
@@ -54,17 +56,32 @@ class QueueItem:
     flags: list[dict[str, Any]]
     confidence: float | None
     image: str
+    replaced_by: int | None = None  # a rescanned page: the page that took its place
 
 
 def qa_queue(session: Session, status: str = "flagged", limit: int = 200) -> list[QueueItem]:
-    rows = session.execute(
+    """Pages by QA status: flagged (waiting for a person), accepted, or rescanned (replaced by
+    a new scan; they stay in the archive, superseded)."""
+    q = (
         select(Page, ArchiveRecord.number)
         .join(ArchiveRecord, ArchiveRecord.id == Page.record_id)
-        .where(Page.qa_status == status, Page.superseded_by_id.is_(None))
-        .order_by(Page.id)
-        .limit(limit)
-    ).all()
-    return [QueueItem(p.id, number, p.seq, p.flags, p.ocr_confidence, p.derived_path) for p, number in rows]
+        .where(Page.qa_status == status)
+    )
+    if status != "rescanned":
+        q = q.where(Page.superseded_by_id.is_(None))
+    rows = session.execute(q.order_by(Page.id).limit(limit)).all()
+    return [
+        QueueItem(p.id, number, p.seq, p.flags, p.ocr_confidence, p.derived_path, p.superseded_by_id)
+        for p, number in rows
+    ]
+
+
+def qa_count(session: Session, record_id: int) -> int:
+    """Pages of the record waiting in the QA queue."""
+    q = select(func.count(Page.id)).where(
+        Page.record_id == record_id, Page.qa_status == "flagged", Page.superseded_by_id.is_(None)
+    )
+    return session.scalar(q) or 0
 
 
 def accept_page(session: Session, page: Page, *, actor: str, note: str) -> None:
@@ -81,20 +98,73 @@ def accept_page(session: Session, page: Page, *, actor: str, note: str) -> None:
         page.id,
         {"outcome": "accepted", "note": note, "flags": [f["code"] for f in page.flags]},
     )
-    session.add(IndexOutbox(page_id=page.id, op="upsert"))  # qa status is searchable
 
 
-def replace_page(session: Session, old: Page, new: IntakePage, *, actor: str, reason: str) -> Page:
-    """Put a rescanned page in place of OLD: same record, document and position."""
+@dataclass(frozen=True)
+class RescanSource:
+    """The file a rescanned page came from, as the store keeps it."""
+
+    name: str
+    sha256: str
+    stored_path: str
+    size: int
+    media_type: str
+    page_count: int
+
+
+def _source_row(session: Session, source: RescanSource, record_id: int) -> SourceFile:
+    """The rescan's file as a source of the record (a file already in the archive is reused),
+    so every file in the store has a row that refers to it."""
+    row = session.scalar(select(SourceFile).filter_by(sha256=source.sha256))
+    if row is None:
+        row = SourceFile(
+            sha256=source.sha256,
+            original_name=source.name,
+            stored_path=source.stored_path,
+            size=source.size,
+            media_type=source.media_type,
+            page_count=source.page_count,
+            record_id=record_id,
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def replace_page(
+    session: Session, old: Page, new: IntakePage, *, actor: str, reason: str, source: RescanSource | None = None
+) -> Page:
+    """Put a rescanned page in place of OLD: same record, document and position. SOURCE is the
+    file the new page came from (its page new.source_page); without it the page keeps OLD's."""
     if old.superseded_by_id is not None:
         raise QaError(f"page {old.id} was already replaced by page {old.superseded_by_id}")
-    new = replace(new, source_page=old.source_page)
-    page = page_row(new, old.record_id, old.document_id, old.seq, old.source_id)
+    if source is None:
+        source_id = old.source_id
+        new = replace(new, source_page=old.source_page)
+    else:
+        source_id = _source_row(session, source, old.record_id).id
+    number = session.get(ArchiveRecord, old.record_id).number
+    likes = find_likenesses(
+        session,
+        sha256=new.master_sha256,
+        phash=new.phash,
+        text=new.text,
+        fields=new.fields,
+        blank=new.is_blank,
+        exclude_record_id=old.record_id,
+    )
+    if likes:
+        new = replace(new, flags=[*new.flags, likeness_flag(likes, number)])
+    page = page_row(new, old.record_id, old.document_id, old.seq, source_id)
     session.add(page)
     session.flush()
+    remember(session, page, likes)
     old.superseded_by_id = page.id
     old.qa_status = "rescanned"
-    number = session.get(ArchiveRecord, old.record_id).number
+    session.flush()
+    document = session.get(Document, old.document_id)
+    current = select(Page.fields).where(Page.document_id == document.id, Page.superseded_by_id.is_(None))
+    document.dated = document_date(session.scalars(current.order_by(Page.seq)))  # the rescan may read it better
     events.record_event(
         session,
         "replacement",
@@ -108,10 +178,12 @@ def replace_page(session: Session, old: Page, new: IntakePage, *, actor: str, re
             "reason": reason,
             "old_master_sha256": old.master_sha256,
             "master_sha256": new.master_sha256,
+            **(
+                {"source": source.name, "source_sha256": source.sha256, "source_page": new.source_page}
+                if source
+                else {}
+            ),
         },
     )
-    session.add(IndexOutbox(page_id=old.id, op="delete"))
-    if not new.is_blank:
-        session.add(IndexOutbox(page_id=page.id, op="upsert"))
     session.flush()
     return page

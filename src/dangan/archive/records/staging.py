@@ -30,7 +30,7 @@ class StagedSummary:
 
     @property
     def needs_review(self) -> bool:
-        return any(f["severity"] == "fail" for f in self.flags)
+        return bool(self.flags)
 
 
 def stage_page(session: Session, source_sha256: str, page: IntakePage) -> None:
@@ -43,6 +43,7 @@ def stage_page(session: Session, source_sha256: str, page: IntakePage) -> None:
             title=page.title,
             is_blank=page.is_blank,
             fields=page.fields,
+            flags=page.flags,
             payload=asdict(page),
         )
     )

@@ -24,6 +24,7 @@ from dangan.archive.models import (
     Page,
     utcnow,
 )
+from dangan.archive.records.paper_pages import CURRENT, PAPER_PAGE
 
 NONE = "(none)"
 QA_OPEN = ("flagged", "rescan")  # pages a person still has to deal with
@@ -124,7 +125,7 @@ def about(
         "counts": {
             "records": count(select(func.count(ArchiveRecord.id))),
             "active_records": count(select(func.count(ArchiveRecord.id)).where(ArchiveRecord.status == "active")),
-            "pages": count(select(func.count(Page.id)).where(Page.superseded_by_id.is_(None))),
+            "pages": count(select(func.count(Page.id)).where(*PAPER_PAGE)),
             "business_cases": count(select(func.count(BusinessCase.id))),
             "folders": count(select(func.count(Folder.id))),
             "events": count(select(func.count(Event.id))),
@@ -133,15 +134,17 @@ def about(
 
 
 def folder_pages(session: Session) -> dict[int, tuple[int, int]]:
-    """folder id → (current pages, pages with open QA) over the folder's active records."""
+    """folder id → (pages of the paper, pages with open QA) over the folder's active records.
+    Pages of the paper as records.paper_pages counts them; a cover sheet flagged for a person
+    still has its QA open."""
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     rows = session.execute(
-        select(FolderRecord.folder_id, Page.qa_status)
+        select(FolderRecord.folder_id, Page.qa_status, Page.is_cover, Page.is_blank)
         .join(ArchiveRecord, ArchiveRecord.id == FolderRecord.record_id)
         .join(Page, Page.record_id == ArchiveRecord.id)
-        .where(Page.superseded_by_id.is_(None), ArchiveRecord.status == "active")
+        .where(CURRENT, ArchiveRecord.status == "active")
     ).all()
-    for folder_id, qa in rows:
-        counts[folder_id][0] += 1
+    for folder_id, qa, cover, blank in rows:
+        counts[folder_id][0] += not (cover or blank)
         counts[folder_id][1] += qa in QA_OPEN
     return {k: (v[0], v[1]) for k, v in counts.items()}

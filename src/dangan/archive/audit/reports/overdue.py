@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
 from dangan.archive.audit.reports.base import NONE, Report, Section, about
-from dangan.archive.audit.reports.completeness import cases_in_scope
+from dangan.archive.business.collection import Unjudged, cases_owing
 from dangan.archive.business.scheme import ClassificationScheme
-from dangan.archive.business.workdays import due_dates, is_working_day
+from dangan.archive.business.workdays import is_working_day
 
 # --------------------------------------------------------------------------- overdue collection
-
-
-def _as_date(value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 def working_days_between(
@@ -50,58 +39,46 @@ def overdue_report(
     department: str | None = None,
     customer: str | None = None,
 ) -> Report:
-    """Cases with a stage done (a date in stage_dates) whose documents for that stage are
-    still missing after the stage's due working days: collection is late."""
+    """Documents the archive should hold by now and does not: every case's owed documents past
+    their due day (business.collection.cases_owing, the computation `dangan collect` shows).
+    A case with nothing scanned owes everything; a closed case owes what is missing, due on
+    its closing day."""
     today = today or date.today()
     holidays, extra = tuple(holidays), tuple(extra_workdays)
-    checks = cases_in_scope(
-        session,
-        date_from=None,
-        date_to=None,
-        business_type=business_type,
-        department=department,
-        customer=customer,
-        scheme=scheme,
-    )
-    rows, problems_in_data = [], []
-    for c in checks:
-        if c.result is None or not c.case.stage_dates:
-            continue
-        try:
-            stages = {k: _as_date(v) for k, v in c.case.stage_dates.items()}
-            facts = dict(c.case.facts or {})
-            due = due_dates(scheme, c.business_type, stages, facts=facts, holidays=holidays, extra_workdays=extra)
-        except (KeyError, ValueError) as e:
-            problems_in_data.append({"work_order": c.case.work_order, "problem": str(e.args[0] if e.args else e)})
-            continue
-        for m in c.result.missing:
-            if m.stage is None or m.stage not in due or due[m.stage] >= today:
-                continue
-            rows.append(
-                {
-                    "work_order": c.case.work_order,
-                    "business_type": c.business_type,
-                    "department": c.case.department or NONE,
-                    "stage": m.stage,
-                    "stage_done": stages[m.stage],
-                    "due": due[m.stage],
-                    "working_days_late": working_days_between(due[m.stage], today, holidays, extra),
-                    "missing": f"{m.code} {m.name}",
-                    "records": [r.number for r in c.records],
-                }
-            )
+    filters = {"business_type": business_type, "department": department, "customer": customer}
     report = Report(
         "overdue",
         "Overdue collection (归档超期)",
-        about(
-            session,
-            db_url=db_url,
-            actor=actor,
-            scheme=scheme,
-            today=today,
-            filters={"business_type": business_type, "department": department, "customer": customer},
-        ),
+        about(session, db_url=db_url, actor=actor, scheme=scheme, today=today, filters=filters),
     )
+    unjudged: list[Unjudged] = []
+    rows = []
+    for case in cases_owing(
+        session,
+        scheme,
+        today=today,
+        department=department,
+        business_type=business_type,
+        customer=customer,
+        holidays=holidays,
+        extra_workdays=extra,
+        unjudged=unjudged,
+    ):
+        for d in case.overdue:
+            rows.append(
+                {
+                    "work_order": case.work_order,
+                    "business_type": case.business_type,
+                    "department": case.department or NONE,
+                    "case_status": case.status,
+                    "stage": d.stage,
+                    "stage_done": d.stage_date,
+                    "due": d.due_on,
+                    "working_days_late": working_days_between(d.due_on, today, holidays, extra) if d.due_on else 0,
+                    "missing": d.label,
+                    "records": list(case.records),
+                }
+            )
     report.sections.append(
         Section(
             "overdue documents",
@@ -109,6 +86,7 @@ def overdue_report(
                 "work_order",
                 "business_type",
                 "department",
+                "case_status",
                 "stage",
                 "stage_done",
                 "due",
@@ -119,13 +97,19 @@ def overdue_report(
             rows,
         )
     )
+    problems_in_data = [{"work_order": u.work_order, "problem": u.problem} for u in unjudged]
     if problems_in_data:
-        report.sections.append(Section("stage dates that cannot be read", ["work_order", "problem"], problems_in_data))
-    report.findings = {"overdue": rows, "unreadable_stage_dates": problems_in_data}
+        report.sections.append(Section("cases that cannot be judged", ["work_order", "problem"], problems_in_data))
+    report.findings = {
+        "overdue": rows,
+        "overdue_cases": sorted({r["work_order"] for r in rows}),
+        "unjudged": problems_in_data,
+    }
     report.problems = len({r["work_order"] for r in rows}) + len(problems_in_data)
     report.notes.append(
         "Due dates count working days (weekends skipped"
         + (", holidays given" if holidays else ", no public holidays given")
-        + ")."
+        + "). The same computation as `dangan collect`: cases with nothing scanned owe every document; "
+        "a closed case owes what is missing, due on its closing day."
     )
     return report

@@ -251,7 +251,7 @@ class CaseBatch(Batch):
             self.report.customers_created += 1
         if case is None:
             fields = {k: v for k, v in new.items() if k != "customer_id"}
-            case = BusinessCase(work_order=row.work_order, customer=customer, **fields)
+            case = BusinessCase(work_order=row.work_order, customer=customer, type_source="import", **fields)
             s.add(case)
             self.cases[row.work_order] = case
             self.report.inserted += 1
@@ -260,6 +260,7 @@ class CaseBatch(Batch):
         if customer.id is None or case.id is None:
             s.flush()
         new["customer_id"] = customer.id
+        case.type_source = "import"  # the business system has spoken, whatever the scan read
         changed = [k for k in CASE_FIELDS if _comparable(old[k]) != _comparable(new[k])]
         if not changed:
             self.report.unchanged += 1
