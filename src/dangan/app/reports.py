@@ -83,6 +83,10 @@ def _numbering(s: Session, archive: Archive, kw: dict[str, Any], **_: Any) -> Re
     return rp.numbering_report(s, scheme=archive.scheme, **kw)
 
 
+def _duplicates(s: Session, archive: Archive, kw: dict[str, Any], **_: Any) -> Report:
+    return rp.duplicates_report(s, scheme=archive.scheme, **kw)
+
+
 # kind → how to make it; every maker takes the filters it knows and ignores the rest
 REPORTS: dict[str, Callable[..., rp.Report]] = {
     "completeness": _completeness,
@@ -90,6 +94,7 @@ REPORTS: dict[str, Callable[..., rp.Report]] = {
     "digitisation": _digitisation,
     "reconciliation": _reconciliation,
     "numbering": _numbering,
+    "duplicates": _duplicates,
 }
 REPORT_KINDS = tuple(REPORTS)
 

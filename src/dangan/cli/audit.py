@@ -74,7 +74,7 @@ def _cell(column: str, value) -> str:
 
 @click.group()
 def report() -> None:
-    """Auditor reports: completeness, overdue, digitisation, reconciliation, numbering.
+    """Auditor reports: completeness, overdue, digitisation, reconciliation, numbering, duplicates.
 
     Each states when, by whom, on which data and under which scheme version it was made;
     --csv and --html write copies to file. Exit status 4 when the report finds problems."""
@@ -118,8 +118,9 @@ def report_completeness(ctx, date_from, date_to, business, dept, customer, as_js
 @report_options
 @pass_ctx
 def report_overdue(ctx, as_of, holidays, workdays, business, dept, customer, as_json, csv_out, html_out):
-    """Cases whose stage is done but whose documents for it have not arrived within the
-    scheme's due working days."""
+    """Documents past their due day: a stage's documents the scheme's due working days after
+    the stage's date, a closed case's missing documents on its closing day. The same
+    computation as `dangan collect` (cases with nothing scanned owe everything)."""
     r = make_report(
         ctx.archive,
         "overdue",
@@ -165,6 +166,15 @@ def report_numbering(ctx, as_json, csv_out, html_out):
     """Gaps in the serials (not voided), voids with reasons, duplicates, numbers whose check
     character fails."""
     emit_report(ctx, make_report(ctx.archive, "numbering"), as_json, csv_out, html_out)
+
+
+@report.command("duplicates")
+@report_options
+@pass_ctx
+def report_duplicates(ctx, as_json, csv_out, html_out):
+    """Pages found, when scanned, to be the same image as an archived page or to look and read
+    the same: a folder scanned twice, until a person voids the second record or accepts it."""
+    emit_report(make_report(ctx.archive, "duplicates"), as_json, csv_out, html_out)
 
 
 @report.command("all")

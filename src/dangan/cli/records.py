@@ -37,6 +37,11 @@ def print_record(v: dict, with_text: bool) -> None:
         info.add_row("classification", f"{cls['business_type']} {cls['voltage_class']} {cls['customer_class']}")
     info.add_row("status", v["status"])
     info.add_row("accessioned", v["accessioned_at"])
+    others = v["images"] - v["pages"]
+    info.add_row(
+        "pages 页数",
+        f"{v['pages']}" + (f" (+ {others} cover sheets and blank pages, not counted)" if others else ""),
+    )
     info.add_row("file store", v["store_root"])
     info.add_row("paper 纸质", _paper(v["paper"], v["loan"]))
     info.add_row("completeness", _completeness(v["completeness"]))
@@ -46,7 +51,9 @@ def print_record(v: dict, with_text: bool) -> None:
         pages.add_column(col, overflow="fold")
     for d in v["documents"]:
         for i, p in enumerate(d["pages"]):
-            flags = ", ".join(f["code"] for f in p["flags"]) or ("blank" if p["blank"] else "")
+            flags = ", ".join(f["code"] for f in p["flags"]) or (
+                "cover sheet" if p.get("cover") else "blank" if p["blank"] else ""
+            )
             pages.add_row(
                 str(d["item_no"]) if i == 0 else "",
                 (d["doc_type"] or "?") if i == 0 else "",

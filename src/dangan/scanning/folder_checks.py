@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
-from dangan.i18n import _
+from dangan.i18n import _, ngettext
 from dangan.scanning.covers import cover_of
 from dangan.scanning.split import split_documents
 
@@ -71,10 +71,13 @@ def _edit_distance(a: str, b: str) -> int:
 def _split_hint(runs: list[int], value: str, work_order: str) -> str:
     first, last = min(runs), max(runs)
     link = work_order or value
-    return _(
-        "if they are another folder, scan pages {pages} as a folder of their own: behind a cover sheet "
-        "(`dangan labels cover {link}`) or with a manifest row (FILE,{first},{last},{link})"
-    ).format(pages=_ranges(runs), link=link, first=first, last=last)
+    return ngettext(
+        "if it belongs to another folder, scan page {pages} as a folder of its own",
+        "if they belong to another folder, scan pages {pages} as a folder of their own",
+        len(runs),
+    ).format(pages=_ranges(runs)) + _(
+        ": behind a cover sheet (`dangan labels cover {link}`) or with a manifest row (FILE,{first},{last},{link})"
+    ).format(link=link, first=first, last=last)
 
 
 def _odd_pages(pages: list[Summary], name: str) -> tuple[str, dict[str, list[int]]]:

@@ -129,18 +129,20 @@ def likeness_flag(likes: list[Likeness], number: str) -> dict:
     """The flag that sends the page to a person, saying what it is like and what to do."""
     first = likes[0]
     what = (
-        _("the same image as page {where}")
+        _("This page is the same image as page {where}")
         if first.how == SAME_IMAGE
-        else _("looks and reads the same as page {where}")
+        else _("This page looks and reads the same as page {where}")
     ).format(where=first.where)
     more = _(" (and {n} more)").format(n=len(likes) - 1) if len(likes) > 1 else ""
     return {
         "code": FLAG,
         "severity": "warn",
-        "message": _(
-            "This page is {what}{more}: if the folder was scanned twice, void {number} "
-            "(`dangan void {number} --reason …`); if both are needed, accept this page."
-        ).format(what=what, more=more, number=number),
+        "message": what
+        + more
+        + _(
+            ": if the folder was scanned twice, void {number} (`dangan void {number} --reason …`); "
+            "if both are needed, accept this page."
+        ).format(number=number),
     }
 
 

@@ -12,6 +12,7 @@ from dangan.archive import events
 from dangan.archive.models import ArchiveRecord, Page, Quarantined, SourceFile
 from dangan.archive.records.accession import find_customer
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber, propose_corrections
+from dangan.archive.records.paper_pages import is_paper_page
 from dangan.errors import NotFound
 
 MAX_ID = 2**31 - 1  # row ids fit a 32-bit integer in every database we run on
@@ -109,6 +110,7 @@ def record_view(
         "store_root": store_root,
         "documents": [],
     }
+    images = 0
     for d in record.documents:
         view["documents"].append(
             {
@@ -116,9 +118,14 @@ def record_view(
                 "doc_type": d.doc_type,
                 "doc_type_score": d.doc_type_score,
                 "title": d.title,
+                "dated": d.dated.isoformat() if d.dated else None,
                 "pages": [_page_view(p, with_text) for p in d.pages],
             }
         )
+        images += len(d.pages)
+    # pages of the customer's paper, as loans and reconciliation count them (records.paper_pages)
+    view["pages"] = sum(1 for d in record.documents for p in d.pages if is_paper_page(p))
+    view["images"] = images
     return view
 
 
@@ -135,6 +142,7 @@ def _page_view(p: Page, with_text: bool) -> dict[str, Any]:
         "rotation": p.rotation,
         "skew": p.skew,
         "blank": p.is_blank,
+        "cover": p.is_cover,
         "seal": p.has_seal,
         "ocr_confidence": p.ocr_confidence,
         "ocr_engine": p.ocr_engine,
