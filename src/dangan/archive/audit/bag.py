@@ -33,10 +33,11 @@ from sqlalchemy import JSON, Date, DateTime, func, select, text
 from sqlalchemy.orm import Session
 
 from dangan import SCHEMAS_DIR
-from dangan.archive.models import ArchiveRecord, Base, ChainHead, Event, Page, SourceFile
+from dangan.archive import events
+from dangan.archive.models import ArchiveRecord, Base, ChainHead, Event, Page, Quarantined, SourceFile
 from dangan.archive.records.numbering import ArchiveNumber
 from dangan.archive.records.views import find_records
-from dangan.archive.store import FileStore
+from dangan.archive.store import FileStore, sha256_file
 from dangan.errors import DanganError
 
 BAG_PROFILE = "dangan-archive-bag/1"
@@ -233,9 +234,11 @@ def export_bag(
             refs[p.derived_path] = p.derived_sha256
     for s in session.scalars(select(SourceFile).where(SourceFile.record_id.in_(ids))) if ids else []:
         refs[s.stored_path] = s.sha256
-    if scope == WHOLE:
+    if scope == WHOLE:  # files no record owns: sources not (yet) filed, and the quarantine
         for s in session.scalars(select(SourceFile).where(SourceFile.record_id.is_(None))):
             refs[s.stored_path] = s.sha256
+        for q in session.scalars(select(Quarantined)):
+            refs[q.stored_path] = q.sha256
     missing = [rel for rel in refs if not (store.root / rel).is_file()]
     if missing:
         shutil.rmtree(target)
@@ -281,6 +284,26 @@ def export_bag(
             "run `dangan verify --full`; nothing was exported"
         )
     size = sum((target / "data" / "store" / rel).stat().st_size for rel in refs)
+    tagmanifest = target / "tagmanifest-sha256.txt"
+    events.record_event(  # the export itself is on the record, after the log the bag carries
+        session,
+        events.EXPORT,
+        actor or "export",
+        "bag",
+        sha256_file(tagmanifest) if tagmanifest.exists() else info["Dangan-Chain-Head"][:64],
+        {
+            "what": "BagIt",
+            "path": str(target),
+            "scope": scope,
+            "records": len(records),
+            "numbers": [r.number for r in records] if scope == SELECTION else [],
+            "pages": len(pages),
+            "files": len(refs),
+            "bytes": size,
+            "events": n_events,
+            "chain_head": info["Dangan-Chain-Head"],
+        },
+    )
     return ExportResult(target, scope, len(records), len(pages), len(refs), size, n_events)
 
 
