@@ -21,7 +21,7 @@ MAPPING_SCHEMA_PATH = SCHEMAS_DIR / "import-mapping.schema.json"
 DEFAULT_FLAVOUR = "sg186"
 BUSINESS_IMPORT = "business import"
 KINDS = ("customers", "cases")
-CUSTOMER_FIELDS = ("name", "address", "voltage_class", "customer_class")
+CUSTOMER_FIELDS = ("name", "address", "voltage_class", "customer_class", "id_number")
 CASE_FIELDS = (
     "customer_id",
     "business_type",

@@ -16,6 +16,7 @@ from dangan.archive.business.imports.values import (
     parse_customer_class,
     parse_date,
     parse_flag,
+    parse_id_number,
     parse_voltage_class,
 )
 from dangan.archive.business.scheme import ClassificationScheme
@@ -174,6 +175,12 @@ class RowReader:
             v = self.field(cells, name)
             if v not in ("", None):
                 values[name] = str(v)
+        v = self.field(cells, "id_number")
+        if v not in ("", None):
+            try:
+                values["id_number"] = parse_id_number(v)
+            except ValueError as exc:
+                raise self.fail("id_number", v, str(exc)) from None
         tables = self.mapping.values
         for name, parse in (("voltage_class", parse_voltage_class), ("customer_class", parse_customer_class)):
             v = self.field(cells, name)

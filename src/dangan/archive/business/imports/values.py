@@ -10,11 +10,24 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dangan.archive.business.imports.mapping import EARLIEST_YEAR
-from dangan.archive.identifiers import InvalidIdentifier, validate_account_number
+from dangan.archive.identifiers import InvalidIdentifier, validate_account_number, validate_ric, validate_uscc
 
 # --------------------------------------------------------------------------- values
 
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
+
+
+def parse_id_number(value: Any) -> str:
+    """A customer's certificate number: a 公民身份号码 (17 digits and a check character) or,
+    for an organisation, a 统一社会信用代码; its check character must hold. Raises ValueError."""
+    text = re.sub(r"\s", "", str(value)).upper()
+    try:
+        if len(text) == 18 and not text[:17].isdigit():
+            return validate_uscc(text)
+        return validate_ric(text)  # 17 digits and a check character (or says what is wrong)
+    except InvalidIdentifier as exc:
+        what = "公民身份号码" if exc.kind == "ID number" else "统一社会信用代码"
+        raise ValueError(f"{what} {text}: {exc.reason}") from None
 
 
 def parse_date(value: Any, today: date | None = None) -> date:
