@@ -53,6 +53,7 @@ class Archive:
     actor: str = "operator"
     backend: str = DEFAULT_BACKEND
     _scheme: ClassificationScheme | None = field(default=None, repr=False)
+    scheme_file: str | None = None  # the classification scheme asked for (--scheme, DANGAN_SCHEME)
     # how the index followed the last change made through this archive (None: nothing to follow yet)
     last_index: IndexUpdate | None = field(default=None, repr=False, compare=False)
 
@@ -64,18 +65,20 @@ class Archive:
         *,
         actor: str | None = None,
         backend: str | None = None,
+        scheme: str | os.PathLike | None = None,
     ) -> Archive:
         """Settle the archive from arguments, then the environment (DANGAN_HOME, DANGAN_DB,
-        DANGAN_USER, DANGAN_INDEX_BACKEND), then defaults. Nothing is opened yet."""
+        DANGAN_USER, DANGAN_INDEX_BACKEND, DANGAN_SCHEME), then defaults. Nothing is opened yet."""
         return cls(
             DataHome.resolve(home, db),
             actor or os.environ.get("DANGAN_USER") or os.environ.get("USER") or "operator",
             backend or os.environ.get("DANGAN_INDEX_BACKEND") or DEFAULT_BACKEND,
+            scheme_file=str(scheme) if scheme else os.environ.get("DANGAN_SCHEME") or None,
         )
 
     def acting_as(self, actor: str) -> Archive:
         """The same archive, with ACTOR doing what follows (a web request's user)."""
-        other = Archive(self.home, actor, self.backend, self._scheme)
+        other = Archive(self.home, actor, self.backend, self._scheme, self.scheme_file)
         other.__dict__["db"] = self.db
         other.__dict__["_readers"] = self._readers
         return other
@@ -109,9 +112,19 @@ class Archive:
 
     @property
     def scheme(self) -> ClassificationScheme:
+        """The classification scheme in force, loaded in this one place: the file asked for
+        (--scheme, DANGAN_SCHEME), else the site's own in the data home (classification.yaml),
+        else the shipped one. A bad file is refused (SchemeError: file, line and reason)."""
         if self._scheme is None:
-            self._scheme = load_scheme()
+            self._scheme = load_scheme(self.scheme_path)
         return self._scheme
+
+    @property
+    def scheme_path(self) -> Path | None:
+        """The scheme file this archive reads (None: the shipped one)."""
+        if self.scheme_file:
+            return Path(self.scheme_file).expanduser().resolve()
+        return self.home.site_scheme if self.home.site_scheme.is_file() else None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -129,7 +142,7 @@ class Archive:
         loses nothing: the pages stay in the outbox, so it is reported (last_index), not raised."""
         try:
             with self.index(on_wait) as backend:
-                update = IndexUpdate(feed.sync(self.db, backend, progress=progress))
+                update = IndexUpdate(feed.sync(self.db, backend, progress=progress, scheme=self.scheme))
         except Exception as e:  # noqa: BLE001 - whatever the index did, the database holds the change
             update = IndexUpdate(
                 None,

@@ -13,6 +13,7 @@ from dangan.app.index import index_after_change
 from dangan.archive.business import collection, imports
 from dangan.archive.business.collection import CaseDocuments, DepartmentCollection
 from dangan.archive.business.imports import ImportOptions, ImportReport, RowProblem
+from dangan.archive.business.scheme import load_scheme
 
 IMPORT_KINDS = ("customers", "cases")
 
@@ -61,6 +62,23 @@ def case_documents(archive: Archive, work_order: str, *, today: date | None = No
     """A case's stages, when its documents are due, which have arrived and which are owed."""
     with archive.session() as s:
         return collection.case_documents(s, archive.scheme, work_order, today=today or date.today())
+
+
+def scheme_in_force(archive: Archive, path: str | os.PathLike | None = None) -> dict[str, object]:
+    """The classification scheme the archive reads (or the file PATH, checked before it is put
+    in the data home): where it is, its version and content hash, what it defines. A bad file
+    raises SchemeError with file, line and reason."""
+    scheme = load_scheme(path) if path else archive.scheme
+    return {
+        "file": scheme.source,
+        "version": scheme.version,
+        "sha256": scheme.sha256,
+        "label": scheme.label,
+        "fonds": scheme.fonds.code,
+        "business_types": len(scheme.business_types),
+        "document_types": len(scheme.document_types),
+        "site": archive.home.site_scheme.as_posix(),
+    }
 
 
 def link_record(archive: Archive, number: str, work_order: str, *, reason: str = "") -> None:

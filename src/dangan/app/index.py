@@ -14,7 +14,7 @@ Progress = Callable[[int, int], None]
 def sync_index(archive: Archive, *, progress: Progress | None = None, on_wait: WaitCallback | None = None) -> int:
     """Index the pages waiting in the outbox; returns how many."""
     with archive.index(on_wait) as backend:
-        return feed.sync(archive.db, backend, progress=progress)
+        return feed.sync(archive.db, backend, progress=progress, scheme=archive.scheme)
 
 
 def index_after_change(
@@ -30,10 +30,10 @@ def rebuild_index(
 ) -> int:
     """Re-index every page in chunks, resuming an interrupted rebuild unless FRESH."""
     with archive.index(on_wait) as backend:
-        return feed.rebuild(archive.db, backend, progress=progress, resume=not fresh)
+        return feed.rebuild(archive.db, backend, progress=progress, resume=not fresh, scheme=archive.scheme)
 
 
 def check_index(archive: Archive) -> feed.IndexCheck:
     """Pages missing from the index, stale in it, or in it but not in the database."""
     with archive.index() as backend:
-        return feed.check(archive.db, backend)
+        return feed.check(archive.db, backend, scheme=archive.scheme)

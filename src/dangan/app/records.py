@@ -210,6 +210,7 @@ def _completeness(session: Session, record: ArchiveRecord, scheme: Classificatio
     out: dict[str, Any] = {
         "ok": False,
         "scheme_version": scheme.version,
+        "scheme_sha256": scheme.sha256,
         "business_type": "",
         "variant": "",
         "problems": [],

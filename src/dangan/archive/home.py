@@ -4,6 +4,7 @@ dangan-data/
   dangan.sqlite3     the database (unless DANGAN_DB points elsewhere)
   index/             the search index
   store/             masters, derived images, sources, quarantine (content-addressed)
+  classification.yaml  the site's classification scheme, if it has its own (else the shipped one)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dangan.archive.db import upgrade
 from dangan.archive.store import FileStore
 
 DEFAULT_HOME = "dangan-data"
+SITE_SCHEME = "classification.yaml"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ class DataHome:
     @property
     def store_dir(self) -> Path:
         return self.root / "store"
+
+    @property
+    def site_scheme(self) -> Path:
+        """The site's own classification scheme, when there is one: used instead of the shipped one."""
+        return self.root / SITE_SCHEME
 
     @property
     def is_sqlite(self) -> bool:

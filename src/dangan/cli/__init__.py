@@ -42,13 +42,21 @@ from dangan.i18n import LANGUAGES, set_language
     help="Search index backend [default: whoosh].",
 )
 @click.option(
+    "--scheme",
+    envvar="DANGAN_SCHEME",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Classification scheme file [default: classification.yaml in the home if there is one, "
+    "else the shipped one; env DANGAN_SCHEME].",
+)
+@click.option(
     "--lang",
     type=click.Choice(LANGUAGES),
     default=None,
     help="Language of messages [default: from LC_ALL, LC_MESSAGES or LANG; Chinese].",
 )
 @click.pass_context
-def main(ctx: click.Context, home, db, actor, backend, lang) -> None:
+def main(ctx: click.Context, home, db, actor, backend, scheme, lang) -> None:
     """dangan 档案 — digitise, number, index and keep in step the paper and electronic
     customer files of an electricity supply company.
 
@@ -59,7 +67,7 @@ def main(ctx: click.Context, home, db, actor, backend, lang) -> None:
                  dangan show GD01-KH·2026-0000011
     Or try everything on generated scans:  dangan demo"""
     set_language(lang or os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG"))
-    ctx.obj = Context(home, db, actor, backend)
+    ctx.obj = Context(home, db, actor, backend, scheme)
     ctx.call_on_close(ctx.obj.archive.close)
 
 

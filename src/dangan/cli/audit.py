@@ -39,7 +39,8 @@ def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_ou
         console.print(f"[bold]{report.title}[/]")
         console.print(
             f"as of {a['as_of']}, by {a['actor']}, database {a['database']}, scheme version "
-            f"{a['scheme_version']}; " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in a["counts"].items())
+            f"{a['scheme']} ({a['scheme_file']}); "
+            + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in a["counts"].items())
         )
         if a.get("filters"):
             console.print("filters: " + ", ".join(f"{k}={v}" for k, v in a["filters"].items()))

@@ -28,8 +28,10 @@ err = Console(stderr=True)
 class Context:
     """The archive a command works on and who is acting; opened on first use."""
 
-    def __init__(self, home: str | None, db: str | None, actor: str | None, backend: str | None):
-        self.archive = Archive.open(home, db, actor=actor, backend=backend)
+    def __init__(
+        self, home: str | None, db: str | None, actor: str | None, backend: str | None, scheme: str | None = None
+    ):
+        self.archive = Archive.open(home, db, actor=actor, backend=backend, scheme=scheme)
 
     @property
     def home(self):

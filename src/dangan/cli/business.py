@@ -253,4 +253,33 @@ def case_link(ctx, number, work_order, reason) -> None:
     console.print(f"{number} linked to case {work_order}")
 
 
-COMMANDS = (import_, collect, case)
+@click.group()
+def scheme() -> None:
+    """The classification scheme: business types, document types, completeness rules, retention.
+
+    A site's own scheme is the file classification.yaml in the data home (or --scheme FILE,
+    DANGAN_SCHEME); without one the shipped scheme is used. Every report names the scheme's
+    version and the SHA-256 of its content, so an edit shows."""
+
+
+@scheme.command("check")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@json_option
+@pass_ctx
+def scheme_check(ctx, file, as_json) -> None:
+    """Check FILE (before copying it into the data home), or the scheme in force: every problem
+    with its file and line. Exit status 1 when it cannot be used."""
+    found = business.scheme_in_force(ctx.archive, file)
+
+    def show(f: dict) -> None:
+        console.print(
+            f"{f['file']}: scheme version {f['label']}, fonds {f['fonds']}, "
+            f"{f['business_types']} business types, {f['document_types']} document types"
+        )
+        if not file:
+            console.print(f"(a site's own scheme goes in {f['site']})")
+
+    output(found, as_json, show)
+
+
+COMMANDS = (import_, collect, case, scheme)

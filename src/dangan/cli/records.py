@@ -86,9 +86,8 @@ def _paper(paper: dict | None, loan: dict | None) -> str:
 
 def _completeness(c: dict) -> str:
     if c["ok"]:
-        return f"complete ({c['business_type']} {c['variant']}, scheme version {c['scheme_version']})".replace(
-            "  ", " "
-        )
+        version = f"{c['scheme_version']}, sha256 {c.get('scheme_sha256', '')[:12]}"
+        return f"complete ({c['business_type']} {c['variant']}, scheme version {version})".replace("  ", " ")
     lines = [*c["problems"], *(f"missing {m}" for m in c["missing"]), *c["invalid_fields"], *c["unmet_preconditions"]]
     return "incomplete: " + "; ".join(lines)
 

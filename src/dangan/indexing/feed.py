@@ -12,13 +12,12 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from dangan.archive.business.scheme import load_scheme
+from dangan.archive.business.scheme import ClassificationScheme, load_scheme
 from dangan.archive.db import Database
 from dangan.archive.models import ArchiveRecord, Document, IndexOutbox, Page
 from dangan.archive.paper.locations import box_path
@@ -32,13 +31,21 @@ CHECKPOINT = "rebuild-checkpoint.json"
 Progress = Callable[[int, int], None]
 
 
-@lru_cache(maxsize=1)
-def _names() -> tuple[dict[str, str], dict[str, str], PersonalData]:
+# document type and business type code → name, and the scheme's personal-data rules
+Names = tuple[dict[str, str], dict[str, str], PersonalData]
 
-    scheme = load_scheme()
-    docs = {code: t.name for code, t in scheme.document_types.items()}
-    business = {t.code: t.name for t in scheme.business_types.values()}
-    return docs, business, scheme.personal
+
+_NAMES: dict[str, Names] = {}  # by the scheme file's SHA-256
+
+
+def _names(scheme: ClassificationScheme | None = None) -> Names:
+    """The names the index shows beside the codes, from the archive's scheme (default: shipped)."""
+    scheme = scheme or load_scheme()
+    if scheme.sha256 not in _NAMES:
+        docs = {code: t.name for code, t in scheme.document_types.items()}
+        business = {t.code: t.name for t in scheme.business_types.values()}
+        _NAMES[scheme.sha256] = (docs, business, scheme.personal)
+    return _NAMES[scheme.sha256]
 
 
 def paper_location(record: ArchiveRecord) -> str:
@@ -49,8 +56,8 @@ def paper_location(record: ArchiveRecord) -> str:
     return "/".join(box_path(folder.box)) if folder is not None and folder.box is not None else ""
 
 
-def page_doc(page: Page, record: ArchiveRecord, document: Document) -> IndexDoc:
-    doc_names, business_names, personal = _names()
+def page_doc(page: Page, record: ArchiveRecord, document: Document, names: Names | None = None) -> IndexDoc:
+    doc_names, business_names, personal = names or _names()
     customer, case, cls = record.customer, record.case, record.classification
     business = (cls.business_type if cls else "") or (case.business_type if case else "")
     accounts = sorted({a.account_number for a in customer.aliases}) if customer else []
@@ -78,7 +85,7 @@ def page_doc(page: Page, record: ArchiveRecord, document: Document) -> IndexDoc:
     )
 
 
-def _docs_for(session: Session, page_ids: list[int]) -> list[IndexDoc]:
+def _docs_for(session: Session, page_ids: list[int], scheme: ClassificationScheme | None = None) -> list[IndexDoc]:
     pages = session.scalars(
         select(Page)
         .where(Page.id.in_(page_ids), Page.superseded_by_id.is_(None), Page.is_blank.is_(False))
@@ -97,7 +104,10 @@ def _docs_for(session: Session, page_ids: list[int]) -> list[IndexDoc]:
             )
         )
     }
-    return [page_doc(p, records[p.record_id], p.document) for p in pages if records[p.record_id].status == "active"]
+    names = _names(scheme)
+    return [
+        page_doc(p, records[p.record_id], p.document, names) for p in pages if records[p.record_id].status == "active"
+    ]
 
 
 def pending(db: Database) -> int:
@@ -105,8 +115,11 @@ def pending(db: Database) -> int:
         return s.scalar(select(func.count(IndexOutbox.id))) or 0
 
 
-def sync(db: Database, backend: Backend, progress: Progress | None = None) -> int:
-    """Index every page waiting in the outbox; return how many pages were written."""
+def sync(
+    db: Database, backend: Backend, progress: Progress | None = None, *, scheme: ClassificationScheme | None = None
+) -> int:
+    """Index every page waiting in the outbox; return how many pages were written. SCHEME
+    names the codes (default: the shipped scheme)."""
     total, written = pending(db), 0
     while True:
         with db.session() as s:
@@ -117,7 +130,7 @@ def sync(db: Database, backend: Backend, progress: Progress | None = None) -> in
                 return written
             upserts = sorted({r.page_id for r in rows if r.op == "upsert"})
             deletes = sorted({r.page_id for r in rows if r.op == "delete"})
-            docs = _docs_for(s, upserts)
+            docs = _docs_for(s, upserts, scheme)
         live = {d.page_id for d in docs}
         gone = [str(i) for i in deletes] + [str(i) for i in upserts if str(i) not in live]
         if gone:
@@ -141,7 +154,14 @@ def _page_id_chunks(db: Database, after: int) -> Iterator[list[int]]:
         after = ids[-1]
 
 
-def rebuild(db: Database, backend: Backend, progress: Progress | None = None, *, resume: bool = True) -> int:
+def rebuild(
+    db: Database,
+    backend: Backend,
+    progress: Progress | None = None,
+    *,
+    resume: bool = True,
+    scheme: ClassificationScheme | None = None,
+) -> int:
     """Re-index every page from the database in chunks; resumes from the last checkpoint."""
     checkpoint = Path(backend.path) / CHECKPOINT
     after = 0
@@ -155,7 +175,7 @@ def rebuild(db: Database, backend: Backend, progress: Progress | None = None, *,
         outbox_max = s.scalar(select(func.max(IndexOutbox.id))) or 0
     for ids in _page_id_chunks(db, after):
         with db.session() as s:
-            docs = _docs_for(s, ids)
+            docs = _docs_for(s, ids, scheme)
         backend.add(docs)
         done += len(ids)
         _write_checkpoint(checkpoint, ids[-1])
@@ -185,13 +205,13 @@ class IndexCheck:
         return not (self.missing or self.stale or self.orphaned)
 
 
-def check(db: Database, backend: Backend) -> IndexCheck:
+def check(db: Database, backend: Backend, *, scheme: ClassificationScheme | None = None) -> IndexCheck:
     indexed = backend.doc_ids()
     result = IndexCheck()
     seen: set[str] = set()
     for ids in _page_id_chunks(db, 0):
         with db.session() as s:
-            docs = _docs_for(s, ids)
+            docs = _docs_for(s, ids, scheme)
         for d in docs:
             result.pages += 1
             seen.add(d.page_id)

@@ -47,7 +47,8 @@ def _report(r: Report) -> str:
         ("by", a.get("actor")),
         ("database", a.get("database")),
         ("data", counts),
-        ("scheme version", a.get("scheme_version")),
+        ("scheme version", a.get("scheme") or a.get("scheme_version")),
+        ("scheme file", a.get("scheme_file")),
         ("filters", cell_text(a.get("filters")) or "none"),
     ]
     status = "pass" if r.ok else "fail"

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -239,6 +240,12 @@ class ClassificationScheme:
     roles: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
     personal: PersonalData = field(default_factory=PersonalData)  # a scheme without the section masks ID numbers
+    sha256: str = ""  # of the file's bytes: any edit changes it, whatever `schema_version` says
+
+    @property
+    def label(self) -> str:
+        """The version a person reads on a report: the human one and the content's hash."""
+        return f"{self.version} (sha256 {self.sha256[:12]})" if self.sha256 else str(self.version)
 
     def business_type(self, code_or_name: str) -> BusinessType:
         """By code (``"ZT"``), Chinese name (``"暂停"``) or variant name (``"新装·高压"``)."""
@@ -294,7 +301,7 @@ def _load(path: Path) -> ClassificationScheme:
     data = lines.parse(text)
     check_json_schema(data, lines)
     check_semantics(data, lines)
-    return _build(data, lines)
+    return replace(_build(data, lines), sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 # --------------------------------------------------------------------------- building

@@ -74,9 +74,7 @@ class LineMap:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            raise SchemeError([Problem(self.file, line, "", f"not valid YAML: {exc}")]) from None
+            raise SchemeError([Problem(self.file, *_yaml_problem(exc))]) from None
         if node is None or not isinstance(data, dict):
             raise SchemeError([Problem(self.file, 1, "", "the scheme must be a YAML mapping")])
         self._walk(node, ())
@@ -116,6 +114,19 @@ class LineMap:
         return Problem(self.file, self.line(path), _fmt(path), message)
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str, str]:
+    """(line, path, message) of a YAML syntax error, in one line a person can act on: what
+    the parser expected, and where the construct it was reading began."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark else None
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    where = ""
+    if context and context_mark is not None and context_mark.line + 1 != line:
+        where = f" ({context} begun at line {context_mark.line + 1})"
+    return line, "", f"not valid YAML: {problem}{where}"
+
+
 def _key_of(node: yaml.Node) -> Any:
     """The key as safe_load builds it (so ``1:`` is the int 1, as in the data)."""
     if isinstance(node, yaml.ScalarNode) and node.style is None:
@@ -130,10 +141,22 @@ def _fmt(path: Iterable) -> str:
 def check_json_schema(data: Any, lines: LineMap) -> None:
     schema = json.loads(JSON_SCHEMA_PATH.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: lines.line(e.absolute_path) or 0)
-    problems = [lines.problem(e.absolute_path, _schema_message(e)) for e in errors]
+    errors = sorted(validator.iter_errors(data), key=lambda e: lines.line(_where(e)) or 0)
+    problems = [lines.problem(_where(e), _schema_message(e)) for e in errors]
     if problems:
         raise SchemeError(problems)
+
+
+def _where(error: jsonschema.ValidationError) -> tuple:
+    """The data path to point at: for a key that is not allowed, the key itself (its line),
+    not the mapping holding it."""
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        if len(extra) == 1:
+            return (*path, extra[0])
+    return path
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:

@@ -121,6 +121,9 @@ def about(
         "actor": actor,
         "database": redact_url(db_url),
         "scheme_version": scheme.version if scheme else None,
+        "scheme_sha256": scheme.sha256 if scheme else None,  # changes with every edit of the file
+        "scheme": scheme.label if scheme else None,
+        "scheme_file": scheme.source if scheme else None,
         "filters": {k: v for k, v in (filters or {}).items() if v not in (None, "", ())},
         "counts": {
             "records": count(select(func.count(ArchiveRecord.id))),
