@@ -464,9 +464,11 @@ def quarantined(archive: Archive, *, viewer: User | None = None) -> list[dict[st
 
 def check_number(archive: Archive | None, text: str) -> dict[str, Any]:
     """Is TEXT a valid archive number? For a single typo, the numbers it was probably meant to
-    be, those in the archive first (when there is an archive to look in)."""
+    be, those in the archive first (when there is an archive to look in). A well-formed number
+    that was voided (or whose record was disposed of) is not valid for use: it says so, with
+    the reason; `status` is the record's (None: no record has this number, or no archive)."""
     try:
-        return {"valid": True, "number": str(ArchiveNumber.parse(text))}
+        number = str(ArchiveNumber.parse(text))
     except InvalidArchiveNumber as e:
         candidates = [str(c) for c in propose_corrections(text)]
         known: list[str] = []
@@ -474,3 +476,18 @@ def check_number(archive: Archive | None, text: str) -> dict[str, Any]:
             with archive.session() as s:
                 known = list(s.scalars(select(ArchiveRecord.number).where(ArchiveRecord.number.in_(candidates))))
         return {"valid": False, "reason": str(e), "did_you_mean": known + [c for c in candidates if c not in known]}
+    status, void_reason = None, ""
+    if archive is not None:
+        with archive.session() as s:
+            row = s.execute(
+                select(ArchiveRecord.status, ArchiveRecord.void_reason).filter_by(number=number)
+            ).one_or_none()
+        if row is not None:
+            status, void_reason = row.status, row.void_reason or ""
+    if status == "void":
+        why = _("voided ({reason}); a voided number is never used again").format(reason=void_reason or _("no reason"))
+    elif status == "disposed":
+        why = _("its record was disposed of; the number is never used again")
+    else:
+        return {"valid": True, "number": number, "status": status}
+    return {"valid": False, "number": number, "status": status, "reason": why, "did_you_mean": []}

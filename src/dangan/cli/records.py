@@ -114,9 +114,10 @@ def number_check(ctx, text, as_json) -> None:
 
     def show(r: dict) -> None:
         if r["valid"]:
-            console.print(f"[green]valid[/] {r['number']}")
+            known = f" ({r['status']})" if r.get("status") else " (no record has it)" if archive else ""
+            console.print(f"[green]valid[/] {r['number']}{known}")
             return
-        console.print(f"[red]invalid[/] {r['reason']}")
+        console.print(f"[red]invalid[/] {r.get('number', '')} {r['reason']}".replace("  ", " "))
         if r["did_you_mean"]:
             console.print("did you mean: " + ", ".join(r["did_you_mean"][:5]))
 

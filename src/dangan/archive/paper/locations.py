@@ -17,6 +17,7 @@ from dangan.archive.models import ArchiveRecord, Box, Folder, FolderRecord, Loca
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.archive.records.paper_pages import paper_page_count
 from dangan.errors import DanganError
+from dangan.i18n import _
 
 LOCATION_CHANGE = "location change"
 PAPER_STATE_CHANGE = "paper state change"
@@ -52,11 +53,47 @@ class PaperStateError(LocationError):
 # --------------------------------------------------------------------------- lookups
 
 
-def get_location(session: Session, code: str) -> Location:
-    loc = session.scalar(select(Location).filter_by(code=code.strip()))
+def get_location(session: Session, code: str, *, wanted: str = "") -> Location:
+    """The room, zone, rack, cabinet or shelf coded CODE. WANTED says what the caller needs it
+    for (e.g. "a shelf belongs in a rack or cabinet"), so a box or folder of that code is
+    refused with what to do instead."""
+    code = code.strip()
+    loc = session.scalar(select(Location).filter_by(code=code))
     if loc is None:
-        raise LocationError(f"no location with code {code!r}; see `dangan location list`")
+        other = _other_kind(session, code)
+        if other:
+            raise LocationError(
+                _("{code} is {what}, not a room, zone, rack, cabinet or shelf{why}").format(
+                    code=code, what=other, why=f": {wanted}" if wanted else ""
+                )
+            )
+        raise LocationError(_("no location with code {code!r}; see `dangan location list`").format(code=code))
     return loc
+
+
+def _belongs(kind: str) -> str:
+    if kind == "box":
+        return _("a box stands on a shelf")
+    wanted = PARENT_KIND.get(kind)
+    if not wanted:
+        return _("a room is the top of the tree")
+    where = " or ".join((wanted,) if isinstance(wanted, str) else wanted)
+    return _("a {kind} belongs in a {where}").format(kind=kind, where=where)
+
+
+def _other_kind(session: Session, code: str) -> str:
+    """What else CODE names: a box, a paper folder or a record's archive number ('' if nothing)."""
+    if session.scalar(select(Box.id).filter_by(code=code)):
+        return _("a box")
+    if session.scalar(select(Folder.id).filter_by(code=code)):
+        return _("a paper folder")
+    try:
+        number = str(ArchiveNumber.parse(code))
+    except InvalidArchiveNumber:
+        return ""
+    if session.scalar(select(ArchiveRecord.id).filter_by(number=number)):
+        return _("the archive number of a record")
+    return ""
 
 
 def get_box(session: Session, code: str, *, lock: bool = False) -> Box:
@@ -125,7 +162,7 @@ def add_location(
     )
     if taken:
         raise LocationError(f"code {code!r} is already used by another location, box or folder")
-    parent_loc = get_location(session, parent) if parent else None
+    parent_loc = get_location(session, parent, wanted=_belongs(kind)) if parent else None
     if kind == "box":
         if parent_loc is not None and parent_loc.kind != "shelf":
             raise LocationError(f"a box stands on a shelf, not on {parent_loc.kind} {parent_loc.code}")
@@ -261,8 +298,15 @@ def set_folder_state(
 
 def shelve(session: Session, item: str, target: str, *, actor: str) -> Folder | Box:
     """Put a folder (code or archive number) in a box, or a box on a shelf."""
-    target = target.strip()
+    target, item = target.strip(), item.strip()
     if session.scalar(select(Location.id).filter_by(code=target)):
+        if session.scalar(select(Box.id).filter_by(code=item)) is None and _other_kind(session, item):
+            raise LocationError(
+                _(
+                    "{item} is {what}: a folder goes into a box, and {target} is a shelf; "
+                    "`dangan shelve {item} BOX`, and the box onto the shelf with `dangan shelve BOX {target}`"
+                ).format(item=item, what=_other_kind(session, item), target=target)
+            )
         return shelve_box(session, item, target, actor=actor)
     return shelve_folder(session, item, target, actor=actor)
 

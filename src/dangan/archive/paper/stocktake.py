@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from dangan.archive import events
 from dangan.archive.models import ArchiveRecord, Box, Folder, Loan
 from dangan.archive.paper.locations import box_path, find_folder, get_box, location_path, set_folder_state
-from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
+from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber, propose_corrections
+from dangan.i18n import _
 
 STOCK_TAKE = "stock-take"
 
@@ -87,7 +88,7 @@ def stocktake(
             continue  # the box's own label, scanned to start
         folder = find_folder(session, code, lock=True)
         if folder is None:
-            report.unexpected.append({"code": code, "note": _unknown_note(session, code)})
+            report.unexpected.append({"code": code, "note": _unknown_note(session, code, expected)})
             continue
         found.add(folder.code)
         if folder.state == "on_loan":
@@ -136,15 +137,33 @@ def stocktake(
     return report
 
 
-def _unknown_note(session: Session, code: str) -> str:
+def _unknown_note(session: Session, code: str, expected: dict[str, Folder]) -> str:
     other_box = session.scalar(select(Box).filter_by(code=code))
     if other_box is not None:
-        return f"the label of box {code} ({' / '.join(box_path(other_box))}): a box inside a box?"
+        return _("the label of box {code} ({path}): a box inside a box?").format(
+            code=code, path=" / ".join(box_path(other_box))
+        )
     try:
         number = str(ArchiveNumber.parse(code))
-    except InvalidArchiveNumber:
-        return "not a folder, box or archive number known to the archive: register it"
+    except InvalidArchiveNumber as e:
+        meant = _meant(session, code, expected)
+        if meant:  # a label misread by the hand scanner, or a number typed by hand
+            return _("not a valid archive number ({reason}); did you mean {numbers}?").format(
+                reason=e, numbers=_(" or ").join(meant)
+            )
+        return _("not a folder, box or archive number known to the archive: register it")
     record = session.scalar(select(ArchiveRecord).filter_by(number=number))
     if record is None:
         return "valid archive number, but no such record"
     return f"record {number} ({record.status}) has no folder yet: shelve it here with `dangan shelve`"
+
+
+def _meant(session: Session, code: str, expected: dict[str, Folder]) -> list[str]:
+    """The archive numbers one typo away from CODE that the archive has, those expected in
+    this box first."""
+    candidates = [str(c) for c in propose_corrections(code)]
+    if not candidates:
+        return []
+    known = set(session.scalars(select(ArchiveRecord.number).where(ArchiveRecord.number.in_(candidates))))
+    known |= {c for c in candidates if c in expected}
+    return sorted(known, key=lambda c: (c not in expected, c))
