@@ -92,3 +92,24 @@ def test_another_customers_page_in_a_folder_is_flagged_with_the_split_proposed(a
     assert f"FILE,2,2,{c.work_order_no}" in flags[0]["message"]  # the manifest row that splits it off
     assert all(f["code"] != "other_customer" for i in (1, 3) for f in queue.get(i, {"flags": []})["flags"])
     assert done["flagged"] >= 1
+
+
+def test_a_page_whose_image_cannot_be_decoded_is_refused_not_archived_blank(archive, tmp_path):
+    from PIL import Image, ImageDraw
+
+    from dangan.testing.synthetic.scanner import write_pdf
+
+    page = Image.new("RGB", (850, 1100), "white")
+    ImageDraw.Draw(page).rectangle((100, 100, 700, 300), fill="black")
+    write_pdf(tmp_path / "good.pdf", [page], 100)
+    damaged = tmp_path / "damaged-colour-space.pdf"
+    damaged.write_bytes((tmp_path / "good.pdf").read_bytes().replace(b"/DeviceRGB", b"/DeviceXYZ"))
+    white = tmp_path / "blank-sheet.pdf"
+    write_pdf(white, [Image.new("RGB", (850, 1100), "white")], 100)
+    done = ingest.ingest(archive, [damaged, white], ingest.scan_options(archive, jobs=1)).as_dict()["folders"]
+    by_name = {f["source"].rsplit("/", 1)[-1]: f for f in done}
+    refused = by_name["damaged-colour-space.pdf"]
+    assert refused["status"] == "quarantined" and "cannot be decoded" in refused["reason"]
+    assert "Bad color space" in refused["reason"] or "Bad image" in refused["reason"]
+    assert by_name["blank-sheet.pdf"]["status"] == "accessioned"  # a sheet that is truly white is still taken
+    assert [q["file"].rsplit("/", 1)[-1] for q in records.quarantined(archive)] == ["damaged-colour-space.pdf"]

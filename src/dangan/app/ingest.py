@@ -172,7 +172,13 @@ def qa_accept(archive: Archive, page_ref: str | int, note: str, *, only_queued: 
 
 
 def rescan(
-    archive: Archive, page_ref: str | int, file: str | os.PathLike, *, page_no: int = 1, only_queued: bool = False
+    archive: Archive,
+    page_ref: str | int,
+    file: str | os.PathLike,
+    *,
+    page_no: int = 1,
+    only_queued: bool = False,
+    runner: PageRunner | None = None,
 ) -> dict[str, Any]:
     """Replace a page with page PAGE_NO of FILE (a new scan): the old page and its master stay,
     superseded; the new page takes its place and is indexed. Raises RejectedFile for a file
@@ -183,7 +189,7 @@ def rescan(
             _queued(page)
         record, seq = page.record.number, page.seq
     options = scan_options(archive, jobs=1)
-    old, new, flags = rescan_page(str(page.id), file, archive.db, archive.store, options, page_no)
+    old, new, flags = rescan_page(str(page.id), file, archive.db, archive.store, options, page_no, runner)
     with archive.session() as s:
         status = s.get_one(Page, new).qa_status
     done = {"page_id": old, "new_page_id": new, "record": record, "seq": seq, "qa_status": status, "flags": flags}

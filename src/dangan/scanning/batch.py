@@ -461,9 +461,10 @@ def rescan_page(
     store: FileStore,
     options: ScanOptions | None = None,
     page_no: int = 1,
+    runner: PageRunner | None = None,
 ) -> tuple[int, int, list[dict]]:
-    """Replace the page REF (id or NUMBER/SEQ) with page PAGE_NO of the file at PATH.
-    Returns (old page id, new page id, the new page's flags)."""
+    """Replace the page REF (id or NUMBER/SEQ) with page PAGE_NO of the file at PATH, processed
+    by RUNNER (default: here). Returns (old page id, new page id, the new page's flags)."""
 
     options = options or ScanOptions()
     info = inspect(path)  # RejectedFile tells the operator what is wrong with the new scan
@@ -472,7 +473,13 @@ def rescan_page(
     store.create()
     stored = store.put_file("sources", path, SUFFIX[info.media_type])
     source = RescanSource(Path(path).name, stored.sha256, stored.relpath, stored.size, info.media_type, info.page_count)
-    page = process_page(PageTask(info, page_no, str(store.root), options.pipeline))
+    task = PageTask(info, page_no, str(store.root), options.pipeline, stored.sha256)
+    if runner is None:
+        page = process_page(task)
+    else:
+        _, page = next(iter(runner([task], 1)))
+        if isinstance(page, RejectedFile):
+            raise page
     with db.session() as s:
         old = find_page(s, ref)
         new = replace_page(s, old, page, actor=options.actor, reason=f"rescan from {Path(path).name}", source=source)

@@ -3,7 +3,8 @@
 A folder is one customer's file for one case. A page that carries another 户号 or another work
 order than the rest is probably another customer's paper (or another case's) filed in the
 wrong folder: it is flagged, with the split proposed (a cover sheet or a manifest row). Two
-pages naming the holder (户名) differently are flagged for a person to compare.
+pages naming the holder (户名) differently are flagged for a person to compare (not in a 过户
+or 更名 folder, which holds the old name and the new one by nature).
 
 Pure functions over the folder's staged page summaries (records.staging.StagedSummary): they
 run before the folder is accessioned, and their flags reach the QA queue with the page.
@@ -21,6 +22,7 @@ from dangan.scanning.split import split_documents
 
 # Labels that name the account holder (户名) itself, not an applicant, agent or owner.
 HOLDER_LABELS = ("户名", "客户名称", "用户名称")
+NAME_CHANGES = ("GH", "GM")  # 过户, 更名
 OTHER_CUSTOMER = "other_customer"
 OTHER_CASE = "other_case"
 HOLDER_NAME = "holder_name_differs"
@@ -141,7 +143,8 @@ def folder_flags(pages: Sequence[Summary]) -> dict[int, list[dict]]:
             for n in numbers:
                 add(n, OTHER_CASE, "fail", message)
     names = {p.page_no: v for p in content if (v := _value(p.fields, "customer_name", HOLDER_LABELS))}
-    if len(set(names.values())) > 1:
+    business = Counter(v for p in content if (v := _value(p.fields, "business_type")))
+    if len(set(names.values())) > 1 and not (business and business.most_common(1)[0][0] in NAME_CHANGES):
         counts = Counter(names.values())
         own = max(counts, key=lambda v: (counts[v], -min(n for n, x in names.items() if x == v)))
         for n, name in sorted(names.items()):

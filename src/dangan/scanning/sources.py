@@ -31,6 +31,7 @@ ACCEPTED = "PDF, TIFF, PNG or JPEG"
 MAX_PIXELS = 80_000_000
 MAX_PDF_PAGES = 5000
 RASTER_DPI = 300
+CHECK_DPI = 50  # enough to hear poppler say an image could not be decoded
 TOOL_TIMEOUT = 120
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow raises DecompressionBombError above 2x this
@@ -193,6 +194,8 @@ def _pdf_page(path: Path, page_no: int) -> RawPage:
         with Image.open(io.BytesIO(data)) as im:
             return RawPage(data, ".jpg", _to_rgb(im), dpi)
     im = _pdf_render(path, page_no, dpi=RASTER_DPI)
+    if _all_one_colour(im):  # an empty page, or an image poppler could not decode and left out?
+        _pdf_render(path, page_no, dpi=CHECK_DPI, strict=True)
     buf = io.BytesIO()
     im.save(buf, format="PNG", dpi=(RASTER_DPI, RASTER_DPI))
     return RawPage(buf.getvalue(), ".png", _to_rgb(im), RASTER_DPI)
@@ -212,10 +215,22 @@ def _single_embedded_jpeg(path: Path, page_no: int) -> tuple[bytes, int] | None:
     return (jpegs[0], image.x_ppi) if len(jpegs) == 1 else None
 
 
-def _pdf_render(path: Path, page_no: int, dpi: int) -> Image.Image:
+def _all_one_colour(im: Image.Image) -> bool:
+    low, high = im.convert("L").getextrema()
+    return low == high
+
+
+def _pdf_render(path: Path, page_no: int, dpi: int, *, strict: bool = False) -> Image.Image:
+    """Page PAGE_NO rendered; STRICT: a syntax error while rendering (an image left out because
+    it cannot be decoded) refuses the file rather than archiving a blank page."""
     try:
-        return render_page(path, page_no, dpi=dpi, timeout=TOOL_TIMEOUT)
+        return render_page(path, page_no, dpi=dpi, timeout=TOOL_TIMEOUT, strict=strict)
     except ToolFailed as e:
+        if strict:
+            raise RejectedFile(
+                f"PDF page {page_no} holds an image that cannot be decoded ({e.detail}): it would be archived "
+                "as a blank page; export the PDF again from the scanner, or scan the sheets again"
+            ) from None
         raise RejectedFile(f"PDF page {page_no} cannot be rendered ({e.detail}); the file is damaged") from None
     except ToolTimeout:
         raise RejectedFile(

@@ -17,6 +17,7 @@ from dangan.archive.models import (
     FolderRecord,
     Page,
 )
+from dangan.archive.records.paper_pages import PAPER_PAGE
 
 
 def digitisation_report(
@@ -49,7 +50,7 @@ def digitisation_report(
         )
     by_status = Counter(r["status"] for r in rows)
     per_day = Counter()
-    for (created,) in session.execute(select(Page.created_at).where(Page.superseded_by_id.is_(None))):
+    for (created,) in session.execute(select(Page.created_at).where(*PAPER_PAGE)):
         per_day[created.date()] += 1
     days = [{"day": d.isoformat(), "pages": per_day[d]} for d in sorted(per_day)]
     # Pace: folders scanned per scanning day over the window, so idle weeks do not hide a slow pace.
