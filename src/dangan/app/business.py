@@ -68,7 +68,7 @@ def scheme_in_force(archive: Archive, path: str | os.PathLike | None = None) -> 
     """The classification scheme the archive reads (or the file PATH, checked before it is put
     in the data home): where it is, its version and content hash, what it defines. A bad file
     raises SchemeError with file, line and reason."""
-    scheme = load_scheme(path) if path else archive.scheme
+    scheme = load_scheme(Path(path)) if path else archive.scheme
     return {
         "file": scheme.source,
         "version": scheme.version,

@@ -40,7 +40,7 @@ def print_record(v: dict, with_text: bool) -> None:
     others = v["images"] - v["pages"]
     info.add_row(
         "pages 页数",
-        f"{v['pages']}" + (f" (+ {others} cover sheets and blank pages, not counted)" if others else ""),
+        f"{v['pages']}" + (f"  (+{others} not counted: cover sheets, blank pages)" if others else ""),
     )
     info.add_row("file store", v["store_root"])
     info.add_row("paper 纸质", _paper(v["paper"], v["loan"]))
