@@ -25,9 +25,11 @@ LOW_DPI = 150
 def build_archive(tmp: Path, folders: dict[str, list[tuple]], *, broken: bool = False) -> tuple[DataHome, object]:
     """A real archive under TMP: each folder a scanner PDF of (image, dpi) pages, scanned with
     real Tesseract and indexed; one user per role (and staff-ids, a staff member granted IDs)."""
+    from dangan.archive.business.scheme import load_scheme
     from dangan.indexing import feed
     from dangan.indexing.backends import open_backend
     from dangan.scanning.batch import ScanOptions, scan
+    from dangan.scanning.pipeline import options_from_scheme
     from dangan.testing.synthetic import PdfStream, encode_jpeg
 
     scans = tmp / "scans"
@@ -44,7 +46,8 @@ def build_archive(tmp: Path, folders: dict[str, list[tuple]], *, broken: bool = 
     home.root.mkdir()
     upgrade(home.db_url)
     db = Database(home.db_url)
-    report = scan([scans], db, FileStore(home.store_dir), ScanOptions(actor="scanner", jobs=2))
+    pipeline = options_from_scheme(load_scheme())  # document types as the app knows them
+    report = scan([scans], db, FileStore(home.store_dir), ScanOptions(actor="scanner", jobs=2, pipeline=pipeline))
     home.index_dir.mkdir(exist_ok=True)
     backend = open_backend(home.index_dir)
     feed.sync(db, backend)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from dangan.app.reports import REPORT_KINDS
 from tests.web.conftest import ARTIFACTS, LOW_DPI, PASSWORD, queue_a_flagged_page
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -241,7 +242,7 @@ def test_the_auditor_opens_the_reports_and_downloads_one_as_csv(page_for):
     info.value.save_as(html)
     assert "Archive numbering" in html.read_text(encoding="utf-8")
     page.goto("/reports/all.html")  # the printable version opens in the browser under its own CSP
-    assert page.locator("section.report").count() == 5
+    assert page.locator("section.report").count() == len(REPORT_KINDS)
     shot(page, "auditor-6-reports-printable")
 
 

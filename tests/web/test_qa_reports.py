@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
+from dangan.app.reports import REPORT_KINDS
 from dangan.archive.db import Database
 from dangan.archive.models import Event, Page
 from tests.web.conftest import LOW_DPI, queue_a_flagged_page
@@ -126,7 +127,7 @@ def test_rescan_replaces_the_page_keeps_the_old_one_and_indexes_the_new(web_arch
     assert not uploads.exists() or not any(p.name.startswith("qa-") for p in uploads.iterdir())
 
 
-def test_the_auditor_reads_the_five_reports_and_downloads_csv_and_html(login):
+def test_the_auditor_reads_every_report_and_downloads_csv_and_html(login):
     client = login("auditor")
     html = client.get("/reports").text
     for kind in ("completeness", "overdue", "digitisation", "reconciliation", "numbering"):
@@ -149,7 +150,7 @@ def test_the_auditor_reads_the_five_reports_and_downloads_csv_and_html(login):
     assert "work_order,business_type,department,month,customer,records,ok,missing" in completeness
     assert client.get("/reports/nonsense.csv").status_code == 404
     assert client.get("/reports", params={"as_of": "2024-13-01"}).status_code == 400
-    assert client.get("/reports/all.html").text.count('<section class="report">') == 5
+    assert client.get("/reports/all.html").text.count('<section class="report">') == len(REPORT_KINDS)
 
 
 def test_the_record_shows_completeness_paper_and_loan(web_archive, login):
