@@ -95,3 +95,24 @@ def test_they_still_agree_on_other_days_and_filters(imported):
         )
     west = make_report(imported, "overdue", as_of=date(2025, 6, 19), department="城西营业厅")
     assert west.findings["overdue_cases"] == ["2025060300000014", "2025061300000002"]
+
+
+def test_the_commands_agree_as_a_person_runs_them(imported):
+    """`dangan report overdue --json` and `dangan collect --overdue --json`, closed case included."""
+    import json
+
+    from click.testing import CliRunner
+
+    from dangan.cli import main
+
+    lifecycle.close_case(imported, "2025061200000013", date(2025, 6, 13))
+    home = imported.home
+    runner = CliRunner()
+    for day in ("2025-06-19", "2026-01-05"):
+        base = ["--home", str(home.root), "--db", home.db_url, "--as", "稽查"]
+        report = runner.invoke(main, [*base, "report", "overdue", "--as-of", day, "--json"])
+        collect = runner.invoke(main, [*base, "collect", "--overdue", "--today", day, "--json"])
+        assert report.exit_code == collect.exit_code == 4, (report.output, collect.output)  # overdue found
+        listed = json.loads(report.stdout)["findings"]["overdue_cases"]
+        assert listed == sorted(c["work_order"] for d in json.loads(collect.stdout) for c in d["cases"])
+        assert "2025061200000013" in listed and "2025050500000011" in listed  # closed; nothing scanned
