@@ -98,7 +98,7 @@ def demo(ctx, demo_home, jobs, seed) -> None:
         f"export DANGAN_HOME={root / 'archive'}\n"
         f"dangan search '户号:{first.account_no}'\n"
         f"dangan show {number}\n"
-        f"open {report_html}   # completeness, overdue, digitisation, reconciliation, numbering"
+        f"open {report_html}   # completeness, overdue, digitisation, reconciliation, numbering, duplicates"
     )
     archive.close()
 
