@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from dangan.errors import DanganError
+from dangan.i18n import _
 from dangan.tools import ToolFailed, ToolTimeout
 from dangan.tools.pdfimages import extract_jpegs, list_images
 from dangan.tools.pdfinfo import PdfEncrypted, pdfinfo
@@ -228,8 +229,10 @@ def _pdf_render(path: Path, page_no: int, dpi: int, *, strict: bool = False) -> 
     except ToolFailed as e:
         if strict:
             raise RejectedFile(
-                f"PDF page {page_no} holds an image that cannot be decoded ({e.detail}): it would be archived "
-                "as a blank page; export the PDF again from the scanner, or scan the sheets again"
+                _(
+                    "PDF page {page} holds an image that cannot be decoded ({detail}): it would be archived "
+                    "as a blank page; export the PDF again from the scanner, or scan the sheets again"
+                ).format(page=page_no, detail=e.detail)
             ) from None
         raise RejectedFile(f"PDF page {page_no} cannot be rendered ({e.detail}); the file is damaged") from None
     except ToolTimeout:
