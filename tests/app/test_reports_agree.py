@@ -108,11 +108,20 @@ def test_the_commands_agree_as_a_person_runs_them(imported):
     lifecycle.close_case(imported, "2025061200000013", date(2025, 6, 13))
     home = imported.home
     runner = CliRunner()
-    for day in ("2025-06-19", "2026-01-05"):
-        base = ["--home", str(home.root), "--db", home.db_url, "--as", "稽查"]
-        report = runner.invoke(main, [*base, "report", "overdue", "--as-of", day, "--json"])
-        collect = runner.invoke(main, [*base, "collect", "--overdue", "--today", day, "--json"])
+    base = ["--home", str(home.root), "--db", home.db_url, "--as", "稽查"]
+
+    def both(day: str, *days_off: str) -> list[str]:
+        off = [a for d in days_off for a in ("--holiday", d)]
+        report = runner.invoke(main, [*base, "report", "overdue", "--as-of", day, *off, "--json"])
+        collect = runner.invoke(main, [*base, "collect", "--overdue", "--today", day, *off, "--json"])
         assert report.exit_code == collect.exit_code == 4, (report.output, collect.output)  # overdue found
         listed = json.loads(report.stdout)["findings"]["overdue_cases"]
         assert listed == sorted(c["work_order"] for d in json.loads(collect.stdout) for c in d["cases"])
+        return listed
+
+    for day in ("2025-06-19", "2026-01-05"):
+        listed = both(day)
         assert "2025061200000013" in listed and "2025050500000011" in listed  # closed; nothing scanned
+    # the 更名 accepted on 2025-06-03 is late on Monday the 9th, unless three holidays pushed its due day
+    assert "2025060300000014" in both("2025-06-09")
+    assert "2025060300000014" not in both("2025-06-09", "2025-06-04", "2025-06-05", "2025-06-06")

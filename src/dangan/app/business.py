@@ -4,7 +4,7 @@ the collection list (按期收集), what a case owes, linking scanned records to
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
@@ -49,12 +49,25 @@ def import_export(
 
 
 def collection_list(
-    archive: Archive, *, today: date | None = None, department: str | None = None, overdue_only: bool = False
+    archive: Archive,
+    *,
+    today: date | None = None,
+    department: str | None = None,
+    overdue_only: bool = False,
+    holidays: Iterable[date] = (),
+    workdays: Iterable[date] = (),
 ) -> list[DepartmentCollection]:
-    """Per department, the cases whose documents are due or overdue, and which documents."""
+    """Per department, the cases whose documents are due or overdue, and which documents
+    (HOLIDAYS and WORKDAYS as `report overdue` takes them, so the two agree)."""
     with archive.session() as s:
         return collection.collection_list(
-            s, archive.scheme, today=today or date.today(), department=department, overdue_only=overdue_only
+            s,
+            archive.scheme,
+            today=today or date.today(),
+            department=department,
+            overdue_only=overdue_only,
+            holidays=holidays,
+            extra_workdays=workdays,
         )
 
 

@@ -143,15 +143,26 @@ def import_cases(ctx, file, **kw) -> None:
 @click.option("--department", default=None, help="Only this department (受理部门).")
 @click.option("--overdue", "overdue_only", is_flag=True, help="Only cases with overdue documents.")
 @click.option("--today", type=DATE, default=None, help="Count due days from this date.")
+@click.option(
+    "--holiday", "holidays", multiple=True, type=DATE, help="A public holiday (not a working day); repeat for each."
+)
+@click.option(
+    "--workday", "workdays", multiple=True, type=DATE, help="A weekend day that is worked (调休); repeat for each."
+)
 @json_option
 @pass_ctx
-def collect(ctx, department, overdue_only, today, as_json) -> None:
+def collect(ctx, department, overdue_only, today, holidays, workdays, as_json) -> None:
     """What to collect (按期收集): per department, cases whose documents are due or overdue.
 
     A stage's documents are due the scheme's due_working_days after the stage's date (from
     the imported export); overdue after that. Exit status 4 when anything is overdue."""
     departments = business.collection_list(
-        ctx.archive, today=day(today), department=department, overdue_only=overdue_only
+        ctx.archive,
+        today=day(today),
+        department=department,
+        overdue_only=overdue_only,
+        holidays=[d.date() for d in holidays],
+        workdays=[d.date() for d in workdays],
     )
 
     def show(_) -> None:

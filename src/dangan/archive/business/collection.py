@@ -384,12 +384,21 @@ def collection_list(
     department: str | None = None,
     overdue_only: bool = False,
     holidays: Iterable[date] = (),
+    extra_workdays: Iterable[date] = (),
     chunk: int = 500,
 ) -> list[DepartmentCollection]:
     """`dangan collect`: per department, the cases whose documents are due or overdue, and which."""
     today = today or date.today()
     by_department: dict[str, DepartmentCollection] = {}
-    for docs in cases_owing(session, scheme, today=today, department=department, holidays=holidays, chunk=chunk):
+    for docs in cases_owing(
+        session,
+        scheme,
+        today=today,
+        department=department,
+        holidays=tuple(holidays),
+        extra_workdays=tuple(extra_workdays),
+        chunk=chunk,
+    ):
         if docs.overdue or (docs.due and not overdue_only):
             dept = docs.department or NO_DEPARTMENT
             by_department.setdefault(dept, DepartmentCollection(dept)).cases.append(docs)
