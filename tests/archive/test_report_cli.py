@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
+from dangan.app.reports import REPORT_KINDS
+from dangan.archive.models import Event
 from dangan.cli import main
 from tests.archive.audit import build_faulty, damage_store
 
@@ -59,6 +62,9 @@ def test_reports_verify_check_four_export_and_import(db, store, run, tmp_path):
     run("report", "numbering")
     run("report", "all", "--as-of", "2024-06-03", "--html", tmp_path / "all.html", code=4)
     assert (tmp_path / "all.html").read_text().count("<svg") == 2
+    with db.session() as s:  # every report at once fits the event's object id, on PostgreSQL too
+        ev = s.scalars(select(Event).filter_by(type="export", object_type="report").order_by(Event.id.desc())).first()
+        assert (ev.object_id, ev.detail["kinds"]) == ("all", list(REPORT_KINDS))
     run("verify", "--full")
     run("export", "-o", tmp_path / "bag")
     out = run("import-bag", tmp_path / "bag", at=tmp_path / "new")

@@ -116,15 +116,16 @@ def make_all(archive: Archive, *, as_of: date | None = None) -> list[rp.Report]:
 
 
 def exported(archive: Archive, kinds: list[str] | tuple[str, ...], fmt: str, *, as_of: date | None = None) -> None:
-    """Record that the reports KINDS left the archive as FMT (csv, html): an export event."""
+    """Record that the reports KINDS left the archive as FMT (csv, html): an export event. Every
+    report at once is "all" (the joined kinds outgrew the 64 characters an object id has)."""
     with archive.session() as s:
         events.record_event(
             s,
             events.EXPORT,
             archive.actor,
             "report",
-            ",".join(kinds),
-            {"what": "report", "format": fmt, "as_of": as_of.isoformat() if as_of else None},
+            "all" if len(kinds) > 1 and set(kinds) == set(REPORT_KINDS) else ",".join(kinds),
+            {"what": "report", "kinds": list(kinds), "format": fmt, "as_of": as_of.isoformat() if as_of else None},
         )
 
 
