@@ -53,3 +53,17 @@ def test_a_station_given_a_wrong_broker_says_so_and_stops_at_the_limit(home, sto
     assert done.returncode == 75, done.stderr
     assert "unreachable since" in done.stderr and "is redis-server running there?" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("error", [ConnectionError("Error 111 connecting"), KeyError("page")])
+def test_a_failed_receipt_is_told_by_its_error_as_the_backend_rebuilds_it(nobody, error):
+    """Celery's result store gives a FAILURE's result back as the exception object itself: a
+    worker that lost Redis while storing its answer must not crash the station."""
+    from dangan.scanning.distributed import make_app
+    from dangan.scanning.station import failure_reason
+
+    backend = make_app(nobody).backend
+    raw = backend.encode({"status": "FAILURE", "result": backend.prepare_exception(error), "task_id": "t"})
+    meta = backend.decode_result(raw)
+    assert failure_reason(meta) == f"{type(error).__name__}: {error}"
+    assert failure_reason({"status": "REVOKED", "result": None}) == "REVOKED"

@@ -61,6 +61,18 @@ class _Awaited:
         return _("page {page} of {file}").format(page=self.task.page_no, file=Path(self.task.info.path).name)
 
 
+def failure_reason(meta: dict) -> str:
+    """What broke, from a FAILURE or REVOKED receipt. The result backend hands the worker's
+    exception back as an exception object (a dict only when it cannot rebuild the class), e.g.
+    the ConnectionError of a worker that lost Redis while storing its answer."""
+    info = meta.get("result")
+    if isinstance(info, BaseException):
+        return f"{type(info).__name__}: {info}"
+    if isinstance(info, dict) and info.get("exc_type"):
+        return f"{info['exc_type']}: {info.get('exc_message', '')}"
+    return str(meta["status"])
+
+
 class QueueRunner:
     """A PageRunner for `scanning.batch.scan`: publishes the pages, yields them as workers finish.
 
@@ -155,8 +167,7 @@ class QueueRunner:
         return Staged(a.task.page_no)
 
     def _failed(self, task_id: str, a: _Awaited, meta: dict) -> None:
-        info = meta.get("result") or {}
-        why = f"{info.get('exc_type', meta['status'])}: {info.get('exc_message', '')}".strip()
+        why = failure_reason(meta)
         a.failures += (why,)
         if a.attempts >= self.attempts:
             raise WorkersFailing(
