@@ -10,18 +10,20 @@ Pages are produced one at a time: a 500-page PDF is never loaded whole.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from dangan.errors import DanganError
 from dangan.i18n import _
 from dangan.tools import ToolFailed, ToolTimeout
-from dangan.tools.pdfimages import extract_jpegs, list_images
-from dangan.tools.pdfinfo import PdfEncrypted, pdfinfo
+from dangan.tools.pdfimages import EmbeddedImage, extract_images, list_images
+from dangan.tools.pdfinfo import PageGeometry, PdfEncrypted, page_geometry, pdfinfo
 from dangan.tools.pdftoppm import render_page
 
 PDF, TIFF, PNG, JPEG = "application/pdf", "image/tiff", "image/png", "image/jpeg"
@@ -57,8 +59,8 @@ class RawPage:
 
     master: bytes
     master_suffix: str
-    image: np.ndarray  # RGB uint8
-    dpi: int
+    image: np.ndarray  # RGB uint8, as the page is meant to be seen (EXIF orientation applied)
+    dpi: int  # as the file records it; 0 when it records none
 
 
 def sniff(head: bytes) -> str | None:
@@ -117,6 +119,12 @@ def _pdf_page_count(path: Path) -> int:
         raise RejectedFile("PDF has no pages")
     if pages > MAX_PDF_PAGES:
         raise RejectedFile(f"PDF has {pages} pages, more than the {MAX_PDF_PAGES} allowed in one file; split it")
+    try:  # a page image past the pixel limit is refused now, before poppler spends minutes decoding it
+        images = list_images(path, None, timeout=TOOL_TIMEOUT)
+    except (ToolFailed, ToolTimeout):
+        images = []
+    for image in images:
+        _check_image_pixels(image, image.page)
     # pdfinfo reads little of a truncated file; make sure the last page really renders.
     _pdf_render(path, pages, dpi=10)
     return pages
@@ -155,65 +163,236 @@ def read_page(info: SourceInfo, page_no: int) -> RawPage:
     path = Path(info.path)
     if info.media_type == PDF:
         return _pdf_page(path, page_no)
-    if info.media_type in (PNG, JPEG) and info.page_count == 1:
-        data = path.read_bytes()
-        with Image.open(io.BytesIO(data)) as im:
-            return RawPage(data, SUFFIX[info.media_type], _to_rgb(im), _dpi_of(im))
-    with Image.open(path) as im:  # multi-frame TIFF: each frame becomes a lossless PNG master
-        im.seek(page_no - 1)
-        frame = im.copy()
     if info.page_count == 1:
         data = path.read_bytes()
-        return RawPage(data, SUFFIX[info.media_type], _to_rgb(frame), _dpi_of(frame))
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            image, dpi = pixels(im)
+        return RawPage(data, SUFFIX[info.media_type], image, dpi)
+    with Image.open(path) as im:  # multi-frame TIFF: each frame becomes a lossless master of its own
+        im.seek(page_no - 1)
+        frame = im.copy()
+        frame.info.update(im.info)
+        exif = im.getexif()
+    image, dpi = pixels(frame, exif)
+    return RawPage(*_lossless(frame), image, dpi)
+
+
+def _lossless(frame: Image.Image) -> tuple[bytes, str]:
+    """One frame as a file of its own, pixels unchanged: G4 TIFF for bilevel, PNG otherwise."""
     buf = io.BytesIO()
-    frame.save(buf, format="PNG", dpi=(_dpi_of(frame),) * 2)
-    return RawPage(buf.getvalue(), ".png", _to_rgb(frame), _dpi_of(frame))
+    dpi = frame.info.get("dpi")
+    kw = {"dpi": dpi} if dpi and dpi[0] else {}
+    if frame.mode == "1":
+        frame.save(buf, format="TIFF", compression="group4", **kw)
+        return buf.getvalue(), ".tif"
+    frame.save(buf, format="PNG", **kw)
+    return buf.getvalue(), ".png"
 
 
-def _dpi_of(im: Image.Image) -> int:
+def declared_dpi(im: Image.Image) -> tuple[float, float]:
+    """(x, y) resolution the file records, (0, 0) when it records none."""
     dpi = im.info.get("dpi")
-    if dpi and dpi[0]:
-        return round(float(dpi[0]))
-    return 0  # unknown: quality check will say so
+    try:
+        x, y = float(dpi[0]), float(dpi[1])
+    except (TypeError, ValueError, IndexError):
+        return 0.0, 0.0
+    return (x, y) if x > 0 and y > 0 else (0.0, 0.0)
 
 
-def _to_rgb(im: Image.Image) -> np.ndarray:
-    im = ImageOps.exif_transpose(im) if im.format == "JPEG" else im
-    if im.mode in ("1", "L", "I;16", "I"):
-        im = im.convert("L").convert("RGB")
-    elif im.mode != "RGB":
-        im = im.convert("RGB")
-    return np.asarray(im)
+def pixels(im: Image.Image, exif: Image.Exif | None = None) -> tuple[np.ndarray, int]:
+    """The page as it is meant to be seen, RGB uint8, and its resolution (0: not recorded).
+
+    The EXIF orientation is applied (phones store the sensor's frame and a tag saying how to
+    turn it), transparency is laid on white paper, 16-bit grey is scaled rather than clipped,
+    and pixels that are not square (fax at 204 x 196 dpi) are made square at the higher
+    resolution."""
+    orientation = (exif if exif is not None else im.getexif()).get(ORIENTATION_TAG, 1)
+    x_dpi, y_dpi = declared_dpi(im)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(paper, rgba).convert("RGB")
+    elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im).astype(np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        im = Image.fromarray(np.clip(arr * 255.0 / top, 0, 255).astype(np.uint8))
+    if im.mode != "RGB":
+        im = im.convert("L").convert("RGB") if im.mode in ("1", "L", "P") and _grey_palette(im) else im.convert("RGB")
+    if orientation in EXIF_TRANSPOSE:
+        im = im.transpose(EXIF_TRANSPOSE[orientation])
+        if orientation in (5, 6, 7, 8):
+            x_dpi, y_dpi = y_dpi, x_dpi
+    image = np.asarray(im)
+    if x_dpi and y_dpi and abs(x_dpi - y_dpi) > 0.02 * max(x_dpi, y_dpi):
+        h, w = image.shape[:2]
+        high = max(x_dpi, y_dpi)
+        size = (round(w * high / x_dpi), round(h * high / y_dpi))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(image), round(max(x_dpi, y_dpi))
+
+
+ORIENTATION_TAG = 0x0112
+EXIF_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _grey_palette(im: Image.Image) -> bool:
+    if im.mode != "P":
+        return True
+    palette = np.asarray(im.getpalette() or [], np.uint8).reshape(-1, 3)
+    return bool(len(palette)) and bool(np.all(palette.max(axis=1) == palette.min(axis=1)))
+
+
+# --------------------------------------------------------------------------- PDF pages
+
+# An image covering this much of the page is the scan of it; less is a picture on a page
+# made otherwise (a logo on a born-digital letter), which is rendered.
+PAGE_COVERAGE = 0.8
 
 
 def _pdf_page(path: Path, page_no: int) -> RawPage:
-    """A scanner PDF holds one JPEG per page: that JPEG, byte for byte, is the master.
-    Anything else is rendered at 300 dpi and the rendering is the master."""
-    jpeg = _single_embedded_jpeg(path, page_no)
-    if jpeg is not None:
-        data, dpi = jpeg
-        with Image.open(io.BytesIO(data)) as im:
-            return RawPage(data, ".jpg", _to_rgb(im), dpi)
-    im = _pdf_render(path, page_no, dpi=RASTER_DPI)
+    """A scanned PDF page holds one image: that image's own stream is the master (JPEG and
+    JPEG 2000 byte for byte, CCITT fax data wrapped unchanged in a TIFF, JBIG2 as lossless G4
+    TIFF, Flate as PNG). A page without a single full-page image is rendered, within the
+    pixel limit, and the rendering is the master."""
+    try:
+        geometry = page_geometry(path, page_no, timeout=TOOL_TIMEOUT)
+        images = list_images(path, page_no, timeout=TOOL_TIMEOUT)
+    except (ToolFailed, ToolTimeout):
+        geometry, images = None, []  # rendering the page says what is wrong with it
+    scan = _page_scan(images, geometry)
+    if scan is not None:
+        _check_image_pixels(scan, page_no)
+        raw = _embedded_master(path, page_no, scan)
+        if raw is not None:
+            return _upright_as_displayed(raw, scan, geometry)
+    dpi = _render_dpi(geometry)
+    im = _pdf_render(path, page_no, dpi=dpi)
     if _all_one_colour(im):  # an empty page, or an image poppler could not decode and left out?
         _pdf_render(path, page_no, dpi=CHECK_DPI, strict=True)
     buf = io.BytesIO()
-    im.save(buf, format="PNG", dpi=(RASTER_DPI, RASTER_DPI))
-    return RawPage(buf.getvalue(), ".png", _to_rgb(im), RASTER_DPI)
+    im.save(buf, format="PNG", dpi=(dpi, dpi))
+    return RawPage(buf.getvalue(), ".png", np.asarray(im.convert("RGB")), dpi)
 
 
-def _single_embedded_jpeg(path: Path, page_no: int) -> tuple[bytes, int] | None:
-    try:
-        images = list_images(path, page_no, timeout=TOOL_TIMEOUT)
-    except ToolFailed:
-        return None  # rendering the page says what is wrong with it
-    if len(images) != 1:
+def _page_scan(images: list[EmbeddedImage], geometry: PageGeometry | None) -> EmbeddedImage | None:
+    """The page's one image when it is a scan of the whole page."""
+    if len(images) != 1 or images[0].kind != "image" or geometry is None:
         return None
     image = images[0]
-    if image.kind != "image" or image.encoding != "jpeg" or image.colour not in ("rgb", "gray"):
+    if not image.x_ppi or not image.y_ppi:
         return None
-    jpegs = extract_jpegs(path, page_no, timeout=TOOL_TIMEOUT)
-    return (jpegs[0], image.x_ppi) if len(jpegs) == 1 else None
+    shown = (image.width / image.x_ppi) * (image.height / image.y_ppi) * 72 * 72
+    return image if shown >= PAGE_COVERAGE * geometry.width_pt * geometry.height_pt else None
+
+
+def _check_image_pixels(image: EmbeddedImage, page_no: int) -> None:
+    if image.width * image.height > MAX_PIXELS:
+        raise RejectedFile(
+            f"PDF page {page_no} holds a {image.width}×{image.height} image "
+            f"({image.width * image.height / 1e6:.0f} megapixels, above the {MAX_PIXELS / 1e6:.0f} Mpx limit): "
+            "a wrong scanner setting or a damaged file; rescan the page at 300-600 dpi"
+        )
+
+
+def _embedded_master(path: Path, page_no: int, scan: EmbeddedImage) -> RawPage | None:
+    try:
+        extracted = extract_images(path, page_no, timeout=TOOL_TIMEOUT)
+    except (ToolFailed, ToolTimeout):
+        return None
+    if len(extracted) != 1:
+        return None
+    found = extracted[0]
+    dpi = (scan.x_ppi, scan.y_ppi)
+    try:
+        if found.suffix == ".ccitt":
+            data = ccitt_tiff(found.data, found.params, scan.width, scan.height, dpi)
+            suffix = ".tif"
+        elif found.suffix == ".png" and scan.bits == 1:  # JBIG2 and bilevel Flate: G4 keeps every pixel
+            with Image.open(io.BytesIO(found.data)) as im:
+                data, suffix = _lossless(im.convert("1") if im.mode != "1" else im)
+        else:
+            data, suffix = found.data, found.suffix
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            im.info["dpi"] = dpi
+            image, used_dpi = pixels(im)
+    except (OSError, ValueError, SyntaxError) as e:  # Pillow reads every kind pdfimages writes
+        raise RejectedFile(
+            f"PDF page {page_no}: its scanned image is damaged ({str(e) or type(e).__name__}); "
+            "copy or scan the file again"
+        ) from None
+    return RawPage(data, suffix, image, used_dpi)
+
+
+def _upright_as_displayed(raw: RawPage, scan: EmbeddedImage, geometry: PageGeometry) -> RawPage:
+    """Turn the pixels by the page's /Rotate when that is what makes them the shape the
+    page is shown in (portrait or landscape). Orientation from the text does the rest."""
+    if geometry.rotate % 180 == 0:
+        return raw
+    shown_portrait = geometry.width_pt > geometry.height_pt  # a landscape media box turned a quarter
+    image_portrait = raw.image.shape[0] > raw.image.shape[1]
+    if shown_portrait == image_portrait:
+        return raw
+    turned = cv2.rotate(raw.image, cv2.ROTATE_90_CLOCKWISE if geometry.rotate == 90 else cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return RawPage(raw.master, raw.master_suffix, np.ascontiguousarray(turned), raw.dpi)
+
+
+def _render_dpi(geometry: PageGeometry | None) -> int:
+    """RASTER_DPI, or less for a page so large that it would pass the pixel limit."""
+    if geometry is None:
+        return RASTER_DPI
+    area_in2 = geometry.width_pt * geometry.height_pt / 72 / 72
+    return max(10, min(RASTER_DPI, int((MAX_PIXELS * 0.95 / max(area_in2, 1e-6)) ** 0.5)))
+
+
+def ccitt_tiff(data: bytes, params: str, width: int, height: int, dpi: tuple[float, float]) -> bytes:
+    """CCITT fax data from a PDF, unchanged, in a single-strip TIFF (PARAMS as pdfimages
+    writes them: -1/-2/-4 coding, -A/-P byte alignment, -W/-B which bit is black)."""
+    flags = params.split()
+    g4 = "-4" in flags
+    t4 = (1 if "-2" in flags else 0) | (4 if "-A" in flags else 0)
+    photometric = 0 if "-B" in flags else 1
+    entries = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 1, 1),
+        (259, 3, 1, 4 if g4 else 3),
+        (262, 3, 1, photometric),
+        (266, 3, 1, 1),
+        (273, 4, 1, 0),  # strip offset, filled in below
+        (277, 3, 1, 1),
+        (278, 4, 1, height),
+        (279, 4, 1, len(data)),
+        (282, 5, 1, 0),  # x resolution: rational, filled in below
+        (283, 5, 1, 0),
+        (296, 3, 1, 2),
+    ]
+    if not g4:
+        entries.append((292, 4, 1, t4))
+    entries.sort()
+    ifd_size = 2 + 12 * len(entries) + 4
+    rationals = 8 + ifd_size
+    strip = rationals + 16
+    out = bytearray(b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
+    for tag, kind, count, value in entries:
+        if tag == 273:
+            value = strip
+        elif tag in (282, 283):
+            value = rationals + (0 if tag == 282 else 8)
+        packed = struct.pack("<H", value) + b"\x00\x00" if kind == 3 else struct.pack("<I", value)
+        out += struct.pack("<HHI", tag, kind, count) + packed
+    out += struct.pack("<I", 0)
+    out += struct.pack("<II", round(dpi[0] * 100), 100) + struct.pack("<II", round(dpi[1] * 100), 100)
+    return bytes(out + data)
 
 
 def _all_one_colour(im: Image.Image) -> bool:

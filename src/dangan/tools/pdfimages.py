@@ -1,5 +1,5 @@
 """pdfimages (poppler): the image streams embedded in a PDF page, listed, and extracted
-byte for byte (a scanner's JPEG stays that JPEG)."""
+byte for byte (a scanner's JPEG stays that JPEG; JPEG 2000 and CCITT fax streams too)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,10 @@ class EmbeddedImage:
     y_ppi: int
 
 
-def list_images(path: str | Path, page: int, *, timeout: float = 120) -> list[EmbeddedImage]:
-    out = run(["pdfimages", "-list", "-f", str(page), "-l", str(page), str(path)], timeout=timeout)
+def list_images(path: str | Path, page: int | None, *, timeout: float = 120) -> list[EmbeddedImage]:
+    """The images of PAGE, or of every page when PAGE is None."""
+    pages = ["-f", str(page), "-l", str(page)] if page is not None else []
+    out = run(["pdfimages", "-list", *pages, str(path)], timeout=timeout)
     if out.returncode != 0:
         raise ToolFailed("pdfimages", first_line(out.stderr))
     images = []
@@ -53,10 +55,27 @@ def list_images(path: str | Path, page: int, *, timeout: float = 120) -> list[Em
     return images
 
 
-def extract_jpegs(path: str | Path, page: int, *, timeout: float = 120) -> list[bytes]:
-    """The JPEG streams of PAGE exactly as they are stored in the PDF."""
+@dataclass(frozen=True)
+class ExtractedImage:
+    suffix: str  # .jpg | .jp2 | .ccitt | .png (Flate, JBIG2 and anything else, decoded)
+    data: bytes
+    params: str = ""  # for .ccitt: the decoding parameters, as fax2tiff options (see pdfimages(1))
+
+
+def extract_images(path: str | Path, page: int, *, timeout: float = 120) -> list[ExtractedImage]:
+    """The images of PAGE: JPEG, JPEG 2000 and CCITT streams exactly as stored in the PDF,
+    every other kind decoded to PNG."""
     with tempfile.TemporaryDirectory(prefix="dangan-pdfimages-") as tmp:
-        out = run(["pdfimages", "-j", "-f", str(page), "-l", str(page), str(path), f"{tmp}/p"], timeout=timeout)
+        args = ["pdfimages", "-j", "-jp2", "-ccitt", "-png", "-f", str(page), "-l", str(page), str(path), f"{tmp}/p"]
+        out = run(args, timeout=timeout)
         if out.returncode != 0:
             raise ToolFailed("pdfimages", first_line(out.stderr))
-        return [f.read_bytes() for f in sorted(Path(tmp).glob("p-*.jpg"))]
+        found = []
+        for f in sorted(Path(tmp).glob("p-*")):
+            if f.suffix == ".params":
+                continue
+            params = f.with_suffix(".params")
+            found.append(
+                ExtractedImage(f.suffix, f.read_bytes(), params.read_text().strip() if params.exists() else "")
+            )
+        return found
