@@ -1,29 +1,24 @@
-"""Cleanup steps on rendered pages: upright, straight, borderless, blank backs, seals, OCR image."""
+"""Cleanup steps on rendered pages: straight, borderless (and never cutting content), blank backs, seals."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
 
 import cv2
 import numpy as np
 import pytest
 
 from dangan.scanning.cleanup import (
-    clean_for_ocr,
     crop_borders,
     deskew,
     detect_blank,
     detect_colour_and_seal,
-    erase_ruled_lines,
     estimate_skew,
-    orient,
-    orientation_candidates,
-    speckle_noise,
-    turned_half,
 )
+from dangan.scanning.orientation import orient
 from dangan.scanning.page import PipelineOptions
+from dangan.scanning.reading import reading_copy
+from dangan.scanning.regions import find_text
 
 from .conftest import (
     black_border,
@@ -38,52 +33,6 @@ from .conftest import (
 )
 
 OPTIONS = PipelineOptions()
-
-
-# --------------------------------------------------------------------------- orientation
-
-
-@pytest.mark.parametrize(
-    "face,seed,kw",
-    [
-        ("song", 11, {}),
-        ("hei", 12, {"title": False}),
-        ("kai", 13, {"table": False}),
-    ],
-)
-@pytest.mark.parametrize("turned", [0, 90, 180, 270])
-def test_orient_brings_a_turned_form_upright(face, seed, kw, turned):
-    # given an upright form fed into the scanner turned by `turned` degrees
-    upright = render_form(200, face, seed=seed, **kw)
-    page = page_of(rotate_upright_by(upright, turned), dpi=200)
-    # when it is oriented
-    result = orient(page, OPTIONS)
-    # then it needed a clockwise turn of `turned` and now matches the upright page
-    assert result.rotation == turned
-    assert result.image.shape == upright.shape
-    assert np.array_equal(result.image, upright)
-
-
-def test_orientation_candidates_rank_all_four_turns():
-    page = page_of(rotate_upright_by(render_form(200, "song", seed=3), 180), dpi=200)
-    candidates = orientation_candidates(page)
-    assert sorted(r for r, _ in candidates) == [0, 90, 180, 270]
-    assert candidates[0][0] == 180
-    assert candidates[0][1] > 0.8
-    assert abs(sum(s for _, s in candidates) - 1) < 1e-6
-
-
-def test_upside_down_noisy_skewed_page_is_turned():
-    page = page_of(rotate_upright_by(speckle(skew(render_form(300, "kai", seed=4), 2.5), 0.01), 180))
-    assert orient(page, OPTIONS).rotation == 180
-
-
-def test_turned_half_is_the_pipelines_second_try():
-    page = orient(page_of(render_form(150, "song", seed=5), dpi=150), OPTIONS)
-    flipped = turned_half(page)
-    assert flipped.rotation == 180
-    assert np.array_equal(turned_half(flipped).image, page.image)
-    assert "orientation_margin" in page.metrics
 
 
 # --------------------------------------------------------------------------- skew
@@ -220,75 +169,6 @@ def test_red_heading_is_colour_but_not_a_seal():
     assert page.is_colour and not page.has_seal
 
 
-# --------------------------------------------------------------------------- OCR image
-
-
-def test_clean_page_is_not_binarised_for_ocr(form_300):
-    page = clean_for_ocr(page_of(form_300), OPTIONS)
-    assert page.metrics["noise"] < 4
-    assert len(np.unique(page.image)) > 16  # anti-aliased strokes kept, not thresholded away
-
-
-def test_ruled_table_rows_are_read_once_the_rules_are_erased(tmp_path):
-    from dangan.testing.synthetic import demo_cases, render_document
-
-    case = next(c for c in demo_cases(seed=3) if c.business_type == "XZ")
-    form = np.asarray(render_document("SQ", case)[0].image)
-    raw = _tesseract(cv2.cvtColor(form, cv2.COLOR_RGB2BGR)).replace(" ", "")
-    cleaned = _tesseract(clean_for_ocr(page_of(form), OPTIONS).image).replace(" ", "")
-    row = case.customer.address.replace(" ", "")[:8]  # 用电地址 sits in a ruled table cell
-    assert row not in raw, "the test needs a table Tesseract drops when the rules stay"
-    assert row in cleaned
-
-
-def test_noisy_page_is_denoised_and_binarised(form_300):
-    noisy = speckle(form_300, 0.02, 20)
-    page = clean_for_ocr(page_of(noisy), OPTIONS)
-    assert page.metrics["noise"] >= 4
-    assert set(np.unique(page.image)) <= {0, 255}
-    assert speckle_noise(page.gray, 300) < speckle_noise(page_of(noisy).gray, 300) / 3
-
-
-def test_sealed_page_drops_the_red_ink_for_ocr(form_150):
-    image = red_seal(form_150, (mm(150, 150), mm(250, 150)), dpi=150)
-    page = detect_colour_and_seal(page_of(image, dpi=150), OPTIONS)
-    ocr = clean_for_ocr(page, OPTIONS)
-    seal_area = ocr.gray[mm(235, 150) : mm(265, 150), mm(135, 150) : mm(165, 150)]
-    assert (seal_area > 128).mean() > (page.gray[mm(235, 150) : mm(265, 150), mm(135, 150) : mm(165, 150)] > 128).mean()
-    # black print under the seal stays dark (form rules are erased for OCR in both)
-    unsealed = erase_ruled_lines(page_of(form_150, dpi=150).gray, 150)
-    assert (ocr.gray < 100).sum() >= 0.9 * (unsealed < 100).sum()
-
-
-def _tesseract(image: np.ndarray) -> str:
-    import cv2
-
-    _ok, png = cv2.imencode(".png", image)
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    out = subprocess.run(
-        ["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", "6"],
-        input=png.tobytes(),
-        capture_output=True,
-        env=env,
-        check=True,
-    )
-    return out.stdout.decode()
-
-
-def test_suppressing_the_seal_lets_tesseract_read_the_signature_block():
-    # given a signature block with a seal stamped across the date, as customers' forms have
-    upright = render_form(300, "song", seed=8, title=False, table=False, paragraph=False)
-    h = upright.shape[0]
-    block = upright[h - mm(90, 300) : h - mm(20, 300)]
-    sealed = red_seal(block, (mm(145, 300), mm(38, 300)), dpi=300)
-    page = detect_colour_and_seal(page_of(sealed), OPTIONS)
-    assert page.has_seal
-    # when the red ink is dropped for OCR, Tesseract reads the date under the seal
-    cleaned = clean_for_ocr(page, OPTIONS).gray
-    text = _tesseract(cleaned).replace(" ", "")
-    assert "2023年5月12日" in text
-
-
 # --------------------------------------------------------------------------- colour kept, inputs untouched
 
 
@@ -322,25 +202,45 @@ def test_steps_never_write_into_their_input():
     image = rotate_upright_by(image, 90)
     before = image.copy()
     page = page_of(image, dpi=150)
-    for step in (orient, crop_borders, detect_colour_and_seal, deskew, detect_blank, clean_for_ocr):
+    for step in (find_text, orient, crop_borders, detect_colour_and_seal, deskew, detect_blank):
         page = step(page, OPTIONS)
+    reading_copy(page, "tesseract")
     assert np.array_equal(image, before)
     assert page.rotation == 90 and page.has_seal and abs(page.skew) > 1.0
 
 
 def test_blank_back_is_left_as_it_is():
     image = blank_back(150, seed=4)
-    page = deskew(orient(page_of(image, dpi=150), OPTIONS), OPTIONS)
+    page = deskew(orient(find_text(page_of(image, dpi=150), OPTIONS), OPTIONS), OPTIONS)
     assert page.rotation == 0 and page.skew == 0.0
-    assert page.metrics["orientation_margin"] == 0.0
     assert np.array_equal(page.image, image)
 
 
-def test_noisy_sealed_page_loses_both_noise_and_seal(form_150):
-    sealed = speckle(red_seal(form_150, (mm(150, 150), mm(250, 150)), dpi=150), 0.03, 20)
-    page = detect_colour_and_seal(page_of(sealed, dpi=150), OPTIONS)
-    assert page.has_seal
-    ocr = clean_for_ocr(page, OPTIONS)
-    assert set(np.unique(ocr.image)) <= {0, 255}
-    ring = ocr.gray[mm(230, 150) : mm(270, 150), mm(130, 150) : mm(170, 150)]
-    assert (ring == 0).mean() < 0.05
+# --------------------------------------------------------------------------- content is never cut
+
+
+@pytest.mark.parametrize("with_text_runs", [True, False])
+def test_a_white_on_dark_title_banner_is_content_not_a_border(with_text_runs):
+    # given an application whose title is printed white on a dark banner across the top edge
+    from dangan.testing.realworld import banner_form
+
+    image, _truth = banner_form(seed=1)
+    image = np.asarray(image)
+    page = page_of(image, dpi=300)
+    if with_text_runs:  # PP-OCR found the runs; without the models the banner's white title still counts
+        page = find_text(page, OPTIONS)
+    # when borders are cropped
+    page = crop_borders(page, OPTIONS)
+    # then nothing is cut or painted: the banner and its white title are still there
+    assert page.crop == (0, 0, image.shape[1], image.shape[0])
+    assert np.array_equal(page.image, image)
+
+
+def test_a_border_crop_never_cuts_into_text_found_in_the_border(form_150):
+    # given a scan whose black border has a white label printed on it near the sheet (a scanner
+    # imprinter's batch number), and a sheet with text right to its edge
+    scan = black_border(form_150, left=20, top=60, right=20, bottom=10)
+    cv2.putText(scan, "BATCH 0042", (40, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
+    page = crop_borders(find_text(page_of(scan, dpi=150), OPTIONS), OPTIONS)
+    # then the label is kept: the crop does not start below it
+    assert page.crop[1] <= 20

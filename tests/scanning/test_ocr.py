@@ -33,3 +33,57 @@ def test_cells_far_apart_keep_a_space_and_cjk_neighbours_touch():
     assert join_line([w("户", 0), w("名", 42), w("王", 400), w("建", 442), w("国", 484)]) == "户名 王建国"
     assert join_line([w("容量", 0), w("400", 82), w("kVA", 180)]) == "容量400 kVA"
     assert join_line([w("3", 0), w("4", 20), w("0", 40)]) == "340"  # one run split into characters
+
+
+def test_pp_ocr_is_the_default_engine():
+    assert PipelineOptions().engine == "rapidocr"
+    with pytest.raises(ValueError, match="unknown OCR engine"):
+        PipelineOptions(engine="abbyy")
+
+
+def test_the_cells_of_a_form_row_read_left_to_right_on_one_line():
+    from dangan.testing import realworld
+
+    image, truth = realworld.screenshot(seed=1)
+    result = get_engine("rapidocr").recognise(np.asarray(image), PipelineOptions())
+    row = next(line for line in truth.text.splitlines() if line.startswith("户名"))
+    assert row in result.text.splitlines()  # 户名 <name> 户号 <number>: one line, in order, a space per cell
+
+
+def test_each_chinese_character_has_its_own_box_on_its_ink(page):
+    result = get_engine("rapidocr").recognise(page, PipelineOptions())
+    gray = page.min(axis=2)
+    cjk = [w for w in result.words if "\u4e00" <= w.text <= "\u9fff"]
+    assert len(cjk) >= 20
+    on_ink = [(gray[w.top : w.top + w.height, w.left : w.left + w.width] < 128).any() for w in cjk]
+    assert all(on_ink)
+    widths = sorted(w.width for w in cjk)
+    assert widths[-1] < 2 * widths[len(widths) // 2]  # one character, not a run spread
+
+
+def test_tesseract_reads_a_latin_page_with_its_latin_model():
+    from pathlib import Path
+
+    from dangan.scanning.sources import inspect, read_page
+
+    real = Path(__file__).resolve().parent.parent / "data" / "real"
+    raw = read_page(inspect(real / "eurotext.tif"), 1)
+    result = get_engine("tesseract").recognise(raw.image, PipelineOptions(engine="tesseract"))
+    assert "-l eng" in result.engine
+    assert "quick" in result.text and "brown" in result.text and "website.com" in result.text
+
+
+def test_without_its_models_pp_ocr_falls_back_to_tesseract(monkeypatch, tmp_path, page):
+    from dangan.tools import ppocr
+
+    # the models are missing (a broken install): the true boundary here is the file system
+    monkeypatch.setattr(ppocr, "models_dir", lambda: tmp_path)
+    for cached in (ppocr.detector, ppocr.recogniser, ppocr.direction_classifier):
+        cached.cache_clear()
+    try:
+        engine = get_engine("rapidocr")
+        assert engine.name == "tesseract"
+        assert "3401405288" in engine.recognise(page, PipelineOptions()).text
+    finally:
+        for cached in (ppocr.detector, ppocr.recogniser, ppocr.direction_classifier):
+            cached.cache_clear()

@@ -1,40 +1,57 @@
-"""OCR engines behind one small interface. Tesseract is the default.
+"""OCR engines behind one small interface, and the page text they build.
 
-Tesseract's Chinese output separates every character with a space; we rebuild lines
-from its word boxes and join CJK characters without spaces, keeping spaces only where
-Latin words or numbers meet.
+PP-OCR (``rapidocr``: the models inside the rapidocr wheel, see dangan.tools.ppocr) is the
+default; Tesseract (``tesseract``, through pytesseract) is selectable, and it is what reads
+the page when PP-OCR's models cannot be loaded.
+
+Both give words with boxes on the page image, in reading order: text runs are merged into
+lines (a run joins the line it overlaps by half its height, so the cells of a form row read
+left to right), CJK characters touch, Latin words and a form's cell boundaries
+(户名 | 王建国) keep a space.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from typing import Protocol
 
 import cv2
 import numpy as np
 
+from dangan.scanning.page import ENGINES as ENGINE_NAMES
 from dangan.scanning.page import PipelineOptions, Word
-from dangan.tools import tesseract
+from dangan.scanning.regions import detect_text
+from dangan.tools import ppocr
+from dangan.tools import tesseract as tess
+
+log = logging.getLogger(__name__)
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
 
 
 @dataclass(frozen=True)
 class OcrResult:
     text: str
     words: tuple[Word, ...]
-    confidence: float | None  # mean word confidence 0-100, None when nothing was read
+    confidence: float | None  # mean character confidence 0-100, None when nothing was read
     engine: str
 
 
 class OcrEngine(Protocol):
     name: str
 
-    def recognise(self, image: np.ndarray, options: PipelineOptions) -> OcrResult: ...
+    def recognise(
+        self, image: np.ndarray, options: PipelineOptions, *, boxes: np.ndarray | None = None, char_px: float = 0.0
+    ) -> OcrResult: ...
+
+
+# --------------------------------------------------------------------------- text from words
 
 
 def join_line(words: list[Word]) -> str:
@@ -62,23 +79,49 @@ def text_from_words(words: tuple[Word, ...] | list[Word]) -> str:
     return "\n".join(join_line(lines[k]) for k in sorted(lines))
 
 
+def mean_confidence(words: tuple[Word, ...]) -> float | None:
+    confs = [w.conf for w in words]
+    return round(sum(confs) / len(confs), 1) if confs else None
+
+
+# --------------------------------------------------------------------------- Tesseract
+
+
+def latin_share(text: str) -> tuple[float, int]:
+    """Share of Latin letters among letters and CJK characters, and how many letters."""
+    latin = len(_LATIN_LETTER.findall(text))
+    cjk = len(_CJK.findall(text))
+    return (latin / (latin + cjk) if latin + cjk else 0.0), latin
+
+
+# A page Tesseract's chi_sim reads as mostly Latin letters is read again with eng (eurotext:
+# 8.1% CER with chi_sim, 2.6% with eng); Chinese forms with IDs and kVA stay below 0.3.
+LATIN_PAGE = 0.7
+LATIN_MIN_LETTERS = 20
+
+
 class TesseractEngine:
     name = "tesseract"
 
-    def recognise(self, image: np.ndarray, options: PipelineOptions) -> OcrResult:
+    def recognise(
+        self, image: np.ndarray, options: PipelineOptions, *, boxes: np.ndarray | None = None, char_px: float = 0.0
+    ) -> OcrResult:
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         with tempfile.TemporaryDirectory(prefix="dangan-ocr-") as tmp:
             # A lightly compressed greyscale PNG: cheaper to write than pytesseract's RGB PNG.
             src = os.path.join(tmp, "page.png")
             cv2.imwrite(src, gray, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-            out = tesseract.tsv(src, language=options.language, psm=options.psm)
-        words = parse_tsv(out)
-        confs = [w.conf for w in words]
+            language = options.language
+            words = parse_tsv(tess.tsv(src, language=language, psm=options.psm))
+            share, letters = latin_share("".join(w.text for w in words))
+            if share >= LATIN_PAGE and letters >= LATIN_MIN_LETTERS and "eng" in tess.languages():
+                language = "eng"
+                words = parse_tsv(tess.tsv(src, language=language, psm=options.psm))
         return OcrResult(
-            text=text_from_words(words),
-            words=words,
-            confidence=round(sum(confs) / len(confs), 1) if confs else None,
-            engine=f"{tesseract.version()} -l {options.language} --psm {options.psm}",
+            text_from_words(words),
+            words,
+            mean_confidence(words),
+            f"{tess.version()} -l {language} --psm {options.psm}",
         )
 
 
@@ -100,73 +143,154 @@ def parse_tsv(tsv: str) -> tuple[Word, ...]:
     return tuple(words)
 
 
+# --------------------------------------------------------------------------- PP-OCR
+
+
+@dataclass(frozen=True)
+class _Run:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    line: ppocr.TextLine
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+
 class RapidOcrEngine:
-    """PP-OCR (detection + recognition) from the models inside the rapidocr wheel, run by
-    onnxruntime on one thread: no download at run time. Far better than Tesseract's fast
-    chi_sim model on names and addresses; slower. Each detected text run is split into
-    per-character boxes (CJK glyphs are near-monospaced) so hits can be boxed precisely."""
+    """PP-OCR detection and recognition (dangan.tools.ppocr). The detector's boxes come
+    from the page (found once, early, and moved with every turn and crop) or are found here."""
 
     name = "rapidocr"
 
-    @staticmethod
-    @lru_cache(maxsize=1)
-    def _engine():
-        from rapidocr import RapidOCR
+    def recognise(
+        self, image: np.ndarray, options: PipelineOptions, *, boxes: np.ndarray | None = None, char_px: float = 0.0
+    ) -> OcrResult:
+        if boxes is None:
+            from dangan.scanning.regions import DET_CHAR_PX, FALLBACK_LONG_SIDE
 
-        return RapidOCR(
-            params={
-                "Global.log_level": "error",
-                "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-            }
-        )
-
-    def recognise(self, image: np.ndarray, options: PipelineOptions) -> OcrResult:
-        bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-        out = self._engine()(bgr)
-        runs = []
-        for box, text, score in zip(out.boxes if out.boxes is not None else [], out.txts or (), out.scores or ()):
-            xs, ys = [pt[0] for pt in box], [pt[1] for pt in box]
-            runs.append((int(min(xs)), int(min(ys)), int(max(xs) - min(xs)), int(max(ys) - min(ys)), text, score))
-        words = tuple(w for line_no, line in enumerate(_lines(runs)) for w in _split_run(line, line_no))
-        confs = [s for *_, s in runs]
+            scale = DET_CHAR_PX / char_px if char_px else FALLBACK_LONG_SIDE / max(image.shape[:2])
+            boxes = detect_text(image, float(np.clip(scale, 0.05, 1.0)), pad=2 * (char_px or 20))
+        lines = ppocr.read_lines(image, list(boxes)) if len(boxes) else []
+        runs = [_Run(*ln.box.min(axis=0), *ln.box.max(axis=0), ln) for ln in lines]
+        words = tuple(w for n, row in enumerate(reading_order(runs)) for w in _row_words(row, n))
         return OcrResult(
-            text_from_words(words),
+            "\n".join(row_text(row) for row in reading_order(runs)),
             words,
-            round(100 * sum(confs) / len(confs), 1) if confs else None,
-            f"rapidocr {_version('rapidocr')} (PP-OCR, onnxruntime)",
+            mean_confidence(words),
+            f"rapidocr {_version('rapidocr')} (PP-OCR {ppocr.DET_MODEL.split('_')[0]}, onnxruntime)",
         )
 
 
-def _lines(runs: list[tuple]) -> list[list[tuple]]:
-    """Group text runs into lines (vertical overlap over half the smaller height), each
-    sorted left to right: PP-OCR returns form cells in detection order, not reading order."""
-    lines: list[list[tuple]] = []
-    for run in sorted(runs, key=lambda r: r[1] + r[3] / 2):
-        _x, y, _w, h = run[:4]
-        for line in lines:
-            ly, lh = line[0][1], line[0][3]
-            if min(y + h, ly + lh) - max(y, ly) > 0.5 * min(h, lh):
-                line.append(run)
-                break
+TALL_RUN = 2.5  # runs this many times the usual height (a seal, a stamp, a big title) stand alone
+
+
+def reading_order(runs: list[_Run]) -> list[list[_Run]]:
+    """Runs grouped into lines, top to bottom, each left to right. A run joins the line whose
+    vertical band it overlaps by at least half the smaller height; the band grows with it.
+    A much taller run is a line of its own, so it cannot chain two lines into one."""
+    lines: list[tuple[list[float], list[_Run]]] = []
+    usual = float(np.median([r.height for r in runs])) if runs else 0.0
+    for run in sorted(runs, key=lambda r: (r.y0 + r.y1) / 2):
+        if run.height > TALL_RUN * usual:
+            lines.append(([run.y0, run.y1], [run]))
+            continue
+        best, best_overlap = None, 0.0
+        for band, members in lines:
+            if members[0].height > TALL_RUN * usual:
+                continue
+            overlap = min(run.y1, band[1]) - max(run.y0, band[0])
+            need = 0.5 * min(run.height, band[1] - band[0])
+            if overlap >= need and overlap > best_overlap:
+                best, best_overlap = (band, members), overlap
+        if best is None:
+            lines.append(([run.y0, run.y1], [run]))
         else:
-            lines.append([run])
-    return [sorted(line, key=lambda r: r[0]) for line in lines]
+            band, members = best
+            members.append(run)
+            band[0], band[1] = min(band[0], run.y0), max(band[1], run.y1)
+    lines.sort(key=lambda bm: bm[0][0])
+    return [sorted(members, key=lambda r: r.x0) for _band, members in lines]
 
 
-def _split_run(line: list[tuple], line_no: int) -> list[Word]:
-    words = []
-    for x, y, w, h, text, score in line:
-        text = text.strip()
+_CJK_SPACE = re.compile(
+    r"(?<=[\u3400-\u9fff\uff00-\uffef\u3000-\u303f])\s+(?=[\u3400-\u9fff\uff00-\uffef\u3000-\u303f])"
+)
+
+
+def _run_text(run: _Run) -> str:
+    return _CJK_SPACE.sub("", run.line.text.strip())
+
+
+def row_text(row: list[_Run]) -> str:
+    """One line's text: runs touch unless a wide gap (a cell boundary) or two Latin ends
+    meet, which get one space."""
+    out, prev = "", None
+    for run in row:
+        text = _run_text(run)
         if not text:
             continue
-        step = w / len(text)
-        words.extend(
-            Word(ch, int(x + i * step), y, max(1, int(step)), h, round(100 * score, 1), line_no)
-            for i, ch in enumerate(text)
-            if not ch.isspace()
-        )
+        if prev is not None and out:
+            gap = run.x0 - prev.x1
+            latin = not (_CJK.match(out[-1]) or _CJK.match(text[0]))
+            if gap > 0.8 * max(run.height, prev.height) or latin:
+                out += " "
+        out += text
+        prev = run
+    return out
+
+
+def _row_words(row: list[_Run], line_no: int) -> list[Word]:
+    """Words with boxes from the characters' positions the recogniser reported: a CJK
+    character is a word of its own, a Latin or digit sequence one word."""
+    words: list[Word] = []
+    for run in row:
+        ln = run.line
+        crop_w = max(1.0, float(np.linalg.norm(ln.box[1] - ln.box[0])))
+        scale = (run.x1 - run.x0) / crop_w
+        chars = list(ln.text)  # one decoded step per character, spaces included
+        xs = [run.x0 + x * scale for x in ln.xs]
+        if len(xs) != len(chars):  # positions unknown: spread the characters evenly
+            xs = [run.x0 + (i + 0.5) * (run.x1 - run.x0) / max(1, len(chars)) for i in range(len(chars))]
+        confs = list(ln.char_scores) if len(ln.char_scores) == len(chars) else [ln.score] * len(chars)
+        alts = list(ln.alternatives) if len(ln.alternatives) == len(chars) else [""] * len(chars)
+        pitch = min(run.height, (run.x1 - run.x0) / max(1, len(chars)))
+        for token in _tokens(chars):
+            left, right = xs[token[0]] - pitch * 0.5, xs[token[-1]] + pitch * 0.5
+            if len(token) > 1:  # Latin letters are narrower than the line is high
+                left, right = xs[token[0]] - pitch * 0.3, xs[token[-1]] + pitch * 0.3
+            text = "".join(chars[i] for i in token)
+            conf = 100 * min(confs[i] for i in token)
+            alt = alts[token[0]] if len(token) == 1 else ""
+            words.append(_word(text, left, run.y0, right - left, run.height, conf, line_no, alt))
     return words
+
+
+def _tokens(chars: list[str]) -> list[list[int]]:
+    """Indices of CHARS grouped into words: each CJK character alone, runs of anything else
+    together, spaces between."""
+    tokens: list[list[int]] = []
+    latin: list[int] = []
+    for i, ch in enumerate(chars):
+        if ch.isspace() or _CJK.match(ch):
+            if latin:
+                tokens.append(latin)
+                latin = []
+            if not ch.isspace():
+                tokens.append([i])
+        else:
+            latin.append(i)
+    if latin:
+        tokens.append(latin)
+    return tokens
+
+
+def _word(text, left, top, width, height, conf, line, alt) -> Word:
+    return Word(
+        text, int(left), int(top), max(1, round(float(width))), max(1, round(float(height))), round(conf, 1), line, alt
+    )
 
 
 @cache
@@ -176,11 +300,23 @@ def _version(package: str) -> str:
     return version(package)
 
 
-ENGINES: dict[str, type] = {"tesseract": TesseractEngine, "rapidocr": RapidOcrEngine}
+# --------------------------------------------------------------------------- choosing one
+
+ENGINES: dict[str, type] = {"rapidocr": RapidOcrEngine, "tesseract": TesseractEngine}
+if tuple(ENGINES) != ENGINE_NAMES:  # page.ENGINES is what options validate against
+    raise ImportError("scanning.ocr.ENGINES and scanning.page.ENGINES disagree")
 
 
 def get_engine(name: str) -> OcrEngine:
-    try:
-        return ENGINES[name]()
-    except KeyError:
-        raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(ENGINES)}") from None
+    """The engine NAME; PP-OCR falls back to Tesseract when its models cannot be loaded."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(ENGINES)}")
+    if name == "rapidocr" and not ppocr.available():
+        _warn_fallback()
+        return TesseractEngine()
+    return ENGINES[name]()
+
+
+@cache
+def _warn_fallback() -> None:
+    log.warning("PP-OCR models cannot be loaded (reinstall the rapidocr package): reading pages with Tesseract")

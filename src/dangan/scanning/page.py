@@ -7,6 +7,7 @@ database, no index and no files except the inputs they are given.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +26,7 @@ class Word:
     height: int
     conf: float
     line: int = 0  # line number on the page, 0-based, in reading order
+    alt: str = ""  # the engine's second choice for this character, when it had one
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,17 @@ class QualityFlag:
     message: str  # plain English, says what to do
 
 
+ENGINES = ("rapidocr", "tesseract")  # OCR engines, the default first (see scanning.ocr)
+
+
 @dataclass(frozen=True)
 class PipelineOptions:
     """All tunables of the page pipeline in one validated place."""
 
-    engine: str = "tesseract"
-    language: str = "chi_sim"
+    # PP-OCR reads names and addresses far better than Tesseract's chi_sim (bench/ocr_quality.py);
+    # Tesseract stays selectable and is the fallback when the models cannot be loaded.
+    engine: str = "rapidocr"
+    language: str = "chi_sim"  # Tesseract's model; a page that reads as Latin is read again with eng
     psm: int = 6
     min_dpi_fail: int = 200
     min_dpi_warn: int = 300
@@ -50,6 +57,12 @@ class PipelineOptions:
     max_residual_skew: float = 3.0
     osd_min_confidence: float = 3.0
     low_confidence: float = 60.0
+    # A key field (户号, name, ID number, work order) whose weakest character the engine was
+    # less sure of than this (0-100) goes to the QA queue with the engine's other reading.
+    field_min_confidence: float = 50.0
+    # 工单编号 as the scheme defines it; OCR look-alike letters are read as digits only when it
+    # says the number is digits only.
+    work_order_pattern: str = r"\d{16}"
     # (code, (title hint, …)) per document type, from the classification scheme
     doc_type_hints: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # (name, code) per business type, from the classification scheme
@@ -60,6 +73,14 @@ class PipelineOptions:
             raise ValueError(f"page segmentation mode must be 0-13, got {self.psm}")
         if not 0 < self.min_dpi_fail <= self.min_dpi_warn:
             raise ValueError("min_dpi_fail must be positive and not above min_dpi_warn")
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown OCR engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
+        try:
+            re.compile(self.work_order_pattern)
+        except re.error as e:
+            raise ValueError(
+                f"work-order pattern {self.work_order_pattern!r} is not a regular expression: {e}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -69,7 +90,7 @@ class PageState:
     source: str  # path of the input file the page came from
     page_no: int  # 1-based page number within that file
     image: np.ndarray  # the current *derived* image, RGB uint8 (H, W, 3) — grey (H, W) only for OCR's reading copy
-    dpi: int  # resolution of the scan as recorded in the file (or assumed)
+    dpi: int  # resolution of the scan as recorded in the file; 0 when it records none (see `resolution`)
     master_sha256: str = ""  # checksum of the stored master image bytes
     rotation: int = 0  # clockwise degrees applied to reach upright: 0, 90, 180 or 270
     skew: float = 0.0  # degrees of skew corrected
@@ -86,6 +107,11 @@ class PageState:
     fields: dict[str, Any] = field(default_factory=dict)  # extracted field proposals
     doc_type: str | None = None  # document type code from the classification scheme
     doc_type_score: float = 0.0
+    title: str = ""  # the document title printed on the page ('' when it has none)
+    title_confidence: float = 0.0  # 0-1
+    # Text runs found on the current image: quadrilaterals (N, 4, 2) in its pixel coordinates,
+    # kept in step by every step that turns, crops or straightens the image.
+    text_boxes: np.ndarray | None = field(default=None, compare=False)
 
     def with_flag(self, code: str, severity: str, message: str) -> PageState:
         return replace(self, flags=self.flags + (QualityFlag(code, severity, message),))

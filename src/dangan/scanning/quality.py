@@ -13,8 +13,11 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from dangan.scanning.cleanup import MAX_SKEW, downscaled_gray, estimate_skew, grey_of, ink_mask, speckle_noise
+from dangan.scanning.analysis import downscaled_gray, grey_of, ink_mask
+from dangan.scanning.cleanup import MAX_SKEW, estimate_skew
 from dangan.scanning.page import PageState, PipelineOptions, QualityFlag
+from dangan.scanning.reading import paper_noise
+from dangan.scanning.resolution import working_dpi
 
 QUALITY_CODES = frozenset(
     {"low_dpi", "skew", "blur", "too_dark", "faint", "black_area", "seal_not_colour", "low_confidence"}
@@ -71,7 +74,7 @@ def residual_skew(page: PageState, gray: np.ndarray) -> float:
     more crooked than that. Otherwise measure now (~15 ms)."""
     estimate = page.metrics.get("skew_estimate")
     if estimate is None:
-        return round(abs(estimate_skew(gray, page.dpi)), 2)
+        return round(abs(estimate_skew(gray, working_dpi(page))), 2)
     if abs(estimate) >= MAX_SKEW - 0.05:
         return round(abs(estimate), 2)
     return 0.0 if page.skew else round(abs(estimate), 2)
@@ -81,13 +84,14 @@ def measure_quality(page: PageState, options: PipelineOptions) -> PageState:
     """Fill metrics: dpi, residual_skew (degrees still on the page), sharpness, brightness,
     paper, ink, contrast, dark_clip, bright_clip (fractions), noise."""
     gray = grey_of(page.image)
-    small, _ = downscaled_gray(gray, page.dpi, SHARPNESS_DPI)  # the copy sharpness() uses (cached)
+    dpi = working_dpi(page)
+    small, _ = downscaled_gray(gray, dpi, SHARPNESS_DPI)  # the copy sharpness() uses (cached)
     metrics = {
         **page.metrics,
-        "dpi": float(page.dpi),
+        "dpi": float(dpi),
         "residual_skew": residual_skew(page, gray),
-        "sharpness": round(sharpness(gray, page.dpi), 4),
-        "noise": round(speckle_noise(gray, page.dpi), 2),
+        "sharpness": round(sharpness(gray, dpi), 4),
+        "noise": round(paper_noise(gray, page.metrics.get("char_px", 0.0)), 2),
         **{k: round(v, 4) for k, v in grey_levels(small).items()},
     }
     return replace(page, metrics=metrics)
@@ -216,7 +220,7 @@ def quality_flags(page: PageState, options: PipelineOptions) -> list[QualityFlag
         not page.has_seal
         and not page.is_blank
         and delivered_grey(page)
-        and grey_seal_likely(grey_of(page.image), page.dpi)
+        and grey_seal_likely(grey_of(page.image), working_dpi(page))
     ):
         flags.append(
             QualityFlag(
