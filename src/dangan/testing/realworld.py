@@ -34,19 +34,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from dangan.testing.synthetic import (
-    A4_MM,
-    MM_PER_INCH,
-    CaseProfile,
-    apply_seal,
-    cn_date,
-    degrade,
-    font,
-    make_case,
-    make_customer,
-    seal_layer,
-    sq_title,
-)
+from dangan.testing.synthetic.forms import cn_date, sq_title
+from dangan.testing.synthetic.people import CaseProfile, make_case, make_customer
+from dangan.testing.synthetic.render import A4_MM, MM_PER_INCH, apply_seal, font, seal_layer
+from dangan.testing.synthetic.scanner import degrade
 
 _LATIN = "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf"
 _LATIN_BOLD = "/usr/share/fonts/truetype/liberation/LiberationSerif-Bold.ttf"

@@ -19,6 +19,10 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
 
 import cv2
 import numpy as np
@@ -65,7 +69,7 @@ def models_dir() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
-def _session(name: str):
+def _session(name: str) -> InferenceSession:
     folder = models_dir()
     if folder is None:
         raise ModelUnavailable("the rapidocr package is not installed")
@@ -91,12 +95,12 @@ def _session(name: str):
 
 
 @cache
-def detector():
+def detector() -> InferenceSession:
     return _session(DET_MODEL)
 
 
 @cache
-def recogniser():
+def recogniser() -> tuple[InferenceSession, list[str]]:
     session = _session(REC_MODEL)
     chars = session.get_modelmeta().custom_metadata_map.get("character")
     if not chars:
@@ -105,7 +109,7 @@ def recogniser():
 
 
 @cache
-def direction_classifier():
+def direction_classifier() -> InferenceSession:
     return _session(CLS_MODEL)
 
 

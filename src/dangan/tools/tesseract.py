@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from dangan.tools import ToolFailed, ToolMissing, ToolTimeout
 
@@ -20,7 +22,7 @@ from dangan.tools import ToolFailed, ToolMissing, ToolTimeout
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 
-def _call(fn, *args, timeout: float, **kwargs):
+def _call(fn: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> Any:
     import pytesseract
 
     try:
