@@ -3,6 +3,7 @@
 import os
 import random
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -353,3 +354,59 @@ def test_real_tesseract_titles(font):
     assert clean_ok >= len(REAL_TITLES) - 1
     degraded_ok = sum(1 for d, want, got, _ in outcomes if d and got == want)
     assert degraded_ok >= len(REAL_TITLES) - 3
+
+
+# --- the title and the business ---------------------------------------------------------------
+
+
+def _words(text: str, sizes: dict[int, int]) -> tuple:
+    from dangan.scanning.page import Word
+
+    return tuple(
+        Word(ch, 40 * i, 60 * n, sizes.get(n, 40), sizes.get(n, 40), 95.0, n)
+        for n, line in enumerate(text.splitlines())
+        for i, ch in enumerate(line.replace(" ", ""))
+    )
+
+
+def test_the_title_is_the_printed_title_never_punctuation():
+    text = "， 、\n供 用 电 合 同\n户号：3401405288"  # noise above the title, read as punctuation
+    page = classify_step(page_with(text), PipelineOptions(), DOC_TYPES)
+    assert page.doc_type == "HT" and page.title == "供用电合同" and 0.9 <= page.title_confidence <= 1.0
+
+
+def test_an_unknown_document_keeps_its_large_printed_title_and_a_plain_page_has_none():
+    text = "国网××供电公司\n用电检查通知书\n户号：3401405288 户名：王建国"
+    page = replace(page_with(text), words=_words(text, {1: 70}))  # the second line printed larger
+    titled = classify_step(page, PipelineOptions(), DOC_TYPES)
+    assert titled.doc_type is None and titled.title == "用电检查通知书" and 0 < titled.title_confidence <= 0.5
+    plain = replace(
+        page_with("第三条 供电方式\n供电人通过10kV线路供电"),
+        words=_words("第三条 供电方式\n供电人通过10kV线路供电", {}),
+    )
+    assert classify_step(plain, PipelineOptions(), DOC_TYPES).title == ""
+    noise = replace(page_with("，、\n户号"), words=_words("，、\n户号", {0: 90}))
+    assert classify_step(noise, PipelineOptions(), DOC_TYPES).title == ""
+
+
+def test_every_business_type_of_the_scheme_is_recognised_on_its_application():
+    from dangan.archive.business.scheme import load_scheme
+    from dangan.scanning.classify import classify_business
+    from dangan.scanning.pipeline import options_from_scheme
+
+    names = options_from_scheme(load_scheme()).business_type_names
+    assert ("销户", "XH") in names
+    for name, code in names:
+        text = f"用电申请书\n户号：3401405288\n本人（单位）申请办理{name}业务，已结清全部电费。"
+        assert classify_business(text, names) == code, name
+
+
+def test_the_title_names_the_business_when_the_body_does_not():
+    from dangan.scanning.classify import classify_business
+
+    names = (("销户", "XH"), ("暂停", "ZT"), ("减容", "JR"))
+    assert classify_business("销户申请表\n户名：王建国\n拆除计量装置，终止合同。", names, "销户申请表") == "XH"
+    # a title serving two businesses decides nothing; the body does
+    both = "暂停（减容）用电申请表\n申请办理减容业务"
+    assert classify_business(both, names, "暂停（减容）用电申请表") == "JR"
+    assert classify_business("暂停（减容）用电申请表\n户名：王建国", names, "暂停（减容）用电申请表") is None

@@ -10,7 +10,8 @@ import pytest
 
 from dangan.archive.identifiers import iso7064_mod11_2, validate_ric
 from dangan.archive.records.numbering import ArchiveNumber
-from dangan.scanning.fields import extract_fields, extract_fields_step, parse_capacity_value
+from dangan.scanning.field_values import parse_capacity_value
+from dangan.scanning.fields import extract_fields, extract_fields_step
 from dangan.scanning.page import PageState, PipelineOptions
 
 ID_OK = "11010519491231002X"
@@ -253,7 +254,27 @@ def test_a_form_cell_gap_stands_for_the_colon_but_spaced_out_text_does_not():
     fields = extract_fields("户名 杭州润泽食品有限公司 户号 1929078997\n用电地址 浙江省杭州市上城区黄河路147号")
     assert fields["customer_name"].value == "杭州润泽食品有限公司"
     assert fields["address"].value.startswith("浙江省杭州市")
-    # raw Tesseract puts a space between every character: a bare label word is not a label
-    assert "customer_name" not in extract_fields("户 名 杭 州 润 泽 食 品 有 限 公 司")
+    # raw Tesseract puts a space between every character: a bare label word inside a line is not a label
+    assert "customer_name" not in extract_fields("本 户 户 名 变 更 为 杭 州 润 泽 食 品 有 限 公 司")
+    # one opening the line, with a name-shaped value after it, is (an ID card prints 姓名张伟)
+    assert extract_fields("姓名张伟")["customer_name"].value == "张伟"
+    assert "customer_name" not in extract_fields("申请人已结清全部电费及违约金")
     # and what follows a label must still look like its value
     assert not extract_fields("本人申请在上述 地址 新装用电")["address"].valid
+
+
+def test_the_work_order_format_comes_from_the_scheme_and_letters_stay_letters_unless_it_says_digits():
+    # digits only (the default, 16 digits): an O read for a 0 is repaired, and said so
+    digits = extract_fields("工单编号：2O24031500001234")["work_order"]
+    assert digits.value == "2024031500001234" and digits.valid and "look-alike" in digits.reason
+    # a scheme whose work orders carry letters: nothing is "corrected"
+    lettered = extract_fields("工单编号：GD2024031500001234", r"[A-Z]{2}\d{16}")["work_order"]
+    assert lettered.value == "GD2024031500001234" and lettered.valid and not lettered.reason
+    garbled = extract_fields("工单编号：GD2O24031500001234", r"[A-Z]{2}\d{16}")["work_order"]
+    assert garbled.value == "GD2O24031500001234" and not garbled.valid
+    # and the pipeline takes the format from its options
+    page = extract_fields_step(
+        PageState(source="t", page_no=1, image=np.zeros((1, 1, 3), np.uint8), dpi=300, text="工单编号：SO24000001"),
+        PipelineOptions(work_order_pattern=r"[A-Z]{2}\d{8}"),
+    )
+    assert page.fields["work_order"].value == "SO24000001" and page.fields["work_order"].valid

@@ -21,6 +21,9 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
+
+import numpy as np
 
 from dangan.scanning.page import PageState, PipelineOptions
 
@@ -236,12 +239,75 @@ def classify_step(
     other page left unclassified gets a 'doc_type_unknown' warning."""
     hints = doc_types if doc_types is not None else dict(options.doc_type_hints)
     result = classify_document(page.text, hints)
-    page = replace(page, doc_type=result.code, doc_type_score=result.score)
+    title, title_confidence = document_title(page, result)
+    page = replace(
+        page, doc_type=result.code, doc_type_score=result.score, title=title, title_confidence=title_confidence
+    )
     continuation = result.code is None and bool(continuation_evidence(page.text))
     page = replace(page, metrics={**page.metrics, "continuation": 1.0 if continuation else 0.0})
     if result.code is None and not continuation and not page.is_blank and page.text.strip():
         page = page.with_flag("doc_type_unknown", "warn", f"{result.reason}: choose the document type for this page.")
     return page
+
+
+# --- the title --------------------------------------------------------------------------------
+
+_LETTER = re.compile(f"[{_CJK}A-Za-z]")
+_MIN_TITLE_LETTERS = 2  # a title is words, never a lone mark or punctuation
+_TITLE_TYPE = 1.25  # an unrecognised title stands out by being printed this much larger
+_SURE_TITLE = 0.7
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+
+
+def _clean(line: str) -> str:
+    return re.sub(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])", "", unicodedata.normalize("NFKC", line).strip())[:80]
+
+
+def _line_confidence(page: PageState, index: int) -> float:
+    """Mean character confidence (0-1) of raw text line INDEX, 1.0 when the words are unknown."""
+    confs = [w.conf for w in page.words if w.line == index]
+    return sum(confs) / len(confs) / 100 if confs else 1.0
+
+
+def document_title(page: PageState, result: Classification) -> tuple[str, float]:
+    """The title printed on the page as it reads there, and how sure we are of it (0-1): the
+    line that matched the document type's title; failing that, a short line near the top
+    printed clearly larger than the rest; '' when the page has none."""
+    raw = [(i, line) for i, line in enumerate((page.text or "").splitlines()) if line.strip()][:TITLE_LINES]
+    if result.code is not None and result.matched_hint:
+        hint = _matchable(result.matched_hint)
+        spans = [([i], line) for i, line in raw] + [
+            ([i, j], a + b)
+            for (i, a), (j, b) in pairwise(raw)  # a title OCR broke in two
+        ]
+        best = max(spans, key=lambda s: (_similarity(hint, _matchable(s[1])), -len(s[1])), default=None)
+        if best is not None and len(_LETTER.findall(best[1])) >= _MIN_TITLE_LETTERS:
+            conf = min(_line_confidence(page, i) for i in best[0])
+            return _clean(best[1]), round(result.score * conf, 3)
+    # type size: the width of a CJK character (they are square; a run's box height is looser)
+    heights: dict[int, list[int]] = {}
+    for w in page.words:
+        heights.setdefault(w.line, []).append(w.width if len(w.text) == 1 and _CJK_CHAR.match(w.text) else w.height)
+    if not heights:
+        return "", 0.0
+    usual = float(np.median([h for hs in heights.values() for h in hs]))
+    candidates = []
+    for i, line in raw:
+        tall = float(np.median(heights.get(i, [0])))
+        matchable = _matchable(line)
+        if (
+            tall >= _TITLE_TYPE * usual
+            and len(_LETTER.findall(line)) >= _MIN_TITLE_LETTERS
+            and _title_likeness(line, matchable) == 1.0
+        ):
+            candidates.append((tall, i, line))
+    if not candidates:
+        return "", 0.0
+    _tall, i, line = max(candidates)
+    conf = _line_confidence(page, i)
+    if conf < _SURE_TITLE:  # an unrecognised line read unsurely is more likely noise than a title
+        return "", 0.0
+    return _clean(line), round(0.5 * conf, 3)
 
 
 # --- business type ----------------------------------------------------------------------------
@@ -250,29 +316,41 @@ def classify_step(
 APPLICATION = "SQ"
 
 
-def classify_business(text: str, names: Sequence[tuple[str, str]]) -> str | None:
+def classify_business(text: str, names: Sequence[tuple[str, str]], title: str = "") -> str | None:
     """The business type code whose name the page body mentions most; None on a tie or
-    no mention. A name inside a longer one (暂停 in 暂停恢复) counts only for the longer."""
-    body = re.sub(r"\s+", "", "\n".join(text.splitlines()[1:]))  # the title names the form, not the case
+    no mention. A name inside a longer one (暂停 in 暂停恢复) counts only for the longer.
+    The title names the form (暂停（减容）用电申请表 serves two businesses), so it decides only
+    when the body names none and it names exactly one (销户申请表)."""
+    lines = text.splitlines()
+    if title and lines and _matchable(lines[0]) == _matchable(title) or not title:
+        lines = lines[1:]
+    found = _business_counts(re.sub(r"\s+", "", "\n".join(lines)), names)
+    if not found and title:
+        in_title = _business_counts(re.sub(r"\s+", "", title), names)
+        found = in_title if len(in_title) == 1 else {}
+    if not found:
+        return None
+    ranked = sorted(found.items(), key=lambda kv: -kv[1])
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None
+    return ranked[0][0]
+
+
+def _business_counts(body: str, names: Sequence[tuple[str, str]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for name, code in sorted(names, key=lambda nc: -len(nc[0])):
         n = body.count(name)
         if n:
             counts[code] = counts.get(code, 0) + n
             body = body.replace(name, "\0")
-    if not counts:
-        return None
-    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        return None
-    return ranked[0][0]
+    return counts
 
 
 def business_step(page: PageState, options: PipelineOptions) -> PageState:
     """Pipeline step: on an application page, propose the case's business type."""
     if page.doc_type != APPLICATION or not options.business_type_names:
         return page
-    code = classify_business(page.text, options.business_type_names)
+    code = classify_business(page.text, options.business_type_names, page.title)
     if code is None:
         return page
     proposal = {

@@ -256,11 +256,11 @@ def _row_words(row: list[_Run], line_no: int) -> list[Word]:
             xs = [run.x0 + (i + 0.5) * (run.x1 - run.x0) / max(1, len(chars)) for i in range(len(chars))]
         confs = list(ln.char_scores) if len(ln.char_scores) == len(chars) else [ln.score] * len(chars)
         alts = list(ln.alternatives) if len(ln.alternatives) == len(chars) else [""] * len(chars)
-        pitch = min(run.height, (run.x1 - run.x0) / max(1, len(chars)))
+        steps = np.diff(xs) if len(xs) > 1 else np.zeros(0)
+        # a character's advance, from the recogniser's positions (the box has margins round the text)
+        pitch = float(np.median(steps)) if len(steps) else min(0.8 * run.height, run.x1 - run.x0)
         for token in _tokens(chars):
             left, right = xs[token[0]] - pitch * 0.5, xs[token[-1]] + pitch * 0.5
-            if len(token) > 1:  # Latin letters are narrower than the line is high
-                left, right = xs[token[0]] - pitch * 0.3, xs[token[-1]] + pitch * 0.3
             text = "".join(chars[i] for i in token)
             conf = 100 * min(confs[i] for i in token)
             alt = alts[token[0]] if len(token) == 1 else ""

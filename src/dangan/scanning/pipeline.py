@@ -2,7 +2,8 @@
 
     resolution → find text → orient → crop borders → colour and seals → deskew → blank?
            → cover sheet? → measure quality → OCR (a reading copy made for the engine)
-           → fields → title and document type → business type → quality flags
+           → fields (key fields read unsurely go to the QA queue) → title and document type
+           → business type → quality flags
 
 Only `find_text` and `ocr` call out to an engine; nothing here touches the database, the
 index or any file but the page it is given. The image a step leaves on the page is the
@@ -20,6 +21,7 @@ import cv2
 from dangan.scanning.classify import business_step, classify_step
 from dangan.scanning.cleanup import crop_borders, deskew, detect_blank, detect_colour_and_seal
 from dangan.scanning.covers import detect_cover
+from dangan.scanning.field_checks import check_field_confidence
 from dangan.scanning.fields import extract_fields_step
 from dangan.scanning.ocr import get_engine
 from dangan.scanning.orientation import orient
@@ -73,6 +75,7 @@ STEPS: tuple[Step, ...] = (
     measure_quality,
     ocr,
     extract_fields_step,
+    check_field_confidence,
     classify_step,
     business_step,
     check_quality,
