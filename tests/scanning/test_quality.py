@@ -134,3 +134,49 @@ def test_a_page_with_only_a_signature_block_is_not_faint_or_blurred():
     page = check_quality(page_of(sparse), OPTIONS)
     assert page.flags == ()
     assert page.metrics["contrast"] > 150
+
+
+# --------------------------------------------------------------------------- precision on real pages
+
+
+@pytest.fixture(scope="module")
+def defects():
+    from dangan.scanning.pipeline import STEPS, run_pipeline
+    from dangan.testing.realworld import defect_pages
+
+    no_text = tuple(s for s in STEPS if s.__name__ not in ("ocr",))  # the flags need the pixels, not the words
+    out = {}
+    for d in defect_pages(seed=5):
+        page = page_of(np.asarray(d.image.convert("RGB")), dpi=d.dpi)
+        out[d.name] = (d, run_pipeline(page, OPTIONS, no_text))
+    return out
+
+
+def test_each_scanning_defect_raises_its_flag_and_nothing_else_sends_it_to_the_queue(defects):
+    for name, (d, page) in defects.items():
+        flags = flags_by_code(page)
+        if d.flag:
+            assert d.flag in flags and flags[d.flag].severity == d.severity, (name, page.flags)
+        fails = {f.code for f in page.flags if f.severity == "fail"}
+        assert fails <= ({d.flag} if d.severity == "fail" else set()), (name, page.flags)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["8087_054.3B.tif", "eurotext.tif", "jbig2.pdf", "check_return_word_len.jpeg"],
+)
+def test_public_scans_without_problems_raise_no_false_alarm(name):
+    # a magazine page with a photo, bilevel scans, a phone photo: none has a seal, a border,
+    # blur or bad exposure (the old grey-seal circle test fired on a quarter of such pages)
+    from pathlib import Path
+
+    from dangan.scanning.pipeline import run_pipeline
+    from dangan.scanning.sources import inspect, read_page
+
+    raw = read_page(inspect(Path(__file__).resolve().parent.parent / "data" / "real" / name), 1)
+    page = run_pipeline(page_of(raw.image, dpi=raw.dpi), OPTIONS)
+    raised = {f.code for f in page.flags} - {"doc_type_unknown", "field_invalid"}
+    if page.metrics["dpi_source"] != 0:
+        raised -= {"low_dpi"}  # a 476-pixel photo (a camera's 72 dpi, not believed): small print, a fair warning
+        assert all(f.severity == "warn" for f in page.flags if f.code == "low_dpi")
+    assert raised == set(), page.flags

@@ -214,7 +214,7 @@ def crop_borders(page: PageState, options: PipelineOptions) -> PageState:
     text = _box_extents(page.text_boxes, scale)
     border = scanner_border_mask(small, dpi * scale, text)
     if not border.any():
-        return replace(page, crop=(0, 0, w, h))
+        return replace(page, crop=(0, 0, w, h), metrics={**page.metrics, "border_area": 0.0})
     rows, cols = border.mean(axis=1) > 0.5, border.mean(axis=0) > 0.5
     sh, sw = border.shape
     top = _first_false(rows)
@@ -253,7 +253,8 @@ def crop_borders(page: PageState, options: PipelineOptions) -> PageState:
         strip = cv2.resize(grown[sy0:sy1, sx0:sx1], (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_NEAREST)
         image = image.copy() if np.shares_memory(image, page.image) else image  # steps never write into their input
         image[fy0:fy1, fx0:fx1][strip.astype(bool)] = 255
-    return replace(page, image=image, crop=box, text_boxes=shifted(page.text_boxes, box[0], box[1]))
+    metrics = {**page.metrics, "border_area": round(float(border.mean()), 4)}
+    return replace(page, image=image, crop=box, text_boxes=shifted(page.text_boxes, box[0], box[1]), metrics=metrics)
 
 
 def _box_extents(boxes: np.ndarray | None, scale: float) -> np.ndarray | None:
@@ -280,7 +281,8 @@ def ink_on_paper(small: np.ndarray, dpi: float) -> np.ndarray:
     not ink, a pen stroke or a printed character is."""
     k = max(15, round(8 / 25.4 * dpi) | 1)  # paper level from an 8 mm neighbourhood
     paper = cv2.dilate(small, np.ones((k, k), np.uint8))  # brightest nearby = paper
-    return (paper.astype(np.int16) - small.astype(np.int16)) > 70
+    # show-through takes a few levels off the paper, washed-out print 50 or more
+    return (paper.astype(np.int16) - small.astype(np.int16)) > 35
 
 
 def punch_holes(stats: np.ndarray, dpi: float) -> np.ndarray:

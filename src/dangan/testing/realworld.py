@@ -19,7 +19,8 @@ sheet. Each class here is one kind of page that broke an earlier pipeline:
     turned_*           sparse and inset pages fed turned 90/180/270, with and without skew
 
 ``generate_real_world_corpus(folder)`` writes them with ``truth.json`` (a list of
-:class:`CorpusPage`). Fonts come from Debian's font packages; nothing is downloaded.
+:class:`CorpusPage`); ``defect_pages()`` gives a good scan and one copy per scanning defect
+with the QA flag it must raise. Fonts come from Debian's font packages; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -466,3 +467,56 @@ def encode(image: Image.Image, fmt: str, **kw) -> bytes:
     buf = io.BytesIO()
     image.save(buf, fmt, **kw)
     return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# Scanning defects, each with the QA flag it must raise
+
+
+@dataclass
+class DefectPage:
+    name: str
+    image: Image.Image
+    dpi: int
+    flag: str  # the flag code the page must raise ('' for a good page)
+    severity: str  # 'fail' (the QA queue) or 'warn'
+
+
+def defect_pages(seed: int = 0) -> list[DefectPage]:
+    """An application form scanned well, and the same form with one defect each."""
+    rng = _rng(seed, 30)
+    case = _person_case(rng, "XZ")
+
+    def sheet(dpi: float) -> Image.Image:
+        s = _Sheet(dpi)
+        s.text(A4_MM[0] / 2, 20, sq_title(case), 18, "hei_bold", anchor="mm")
+        s.text(20, 32, f"工单编号：{case.work_order_no}", 11)
+        _application(s, case, 40, "song")
+        return s.image
+
+    good = sheet(300)
+    arr = np.asarray(good).astype(np.float32)
+    mm = 300 / 25.4
+    sealed = apply_seal(
+        good, (round(150 * mm), round(98 * mm)), seal_layer(round(42 * mm), "国网某市供电公司业务专用章", "", rng)
+    )
+    corner = np.asarray(good).copy()
+    h, w = corner.shape[:2]
+    tri = np.array([[w, h], [w - int(0.75 * w), h], [w, h - int(0.75 * h)]], np.int32)
+    cv2.fillPoly(corner, [tri], (10, 10, 10))  # a folded-back corner showing the black lid
+
+    def blurred(mm_sigma: float) -> Image.Image:
+        return Image.fromarray(cv2.GaussianBlur(np.asarray(good), (0, 0), mm_sigma * mm))
+
+    return [
+        DefectPage("good", good, 300, "", ""),
+        DefectPage("150-dpi", sheet(150), 150, "low_dpi", "fail"),
+        DefectPage("240-dpi", sheet(240), 240, "low_dpi", "warn"),
+        DefectPage("crooked", degrade(good, rng, skew_deg=7.5, paper_tone=False), 300, "skew", "fail"),
+        DefectPage("blurred", blurred(0.3), 300, "blur", "fail"),
+        DefectPage("soft", blurred(0.17), 300, "blur", "warn"),
+        DefectPage("dark", Image.fromarray((arr * 0.5).astype(np.uint8)), 300, "too_dark", "fail"),
+        DefectPage("faint", Image.fromarray((200 + arr * 55 / 255).astype(np.uint8)), 300, "faint", "fail"),
+        DefectPage("grey-seal", sealed.convert("L").convert("RGB"), 300, "seal_not_colour", "fail"),
+        DefectPage("folded-corner", Image.fromarray(corner), 300, "black_area", "warn"),
+    ]
