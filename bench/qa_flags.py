@@ -3,7 +3,7 @@ only on them? An operator stops reading a queue that is half false alarms.
 
 Pages:
   defects     dangan.testing.realworld.defect_pages: one good application scan and a copy per
-              defect (150 and 240 dpi, 7.5° crooked, blurred 0.3 and 0.17 mm, under-exposed,
+              defect (150 and 240 dpi, 7.5° crooked, blurred 0.3 and 0.2 mm, under-exposed,
               washed out, a seal scanned in grey, a folded corner), each with the flag it must raise
   clean       pages without any of those problems: the real-world classes, synthetic scans and
               the public scans in tests/data/real (none carries a seal); a flag on one of these

@@ -78,7 +78,7 @@ def test_deskewed_page_has_no_skew_flag(form_200):
     assert "skew" not in flags_by_code(page)
 
 
-@pytest.mark.parametrize("sigma_mm,severity", [(0.25, "fail"), (0.15, "warn")])
+@pytest.mark.parametrize("sigma_mm,severity", [(0.25, "fail"), (0.17, "warn")])
 def test_blurred_page_is_flagged(form_300, sigma_mm, severity):
     blurred = cv2.GaussianBlur(form_300, (0, 0), sigma_mm / 25.4 * 300)
     page = check_quality(page_of(blurred), OPTIONS)

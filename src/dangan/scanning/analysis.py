@@ -84,10 +84,9 @@ def ink_mask(gray: np.ndarray) -> np.ndarray:
     paper = float(np.searchsorted(np.cumsum(hist), 0.9 * hist.sum()))
     hist[:40] = 0
     level = otsu_level(hist)
-    # Otsu on a near-blank page splits paper noise in two: demand real contrast to paper, but
-    # no more than washed-out print has (55 levels below the paper on an over-exposed scan).
-    if paper - level < 30:
-        level = paper - 30
+    # Otsu on a near-blank page splits paper noise in two: demand real contrast to paper.
+    if paper - level < 40:
+        level = paper - 60
     return cv2.threshold(gray, level, 255, cv2.THRESH_BINARY_INV)[1]
 
 

@@ -29,7 +29,7 @@ SHARPNESS_DPI = 150  # blur is judged at one resolution, so 200 and 600 dpi scan
 # print 0.84-0.99; Gaussian blur of 0.1 mm 0.74-0.79, 0.15 mm 0.66-0.68, 0.2 mm 0.58-0.59,
 # 0.25 mm 0.51-0.52, 0.35 mm 0.42-0.43. It looks only at edges, so a dark banner, a photo or a big drawing on the page
 # does not read as blur (the old measure, variance of the Laplacian over all the page, did).
-BLURRED_WARN = 0.70  # 0.15 mm of blur and more
+BLURRED_WARN = 0.66  # 0.17 mm of blur and more (thin print at 200 dpi reads 0.70-0.77 unblurred)
 BLURRED_FAIL = 0.56  # 0.25 mm and more (0.2 mm is on the edge)
 MIN_CHAR_PX = 16  # thinner print (a 72-dpi page) has 1-pixel strokes whose edges cannot be steep
 DARK_PAPER = 150  # paper level below this: the scan is under-exposed

@@ -19,7 +19,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from dangan.scanning.analysis import analysis_copy, ink_mask, without_specks
+from dangan.scanning.analysis import analysis_copy, grey_percentile, without_specks
 from dangan.scanning.page import PageState, PipelineOptions
 from dangan.tools import ppocr
 
@@ -27,6 +27,7 @@ from dangan.tools import ppocr
 # text than 10-24 px and detect 2-10x faster; 5 px starts to drop small print.
 DET_CHAR_PX = 7.0
 FALLBACK_LONG_SIDE = 960  # when the text size is unknown: PaddleOCR's usual detection size
+FAINT_INK = 25  # grey levels below the paper that may be print
 
 
 def detection_scale(page: PageState) -> float:
@@ -40,7 +41,8 @@ def ink_bands(image: np.ndarray, pad: float) -> list[tuple[int, int, int, int]]:
     """Boxes (x0, y0, x1, y1) around the page's ink, one per horizontal band of it: empty
     stretches taller than two PADs between blocks are left out. Empty list: no ink."""
     small, scale = analysis_copy(image)
-    ink = without_specks(ink_mask(small))
+    # anything clearly darker than the paper: washed-out print too (where to look, not what is ink)
+    ink = without_specks(((small < grey_percentile(small, 90) - FAINT_INK) * 255).astype(np.uint8))
     rows = cv2.reduce(ink, 1, cv2.REDUCE_MAX)[:, 0] > 0
     cols = np.flatnonzero(cv2.reduce(ink, 0, cv2.REDUCE_MAX)[0])
     if not rows.any():

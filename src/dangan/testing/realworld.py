@@ -514,7 +514,7 @@ def defect_pages(seed: int = 0) -> list[DefectPage]:
         DefectPage("240-dpi", sheet(240), 240, "low_dpi", "warn"),
         DefectPage("crooked", degrade(good, rng, skew_deg=7.5, paper_tone=False), 300, "skew", "fail"),
         DefectPage("blurred", blurred(0.3), 300, "blur", "fail"),
-        DefectPage("soft", blurred(0.17), 300, "blur", "warn"),
+        DefectPage("soft", blurred(0.2), 300, "blur", "warn"),
         DefectPage("dark", Image.fromarray((arr * 0.5).astype(np.uint8)), 300, "too_dark", "fail"),
         DefectPage("faint", Image.fromarray((200 + arr * 55 / 255).astype(np.uint8)), 300, "faint", "fail"),
         DefectPage("grey-seal", sealed.convert("L").convert("RGB"), 300, "seal_not_colour", "fail"),
