@@ -59,6 +59,8 @@ def _at_150_dpi(gray: np.ndarray, dpi: int) -> np.ndarray:
     below 150 dpi the page is judged as scanned."""
     if dpi <= SHARPNESS_DPI:
         return gray
+    if dpi % SHARPNESS_DPI == 0:  # 300, 600 dpi: the cached whole-factor copy
+        return downscaled_gray(gray, dpi, SHARPNESS_DPI)[0]
     f = SHARPNESS_DPI / dpi
     return cv2.resize(gray, (round(gray.shape[1] * f), round(gray.shape[0] * f)), interpolation=cv2.INTER_AREA)
 
