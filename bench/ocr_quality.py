@@ -19,7 +19,13 @@ of the truth's characters missing from the output, order ignored); document type
 customer name where the page prints them with a label; orientation. Then the tables, the
 targets, and per-class figures for the default engine.
 
-    .venv/bin/python bench/ocr_quality.py [--pages 40] [--jobs 2] [--corpus DIR] [--csv out.csv]
+--folders N adds whole customer folders (the demo batch, six cases per seed: 新装, 暂停, 过户,
+销户, 减容; persons and companies; a blank back, an upside-down sheet) and scores what a folder
+is filed and found by: each document's title as printed, each page's type, the folder's 户号
+and holder's name (the value most pages agree on), the business type its application names,
+and how many pages folder_disagreements() would send to the QA queue.
+
+    .venv/bin/python bench/ocr_quality.py [--pages 40] [--folders 12] [--jobs 2] [--corpus DIR] [--csv out.csv]
 """
 
 from __future__ import annotations
@@ -46,12 +52,13 @@ import cv2
 from rapidfuzz.distance import Levenshtein
 
 from dangan.archive.business.scheme import load_scheme
+from dangan.scanning.field_checks import HOLDER_LABELS, folder_disagreements
 from dangan.scanning.fields import LABELS
 from dangan.scanning.page import PageState
 from dangan.scanning.pipeline import options_from_scheme, run_pipeline
 from dangan.scanning.sources import inspect, read_page
 from dangan.testing.realworld import generate_real_world_corpus, load_real_world_truth
-from dangan.testing.synthetic import generate_ocr_corpus, load_corpus_truth
+from dangan.testing.synthetic import BatchTruth, generate_demo_batch, generate_ocr_corpus, load_corpus_truth
 
 ENGINES = ("raw", "tesseract", "rapidocr")
 
@@ -183,6 +190,69 @@ def dangan(args: tuple[str, str]) -> dict:
     }
 
 
+def folder_page(args: tuple[str, int, str]) -> dict:
+    """One page of a folder PDF through the pipeline: what the folder-level scores need."""
+    path, page_no, engine = args
+    if engine not in _options:
+        _options[engine] = options_from_scheme(load_scheme(), engine=engine)
+    raw = read_page(inspect(path), page_no)
+    page = run_pipeline(PageState(source=path, page_no=page_no, image=raw.image, dpi=raw.dpi), _options[engine])
+    fields = {
+        k: {"value": v.value, "label": v.label, "valid": v.valid} if hasattr(v, "label") else v
+        for k, v in page.fields.items()
+    }
+    return {"doc_type": page.doc_type, "title": page.title, "blank": page.is_blank, "fields": fields}
+
+
+def score_folders(batches: list[tuple[Path, BatchTruth]], outs: list[dict]) -> dict[str, tuple[int, int]]:
+    """Folder-level scores: (right, of) per measure."""
+    it = iter(outs)
+    scores: dict[str, list[int]] = {
+        k: [0, 0] for k in ("titles", "page types", "户号", "holder name", "business", "销户")
+    }
+    queued = 0
+    for _folder, batch in batches:
+        for f in batch.files:
+            pages = [next(it) for _ in f.pages]
+            for t, o in zip(f.pages, pages):
+                ok = (
+                    o["doc_type"] == t.doc_type
+                    or (t.doc_type is None and o["blank"])
+                    or (t.doc_page > 1 and not t.title and o["doc_type"] is None)
+                )
+                scores["page types"][0] += ok
+                scores["page types"][1] += 1
+                if t.title and t.doc_page == 1:
+                    scores["titles"][1] += 1
+                    scores["titles"][0] += squash(o["title"]) == squash(t.title)
+            votes = {"account_number": Counter(), "customer_name": Counter()}
+            for o in pages:
+                for name, counter in votes.items():
+                    p = o["fields"].get(name)
+                    if p and p["valid"] and (name != "customer_name" or p["label"] in HOLDER_LABELS):
+                        counter[p["value"]] += 1
+            for key, name, want in (
+                ("户号", "account_number", f.case.account_no),
+                ("holder name", "customer_name", f.case.customer_name),
+            ):
+                scores[key][1] += 1
+                scores[key][0] += bool(votes[name]) and votes[name].most_common(1)[0][0] == want
+            business = [o["fields"]["business_type"]["value"] for o in pages if "business_type" in o["fields"]]
+            scores["business"][1] += 1
+            scores["business"][0] += bool(business) and business[0] == f.case.business_type
+            if f.case.business_type == "XH":
+                scores["销户"][1] += 1
+                scores["销户"][0] += bool(business) and business[0] == "XH"
+            flags = folder_disagreements([(i, o["fields"]) for i, o in enumerate(pages, 1)], f.case.business_type)
+            queued += len(flags)
+    out = {k: (v[0], v[1]) for k, v in scores.items()}
+    out["pages queued by folder_disagreements (all false alarms here)"] = (
+        queued,
+        sum(len(f.pages) for _, b in batches for f in b.files),
+    )
+    return out
+
+
 def warm(_: int) -> None:
     """Load what a worker needs (models, scheme) before any clock runs."""
     import numpy as np
@@ -231,9 +301,21 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, help="reuse (or create) the corpus here")
     ap.add_argument("--csv", type=Path, help="write per-page results here")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--folders", type=int, default=12, help="demo customer folders, six per seed (0: none)")
     args = ap.parse_args()
 
     folder = args.corpus or Path(tempfile.mkdtemp(prefix="dangan-ocr-quality-"))
+    batches = []
+    for k in range((args.folders + 5) // 6):
+        where = folder / "folders" / f"seed-{k}"
+        truth = where / "truth.json"
+        batch = (
+            BatchTruth.from_json(truth.read_text(encoding="utf-8"))
+            if truth.exists()
+            else generate_demo_batch(where, seed=k)
+        )
+        batches.append((where, batch))
+    folder_pages = [(str(w / f.file), t.page_no) for w, b in batches for f in b.files for t in f.pages]
     entries = build_corpus(folder, args.pages, args.seed)
     kinds = Counter(e["kind"] for e in entries)
     print(f"{len(entries)} pages in {folder} ({', '.join(f'{k} {n}' for k, n in kinds.items())}); {args.jobs} jobs")
@@ -252,6 +334,10 @@ def main() -> None:
             walls[engine] = time.monotonic() - t0
             results[engine] = [score(e, o, engine) for e, o in zip(entries, outs)]
             print(f"  {engine:10} {walls[engine]:7.1f} s", flush=True)
+        folder_scores = {}
+        for engine in ENGINES[1:] if folder_pages else ():
+            outs = list(pool.map(folder_page, [(p, n, engine) for p, n in folder_pages]))
+            folder_scores[engine] = score_folders(batches, outs)
 
     print()
     print(f"{'':30}" + "".join(f"{e:>14}" for e in ENGINES))
@@ -298,6 +384,13 @@ def main() -> None:
         typed = f"{ty:.0%}" if nt else "-"
         oriented = f"{ro:.0%}" if nr else "-"
         print(f"{kind:18}{len(rows):>6}{c:>9.2%}{lo:>9.2%}{typed:>8}{oriented:>8} |{tc:>9.2%}{tl:>9.2%}")
+    if folder_scores:
+        n_folders = sum(len(b.files) for _, b in batches)
+        print(f"\n{n_folders} customer folders, {len(folder_pages)} pages:")
+        print(f"{'':62}" + "".join(f"{e:>14}" for e in folder_scores))
+        for key in next(iter(folder_scores.values())):
+            cells = "".join(f"{f'{sc[key][0]}/{sc[key][1]}':>14}" for sc in folder_scores.values())
+            print(f"{key:62}{cells}")
     worst = sorted((r for r in results["rapidocr"] if "cer" in r), key=lambda r: -r["cer"])[:6]
     print("worst pages (rapidocr):", ", ".join(f"{r['file']} {r['cer']:.1%}/{r['loss']:.1%}" for r in worst))
     missed = [r for r in results["rapidocr"] if r.get("type_ok") is False or r.get("name_ok") is False]
