@@ -106,3 +106,20 @@ def test_exif_orientation_is_honoured_and_the_page_not_turned_again():
 
     text = get_engine("rapidocr").recognise(page.image, OPTIONS, boxes=page.text_boxes).text
     assert "我是中国人" in text.replace(" ", "")
+
+
+def test_without_the_models_tesseract_decides_and_only_when_confident(monkeypatch, tmp_path):
+    from dangan.tools import ppocr
+
+    monkeypatch.setattr(ppocr, "models_dir", lambda: tmp_path)  # a broken install: no model files
+    for cached in (ppocr.detector, ppocr.recogniser, ppocr.direction_classifier):
+        cached.cache_clear()
+    try:
+        form = render_form(200, "song", seed=7)
+        turned = upright(page_of(rotate_upright_by(form, 180), dpi=200))
+        assert turned.text_boxes is None and turned.rotation == 180
+        blank = upright(page_of(np.full((1754, 1240, 3), 250, np.uint8), dpi=150))
+        assert blank.rotation == 0
+    finally:
+        for cached in (ppocr.detector, ppocr.recogniser, ppocr.direction_classifier):
+            cached.cache_clear()
