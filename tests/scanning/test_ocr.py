@@ -87,3 +87,39 @@ def test_without_its_models_pp_ocr_falls_back_to_tesseract(monkeypatch, tmp_path
     finally:
         for cached in (ppocr.detector, ppocr.recogniser, ppocr.direction_classifier):
             cached.cache_clear()
+
+
+def test_a_two_column_form_reads_across_each_row():
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tests.conftest import SONG
+
+    rows = [
+        ("户名：长沙鑫源电器有限公司", "户号：3401405288"),
+        ("用电地址：岳麓区麓山路8号", "联系电话：13812345678"),
+        ("法定代表人：王建国先生", "证件号码：430104198001011234"),
+        ("申请容量：400千伏安整", "用电类别：一般工商业用电"),
+        ("供电电压：10千伏交流", "受理日期：2024年3月18日"),
+        ("经办人：李小红女士同志", "受理编号：GD20240318001"),
+    ]
+    im = Image.new("RGB", (2480, 1100), "white")
+    draw, font = ImageDraw.Draw(im), ImageFont.truetype(SONG, 50, index=2)
+    for i, (left, right) in enumerate(rows):  # long cells in two aligned columns, like prose
+        draw.text((270, 150 + 90 * i), left, font=font, fill="black")
+        draw.text((1300, 150 + 90 * i), right, font=font, fill="black")
+    lines = get_engine("rapidocr").recognise(np.asarray(im), PipelineOptions()).text.splitlines()
+    assert lines == [f"{left} {right}" for left, right in rows]
+
+
+def test_a_page_set_in_two_columns_reads_column_by_column():
+    from pathlib import Path
+
+    from dangan.scanning.sources import inspect, read_page
+
+    real = Path(__file__).resolve().parent.parent / "data" / "real"
+    brochure = read_page(inspect(real / "ccitt.pdf"), 1).image[1300:1760]  # the two-column part
+    text = get_engine("rapidocr").recognise(brochure, PipelineOptions()).text
+    left = "To record a sequence, simply press RECORD and PLAY,\nthen play your MIDI keyboard"
+    right = "DELETE BARS operates the same way to remove\nunwanted sections.\nCreating a Song"
+    assert left in text and right in text
+    assert text.index("added into the track") < text.index("find the desired bar number")

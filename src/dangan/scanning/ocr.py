@@ -18,6 +18,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from typing import Protocol
 
 import cv2
@@ -175,9 +176,10 @@ class RapidOcrEngine:
             boxes = detect_text(image, float(np.clip(scale, 0.05, 1.0)), pad=2 * (char_px or 20))
         lines = ppocr.read_lines(image, list(boxes)) if len(boxes) else []
         runs = [_Run(*ln.box.min(axis=0), *ln.box.max(axis=0), ln) for ln in lines]
-        words = tuple(w for n, row in enumerate(reading_order(runs)) for w in _row_words(row, n))
+        rows = reading_order(runs)
+        words = tuple(w for n, row in enumerate(rows) for w in _row_words(row, n))
         return OcrResult(
-            "\n".join(row_text(row) for row in reading_order(runs)),
+            "\n".join(row_text(row) for row in rows),
             words,
             mean_confidence(words),
             f"rapidocr {_version('rapidocr')} (PP-OCR {ppocr.DET_MODEL.split('_')[0]}, onnxruntime)",
@@ -189,8 +191,9 @@ TALL_RUN = 2.5  # runs this many times the usual height (a seal, a stamp, a big 
 
 def reading_order(runs: list[_Run]) -> list[list[_Run]]:
     """Runs grouped into lines, top to bottom, each left to right. A run joins the line whose
-    vertical band it overlaps by at least half the smaller height; the band grows with it.
-    A much taller run is a line of its own, so it cannot chain two lines into one."""
+    vertical band (the mean of its runs') it overlaps by at least half the smaller height, so
+    two columns whose lines sit half a line apart are not chained into one. A much taller run
+    is a line of its own."""
     lines: list[tuple[list[float], list[_Run]]] = []
     usual = float(np.median([r.height for r in runs])) if runs else 0.0
     for run in sorted(runs, key=lambda r: (r.y0 + r.y1) / 2):
@@ -210,9 +213,72 @@ def reading_order(runs: list[_Run]) -> list[list[_Run]]:
         else:
             band, members = best
             members.append(run)
-            band[0], band[1] = min(band[0], run.y0), max(band[1], run.y1)
+            band[0] = sum(r.y0 for r in members) / len(members)
+            band[1] = sum(r.y1 for r in members) / len(members)
     lines.sort(key=lambda bm: bm[0][0])
-    return [sorted(members, key=lambda r: r.x0) for _band, members in lines]
+    return columns_apart([sorted(members, key=lambda r: r.x0) for _band, members in lines])
+
+
+COLUMN_ROWS = 5  # lines with prose on both sides of a gutter before text counts as set in columns
+PROSE_RUN = 6.0  # a run this many times longer than high is a line of prose, not a form cell
+GUTTER = (0.3, 2.5)  # a column gutter's width, in line heights (a brochure: 0.5-1.5; a form's columns: wider)
+
+
+def _free_around(row: list[_Run], gap: tuple[float, float]) -> tuple[float, float] | None:
+    """The part of GAP no run of ROW covers, or None when a run crosses it."""
+    lo, hi = gap
+    for r in row:
+        if r.x1 <= lo or r.x0 >= hi:
+            continue
+        if r.x0 <= lo < r.x1 < hi:
+            lo = r.x1
+        elif lo < r.x0 < hi <= r.x1:
+            hi = r.x0
+        else:
+            return None
+    return (lo, hi) if hi > lo else None
+
+
+def columns_apart(rows: list[list[_Run]]) -> list[list[_Run]]:
+    """Text set in columns is read column by column. A gutter is a narrow gap between two
+    lines of prose that no run crosses in the lines below it (a heading or a short last line
+    on one side does not end it); where at least COLUMN_ROWS of those lines have prose on
+    both sides, their left parts come first, then their right parts. A form's cells are short
+    and its columns far apart, so a form's rows still read across, label then value."""
+
+    def prose_gap(row: list[_Run]) -> tuple[float, float] | None:
+        for a, b in pairwise(row):
+            h = max(a.height, b.height)
+            if GUTTER[0] * h <= b.x0 - a.x1 <= GUTTER[1] * h and min(a.x1 - a.x0, b.x1 - b.x0) >= PROSE_RUN * h:
+                return a.x1, b.x0
+        return None
+
+    out: list[list[_Run]] = []
+    i = 0
+    while i < len(rows):
+        gap = prose_gap(rows[i])
+        j, end, both, prose_rows = i + 1, i + 1, 1, 1
+        while gap is not None and j < len(rows):
+            h = float(np.median([r.height for r in rows[j]]))
+            free = _free_around(rows[j], gap)
+            if free is None or free[1] - free[0] < GUTTER[0] * h:
+                break
+            gap = free
+            both += prose_gap(rows[j]) is not None
+            j += 1
+            if rows[j - 1][0].x1 <= gap[0] and rows[j - 1][-1].x0 >= gap[1]:
+                end, prose_rows = j, both  # the block ends with its last line that has text on both sides
+        j = end
+        if gap is not None and prose_rows >= COLUMN_ROWS:
+            middle = (gap[0] + gap[1]) / 2
+            block = rows[i:j]
+            out += [[r for r in row if r.x1 <= middle] for row in block]
+            out += [[r for r in row if r.x1 > middle] for row in block]
+            i = j
+        else:
+            out.append(rows[i])
+            i += 1
+    return [row for row in out if row]
 
 
 _CJK_SPACE = re.compile(
