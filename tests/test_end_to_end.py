@@ -96,3 +96,19 @@ def test_a_bad_query_is_a_readable_error_not_a_traceback(archive):
     out = CliRunner().invoke(main, ["--home", str(archive["home"]), "search", '户号:"unclosed'])
     assert out.exit_code != 0
     assert "Traceback" not in out.output and "cannot read the query" in out.output
+
+
+def test_scan_json_exits_3_when_a_file_is_quarantined_and_a_dpi_less_page_is_taken(tmp_path):
+    from tests.conftest import render_page
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    render_page(["用电申请书", "户号：3401405288"], dpi=200).save(scans / "screenshot.png")  # no dpi tag
+    (scans / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <<")
+    run = lambda *a: CliRunner().invoke(main, ["--home", str(tmp_path / "home"), "--as", "tester", *a])
+    assert run("init").exit_code == 0
+    scanned = run("scan", "--jobs", "1", "--json", str(scans))
+    assert scanned.exit_code == 3, scanned.output
+    status = {f["source"].rsplit("/", 1)[-1]: f for f in json.loads(scanned.stdout)["folders"]}
+    assert status["broken.pdf"]["status"] == "quarantined" and status["broken.pdf"]["reason"]
+    assert status["screenshot.png"]["status"] == "accessioned"
