@@ -239,6 +239,10 @@ def _free_around(row: list[_Run], gap: tuple[float, float]) -> tuple[float, floa
     return (lo, hi) if hi > lo else None
 
 
+def _both_sides(row: list[_Run], gap: tuple[float, float]) -> bool:
+    return _free_around(row, gap) is not None and row[0].x1 <= gap[0] + 1 and row[-1].x0 >= gap[1] - 1
+
+
 def columns_apart(rows: list[list[_Run]]) -> list[list[_Run]]:
     """Text set in columns is read column by column. A gutter is a narrow gap between two
     lines of prose that no run crosses in the lines below it (a heading or a short last line
@@ -266,11 +270,14 @@ def columns_apart(rows: list[list[_Run]]) -> list[list[_Run]]:
             gap = free
             both += prose_gap(rows[j]) is not None
             j += 1
-            if rows[j - 1][0].x1 <= gap[0] and rows[j - 1][-1].x0 >= gap[1]:
+            if _both_sides(rows[j - 1], gap):
                 end, prose_rows = j, both  # the block ends with its last line that has text on both sides
         j = end
         if gap is not None and prose_rows >= COLUMN_ROWS:
             middle = (gap[0] + gap[1]) / 2
+            if out and out[-1] is rows[i - 1] and _both_sides(rows[i - 1], gap):
+                i -= 1  # the line above too: a heading on one side, the other column's first line
+                out.pop()
             block = rows[i:j]
             out += [[r for r in row if r.x1 <= middle] for row in block]
             out += [[r for r in row if r.x1 > middle] for row in block]
