@@ -123,3 +123,19 @@ def test_a_page_set_in_two_columns_reads_column_by_column():
     right = "DELETE BARS operates the same way to remove\nunwanted sections.\nCreating a Song"
     assert left in text and right in text
     assert text.index("added into the track") < text.index("find the desired bar number")
+
+
+def test_a_name_is_read_in_simplified_chinese():
+    from pathlib import Path
+
+    import cv2
+
+    from dangan.scanning.ocr import simplified
+    from dangan.tools.ppocr import TextLine
+
+    # a form cell from a generated folder that PP-OCR reads as 徐靜 (its dictionary has both forms)
+    cell = cv2.imread(str(Path(__file__).resolve().parent.parent / "data" / "cell-xu-jing.png"))
+    assert get_engine("rapidocr").recognise(cell, PipelineOptions()).text == "户名 徐静"
+    line = lambda text: TextLine(np.zeros((4, 2)), text, 0.9, tuple(range(len(text))))
+    assert simplified(line("乾隆年間發電")).text == "乾隆年间发电"  # by phrase: 乾隆 is a name
+    assert simplified(line("户号3401405288")).text == "户号3401405288"

@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from itertools import pairwise
 from typing import Protocol
@@ -174,7 +174,7 @@ class RapidOcrEngine:
 
             scale = DET_CHAR_PX / char_px if char_px else FALLBACK_LONG_SIDE / max(image.shape[:2])
             boxes = detect_text(image, float(np.clip(scale, 0.05, 1.0)), pad=2 * (char_px or 20))
-        lines = ppocr.read_lines(image, list(boxes)) if len(boxes) else []
+        lines = [simplified(ln) for ln in ppocr.read_lines(image, list(boxes))] if len(boxes) else []
         runs = [_Run(*ln.box.min(axis=0), *ln.box.max(axis=0), ln) for ln in lines]
         rows = reading_order(runs)
         words = tuple(w for n, row in enumerate(rows) for w in _row_words(row, n))
@@ -184,6 +184,22 @@ class RapidOcrEngine:
             mean_confidence(words),
             f"rapidocr {_version('rapidocr')} (PP-OCR {ppocr.DET_MODEL.split('_')[0]}, onnxruntime)",
         )
+
+
+@cache
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def simplified(line: ppocr.TextLine) -> ppocr.TextLine:
+    """The run in Simplified Chinese, the script of every file here: PP-OCR's dictionary holds
+    traditional forms too and now and then reads 静 as 靜, which no one searches for. OpenCC
+    converts by phrase (乾隆 stays); a run whose length would change keeps its own reading, so
+    each character keeps its position."""
+    text = _t2s().convert(line.text)
+    return replace(line, text=text) if text != line.text and len(text) == len(line.text) else line
 
 
 TALL_RUN = 2.5  # runs this many times the usual height (a seal, a stamp, a big title) stand alone
