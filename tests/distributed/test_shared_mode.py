@@ -75,7 +75,8 @@ def test_a_worker_killed_mid_page_has_the_page_redelivered_and_stored_once(
     # given a folder whose pages take a few seconds each, and one worker
     folder = folder_pdf(tmp_path / "batch" / "slow.pdf", "3401400009", 2, lines=14, dpi=300)
     w1 = start_worker("w1", DANGAN_VISIBILITY_TIMEOUT=10)
-    station = start_station("station", [folder], DANGAN_VISIBILITY_TIMEOUT=10)
+    # (the Tesseract engine: a tesseract process under the worker shows it is mid-page)
+    station = start_station("station", [folder], options=("--engine", "tesseract"), DANGAN_VISIBILITY_TIMEOUT=10)
     # when the worker is killed with SIGKILL while Tesseract runs on a page
     wait_for("the worker to start OCR", lambda: _ocr_under(w1) or station.poll() is not None, timeout=120)
     assert station.poll() is None
