@@ -78,12 +78,12 @@ def test_a_scanner_pdf_page_master_is_its_embedded_jpeg_unchanged(tmp_path):
     assert raw.master in (tmp_path / "f.pdf").read_bytes()  # byte for byte, not re-encoded
 
 
-def test_a_pdf_without_one_jpeg_per_page_is_rendered_at_300_dpi(tmp_path):
+def test_a_pdf_page_without_a_scan_or_text_is_rendered_at_300_dpi(tmp_path):
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
     c = canvas.Canvas(str(tmp_path / "vector.pdf"), pagesize=A4)
-    c.drawString(100, 700, "born digital")
+    c.rect(100, 500, 300, 200, fill=1)  # a drawing: no text of its own (text pages: test_born_digital)
     c.showPage()
     c.save()
     raw = read_page(inspect(tmp_path / "vector.pdf"), 1)

@@ -82,6 +82,17 @@ STEPS: tuple[Step, ...] = (
 )
 
 
+# A born-digital page's text is its own (no OCR) and it was never paper: nothing to turn,
+# crop, straighten or judge as a scan; its seals, fields and type are found as on a scan.
+BORN_DIGITAL_STEPS: tuple[Step, ...] = (
+    detect_colour_and_seal,
+    extract_fields_step,
+    check_field_confidence,
+    classify_step,
+    business_step,
+)
+
+
 def run_pipeline(page: PageState, options: PipelineOptions, steps: tuple[Step, ...] = STEPS) -> PageState:
     for step in steps:
         page = step(page, options)

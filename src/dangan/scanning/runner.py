@@ -7,7 +7,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 
@@ -15,9 +15,12 @@ from dangan.archive.records.accession import IntakePage
 from dangan.archive.store import FileStore, StoreUnavailable
 from dangan.scanning.likeness import perceptual_hash
 from dangan.scanning.page import PageState, PipelineOptions
-from dangan.scanning.pipeline import run_pipeline
+from dangan.scanning.pipeline import BORN_DIGITAL_STEPS, run_pipeline
 from dangan.scanning.sources import RejectedFile, SourceInfo, read_page
 from dangan.tools import ToolMissing
+
+# What a page's text came from when it is the PDF's own text layer, not an OCR engine
+TEXT_LAYER = "text-layer"
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,20 @@ def process_page(task: PageTask) -> IntakePage:
     """Worker: one page from file to IntakePage. Runs in a pool process."""
     store = FileStore(task.store_root)
     raw = read_page(task.info, task.page_no)
-    master = store.put_bytes("masters", raw.master, raw.master_suffix)
+    if raw.master_is_source:  # born digital: the file as it came, stored once for all its pages
+        master = store.put_file("sources", task.info.path, raw.master_suffix, sha=task.source_sha256 or None)
+    else:
+        master = store.put_bytes("masters", raw.master, raw.master_suffix)
     page = PageState(
         source=task.info.path, page_no=task.page_no, image=raw.image, dpi=raw.dpi, master_sha256=master.sha256
     )
-    page = run_pipeline(page, task.options)
+    if raw.words:
+        page = replace(page, text=raw.text, words=raw.words, confidence=100.0, ocr_engine=TEXT_LAYER)
+        page = run_pipeline(page, task.options, BORN_DIGITAL_STEPS)
+    else:
+        if raw.note:
+            page = page.with_flag("text_layer_unusable", "warn", raw.note)
+        page = run_pipeline(page, task.options)
     derived = store.put_bytes("derived", encode_derived(page), ".jpg")
     h, w = page.image.shape[:2]
     return IntakePage(

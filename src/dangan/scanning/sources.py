@@ -21,6 +21,8 @@ from PIL import Image
 
 from dangan.errors import DanganError
 from dangan.i18n import _
+from dangan.scanning.page import Word
+from dangan.scanning.text_layer import read_text_layer
 from dangan.tools import ToolFailed, ToolTimeout
 from dangan.tools.pdfimages import EmbeddedImage, extract_images, list_images
 from dangan.tools.pdfinfo import PageGeometry, PdfEncrypted, page_geometry, pdfinfo
@@ -61,6 +63,12 @@ class RawPage:
     master_suffix: str
     image: np.ndarray  # RGB uint8, as the page is meant to be seen (EXIF orientation applied)
     dpi: int  # as the file records it; 0 when it records none
+    # A born-digital page: the source file itself is its master (MASTER is empty), and its own
+    # text layer, when usable, is its text (no OCR); NOTE says why a text layer was not used.
+    master_is_source: bool = False
+    text: str = ""
+    words: tuple[Word, ...] = ()
+    note: str = ""
 
 
 def sniff(head: bytes) -> str | None:
@@ -261,8 +269,9 @@ PAGE_COVERAGE = 0.8
 def _pdf_page(path: Path, page_no: int) -> RawPage:
     """A scanned PDF page holds one image: that image's own stream is the master (JPEG and
     JPEG 2000 byte for byte, CCITT fax data wrapped unchanged in a TIFF, JBIG2 as lossless G4
-    TIFF, Flate as PNG). A page without a single full-page image is rendered, within the
-    pixel limit, and the rendering is the master."""
+    TIFF, Flate as PNG); a text layer on it (a scanner's or OCRmyPDF's OCR) is ignored. A page
+    without a single full-page image is rendered, within the pixel limit: when it carries text
+    of its own it is born digital (the file is its master), otherwise the rendering is."""
     try:
         geometry = page_geometry(path, page_no, timeout=TOOL_TIMEOUT)
         images = list_images(path, page_no, timeout=TOOL_TIMEOUT)
@@ -278,9 +287,22 @@ def _pdf_page(path: Path, page_no: int) -> RawPage:
     im = _pdf_render(path, page_no, dpi=dpi)
     if _all_one_colour(im):  # an empty page, or an image poppler could not decode and left out?
         _pdf_render(path, page_no, dpi=CHECK_DPI, strict=True)
+    image = np.asarray(im.convert("RGB"))
+    layer = _text_layer(path, page_no, im.size)
+    if layer is not None:  # born digital: the file is the master, the rendering is for viewing
+        if layer.usable:
+            return RawPage(b"", SUFFIX[PDF], image, dpi, True, layer.text, layer.words)
+        return RawPage(b"", SUFFIX[PDF], image, dpi, True, note=layer.problem)
     buf = io.BytesIO()
     im.save(buf, format="PNG", dpi=(dpi, dpi))
-    return RawPage(buf.getvalue(), ".png", np.asarray(im.convert("RGB")), dpi)
+    return RawPage(buf.getvalue(), ".png", image, dpi)
+
+
+def _text_layer(path: Path, page_no: int, size: tuple[int, int]):
+    try:
+        return read_text_layer(path, page_no, size)
+    except Exception as e:  # noqa: BLE001 - pdfium signals a page it cannot parse in several ways
+        raise RejectedFile(f"PDF page {page_no}: its text cannot be read ({e}); the file is damaged") from None
 
 
 def _page_scan(images: list[EmbeddedImage], geometry: PageGeometry | None) -> EmbeddedImage | None:

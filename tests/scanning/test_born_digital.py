@@ -1,0 +1,139 @@
+"""Born-digital PDFs: a page with its own text is archived with that text and its positions,
+not OCRed; a scanned page of the same file is OCRed; a garbage text layer is noticed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from dangan.archive.business.scheme import load_scheme
+from dangan.archive.store import FileStore, sha256_file
+from dangan.cli import main
+from dangan.scanning.page import PipelineOptions
+from dangan.scanning.pipeline import options_from_scheme
+from dangan.scanning.runner import TEXT_LAYER, PageTask, process_page
+from dangan.scanning.sources import PDF, SUFFIX, inspect, read_page
+from dangan.scanning.text_layer import garbage_reason
+from dangan.testing.born_digital import SIZE_PT, break_text_layer, write_born_digital_pdf
+from tests.conftest import render_page
+
+APPLICATION = ["低压居民用电申请书", "户号 3301082231 户名 欧阳修远", "用电地址 杭州市西湖区文三路一百号"]
+CONTRACT = ["供用电合同", "供电人 国网杭州供电公司", "用电人 欧阳修远 户号 3301082231"]
+SCANNED = ["用电变更申请书", "客户名称 欧阳修远", "申请容量 8 千瓦"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("born")
+    drawn = write_born_digital_pdf(tmp / "mixed.pdf", [APPLICATION, render_page(SCANNED), CONTRACT])
+    break_text_layer(tmp / "mixed.pdf", tmp / "broken.pdf")
+    return {"tmp": tmp, "drawn": drawn}
+
+
+def _words_text(raw) -> str:
+    return "".join(w.text for w in raw.words)
+
+
+def test_a_text_page_keeps_its_exact_text_with_a_box_on_each_character(files):
+    info = inspect(files["tmp"] / "mixed.pdf")
+    raw = read_page(info, 1)
+    assert raw.master_is_source and raw.master == b"" and raw.note == ""
+    assert raw.text.splitlines() == APPLICATION
+    assert _words_text(raw) == "".join(APPLICATION).replace(" ", "")
+    assert "3301082231" in [w.text for w in raw.words]  # an account number stays one word
+    px = raw.dpi / 72
+    for line_no, line in enumerate(d for d in files["drawn"] if d.page == 1):
+        first = next(w for w in raw.words if w.line == line_no)
+        assert first.text == line.text[0]
+        assert abs(first.left - line.left_pt * px) <= 2
+        # the glyph box straddles the baseline and is about the font size tall
+        assert first.top < line.baseline_pt * px < first.top + first.height
+        assert 0.8 * SIZE_PT * px <= first.height <= 1.6 * SIZE_PT * px
+    height, width = raw.image.shape[:2]
+    assert abs(height - 841.89 * px) <= 1 and abs(width - 595.28 * px) <= 1
+
+
+def test_a_scanned_page_in_the_same_file_is_a_scan(files):
+    raw = read_page(inspect(files["tmp"] / "mixed.pdf"), 2)
+    assert not raw.master_is_source and raw.master_suffix == ".jpg" and raw.words == ()
+
+
+def test_a_text_layer_without_tounicode_is_refused_with_a_note(files):
+    raw = read_page(inspect(files["tmp"] / "broken.pdf"), 1)
+    assert raw.master_is_source and raw.words == ()
+    assert "garbage" in raw.note and "ToUnicode" in raw.note
+
+
+def test_mojibake_and_wrongly_mapped_ideographs_are_garbage_but_real_text_is_not():
+    text = "\n".join(APPLICATION + CONTRACT)
+    assert garbage_reason(text) == ""
+    assert garbage_reason(text.encode("utf-8").decode("latin-1")) != ""  # UTF-8 read as Latin-1
+    # every ideograph moved 7,000 code points: still ideographs, but not ones Chinese text uses
+    shifted = "".join(chr(ord(c) + 7000) if "\u4e00" <= c <= "\u8000" else c for c in text)
+    assert "does not read as Chinese" in garbage_reason(shifted)
+
+
+def test_the_pages_of_a_mixed_file_are_read_each_its_own_way(files, tmp_path):
+    store = FileStore(tmp_path / "store")
+    store.create()
+    info = inspect(files["tmp"] / "mixed.pdf")
+    sha = sha256_file(info.path)
+    options = options_from_scheme(load_scheme())
+    pages = [process_page(PageTask(info, n, str(store.root), options, sha)) for n in (1, 2, 3)]
+    text_page, scan, contract = pages
+    # born digital: the file itself is the master, byte for byte; its text is exact
+    assert text_page.master_sha256 == sha and text_page.master_format == "pdf"
+    assert sha256_file(store.path(text_page.master_path)) == sha
+    assert text_page.master_path == store.put_file("sources", info.path, SUFFIX[PDF]).relpath
+    assert text_page.ocr_engine == contract.ocr_engine == TEXT_LAYER
+    assert text_page.text.splitlines() == APPLICATION and contract.text.splitlines() == CONTRACT
+    assert text_page.fields["account_number"]["value"] == "3301082231"
+    assert text_page.doc_type == "SQ" and contract.doc_type == "HT"
+    assert text_page.flags == []
+    # the scanned sheet is OCRed from its own image
+    assert scan.ocr_engine not in ("", TEXT_LAYER) and scan.master_sha256 != sha
+    assert "欧阳修远" in scan.text.replace(" ", "")
+
+
+def test_a_page_with_a_broken_text_layer_is_ocred_and_flagged(files, tmp_path):
+    store = FileStore(tmp_path / "store")
+    store.create()
+    info = inspect(files["tmp"] / "broken.pdf")
+    page = process_page(PageTask(info, 1, str(store.root), PipelineOptions(), sha256_file(info.path)))
+    assert page.ocr_engine not in ("", TEXT_LAYER)
+    assert "欧阳修远" in page.text.replace(" ", "")
+    assert [f["code"] for f in page.flags if f["code"] == "text_layer_unusable"] == ["text_layer_unusable"]
+
+
+@pytest.fixture(scope="module")
+def archive(files, tmp_path_factory):
+    """The mixed file scanned into a fresh home with the `dangan` command."""
+    home = tmp_path_factory.mktemp("born-home") / "home"
+    runner = CliRunner()
+    run = lambda *args: runner.invoke(main, ["--home", str(home), "--as", "tester", *args], catch_exceptions=False)
+    assert run("init").exit_code == 0
+    scanned = run("scan", "--jobs", "1", "--json", str(files["tmp"] / "mixed.pdf"))
+    assert scanned.exit_code == 0, scanned.output
+    return {"run": run, "scan": json.loads(scanned.stdout), "home": home}
+
+
+def test_search_finds_born_digital_words_boxed_where_they_are_drawn(files, archive):
+    result = json.loads(archive["run"]("search", "--json", "--exact", "文三路一百号").stdout)
+    hits = [h for g in result["groups"] for h in g["hits"]]
+    assert len(hits) == 1 and hits[0]["boxes"]
+    box = hits[0]["boxes"][0]
+    line = next(d for d in files["drawn"] if d.page == 1 and "文三路" in d.text)
+    px = 300 / 72
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from dangan.testing.born_digital import FONT_NAME
+
+    start = line.left_pt + stringWidth(line.text[: line.text.index("文三路")], FONT_NAME, SIZE_PT)
+    width = stringWidth("文三路一百号", FONT_NAME, SIZE_PT)
+    assert abs(box["left"] - start * px) <= 3 and abs(box["width"] - width * px) <= 6
+    assert box["top"] < line.baseline_pt * px < box["top"] + box["height"]
+    view = json.loads(archive["run"]("show", "--json", archive["scan"]["folders"][0]["number"]).stdout)
+    engines = [p["ocr_engine"] for d in view["documents"] for p in d["pages"]]
+    assert engines.count(TEXT_LAYER) == 2 and len(engines) == 3
