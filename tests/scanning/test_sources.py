@@ -38,7 +38,7 @@ def write_bad_inputs(folder) -> dict[str, str]:
         "truncated.pdf": "damaged",
         "notes.png": "text",
         "bomb.png": "megapixels",
-        "drawing.gif": "not a PDF, TIFF, PNG or JPEG",
+        "drawing.gif": "not a PDF, OFD, TIFF, PNG or JPEG",
         "cut.tif": "damaged",
         "locked.pdf": "encrypted",
     }

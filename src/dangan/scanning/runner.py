@@ -13,6 +13,7 @@ import cv2
 
 from dangan.archive.records.accession import IntakePage
 from dangan.archive.store import FileStore, StoreUnavailable
+from dangan.i18n import _
 from dangan.scanning.likeness import perceptual_hash
 from dangan.scanning.page import PageState, PipelineOptions
 from dangan.scanning.pipeline import BORN_DIGITAL_STEPS, run_pipeline
@@ -50,6 +51,10 @@ def process_page(task: PageTask) -> IntakePage:
         if raw.note:
             page = page.with_flag("text_layer_unusable", "warn", raw.note)
         page = run_pipeline(page, task.options)
+    for problem in raw.problems:
+        page = page.with_flag("not_shown", "warn", problem)
+    if raw.signatures:
+        page = note_signatures(page, raw.signatures)
     derived = store.put_bytes("derived", encode_derived(page), ".jpg")
     h, w = page.image.shape[:2]
     return IntakePage(
@@ -80,6 +85,31 @@ def process_page(task: PageTask) -> IntakePage:
         doc_type_score=round(page.doc_type_score, 3),
         title=_title_line(page.text),
     )
+
+
+def note_signatures(page: PageState, signatures: tuple[dict, ...]) -> PageState:
+    """An OFD's signatures and seals on the page they are on, as a field proposal like the
+    others (valid when every signed part is unchanged); a changed one is flagged."""
+    intact = all(s["check"] == "intact" for s in signatures)
+    summary = "; ".join(
+        f"{s['kind']} {s['company'] or s['provider']} {s['signed_at']}: {s['check']}".strip() for s in signatures
+    )
+    page = replace(
+        page,
+        fields={
+            **page.fields,
+            "signatures": {"value": summary, "confidence": 100.0, "valid": intact, "signatures": list(signatures)},
+        },
+        has_seal=page.has_seal or any(s["kind"] == "Seal" for s in signatures),
+    )
+    for s in signatures:
+        if s["check"].startswith("changed"):
+            message = _(
+                "A {kind} on this electronic original covers parts that changed after signing ({parts}): "
+                "ask the sender for the original file."
+            ).format(kind=s["kind"].lower(), parts=s["check"].removeprefix("changed: "))
+            page = page.with_flag("signature_changed", "warn", message)
+    return page
 
 
 def encode_derived(page: PageState) -> bytes:

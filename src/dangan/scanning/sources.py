@@ -21,16 +21,20 @@ from PIL import Image
 
 from dangan.errors import DanganError
 from dangan.i18n import _
+from dangan.scanning.ofd import OfdFile, OfdInvalid, is_ofd, reading_order
+from dangan.scanning.ofd_render import drawable, render
 from dangan.scanning.page import Word
-from dangan.scanning.text_layer import read_text_layer
+from dangan.scanning.text_layer import MIN_CHARS, read_text_layer, text_layer
 from dangan.tools import ToolFailed, ToolTimeout
 from dangan.tools.pdfimages import EmbeddedImage, extract_images, list_images
 from dangan.tools.pdfinfo import PageGeometry, PdfEncrypted, page_geometry, pdfinfo
 from dangan.tools.pdftoppm import render_page
 
 PDF, TIFF, PNG, JPEG = "application/pdf", "image/tiff", "image/png", "image/jpeg"
-SUFFIX = {PDF: ".pdf", TIFF: ".tif", PNG: ".png", JPEG: ".jpg"}
-ACCEPTED = "PDF, TIFF, PNG or JPEG"
+OFD = "application/ofd"  # GB/T 33190-2016
+SUFFIX = {PDF: ".pdf", TIFF: ".tif", PNG: ".png", JPEG: ".jpg", OFD: ".ofd"}
+ACCEPTED = "PDF, OFD, TIFF, PNG or JPEG"
+ZIP = "application/zip"  # an OFD when it holds OFD.xml
 
 # A4 at 600 dpi is ~35 Mpx; anything far beyond is a decompression bomb or a mistake.
 MAX_PIXELS = 80_000_000
@@ -69,6 +73,9 @@ class RawPage:
     text: str = ""
     words: tuple[Word, ...] = ()
     note: str = ""
+    # An OFD page: its signatures and seals (Signature.as_dict()), and what of it cannot be shown.
+    signatures: tuple[dict, ...] = ()
+    problems: tuple[str, ...] = ()
 
 
 def sniff(head: bytes) -> str | None:
@@ -80,6 +87,8 @@ def sniff(head: bytes) -> str | None:
         return JPEG
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return TIFF
+    if head.startswith(b"PK\x03\x04"):
+        return ZIP
     return None
 
 
@@ -101,6 +110,12 @@ def inspect(path: str | Path) -> SourceInfo:
         )
     if kind == PDF:
         return SourceInfo(str(path), PDF, _pdf_page_count(path))
+    if kind == ZIP:
+        if not is_ofd(path):
+            raise RejectedFile(
+                "a ZIP archive, not an OFD file (it holds no OFD.xml): unpack it and scan the files inside"
+            )
+        return SourceInfo(str(path), OFD, _ofd_page_count(path))
     return SourceInfo(str(path), kind, _image_frame_count(path, kind))
 
 
@@ -171,6 +186,8 @@ def read_page(info: SourceInfo, page_no: int) -> RawPage:
     path = Path(info.path)
     if info.media_type == PDF:
         return _pdf_page(path, page_no)
+    if info.media_type == OFD:
+        return _ofd_page(path, page_no)
     if info.page_count == 1:
         data = path.read_bytes()
         with Image.open(io.BytesIO(data)) as im:
@@ -440,3 +457,46 @@ def _pdf_render(path: Path, page_no: int, dpi: int, *, strict: bool = False) -> 
         raise RejectedFile(
             f"PDF page {page_no} could not be rendered within 2 minutes: the file is probably damaged"
         ) from None
+
+
+# --------------------------------------------------------------------------- OFD pages
+
+
+def _ofd_page_count(path: Path) -> int:
+    """Every page of an OFD is read now, so a damaged one is refused before anything is stored."""
+    try:
+        with OfdFile(path) as ofd:
+            if ofd.page_count > MAX_PDF_PAGES:
+                raise RejectedFile(f"OFD has {ofd.page_count} pages, more than the {MAX_PDF_PAGES} allowed in one file")
+            for n in range(1, ofd.page_count + 1):
+                ofd.page(n)
+            ofd.signatures()
+            return ofd.page_count
+    except OfdInvalid as e:
+        raise RejectedFile(f"OFD is damaged: {e}; ask the sender for the file again") from None
+
+
+def _ofd_page(path: Path, page_no: int) -> RawPage:
+    """An OFD page is born digital: the file is its master, its text is its own, the page is
+    drawn for viewing; its signatures and seals go with the page they are on (a signature
+    stamped on no page goes with page 1)."""
+    try:
+        with OfdFile(path) as ofd:
+            page = ofd.page(page_no)
+            area_in2 = page.box[2] * page.box[3] / 25.4 / 25.4
+            dpi = max(10, min(RASTER_DPI, int((MAX_PIXELS * 0.95 / max(area_in2, 1e-6)) ** 0.5)))
+            image = np.asarray(render(ofd, page, dpi))
+            problems = tuple(drawable(ofd, page)) + (tuple(ofd.problems) if page_no == 1 else ())
+            signatures = tuple(
+                s.as_dict() for s in ofd.signatures() if s.page == page_no or (s.page is None and page_no == 1)
+            )
+    except OfdInvalid as e:
+        raise RejectedFile(f"OFD page {page_no} is damaged: {e}; ask the sender for the file again") from None
+    chars = reading_order(page, dpi)
+    common = {"signatures": signatures, "problems": problems}
+    if sum(1 for c in chars if not c[0].isspace()) < MIN_CHARS:  # a scan kept as OFD: OCR reads it
+        return RawPage(b"", SUFFIX[OFD], image, dpi, True, **common)
+    layer = text_layer(chars)
+    if layer.usable:
+        return RawPage(b"", SUFFIX[OFD], image, dpi, True, layer.text, layer.words, **common)
+    return RawPage(b"", SUFFIX[OFD], image, dpi, True, note=layer.problem, **common)

@@ -54,9 +54,14 @@ def read_text_layer(path: str | Path, page_no: int, size_px: tuple[int, int]) ->
         pdf.close()
     if sum(1 for c in chars if c[0] and not c[0].isspace()) < MIN_CHARS:
         return None
-    text = _text(chars)
+    return text_layer(chars)
+
+
+def text_layer(chars: list[tuple[str, int, int, int, int, int]]) -> TextLayer:
+    """The text layer of (character, left, top, right, bottom, line) in reading order."""
+    text = layer_text(chars)
     problem = garbage_reason(text)
-    return TextLayer(text, () if problem else _words(chars), problem)
+    return TextLayer(text, () if problem else layer_words(chars), problem)
 
 
 def _chars(textpage, raw, page, size_px: tuple[int, int]) -> list[tuple[str, int, int, int, int, int]]:
@@ -87,14 +92,14 @@ def _chars(textpage, raw, page, size_px: tuple[int, int]) -> list[tuple[str, int
     return out
 
 
-def _text(chars) -> str:
+def layer_text(chars) -> str:
     lines: dict[int, list[str]] = {}
     for ch, *_box, line in chars:
         lines.setdefault(line, []).append(ch)
     return "\n".join("".join(cs).strip() for _n, cs in sorted(lines.items()))
 
 
-def _words(chars) -> tuple[Word, ...]:
+def layer_words(chars) -> tuple[Word, ...]:
     """A word per ideograph or punctuation mark, and per run of Latin letters and digits
     (an account number stays one word), like OCR words; line numbers from 0 without gaps."""
     runs: list[list] = []

@@ -22,7 +22,7 @@ from fastapi import HTTPException, UploadFile
 from dangan.app import Archive, ingest
 from dangan.errors import DanganError, without_paths
 
-SAFE_SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+SAFE_SUFFIXES = {".pdf", ".ofd", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 MAX_NAME = 120
 MAX_UPLOAD_BYTES = 1 << 30
 MAX_RESCAN_BYTES = 256 << 20
@@ -50,7 +50,7 @@ def safe_upload_name(name: str) -> str:
     ):
         raise UnsafeFileName(f"{name!r}: file names may not contain folders, '..' or drive letters")
     if Path(norm).suffix.lower() not in SAFE_SUFFIXES:
-        raise UnsafeFileName(f"{name!r}: only PDF, TIFF, PNG and JPEG scans can be uploaded")
+        raise UnsafeFileName(f"{name!r}: only PDF, OFD, TIFF, PNG and JPEG files can be uploaded")
     if any(ord(c) < 32 for c in norm):
         raise UnsafeFileName(f"{name!r}: control characters in the name")
     return norm[-MAX_NAME:]

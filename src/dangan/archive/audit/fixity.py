@@ -40,7 +40,7 @@ from dangan.tools.pdfinfo import PdfEncrypted, pdfinfo
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 IMAGE_FORMATS = {"jpg", "jpeg", "png", "tif", "tiff", "bmp", "gif", "webp", "jp2"}
-KNOWN_SUFFIXES = {f".{f}" for f in IMAGE_FORMATS} | {".pdf"}
+KNOWN_SUFFIXES = {f".{f}" for f in IMAGE_FORMATS} | {".pdf", ".ofd"}
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)  # no digitised record predates the system by decades
 Progress = Callable[[int, int], None]
 _SLACK = timedelta(minutes=5)  # clocks of two machines differ a little
@@ -258,6 +258,8 @@ def validate_format(path: Path, expected: str | None = None) -> str | None:
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return _check_pdf(path)
+    if suffix == ".ofd":
+        return _check_ofd(path)
     if suffix.lstrip(".") in IMAGE_FORMATS:
         from PIL import Image
 
@@ -275,6 +277,21 @@ def validate_format(path: Path, expected: str | None = None) -> str | None:
             return f"file is {got.upper()} but recorded as {want.upper()}"
         return None
     return f"unknown file type {suffix or '(no suffix)'}"
+
+
+def _check_ofd(path: Path) -> str | None:
+    """An OFD (GB/T 33190) is a ZIP with OFD.xml at its root; every part must decompress to
+    the checksum its ZIP entry records."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            if not any(n.lstrip("/").lower() == "ofd.xml" for n in z.namelist()):
+                return "not an OFD (no OFD.xml in the package)"
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        return f"OFD package does not open: {e}"
+    return f"OFD part {bad} is damaged" if bad else None
 
 
 def _check_pdf(path: Path) -> str | None:

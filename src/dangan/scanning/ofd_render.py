@@ -1,0 +1,119 @@
+"""OFD pages drawn for viewing with Pillow: pictures, lines and text where the file puts them
+(scanning.ofd reads them), seals on top. Enough to look at a page and check a search hit on
+it; the file itself stays the master."""
+
+from __future__ import annotations
+
+import io
+import math
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from dangan.scanning.ofd import MM_PER_INCH, OfdFile, OfdInvalid, OfdPage, Picture, seal_picture
+
+FALLBACK_FONTS = (
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "Noto Sans CJK SC"),
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", ""),
+)
+
+
+@cache
+def _system_font(size_px: int) -> ImageFont.FreeTypeFont:
+    for path, name in FALLBACK_FONTS:
+        if not Path(path).exists():
+            continue
+        for index in range(10):
+            try:
+                f = ImageFont.truetype(path, size_px, index=index)
+            except OSError:
+                break
+            if not name or f.getname()[0] == name:
+                return f
+    return ImageFont.load_default(size_px)
+
+
+def render(ofd: OfdFile, page: OfdPage, dpi: int) -> Image.Image:
+    """The page drawn for viewing at DPI: pictures, lines and text (embedded fonts where
+    Pillow can load them, a CJK system font otherwise), and seals on top."""
+    x0, y0, width_mm, height_mm = page.box
+    k = dpi / MM_PER_INCH
+    size = (max(1, math.ceil(width_mm * k)), max(1, math.ceil(height_mm * k)))
+    im = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(im)
+
+    def px(x: float, y: float) -> tuple[float, float]:
+        return ((x - x0) * k, (y - y0) * k)
+
+    for picture in page.pictures:
+        _paste(im, ofd, picture, px, page)
+    for stroke in page.strokes:
+        for line in stroke.polylines:
+            points = [px(*p) for p in line]
+            if stroke.fill is not None and len(points) > 2:
+                draw.polygon(points, fill=stroke.fill)
+            if stroke.width and len(points) > 1:
+                draw.line(points, fill=stroke.colour, width=max(1, round(stroke.width * k)))
+    fonts: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
+    for g in page.glyphs:
+        size_px = max(1, round(g.size * k))
+        key = (g.font, size_px)
+        if key not in fonts:
+            fonts[key] = _font(ofd, g.font, size_px)
+        font = fonts[key]
+        if g.font and font is not _system_font(size_px) and not _has_glyph(font, g.char):
+            font = _system_font(size_px)
+        draw.text(px(g.x, g.y), g.char, font=font, fill=g.colour, anchor="ls")
+    for seal in page.seals:
+        _paste(im, ofd, seal, px, page, seal=True)
+    return im
+
+
+def _font(ofd: OfdFile, part: str, size_px: int) -> ImageFont.FreeTypeFont:
+    if part:
+        try:
+            return ImageFont.truetype(io.BytesIO(ofd.read(part)), size_px)
+        except (OSError, OfdInvalid):
+            pass
+    return _system_font(size_px)
+
+
+def _has_glyph(font: ImageFont.FreeTypeFont, ch: str) -> bool:
+    try:
+        return font.getmask(ch).getbbox() is not None or ch.isspace()
+    except Exception:  # noqa: BLE001 - a subset font without the character
+        return False
+
+
+def _paste(im: Image.Image, ofd: OfdFile, picture: Picture, px, page: OfdPage, seal: bool = False) -> None:
+    try:
+        data = ofd.read(picture.part)
+        pic = seal_picture(data) if seal else Image.open(io.BytesIO(data))
+        if pic is None:
+            return
+        pic.load()
+    except Exception:  # noqa: BLE001 - Pillow reads no JBIG2 and fails many ways on damage
+        return
+    left, top = px(picture.box[0], picture.box[1])
+    right, bottom = px(picture.box[2], picture.box[3])
+    w, h = max(1, round(right - left)), max(1, round(bottom - top))
+    pic = pic.convert("RGBA").resize((w, h))
+    if seal:  # white around the seal's ink is see-through on paper
+        rgba = np.array(pic)
+        rgba[(rgba[..., :3] > 230).all(axis=2), 3] = 0
+        pic = Image.fromarray(rgba)
+    im.paste(pic, (round(left), round(top)), pic)
+
+
+def drawable(ofd: OfdFile, page: OfdPage) -> list[str]:
+    """What on PAGE cannot be shown (pictures Pillow cannot decode): said on the page."""
+    problems = list(page.problems)
+    for picture in page.pictures:
+        try:
+            with Image.open(io.BytesIO(ofd.read(picture.part))) as pic:
+                pic.load()
+        except Exception:  # noqa: BLE001
+            problems.append(f"picture {picture.part.rsplit('/', 1)[-1]} cannot be shown (an unsupported format)")
+    return problems

@@ -1,0 +1,170 @@
+"""OFD in: identified by content, validated, text with positions, pages drawn, signatures and
+seals listed and checked; real files written by other producers (tests/data/real)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from dangan.archive.store import FileStore, sha256_file
+from dangan.cli import main
+from dangan.scanning.page import PipelineOptions
+from dangan.scanning.runner import TEXT_LAYER, PageTask, process_page
+from dangan.scanning.sources import OFD, RejectedFile, inspect, read_page
+
+REAL = Path(__file__).resolve().parent.parent / "data" / "real"
+CERTIFICATE = REAL / "ofdrw-keyword.ofd"  # Suwell: template, embedded font, seal (digests changed)
+INVOICE = REAL / "ofdrw-1.ofd"  # an e-invoice with an intact seal
+SEALED = REAL / "ofdrw-SESV4SignDoc.ofd"  # ofdrw-sign, SES v4, intact, seal picture
+MM = 300 / 25.4
+
+
+def _compact(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_an_ofd_is_known_by_its_content_not_its_name(tmp_path):
+    disguised = tmp_path / "notice.pdf"
+    shutil.copy(CERTIFICATE, disguised)
+    info = inspect(disguised)
+    assert info.media_type == OFD and info.page_count == 1
+    plain_zip = tmp_path / "photos.ofd"
+    with zipfile.ZipFile(plain_zip, "w") as z:
+        z.writestr("a.txt", "hello")
+    with pytest.raises(RejectedFile, match="ZIP archive, not an OFD"):
+        inspect(plain_zip)
+
+
+def _broken(tmp_path: Path, name: str, change) -> Path:
+    out = tmp_path / name
+    with zipfile.ZipFile(SEALED) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = change(item.filename, src.read(item))
+            if data is not None:
+                dst.writestr(item, data)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "reason"),
+    [
+        ("no-page.ofd", lambda n, d: None if n.endswith("Content.xml") else d, "Content.xml"),
+        ("bad-xml.ofd", lambda n, d: d[: len(d) // 2] if n.endswith("Document.xml") else d, "not well-formed XML"),
+        ("no-root.ofd", lambda n, d: d.replace(b"DocRoot", b"DocRoof") if n == "OFD.xml" else d, "names no document"),
+    ],
+)
+def test_a_damaged_ofd_is_refused_with_what_is_wrong(tmp_path, name, change, reason):
+    with pytest.raises(RejectedFile, match="OFD is damaged") as refused:
+        inspect(_broken(tmp_path, name, change))
+    assert reason in str(refused.value)
+
+
+def test_a_truncated_ofd_is_refused(tmp_path):
+    cut = tmp_path / "cut.ofd"
+    cut.write_bytes(SEALED.read_bytes()[:20000])
+    with pytest.raises(RejectedFile):
+        inspect(cut)
+
+
+def test_its_text_is_read_with_a_box_on_each_character_where_it_is_drawn():
+    raw = read_page(inspect(CERTIFICATE), 1)
+    assert raw.master_is_source and raw.master == b"" and raw.dpi == 300
+    text = _compact(raw.text)
+    for phrase in ("中国建设银行股份有限公司泰安分行", "鲁（2020）泰安市不动产证明第0014777号", "鑫源小区25号"):
+        assert phrase in text
+    # 李伟 is TextObject Boundary="191.7523 57.6626 …" with its baseline at Y=3.6364 inside it
+    li = next(w for w in raw.words if w.text == "李")
+    assert abs(li.left - 191.7523 * MM) <= 2
+    assert li.top < (57.6626 + 3.6364) * MM < li.top + li.height
+    assert abs(li.height - 4.2333 * MM) <= 2  # the font size
+    wei = raw.words[raw.words.index(li) + 1]
+    assert wei.text == "伟" and abs(wei.left - (191.7523 + 4.2333) * MM) <= 2
+
+
+def test_an_independent_reader_finds_the_same_text():
+    """ofdkit (another OFD reader) reads every run of text we read, in the files of three producers."""
+    ofdkit = pytest.importorskip("ofdkit")
+    for path in (CERTIFICATE, INVOICE, SEALED):
+        ours = _compact(read_page(inspect(path), 1).text)
+        with ofdkit.open(path) as doc:
+            runs = [_compact(r.text) for r in doc.pages[0].runs if _compact(r.text)]
+        assert runs
+        # our lines are in reading order, theirs in drawing order: compare character counts
+        theirs = "".join(runs)
+        assert sorted(ours) == sorted(theirs), path.name
+
+
+def test_the_page_is_drawn_with_its_seal_on_top():
+    raw = read_page(inspect(CERTIFICATE), 1)
+    h, w = raw.image.shape[:2]
+    assert abs(w - 283 * MM) <= 2 and abs(h - 196 * MM) <= 2
+    # the stamp: StampAnnot Boundary="90 110 42 42" (mm); its picture is red ink
+    stamp = raw.image[int(110 * MM) : int(152 * MM), int(90 * MM) : int(132 * MM)].astype(int)
+    red = (stamp[..., 0] > 150) & (stamp[..., 1] < 100) & (stamp[..., 2] < 100)
+    assert red.mean() > 0.05
+    # and the text is drawn where its boxes say
+    li = next(w for w in raw.words if w.text == "李")
+    ink = raw.image[li.top : li.top + li.height, li.left : li.left + li.width].min(axis=2)
+    assert (ink < 128).mean() > 0.05
+
+
+def test_signatures_and_seals_are_listed_and_their_signed_parts_checked():
+    raw = read_page(inspect(SEALED), 1)
+    (seal,) = raw.signatures
+    assert seal["kind"] == "Seal" and seal["provider"] == "ofdrw-sign" and seal["page"] == 1
+    assert seal["check"] == "intact" and seal["seal_picture"] and seal["signed_at"]
+    certificate = read_page(inspect(CERTIFICATE), 1).signatures
+    assert [s["kind"] for s in certificate] == ["Seal", "Sign"]
+    assert all(s["check"].startswith("changed: ") and "Content.xml" in s["check"] for s in certificate)
+
+
+def test_a_changed_signed_part_is_noticed(tmp_path):
+    edited = _broken(
+        tmp_path,
+        "edited.ofd",
+        lambda n, d: d.replace("你好呀".encode(), "你好吗".encode()) if n.endswith("Content.xml") else d,
+    )
+    (seal,) = read_page(inspect(edited), 1).signatures
+    assert seal["check"].startswith("changed: ") and "Content.xml" in seal["check"]
+
+
+def test_an_ofd_page_is_archived_byte_for_byte_with_its_own_text_and_seals(tmp_path):
+    store = FileStore(tmp_path / "store")
+    store.create()
+    info = inspect(INVOICE)
+    page = process_page(PageTask(info, 1, str(store.root), PipelineOptions(), sha256_file(INVOICE)))
+    assert page.master_sha256 == sha256_file(INVOICE) and page.master_format == "ofd"
+    assert store.path(page.master_path).read_bytes() == INVOICE.read_bytes()
+    assert page.ocr_engine == TEXT_LAYER and "浙江增值税电子普通发票" in _compact(page.text)
+    assert page.has_seal and page.fields["signatures"]["valid"]
+    assert page.fields["signatures"]["signatures"][0]["check"] == "intact"
+    # its JBIG2 picture cannot be drawn: said on the page, not hidden
+    assert "not_shown" in [f["code"] for f in page.flags]
+
+
+def test_scan_search_and_quarantine_through_the_command(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    shutil.copy(CERTIFICATE, scans / "certificate.ofd")
+    (scans / "broken.ofd").write_bytes(SEALED.read_bytes()[:20000])
+    home = tmp_path / "home"
+    run = lambda *a: CliRunner().invoke(main, ["--home", str(home), "--as", "tester", *a], catch_exceptions=False)
+    assert run("init").exit_code == 0
+    out = json.loads(run("scan", "--jobs", "1", "--json", str(scans)).stdout)
+    status = {Path(f["source"]).name: f for f in out["folders"]}
+    assert status["certificate.ofd"]["status"] == "accessioned"
+    assert status["broken.ofd"]["status"] == "quarantined" and "OFD" in status["broken.ofd"]["reason"]
+    hits = json.loads(run("search", "--json", "--exact", "泰安分行").stdout)
+    (hit,) = [h for g in hits["groups"] for h in g["hits"]]
+    box = hit["boxes"][0]
+    assert abs(box["left"] - (191.7523 + 12 * 4.2333) * MM) <= 4  # 泰 is the 13th character of its run
+    view = json.loads(run("show", "--json", status["certificate.ofd"]["number"]).stdout)
+    page = view["documents"][0]["pages"][0]
+    assert page["master"]["sha256"] == sha256_file(CERTIFICATE)
+    assert np.isclose(page["ocr_confidence"], 100.0)
