@@ -115,6 +115,7 @@ def test_reconciliation_finds_each_paper_fault_once(db, faulty):
     assert r.findings == {
         "paper_without_scan": ["F-PAPER-ONLY"],
         "scan_without_paper": [faulty["noshelf"]],
+        "electronic_where_paper_is_wanted": [],
         "page_count_differs": [faulty["ok2"]],
         "without_location": [],
         "overdue_loans": [faulty["cond"]],

@@ -47,7 +47,7 @@ def print_record(v: dict, with_text: bool) -> None:
     info.add_row("completeness", _completeness(v["completeness"]))
     console.print(info)
     pages = Table(title="Documents and pages")
-    for col in ("件", "type", "title", "p.", "master SHA-256", "dpi", "conf", "QA"):
+    for col in ("件", "type", "origin", "title", "p.", "master SHA-256", "dpi", "conf", "QA"):
         pages.add_column(col, overflow="fold")
     for d in v["documents"]:
         for i, p in enumerate(d["pages"]):
@@ -57,6 +57,7 @@ def print_record(v: dict, with_text: bool) -> None:
             pages.add_row(
                 str(d["item_no"]) if i == 0 else "",
                 (d["doc_type"] or "?") if i == 0 else "",
+                ORIGIN.get(d.get("origin", "paper"), "") if i == 0 else "",
                 d["title"] if i == 0 else "",
                 str(p["seq"]),
                 f"{p['master']['sha256'][:12]}… {p['master']['format']}",
@@ -71,6 +72,9 @@ def print_record(v: dict, with_text: bool) -> None:
                 if p.get("text"):
                     console.rule(f"page {p['seq']}", style="dim")
                     console.print(p["text"])
+
+
+ORIGIN = {"paper": "纸质扫描 paper scan", "electronic": "电子原件 electronic original"}
 
 
 def _paper(paper: dict | None, loan: dict | None) -> str:

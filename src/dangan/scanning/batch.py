@@ -431,6 +431,7 @@ def folder_intake(folder: _Folder, pages: list[StagedSummary]) -> FolderIntake:
             title=_document_title(d[0]),
             page_numbers=[p.page_no for p in d],
             dated=document_date(p.fields for p in d),
+            origin="electronic" if all(p.origin == "electronic" for p in d) else "paper",
         )
         for d in split_documents(pages)
     ]

@@ -20,8 +20,9 @@ from dangan.scanning.pipeline import BORN_DIGITAL_STEPS, run_pipeline
 from dangan.scanning.sources import RejectedFile, SourceInfo, read_page
 from dangan.tools import ToolMissing
 
-# What a page's text came from when it is the PDF's own text layer, not an OCR engine
+# What a page's text came from when it is the file's own text (a PDF's text layer, an OFD), not OCR
 TEXT_LAYER = "text-layer"
+PAPER, ELECTRONIC = "paper", "electronic"  # where a page came from (Document.origin)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def process_page(task: PageTask) -> IntakePage:
         doc_type=page.doc_type,
         doc_type_score=round(page.doc_type_score, 3),
         title=_title_line(page.text),
+        origin=ELECTRONIC if raw.master_is_source else PAPER,
     )
 
 

@@ -40,12 +40,18 @@ def split_at_covers(pages: Sequence[P]) -> list[list[P]]:
     return runs
 
 
+def _origin(page) -> str:
+    return getattr(page, "origin", "paper")
+
+
 def split_documents(pages: Sequence[P]) -> list[list[P]]:
     documents: list[list[P]] = []
     after_cover = False
     for page in pages:
         cover = is_cover(page)
         starts_new = cover or after_cover or (page.doc_type is not None and not page.is_blank)
+        # an electronic original and a scan in one file are two documents
+        starts_new = starts_new or bool(documents and _origin(page) != _origin(documents[-1][-1]))
         if starts_new or not documents:
             documents.append([page])
         else:

@@ -70,6 +70,7 @@ class DocumentType:
     name: str
     ocr_hints: tuple[str, ...] = ()
     validators: tuple[str, ...] = ()
+    born_digital: bool = False  # may be an electronic original: then no paper is demanded for it
 
 
 @dataclass(frozen=True)
@@ -329,7 +330,13 @@ def _frozen(mapping: dict) -> Mapping:
 
 
 def _document_type(code: str, body: Mapping) -> DocumentType:
-    return DocumentType(code, body["name"], tuple(body.get("ocr_hints", ())), tuple(body.get("validators", ())))
+    return DocumentType(
+        code,
+        body["name"],
+        tuple(body.get("ocr_hints", ())),
+        tuple(body.get("validators", ())),
+        bool(body.get("born_digital", False)),
+    )
 
 
 def _business_type(code: str, body: Mapping, lines: LineMap) -> BusinessType:

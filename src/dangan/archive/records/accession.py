@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,6 +63,7 @@ class IntakePage:
     doc_type: str | None = None  # what the page's title says, if it has one
     doc_type_score: float = 0.0
     title: str = ""
+    origin: str = "paper"  # electronic: born digital, its master the file as it came
 
     @property
     def needs_review(self) -> bool:
@@ -78,6 +79,7 @@ class IntakeDocument:
     title: str
     page_numbers: list[int]  # source page numbers, in order
     dated: date | None = None  # the document's own date (page_fields.document_date)
+    origin: str = "paper"  # paper | electronic (see Document.origin)
 
 
 @dataclass(frozen=True)
@@ -261,8 +263,24 @@ def accession_folder(
             "source_sha256": intake.source_sha256,
         },
     )
+    _write_documents(session, record, intake, pages, source, actor)
+    return record
+
+
+def _write_documents(
+    session: Session,
+    record: ArchiveRecord,
+    intake: FolderIntake,
+    pages: Iterable[IntakePage],
+    source: SourceFile,
+    actor: str,
+    first_item: int = 1,
+    first_seq: int = 1,
+) -> None:
+    """INTAKE's documents and pages under RECORD, from item FIRST_ITEM and image FIRST_SEQ on,
+    each page with its ingestion event and index entry."""
     document_of: dict[int, int] = {}
-    for item_no, doc in enumerate(intake.documents, start=1):
+    for item_no, doc in enumerate(intake.documents, start=first_item):
         document = Document(
             record_id=record.id,
             item_no=item_no,
@@ -270,11 +288,12 @@ def accession_folder(
             doc_type_score=doc.doc_type_score,
             title=doc.title,
             dated=doc.dated,
+            origin=doc.origin,
         )
         session.add(document)
         session.flush()
         document_of.update((n, document.id) for n in doc.page_numbers)
-    for seq, p in enumerate(pages, start=1):
+    for seq, p in enumerate(pages, start=first_seq):
         likes = find_likenesses(
             session,
             sha256=p.master_sha256,
@@ -309,6 +328,56 @@ def accession_folder(
         )
         session.flush()  # the page's index outbox row is queued by the flush (records.index_queue)
         session.expunge(page)
+
+
+JOINED = "electronic original joined"  # event: an electronic original became documents of an existing record
+
+
+def join_record(
+    session: Session,
+    record: ArchiveRecord,
+    intake: FolderIntake,
+    pages: Iterable[IntakePage],
+    *,
+    actor: str,
+    batch_id: int | None = None,
+    source: SourceFile | None = None,
+    how: str,
+) -> ArchiveRecord:
+    """An electronic original joins RECORD, the record of its case, as documents of its own
+    after the ones there (the record's number and its pages so far do not change). HOW says
+    what tied it to the record (a work order, a 户号, a cover or manifest naming it)."""
+    if source is None:
+        source = SourceFile(
+            sha256=intake.source_sha256,
+            original_name=intake.source_name,
+            stored_path=intake.source_path,
+            size=intake.source_size,
+            media_type=intake.media_type,
+            batch_id=batch_id,
+            record_id=record.id,
+            page_count=sum(len(d.page_numbers) for d in intake.documents),
+        )
+        session.add(source)
+        session.flush()
+    last_item = session.scalar(select(func.max(Document.item_no)).where(Document.record_id == record.id)) or 0
+    last_seq = session.scalar(select(func.max(Page.seq)).where(Page.record_id == record.id)) or 0
+    events.record_event(
+        session,
+        JOINED,
+        actor,
+        "record",
+        record.number,
+        {
+            "source": intake.source_name,
+            "source_sha256": intake.source_sha256,
+            "media_type": intake.media_type,
+            "items": [last_item + 1 + i for i in range(len(intake.documents))],
+            "how": how,
+        },
+    )
+    _write_documents(session, record, intake, pages, source, actor, last_item + 1, last_seq + 1)
+    session.expire(record, ["documents"])
     return record
 
 

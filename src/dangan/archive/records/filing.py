@@ -23,7 +23,8 @@ from dangan.archive.business.collection import CASE_LINK, propose_links
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.models import ArchiveRecord, BusinessCase, CaseLink, Page, Quarantined, SourceFile, utcnow
 from dangan.archive.paper.labels import CoverCode
-from dangan.archive.records.accession import FolderIntake, IntakePage, accession_folder
+from dangan.archive.paper.locations import mark_born_digital
+from dangan.archive.records.accession import FolderIntake, IntakePage, accession_folder, find_customer, join_record
 from dangan.archive.store import FileStore
 
 SPLIT = "folder split"  # event: a record made from part of a scanned file
@@ -74,9 +75,19 @@ def file_parts(
         settled, problem = _settle(session, part)
         intake = replace(part.intake, **settled)
         part_pages = _checked(islice(pages, len(part.pages)), part, problem)
-        record = accession_folder(
-            session, intake, part_pages, fonds=fonds, actor=actor, batch_id=batch_id, source=source
-        )
+        electronic = bool(intake.documents) and all(d.origin == "electronic" for d in intake.documents)
+        joined = _record_to_join(session, part, intake) if electronic and not problem else None
+        if joined is not None:
+            record, how = joined
+            record = join_record(
+                session, record, intake, part_pages, actor=actor, batch_id=batch_id, source=source, how=how
+            )
+        else:
+            record = accession_folder(
+                session, intake, part_pages, fonds=fonds, actor=actor, batch_id=batch_id, source=source
+            )
+            if electronic:
+                _mark_born_digital(session, record, scheme, actor)
         if source is None:
             source = session.scalar(select(SourceFile).filter_by(sha256=intake.source_sha256))
         if split or part.how:
@@ -88,6 +99,47 @@ def file_parts(
     if split and source is not None:
         source.page_count = sum(len(p.pages) for p in parts)
     return filed
+
+
+def _record_to_join(session: Session, part: FilePart, intake: FolderIntake) -> tuple[ArchiveRecord, str] | None:
+    """The existing record an electronic original belongs in, and what says so: the record a
+    cover or manifest names, else the record of the case its work order names, else the one
+    active record of the customer its 户号 names. None: it starts a record of its own."""
+    if part.link is not None and part.link.kind == "record":
+        record = session.scalar(select(ArchiveRecord).filter_by(number=part.link.value, status="active"))
+        return (record, f"{part.how} {part.link.payload}") if record is not None else None
+    if intake.work_order:
+        record = session.scalar(
+            select(ArchiveRecord)
+            .join(BusinessCase, BusinessCase.id == ArchiveRecord.case_id)
+            .where(BusinessCase.work_order == intake.work_order, ArchiveRecord.status == "active")
+            .order_by(ArchiveRecord.id)
+            .limit(1)
+        )
+        if record is not None:
+            return record, f"work order {intake.work_order}"
+    if intake.account_number:
+        customer = find_customer(session, intake.account_number)
+        records = (
+            session.scalars(select(ArchiveRecord).filter_by(customer_id=customer.id, status="active").limit(2)).all()
+            if customer is not None
+            else []
+        )
+        if len(records) == 1:
+            return records[0], f"户号 {intake.account_number}"
+    return None
+
+
+def _mark_born_digital(session: Session, record: ArchiveRecord, scheme: ClassificationScheme, actor: str) -> None:
+    """A record made only of electronic originals has no paper to keep when the scheme says
+    each of its document types may be born digital; otherwise reconciliation asks for paper."""
+    types = [d.doc_type for d in record.documents]
+    allowed = [t for t in types if t in scheme.document_types and scheme.document_types[t].born_digital]
+    if types and len(allowed) == len(types):
+        names = "、".join(scheme.document_types[t].name for t in dict.fromkeys(allowed))
+        mark_born_digital(
+            session, record.number, actor=actor, reason=f"electronic originals only ({names}): the scheme allows them"
+        )
 
 
 def _settle(session: Session, part: FilePart) -> tuple[dict, str]:

@@ -27,6 +27,7 @@ class StagedSummary:
     is_blank: bool
     fields: dict
     flags: list
+    origin: str = "paper"
 
     @property
     def needs_review(self) -> bool:
@@ -44,6 +45,7 @@ def stage_page(session: Session, source_sha256: str, page: IntakePage) -> None:
             is_blank=page.is_blank,
             fields=page.fields,
             flags=page.flags,
+            origin=page.origin,
             payload=asdict(page),
         )
     )
@@ -63,6 +65,7 @@ def staged_summaries(session: Session, source_sha256: str) -> list[StagedSummary
             StagedPage.is_blank,
             StagedPage.fields,
             StagedPage.flags,
+            StagedPage.origin,
         )
         .filter_by(source_sha256=source_sha256)
         .order_by(StagedPage.page_no)

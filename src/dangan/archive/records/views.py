@@ -119,6 +119,7 @@ def record_view(
                 "doc_type_score": d.doc_type_score,
                 "title": d.title,
                 "dated": d.dated.isoformat() if d.dated else None,
+                "origin": d.origin,
                 "pages": [_page_view(p, with_text) for p in d.pages],
             }
         )

@@ -18,6 +18,7 @@ from dangan.archive.home import redact_url
 from dangan.archive.models import (
     ArchiveRecord,
     BusinessCase,
+    Document,
     Event,
     Folder,
     FolderRecord,
@@ -138,16 +139,17 @@ def about(
 
 def folder_pages(session: Session) -> dict[int, tuple[int, int]]:
     """folder id → (pages of the paper, pages with open QA) over the folder's active records.
-    Pages of the paper as records.paper_pages counts them; a cover sheet flagged for a person
-    still has its QA open."""
+    Pages of the paper as records.paper_pages counts them (an electronic original has no sheet
+    in the folder); a cover sheet flagged for a person still has its QA open."""
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     rows = session.execute(
-        select(FolderRecord.folder_id, Page.qa_status, Page.is_cover, Page.is_blank)
+        select(FolderRecord.folder_id, Page.qa_status, Page.is_cover, Page.is_blank, Document.origin)
         .join(ArchiveRecord, ArchiveRecord.id == FolderRecord.record_id)
         .join(Page, Page.record_id == ArchiveRecord.id)
+        .join(Document, Document.id == Page.document_id)
         .where(CURRENT, ArchiveRecord.status == "active")
     ).all()
-    for folder_id, qa, cover, blank in rows:
-        counts[folder_id][0] += not (cover or blank)
+    for folder_id, qa, cover, blank, origin in rows:
+        counts[folder_id][0] += not (cover or blank) and origin != "electronic"
         counts[folder_id][1] += qa in QA_OPEN
     return {k: (v[0], v[1]) for k, v in counts.items()}

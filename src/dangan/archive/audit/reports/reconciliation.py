@@ -8,8 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dangan.archive.audit.reports.base import Report, Section, about, folder_pages
-from dangan.archive.business.scheme import ClassificationScheme
+from dangan.archive.business.scheme import ClassificationScheme, load_scheme
 from dangan.archive.models import (
+    ArchiveRecord,
+    Document,
     Folder,
     Loan,
 )
@@ -33,6 +35,7 @@ def reconciliation_report(
         if pages_of.get(f.id, (0, 0))[0] == 0
     ]
     scan_only = [{"record": n} for n in unshelved_records(session)]
+    wanted_on_paper = _electronic_where_paper_is_wanted(session, scheme or load_scheme())
     # The models keep no page count for a paper folder; paper is counted when a loan comes back.
     latest: dict[int, Loan] = {}
     for loan in session.scalars(select(Loan).where(Loan.returned_at.is_not(None)).order_by(Loan.id)):
@@ -82,6 +85,9 @@ def reconciliation_report(
     report.sections += [
         Section("paper without scan", ["folder", "state", "records"], paper_only),
         Section("scan without paper", ["record"], scan_only),
+        Section(
+            "electronic original where the scheme wants paper", ["record", "item", "doc_type", "title"], wanted_on_paper
+        ),
         Section("page count differs", ["folder", "paper_pages", "scanned_pages", "counted_on", "loan"], mismatches),
         Section("records without location", ["folder", "records", "problem"], unplaced),
         Section("folders on overdue loan", ["folder", "borrower", "due_on", "days_overdue", "loan"], late),
@@ -89,14 +95,36 @@ def reconciliation_report(
     report.findings = {
         "paper_without_scan": [r["folder"] for r in paper_only],
         "scan_without_paper": [r["record"] for r in scan_only],
+        "electronic_where_paper_is_wanted": [f"{r['record']}/{r['item']}" for r in wanted_on_paper],
         "page_count_differs": [r["folder"] for r in mismatches],
         "without_location": [r["folder"] for r in unplaced],
         "overdue_loans": [r["folder"] for r in late],
     }
     report.problems = sum(len(v) for v in report.findings.values())
     report.notes.append(
+        "Electronic originals (born-digital PDF, OFD) have no paper: paper is demanded for one only when "
+        "the scheme does not allow its document type to be born digital; paper page counts leave them out."
+    )
+    report.notes.append(
         "The database keeps no page count for a paper folder; paper pages are compared with "
         "the scan where they were counted: the page count taken when a loan came back "
         "(latest return per folder)."
     )
     return report
+
+
+def _electronic_where_paper_is_wanted(session: Session, scheme: ClassificationScheme) -> list[dict]:
+    """Electronic originals of a type the scheme does not allow born digital (or of no type
+    yet): the paper is still wanted."""
+    rows = session.execute(
+        select(ArchiveRecord.number, Document.item_no, Document.doc_type, Document.title)
+        .join(Document, Document.record_id == ArchiveRecord.id)
+        .where(Document.origin == "electronic", ArchiveRecord.status == "active")
+        .order_by(ArchiveRecord.number, Document.item_no)
+    ).all()
+    allowed = {code for code, t in scheme.document_types.items() if t.born_digital}
+    return [
+        {"record": number, "item": item, "doc_type": doc_type or "", "title": title}
+        for number, item, doc_type, title in rows
+        if doc_type not in allowed
+    ]
