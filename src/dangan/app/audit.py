@@ -19,6 +19,7 @@ from dangan.archive import spreadsheet
 from dangan.archive.audit import bag, fixity
 from dangan.archive.models import ArchiveRecord, Event, Page
 from dangan.archive.users import User
+from dangan.scanning.ofd_check import OfdCheck, check_ofda
 
 Progress = Callable[[int, int], None]
 
@@ -34,6 +35,12 @@ def check_four(archive: Archive, *, progress: Progress | None = None) -> fixity.
     """四性检测 (DA/T 70-2018) in one pass, stored as a 'fixity check' event."""
     with archive.session() as s:
         return fixity.check_four_properties(s, archive.store, actor=archive.actor, progress=progress)
+
+
+def check_ofd(path: str | os.PathLike) -> OfdCheck:
+    """An OFD file (an export of ours, or one received) against the archival profile, in the
+    four properties; the file is only read."""
+    return check_ofda(path)
 
 
 def verify_chain(archive: Archive) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """A record's life after accession: reclassification and its history, voiding a number, 户号
-changes, business cases' fields and closing, retention and disposal, the searchable PDF.
+changes, business cases' fields and closing, retention and disposal, the searchable PDF and the OFD.
 
 Numbers, stored files and labels never change; every earlier value stays readable.
 """
@@ -12,6 +12,8 @@ from datetime import date
 from typing import Any
 
 from dangan.app.archive import Archive
+from dangan.archive.audit.ofd_export import OfdExport
+from dangan.archive.audit.ofd_export import export_ofd as write_ofd
 from dangan.archive.audit.searchable_pdf import PdfExport
 from dangan.archive.audit.searchable_pdf import export_pdf as write_pdf
 from dangan.archive.records import lifecycle
@@ -109,3 +111,11 @@ def export_pdf(archive: Archive, key: str, output: str | os.PathLike | None = No
     with archive.session() as s:
         output = output or f"{find_record(s, key).number}.pdf"
         return write_pdf(s, key, archive.store, output, actor=archive.actor)
+
+
+def export_ofd(archive: Archive, key: str, output: str | os.PathLike | None = None) -> OfdExport:
+    """Record KEY (number, or a 户号 with one record) as an OFD in the archival profile [default
+    file: NUMBER.ofd here]; the export is an event with the file's SHA-256."""
+    with archive.session() as s:
+        output = output or f"{find_record(s, key).number}.ofd"
+        return write_ofd(s, key, archive.store, output, actor=archive.actor)

@@ -314,4 +314,30 @@ def export_pdf(ctx, number, out, as_json) -> None:
     output(result, as_json, show)
 
 
-COMMANDS = (show, number, events, reclassify, history, account, retention, export_pdf)
+@click.command("export-ofd")
+@click.argument("number")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="OFD file to write [default: NUMBER.ofd in the current folder].",
+)
+@json_option
+@pass_ctx
+def export_ofd(ctx, number, out, as_json) -> None:
+    """Write record NUMBER (or a 户号 with one record) as an OFD (GB/T 33190) in the archival
+    profile: each current page image with its text invisible over it, the font embedded, the
+    record's metadata in the file. Check it with `dangan check-four FILE`. The export is
+    logged as an event with the file's SHA-256."""
+    result = lifecycle.export_ofd(ctx.archive, number, out)
+
+    def show(r) -> None:
+        console.print(f"wrote {r.path}: {r.number}, {r.pages} pages, {r.words} words, {r.size / 1e6:.1f} MB")
+        console.print(f"sha256 {r.sha256} (event #{r.event_seq})")
+
+    output(result, as_json, show)
+
+
+COMMANDS = (show, number, events, reclassify, history, account, retention, export_pdf, export_ofd)

@@ -32,6 +32,7 @@ class Glyph:
     advance: float
     font: str = ""  # part name of the embedded font file, '' when the file embeds none
     colour: tuple[int, int, int] = (0, 0, 0)
+    visible: bool = True  # Fill="false": text laid invisibly over a picture of the page (OCR, OFD/A)
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -149,6 +150,7 @@ class Walk:
         scale = math.sqrt(abs(m[0] * m[3] - m[1] * m[2])) or 1.0
         font = self.ofd.fonts.get(obj.get("Font", ""), "")
         colour = _colour(_either(kid(obj, "FillColor"), kid(param, "FillColor")), (0, 0, 0))
+        visible = obj.get("Fill", "true") != "false" or obj.get("Stroke", "false") == "true"
         x = y = 0.0
         for code in kids(obj, "TextCode"):
             text = "".join(
@@ -163,7 +165,7 @@ class Walk:
                 step = dx[i] if i < len(dx) else _width(ch, size)
                 px, py = apply(m, cx, cy)
                 if not ch.isspace():
-                    self.glyphs.append(Glyph(ch, px, py, size * scale, step * scale, font, colour))
+                    self.glyphs.append(Glyph(ch, px, py, size * scale, step * scale, font, colour, visible))
                 cx += step
                 cy += dy[i] if i < len(dy) else 0.0
 

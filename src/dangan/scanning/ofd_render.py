@@ -57,7 +57,7 @@ def render(ofd: OfdFile, page: OfdPage, dpi: int) -> Image.Image:
             if stroke.width and len(points) > 1:
                 draw.line(points, fill=stroke.colour, width=max(1, round(stroke.width * k)))
     fonts: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
-    for g in page.glyphs:
+    for g in (g for g in page.glyphs if g.visible):
         size_px = max(1, round(g.size * k))
         key = (g.font, size_px)
         if key not in fonts:

@@ -1,0 +1,280 @@
+"""A record as one OFD file (GB/T 33190-2016) in the archival profile (OFD/A): each current
+page's image full page, its text invisible over it at the word boxes (Fill="false": selectable
+and searchable, not drawn), the font subset and embedded, every part inside the package, and
+the record's metadata in DocInfo's custom data and in a custom tag of its own.
+
+Scans carry their OCR text; born-digital pages (a PDF's text layer, an OFD's own text) carry
+their exact text over their rendering. The export is an "export" event with the file's SHA-256.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from sqlalchemy.orm import Session
+
+from dangan.archive import events
+from dangan.archive.audit.searchable_pdf import CJK_FONTS, ExportError, current_pages
+from dangan.archive.events import EXPORT
+from dangan.archive.models import ArchiveRecord, Page
+from dangan.archive.records.views import find_record
+from dangan.archive.store import FileStore, sha256_file
+
+NS = "http://www.ofdspec.org/2016"
+TAG_NAMESPACE = "urn:dangan:record:1"  # the custom tag holding the record's metadata
+MM_PER_INCH = 25.4
+ASCENT = 0.88  # a CJK glyph's ink top above the baseline, in em (as scanning.ofd reads it)
+
+ET.register_namespace("ofd", NS)
+
+
+@dataclass(frozen=True)
+class OfdExport:
+    number: str
+    path: str
+    pages: int
+    words: int
+    size: int
+    sha256: str
+    event_seq: int
+
+
+def _q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+def _el(parent: ET.Element | None, name: str, text: str | None = None, **attrs: object) -> ET.Element:
+    e = ET.Element(_q(name)) if parent is None else ET.SubElement(parent, _q(name))
+    for k, v in attrs.items():
+        e.set(k, str(v))
+    if text is not None:
+        e.text = text
+    return e
+
+
+def _xml(root: ET.Element) -> bytes:
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+def _mm(v: float) -> str:
+    return f"{v:.3f}".rstrip("0").rstrip(".")
+
+
+def record_metadata(record: ArchiveRecord, pages: Sequence[Page]) -> dict[str, str]:
+    """What the file says about the record, in DA/T 22 / DA/T 46 terms (keys are stable)."""
+    cls = record.classification
+    meta = {
+        "档号": record.number,
+        "全宗号": record.fonds,
+        "门类": record.category,
+        "年度": str(record.year),
+        "件号": str(record.serial),
+        "题名": record.title or "",
+        "保管期限": (cls.retention if cls else "") or "",
+        "业务类型": (cls.business_type if cls else "") or "",
+        "户号": record.customer.account_number if record.customer else "",
+        "户名": record.customer.name if record.customer else "",
+        "工单编号": record.case.work_order if record.case else "",
+        "页数": str(len(pages)),
+        "件数": str(len(record.documents)),
+    }
+    return {k: v for k, v in meta.items() if v}
+
+
+def export_ofd(session: Session, key: str, store: FileStore, out: str | os.PathLike, *, actor: str) -> OfdExport:
+    """Write record KEY (archive number or 户号) as an OFD at OUT; log the export."""
+    record = find_record(session, key)
+    pages = current_pages(record)
+    if not pages:
+        raise ExportError(f"{record.number} has no pages to export")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        words = write_ofd(tmp, record, pages, store)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)  # a reader never sees half a file under the real name
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    sha, size = sha256_file(out), out.stat().st_size
+    event = events.record_event(
+        session,
+        EXPORT,
+        actor,
+        "record",
+        record.number,
+        {
+            "format": "application/ofd",
+            "what": "OFD (archival profile)",
+            "file": out.name,
+            "sha256": sha,
+            "size": size,
+            "pages": len(pages),
+            "page_ids": [p.id for p in pages],
+        },
+    )
+    return OfdExport(record.number, str(out), len(pages), words, size, sha, event.seq)
+
+
+def write_ofd(path: str | os.PathLike, record: ArchiveRecord, pages: Sequence[Page], store: FileStore) -> int:
+    """Write PAGES of RECORD as an OFD package at PATH; return the number of words placed."""
+    ids = iter(range(1, 1 << 30))
+    font_id = next(ids)
+    meta = record_metadata(record, pages)
+    parts: dict[str, bytes] = {}
+
+    ofd = _el(None, "OFD", Version="1.1", DocType="OFD")
+    body = _el(ofd, "DocBody")
+    info = _el(body, "DocInfo")
+    _el(info, "DocID", uuid.uuid5(uuid.NAMESPACE_URL, f"dangan:{record.number}").hex)
+    _el(info, "Title", record.title or record.number)
+    _el(info, "Author", record.fonds)
+    _el(info, "CreationDate", date.today().isoformat())
+    _el(info, "Creator", "dangan")
+    custom = _el(info, "CustomDatas")
+    for name, value in meta.items():
+        _el(custom, "CustomData", value, Name=name)
+    _el(body, "DocRoot", "Doc_0/Document.xml")
+
+    media = _el(None, "Res", BaseLoc="Res")
+    medias = _el(media, "MultiMedias")
+    page_parts: list[tuple[int, str]] = []
+    text = ""
+    placed = 0
+    first_box = None
+    for n, p in enumerate(pages):
+        if not p.derived_path:
+            raise ExportError(f"page {p.seq} has no derived image to export")
+        dpi = p.dpi or 300
+        k = MM_PER_INCH / dpi
+        w, h = p.width * k, p.height * k
+        first_box = first_box or (w, h)
+        image_id = next(ids)
+        mm = _el(medias, "MultiMedia", ID=image_id, Type="Image", Format="JPEG")
+        _el(mm, "MediaFile", f"page_{n + 1}.jpg")
+        parts[f"Doc_0/Res/page_{n + 1}.jpg"] = store.path(p.derived_path).read_bytes()
+        page = _el(None, "Page")
+        area = _el(page, "Area")
+        _el(area, "PhysicalBox", f"0 0 {_mm(w)} {_mm(h)}")
+        layer = _el(_el(page, "Content"), "Layer", ID=next(ids), Type="Body")
+        _el(
+            layer,
+            "ImageObject",
+            ID=next(ids),
+            ResourceID=image_id,
+            Boundary=f"0 0 {_mm(w)} {_mm(h)}",
+            CTM=f"{_mm(w)} 0 0 {_mm(h)} 0 0",
+        )
+        for word in p.words or []:
+            chars, left, top, width, height = str(word[0]).strip(), *map(float, word[1:5])
+            if not chars or width <= 0 or height <= 0:
+                continue
+            size = height * k
+            obj = _el(
+                layer,
+                "TextObject",
+                ID=next(ids),
+                Boundary=f"{_mm(left * k)} {_mm(top * k)} {_mm(width * k)} {_mm(height * k)}",
+                Font=font_id,
+                Size=_mm(size),
+                Fill="false",  # invisible: the image shows the page, the text is for search and copy
+            )
+            code = _el(obj, "TextCode", chars, X="0", Y=_mm(ASCENT * size))
+            if len(chars) > 1:
+                code.set("DeltaX", f"g {len(chars) - 1} {_mm(width * k / len(chars))}")
+            text += chars
+            placed += 1
+        page_id = next(ids)
+        page_parts.append((page_id, f"Pages/Page_{n}/Content.xml"))
+        parts[f"Doc_0/Pages/Page_{n}/Content.xml"] = _xml(page)
+
+    font_name, font_bytes = _subset_font(text)
+    public = _el(None, "Res", BaseLoc="Res")
+    font = _el(_el(public, "Fonts"), "Font", ID=font_id, FontName=font_name, FamilyName=font_name)
+    _el(font, "FontFile", "font_1.ttf")
+    parts["Doc_0/Res/font_1.ttf"] = font_bytes
+
+    doc = _el(None, "Document")
+    common = _el(doc, "CommonData")
+    _el(common, "MaxUnitID", str(next(ids) - 1))
+    box = first_box or (210.0, 297.0)
+    _el(_el(common, "PageArea"), "PhysicalBox", f"0 0 {_mm(box[0])} {_mm(box[1])}")
+    _el(common, "PublicRes", "PublicRes.xml")
+    _el(common, "DocumentRes", "DocumentRes.xml")
+    pages_el = _el(doc, "Pages")
+    for page_id, loc in page_parts:
+        _el(pages_el, "Page", ID=page_id, BaseLoc=loc)
+    _el(doc, "CustomTags", "Tags/CustomTags.xml")
+
+    tags = _el(None, "CustomTags")
+    tag = _el(tags, "CustomTag", NameSpace=TAG_NAMESPACE)
+    _el(tag, "FileLoc", "Tag_Record.xml")
+    parts["Doc_0/Tags/CustomTags.xml"] = _xml(tags)
+    parts["Doc_0/Tags/Tag_Record.xml"] = _record_tag(record, pages, meta)
+
+    parts["OFD.xml"] = _xml(ofd)
+    parts["Doc_0/Document.xml"] = _xml(doc)
+    parts["Doc_0/PublicRes.xml"] = _xml(public)
+    parts["Doc_0/DocumentRes.xml"] = _xml(media)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in ["OFD.xml", *sorted(n for n in parts if n != "OFD.xml")]:
+            z.writestr(name, parts[name], zipfile.ZIP_STORED if name.endswith(".jpg") else zipfile.ZIP_DEFLATED)
+    return placed
+
+
+def _record_tag(record: ArchiveRecord, pages: Sequence[Page], meta: dict[str, str]) -> bytes:
+    """The record's metadata and its documents (type, origin, pages, checksums of the masters)."""
+    root = ET.Element("Record", {"xmlns": TAG_NAMESPACE})
+    for name, value in meta.items():
+        ET.SubElement(root, "Field", {"Name": name}).text = value
+    seq_of = {p.id: n + 1 for n, p in enumerate(pages)}
+    docs = ET.SubElement(root, "Documents")
+    for d in record.documents:
+        e = ET.SubElement(
+            docs,
+            "Document",
+            {"ItemNo": str(d.item_no), "Type": d.doc_type or "", "Origin": d.origin, "Title": d.title or ""},
+        )
+        for p in d.pages:
+            if p.id in seq_of:
+                ET.SubElement(
+                    e,
+                    "Page",
+                    {"Page": str(seq_of[p.id]), "MasterSHA256": p.master_sha256, "MasterFormat": p.master_format},
+                )
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+def _subset_font(text: str) -> tuple[str, bytes]:
+    """A CJK TrueType font cut down to the characters of TEXT (OFD/A embeds every font)."""
+    import logging
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    for font_path, index in CJK_FONTS:
+        if not os.path.exists(font_path):
+            continue
+        logging.getLogger("fontTools").setLevel(logging.ERROR)  # tables it drops are bitmaps we do not want
+        font = TTFont(font_path, fontNumber=index)
+        name = font["name"].getDebugName(1) or "CJK"
+        options = subset.Options()
+        options.drop_tables += ["BDF", "FFTM", "EBDT", "EBLC", "EBSC"]
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text=text or " ")
+        subsetter.subset(font)
+        buf = io.BytesIO()
+        font.save(buf)
+        return name, buf.getvalue()
+    raise ExportError(f"no CJK TrueType font to embed: install fonts-wqy-zenhei (looked for {CJK_FONTS[0][0]})")
