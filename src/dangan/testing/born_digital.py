@@ -8,6 +8,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 
@@ -41,7 +42,9 @@ def _font() -> str:
     return FONT_NAME
 
 
-def write_born_digital_pdf(path: str | Path, pages: Sequence[Sequence[str] | Image.Image]) -> list[DrawnLine]:
+def write_born_digital_pdf(
+    path: str | Path | BinaryIO, pages: Sequence[Sequence[str] | Image.Image]
+) -> list[DrawnLine]:
     """A PDF whose pages are either lines of text (drawn with the text layer a business
     system writes) or a scanned sheet (an image filling the page, no text). Returns where
     each line was drawn."""
@@ -49,7 +52,7 @@ def write_born_digital_pdf(path: str | Path, pages: Sequence[Sequence[str] | Ima
     from reportlab.pdfgen.canvas import Canvas
 
     font = _font()
-    canvas = Canvas(str(path), pagesize=A4_PT, invariant=1)
+    canvas = Canvas(str(path) if isinstance(path, (str, Path)) else path, pagesize=A4_PT, invariant=1)
     drawn: list[DrawnLine] = []
     for number, content in enumerate(pages, start=1):
         if isinstance(content, Image.Image):

@@ -99,6 +99,7 @@ class Document(Model):
     doc_type: str | None
     doc_type_score: float | None = None
     title: str | None = None
+    origin: str = Field("paper", description="paper (a scan of a sheet) | electronic (an electronic original)")
     pages: list[PageSummary]
 
 

@@ -154,6 +154,7 @@ def record_metadata(record: ArchiveRecord) -> dict[str, Any]:
                 "item_no": d.item_no,
                 "doc_type": d.doc_type,
                 "title": d.title,
+                "origin": d.origin,
                 "pages": [
                     {
                         "id": p.id,
