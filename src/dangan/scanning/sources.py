@@ -13,6 +13,7 @@ import io
 import struct
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -476,6 +477,14 @@ def _ofd_page_count(path: Path) -> int:
         raise RejectedFile(f"OFD is damaged: {e}; ask the sender for the file again") from None
 
 
+@lru_cache(maxsize=4)
+def _ofd_signatures(path: str, size: int, mtime_ns: int) -> tuple[dict, ...]:
+    """The file's signatures, checked once per file and process (not once per page: checking
+    reads every signed part)."""
+    with OfdFile(path) as ofd:
+        return tuple(s.as_dict() for s in ofd.signatures())
+
+
 def _ofd_page(path: Path, page_no: int) -> RawPage:
     """An OFD page is born digital: the file is its master, its text is its own, the page is
     drawn for viewing; its signatures and seals go with the page they are on (a signature
@@ -487,8 +496,11 @@ def _ofd_page(path: Path, page_no: int) -> RawPage:
             dpi = max(10, min(RASTER_DPI, int((MAX_PIXELS * 0.95 / max(area_in2, 1e-6)) ** 0.5)))
             image = np.asarray(render(ofd, page, dpi))
             problems = tuple(drawable(ofd, page)) + (tuple(ofd.problems) if page_no == 1 else ())
+            stat = path.stat()
             signatures = tuple(
-                s.as_dict() for s in ofd.signatures() if s.page == page_no or (s.page is None and page_no == 1)
+                s
+                for s in _ofd_signatures(str(path), stat.st_size, stat.st_mtime_ns)
+                if s["page"] == page_no or (s["page"] is None and page_no == 1)
             )
     except OfdInvalid as e:
         raise RejectedFile(f"OFD page {page_no} is damaged: {e}; ask the sender for the file again") from None
