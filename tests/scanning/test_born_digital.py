@@ -137,3 +137,16 @@ def test_search_finds_born_digital_words_boxed_where_they_are_drawn(files, archi
     view = json.loads(archive["run"]("show", "--json", archive["scan"]["folders"][0]["number"]).stdout)
     engines = [p["ocr_engine"] for d in view["documents"] for p in d["pages"]]
     assert engines.count(TEXT_LAYER) == 2 and len(engines) == 3
+
+
+def test_a_real_born_digital_pdf_reads_as_poppler_reads_it():
+    """RapidOCRPDF's direct_extract.pdf (InDesign, two columns, CID fonts): rasterised and OCRed
+    it came back with errors; its own text is exactly what poppler's pdftotext extracts."""
+    import subprocess
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "data" / "real" / "rapidocrpdf-direct_extract.pdf"
+    raw = read_page(inspect(path), 1)
+    poppler = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert raw.master_is_source and raw.note == ""
+    assert "".join(raw.text.split()) == "".join(poppler.split())
