@@ -7,11 +7,8 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 from xml.etree import ElementTree as ET
-
-if TYPE_CHECKING:
-    from dangan.scanning.ofd import OfdFile
 
 MAX_NESTING = 16
 # Where a glyph's box lies around its baseline, as shares of the font size (CJK fonts).
@@ -103,10 +100,19 @@ def _colour(element: ET.Element | None, default: tuple[int, int, int]) -> tuple[
     return default
 
 
+class Resources(Protocol):
+    """What a page's objects refer to (scanning.ofd.OfdFile has it)."""
+
+    fonts: dict[str, str]  # font ID → part of its embedded file ('' when not embedded)
+    media: dict[str, str]  # picture ID → part
+    draw_params: dict[str, ET.Element]
+    composites: dict[str, ET.Element]
+
+
 class Walk:
     """Objects of a page's content in drawing order, into page coordinates."""
 
-    def __init__(self, ofd: OfdFile):
+    def __init__(self, ofd: Resources):
         self.ofd = ofd
         self.glyphs: list[Glyph] = []
         self.strokes: list[Stroke] = []

@@ -25,7 +25,7 @@ from dangan.i18n import _
 from dangan.scanning.ofd import OfdFile, OfdInvalid, is_ofd, reading_order
 from dangan.scanning.ofd_render import drawable, render
 from dangan.scanning.page import Word
-from dangan.scanning.text_layer import MIN_CHARS, read_text_layer, text_layer
+from dangan.scanning.text_layer import MIN_CHARS, TextLayer, read_text_layer, text_layer
 from dangan.tools import ToolFailed, ToolTimeout
 from dangan.tools.pdfimages import EmbeddedImage, extract_images, list_images
 from dangan.tools.pdfinfo import PageGeometry, PdfEncrypted, page_geometry, pdfinfo
@@ -114,7 +114,7 @@ def inspect(path: str | Path) -> SourceInfo:
     if kind == ZIP:
         if not is_ofd(path):
             raise RejectedFile(
-                "a ZIP archive, not an OFD file (it holds no OFD.xml): unpack it and scan the files inside"
+                _("a ZIP archive, not an OFD file (it holds no OFD.xml): unpack it and scan the files inside")
             )
         return SourceInfo(str(path), OFD, _ofd_page_count(path))
     return SourceInfo(str(path), kind, _image_frame_count(path, kind))
@@ -316,11 +316,14 @@ def _pdf_page(path: Path, page_no: int) -> RawPage:
     return RawPage(buf.getvalue(), ".png", image, dpi)
 
 
-def _text_layer(path: Path, page_no: int, size: tuple[int, int]):
+def _text_layer(path: Path, page_no: int, size: tuple[int, int]) -> TextLayer | None:
     try:
         return read_text_layer(path, page_no, size)
     except Exception as e:  # noqa: BLE001 - pdfium signals a page it cannot parse in several ways
-        raise RejectedFile(f"PDF page {page_no}: its text cannot be read ({e}); the file is damaged") from None
+        # the page renders (poppler read it): OCR reads it, and the page says why
+        return TextLayer(
+            "", (), _("its text layer cannot be read ({error}); the page was OCRed instead").format(error=e)
+        )
 
 
 def _page_scan(images: list[EmbeddedImage], geometry: PageGeometry | None) -> EmbeddedImage | None:
@@ -468,13 +471,17 @@ def _ofd_page_count(path: Path) -> int:
     try:
         with OfdFile(path) as ofd:
             if ofd.page_count > MAX_PDF_PAGES:
-                raise RejectedFile(f"OFD has {ofd.page_count} pages, more than the {MAX_PDF_PAGES} allowed in one file")
+                raise RejectedFile(
+                    _("OFD has {pages} pages, more than the {limit} allowed in one file; split it").format(
+                        pages=ofd.page_count, limit=MAX_PDF_PAGES
+                    )
+                )
             for n in range(1, ofd.page_count + 1):
                 ofd.page(n)
             ofd.signatures()
             return ofd.page_count
     except OfdInvalid as e:
-        raise RejectedFile(f"OFD is damaged: {e}; ask the sender for the file again") from None
+        raise RejectedFile(_("OFD is damaged: {reason}; ask the sender for the file again").format(reason=e)) from None
 
 
 @lru_cache(maxsize=4)
@@ -503,7 +510,9 @@ def _ofd_page(path: Path, page_no: int) -> RawPage:
                 if s["page"] == page_no or (s["page"] is None and page_no == 1)
             )
     except OfdInvalid as e:
-        raise RejectedFile(f"OFD page {page_no} is damaged: {e}; ask the sender for the file again") from None
+        raise RejectedFile(
+            _("OFD page {page} is damaged: {reason}; ask the sender for the file again").format(page=page_no, reason=e)
+        ) from None
     chars = reading_order(page, dpi)
     common = {"signatures": signatures, "problems": problems}
     if sum(1 for c in chars if not c[0].isspace()) < MIN_CHARS:  # a scan kept as OFD: OCR reads it
