@@ -118,9 +118,11 @@ def test_signatures_and_seals_are_listed_and_their_signed_parts_checked():
     raw = read_page(inspect(SEALED), 1)
     (seal,) = raw.signatures
     assert seal["kind"] == "Seal" and seal["provider"] == "ofdrw-sign" and seal["page"] == 1
+    assert seal["signer"] == "OFD R&W 测试用印章"  # the seal's own name, from its SES structure
     assert seal["check"] == "intact" and seal["seal_picture"] and seal["signed_at"]
     certificate = read_page(inspect(CERTIFICATE), 1).signatures
     assert [s["kind"] for s in certificate] == ["Seal", "Sign"]
+    assert certificate[0]["signer"] == "淄博市周村区自然资源局(不动产登记专用章)"
     assert all(s["check"].startswith("changed: ") and "Content.xml" in s["check"] for s in certificate)
 
 

@@ -21,7 +21,7 @@ import hashlib
 import io
 import posixpath
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 from xml.etree import ElementTree as ET
@@ -45,7 +45,14 @@ MAX_PART_BYTES = 64 << 20  # one part, uncompressed
 MAX_TOTAL_BYTES = 2 << 30  # the whole package, uncompressed (a ZIP bomb is refused)
 A4_MM = (0.0, 0.0, 210.0, 297.0)
 MM_PER_INCH = 25.4
-HASHES = {"sm3": "sm3", "1.2.156.10197.1.401": "sm3", "sha1": "sha1", "sha256": "sha256", "md5": "md5"}
+HASHES = {
+    "sm3": "sm3",
+    "1.2.156.10197.1.401": "sm3",
+    "1.2.156.10197.1.401.1": "sm3",
+    "sha1": "sha1",
+    "sha256": "sha256",
+    "md5": "md5",
+}
 
 
 class OfdInvalid(Exception):
@@ -76,11 +83,12 @@ class Signature:
     page: int | None
     check: str
     seal_picture: bool = False
-    notes: list[str] = field(default_factory=list)
+    signer: str = ""  # the seal's name (印章名称, e.g. a bureau's 专用章): who sealed or signed
 
     def as_dict(self) -> dict:
         return {
             "kind": self.kind,
+            "signer": self.signer,
             "provider": self.provider,
             "company": self.company,
             "signed_at": self.signed_at,
@@ -264,19 +272,19 @@ class OfdFile:
             for s in kids(root, "Signature")
         ]
 
+    def _seal_part(self, part: str) -> str:
+        """The part holding signature PART's seal (SES_Seal): its Seal file, else its signed
+        value (an SES_Signature carries the seal it was made with)."""
+        root = self.xml(part)
+        seal = kid(kid(kid(root, "SignedInfo"), "Seal"), "BaseLoc")
+        return self._optional(part, text_of(seal)) or self._optional(part, text_of(kid(root, "SignedValue")))
+
     def _stamps(self) -> list[tuple[str, tuple[float, float, float, float], str]]:
         """(page ID, box, part holding the seal picture) of every stamp on the document."""
         out = []
         for _kind, part in self._signature_parts():
-            info = kid(self.xml(part), "SignedInfo")
-            seal = kid(kid(info, "Seal"), "BaseLoc")
-            holder = self._optional(part, seal.text if seal is not None else "") or self._optional(
-                part,
-                (kid(self.xml(part), "SignedValue").text or "")
-                if kid(self.xml(part), "SignedValue") is not None
-                else "",
-            )
-            for stamp in kids(info, "StampAnnot"):
+            holder = self._seal_part(part)
+            for stamp in kids(kid(self.xml(part), "SignedInfo"), "StampAnnot"):
                 b = numbers(stamp.get("Boundary"))
                 if len(b) == 4:
                     out.append((stamp.get("PageRef", ""), (b[0], b[1], b[0] + b[2], b[1] + b[3]), holder))
@@ -298,14 +306,8 @@ class OfdFile:
             page = None
             if stamp is not None and stamp.get("PageRef", "") in self.page_ids:
                 page = self.page_ids.index(stamp.get("PageRef", "")) + 1
-            holder = next(
-                (
-                    p
-                    for pid, _b, p in self._stamps()
-                    if p and pid == (stamp.get("PageRef") if stamp is not None else None)
-                ),
-                "",
-            )
+            holder = self._seal_part(part)
+            sealed = self.read(holder) if holder else b""
             found.append(
                 Signature(
                     kind=kind,
@@ -315,7 +317,8 @@ class OfdFile:
                     method=text_of(kid(info, "SignatureMethod")),
                     page=page,
                     check=self._check_references(part, kid(info, "References")),
-                    seal_picture=bool(holder) and seal_picture(self.read(holder)) is not None,
+                    seal_picture=bool(sealed) and seal_picture(sealed) is not None,
+                    signer=seal_name(sealed),
                 )
             )
         return found
@@ -357,6 +360,33 @@ def seal_picture(data: bytes) -> Image.Image | None:
             except Exception:  # noqa: BLE001 - not a picture after all: look no further
                 return None
     return None
+
+
+def seal_name(data: bytes) -> str:
+    """The name of the seal in an SES structure (GM/T 0031: SES_Seal, or an SES_Signature
+    holding one): the first UTF8String of its DER, which is SES_ESPropertyInfo's name. ''
+    when the bytes are not such a structure."""
+    if not data:
+        return ""
+    from pyasn1.codec.der import decoder
+    from pyasn1.error import PyAsn1Error
+    from pyasn1.type import char
+
+    try:
+        value, _rest = decoder.decode(data)
+    except (PyAsn1Error, ValueError, TypeError):
+        return ""
+    stack = [value]
+    while stack:  # depth first, in order
+        v = stack.pop()
+        if isinstance(v, char.UTF8String):
+            return str(v)
+        if hasattr(v, "getComponentByPosition"):
+            try:
+                stack.extend(reversed([v.getComponentByPosition(i) for i in range(len(v))]))
+            except (PyAsn1Error, ValueError, TypeError):
+                continue
+    return ""
 
 
 def reading_order(page: OfdPage, dpi: int) -> list[tuple[str, int, int, int, int, int]]:

@@ -94,7 +94,8 @@ def note_signatures(page: PageState, signatures: tuple[dict, ...]) -> PageState:
     others (valid when every signed part is unchanged); a changed one is flagged."""
     intact = all(s["check"] == "intact" for s in signatures)
     summary = "; ".join(
-        f"{s['kind']} {s['company'] or s['provider']} {s['signed_at']}: {s['check']}".strip() for s in signatures
+        f"{s['kind']} {s.get('signer') or s['company'] or s['provider']} {s['signed_at']}: {s['check']}".strip()
+        for s in signatures
     )
     page = replace(
         page,
