@@ -94,3 +94,12 @@ def test_reconciliation_asks_paper_only_where_the_scheme_wants_it(db, archive):
     # the paper application still wants its folder; the born-digital reply wants none
     assert report.findings["scan_without_paper"] == sorted([paper.number, meter.number])
     assert report.findings["electronic_where_paper_is_wanted"] == [f"{meter.number}/1"]
+
+
+def test_without_a_work_order_the_customers_one_record_is_joined_by_its_account_number(db, archive):
+    (paper,) = archive["ingest"](archive["paper"]("application.pdf", [PAPER_APPLICATION]))
+    no_order = [line for line in E_SETTLEMENT if not line.startswith("工单编号")]
+    write_born_digital_pdf(archive["files"] / "settlement.pdf", [no_order])
+    (joined,) = archive["ingest"](archive["files"] / "settlement.pdf")
+    assert joined.number == paper.number
+    assert [d[2] for d in _record(db, paper.number)["documents"]] == ["paper", "electronic"]

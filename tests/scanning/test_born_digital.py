@@ -137,6 +137,12 @@ def test_search_finds_born_digital_words_boxed_where_they_are_drawn(files, archi
     view = json.loads(archive["run"]("show", "--json", archive["scan"]["folders"][0]["number"]).stdout)
     engines = [p["ocr_engine"] for d in view["documents"] for p in d["pages"]]
     assert engines.count(TEXT_LAYER) == 2 and len(engines) == 3
+    # the scanned sheet between them is a document of its own: a paper scan
+    assert [(d["doc_type"], d["origin"]) for d in view["documents"]] == [
+        ("SQ", "electronic"),
+        ("SQ", "paper"),
+        ("HT", "electronic"),
+    ]
 
 
 def test_a_real_born_digital_pdf_reads_as_poppler_reads_it():
