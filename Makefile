@@ -9,7 +9,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng poppler-ut
 	postgresql redis-server python3-venv chromium
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-deps demo test bench clean
+.PHONY: setup system-deps demo test bench clean messages
 
 setup: system-deps $(STAMP)
 
@@ -36,6 +36,11 @@ test: setup
 bench: setup
 	$(PY) bench/ocr_speed.py
 	$(PY) bench/memory.py
+
+# after changing user-facing text: new messages into src/dangan/locale/*/LC_MESSAGES/dangan.po
+# (translate them, see docs/glossary.md), then the .mo files compiled
+messages: setup
+	$(PY) scripts/messages.py update
 
 clean:
 	rm -rf demo-data dangan-data test-artifacts

@@ -11,6 +11,8 @@ export OMP_THREAD_LIMIT=1
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy
 .venv/bin/lint-imports
+# Every message in the catalogues, translated, none fuzzy, the compiled .mo files up to date.
+$PY scripts/messages.py check
 
 $PY -m pytest -q tests
 

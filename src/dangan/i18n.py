@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextvars
 import gettext
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -66,3 +68,76 @@ def _(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _translations(_language.get()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue where it is defined (a table, a constant) and leaves
+    it in English: ``_()`` translates it where it is shown."""
+    return message
+
+
+def environment_language(environ: Mapping[str, str] | None = None) -> str | None:
+    """The language of messages the environment asks for, POSIX precedence: LC_ALL, then
+    LC_MESSAGES, then LANG (the first one set decides; ``C``/``POSIX`` mean English)."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if env.get(name):
+            return normalise(env[name])
+    return None
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The supported language a browser prefers most (an Accept-Language header), or None."""
+    best: tuple[float, int, str] | None = None
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        q = 1.0
+        for p in params.split(";"):
+            key, _eq, value = p.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        language = normalise(tag.strip()) if tag.strip() not in ("*", "c", "C") else None
+        if language and q > 0 and (best is None or (q, -i) > best[:2]):
+            best = (q, -i, language)
+    return best[2] if best else None
+
+
+# --- how numbers and dates are written -----------------------------------------------------------
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # fmt: skip
+
+
+def format_date(value: date | datetime | str | None, *, table: bool = False) -> str:
+    """A date as people read it: 2023年7月29日 (29 July 2023) in prose, 2023-07-29 in tables
+    (where columns line up and sort). A datetime shows its time of day (HH:MM) too."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value or " " in value.strip() else date.fromisoformat(value)
+        except ValueError:
+            return value
+    clock = f" {value:%H:%M}" if isinstance(value, datetime) else ""
+    if table:
+        return f"{value:%Y-%m-%d}{clock}"
+    if current_language() == "zh_CN":
+        return f"{value.year}年{value.month}月{value.day}日{clock}"
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}{clock}"
+
+
+def count(n: int, unit: str) -> str:
+    """N with its counter: 12 件, 34 页, 3 卷, 2 盒, 5 份 (12 records, 34 pages …)."""
+    forms = {
+        "record": lambda: ngettext("{n} record", "{n} records", n),
+        "document": lambda: ngettext("{n} document", "{n} documents", n),
+        "page": lambda: ngettext("{n} page", "{n} pages", n),
+        "folder": lambda: ngettext("{n} folder", "{n} folders", n),
+        "box": lambda: ngettext("{n} box", "{n} boxes", n),
+        "file": lambda: ngettext("{n} file", "{n} files", n),
+        "case": lambda: ngettext("{n} business case", "{n} business cases", n),
+    }
+    return forms[unit]().format(n=n)

@@ -12,6 +12,7 @@ and log-in session), a search (its query masked where personal) and a search ref
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -127,9 +128,25 @@ def record_view(archive: Archive, key: str, *, viewer: User | None = None, with_
         view["loan"] = _loan(s, record)
         view["completeness"] = _completeness(s, record, archive.scheme)
         view["replaced_pages"] = _replaced(s, record) if may_see_history(viewer) else []
+    with_names(view, archive.scheme)
     if viewer is not None:
         _for_viewer(view, personal)
     return view
+
+
+def with_names(view: dict[str, Any], scheme: ClassificationScheme) -> None:
+    """The scheme's names beside the codes people know them by (``business_type_name`` next to
+    ``business_type``, ``doc_type_name`` next to ``doc_type``): keys and codes stay as they were."""
+
+    def name(table: Mapping[str, Any], code: str | None) -> str:
+        found = table.get(code or "")
+        return found.name if found is not None else ""
+
+    for part in (view.get("case"), view.get("classification"), *view.get("classifications", [])):
+        if part and "business_type" in part:
+            part["business_type_name"] = name(scheme.business_types, part["business_type"])
+    for d in view.get("documents", []):
+        d["doc_type_name"] = name(scheme.document_types, d.get("doc_type"))
 
 
 def _replaced(session: Session, record: ArchiveRecord) -> list[dict[str, Any]]:

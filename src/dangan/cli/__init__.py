@@ -9,14 +9,12 @@ with their exit status:
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from dangan.app.archive import INDEX_BACKENDS
 from dangan.cli import audit, business, demo, paper, records, scan, search, serve, users
-from dangan.cli.base import Context, DanganGroup
-from dangan.i18n import LANGUAGES, set_language
+from dangan.cli.base import Context, DanganGroup, choose_language
+from dangan.i18n import LANGUAGES
 
 
 @click.group(cls=DanganGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -53,10 +51,13 @@ from dangan.i18n import LANGUAGES, set_language
     "--lang",
     type=click.Choice(LANGUAGES),
     default=None,
-    help="Language of messages [default: from LC_ALL, LC_MESSAGES or LANG; Chinese].",
+    is_eager=True,
+    expose_value=False,
+    callback=choose_language,
+    help="Language of messages and help [default: from LC_ALL, LC_MESSAGES or LANG; Chinese].",
 )
 @click.pass_context
-def main(ctx: click.Context, home, db, actor, backend, scheme, lang) -> None:
+def main(ctx: click.Context, home, db, actor, backend, scheme) -> None:
     """dangan 档案 — digitise, number, index and keep in step the paper and electronic
     customer files of an electricity supply company.
 
@@ -66,7 +67,6 @@ def main(ctx: click.Context, home, db, actor, backend, scheme, lang) -> None:
                  dangan search '户号:3401405288'
                  dangan show GD01-KH·2026-0000011
     Or try everything on generated scans:  dangan demo"""
-    set_language(lang or os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG"))
     ctx.obj = Context(home, db, actor, backend, scheme)
     ctx.call_on_close(ctx.obj.archive.close)
 

@@ -3,6 +3,7 @@ progress bars, exit statuses. Commands parse, call one library function, render.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -20,6 +21,7 @@ from rich.text import Text
 
 from dangan.app import Archive
 from dangan.errors import DanganError, ExitStatus
+from dangan.i18n import _, environment_language, set_language
 
 console = Console()
 err = Console(stderr=True)
@@ -45,7 +47,7 @@ class Context:
         return self.archive.session()
 
     def on_index_wait(self, pid: int | None) -> None:
-        err.print(f"[yellow]waiting for the index writer (held by process {pid})…[/]")
+        err.print(Text(_("waiting for the index writer (held by process {pid})…").format(pid=pid), style="yellow"))
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -61,7 +63,13 @@ class Failed(click.ClickException):
 
 class DanganGroup(click.Group):
     """The one place where errors a person can act on become a message and an exit status;
-    and where a search index that could not follow a change is said (exit status 1)."""
+    where a search index that could not follow a change is said (exit status 1); and where the
+    language of messages and help is settled (the environment's, then --lang)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        set_language(environment_language())
+        localise(self)
+        return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -82,6 +90,27 @@ def _say_index_problem(ctx: click.Context) -> bool:
         return False
     err.print(f"[red]{escape(update.problem)}[/]")
     return True
+
+
+def choose_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """--lang, eager: settled before --help is shown (`dangan --lang en scan --help`)."""
+    if value:
+        set_language(value)
+        localise(ctx.find_root().command)
+
+
+def localise(command: click.Command) -> None:
+    """Help of COMMAND and its subcommands in the current language. The source keeps plain
+    English help (scripts/messages.py extracts it); the English is kept aside on first call,
+    so a second language in the same process (tests) translates from the source again."""
+    source = command.__dict__.setdefault("_source_help", (command.help, command.short_help, command.epilog))
+    command.help, command.short_help, command.epilog = (_(inspect.cleandoc(t)) if t else t for t in source)
+    for param in command.params:
+        if isinstance(param, click.Option):
+            original = param.__dict__.setdefault("_source_help", param.help)
+            param.help = _(original) if original else original
+    for sub in getattr(command, "commands", {}).values():
+        localise(sub)
 
 
 # --- output ----------------------------------------------------------------------------------------
@@ -132,7 +161,8 @@ class RateColumn(ProgressColumn):
 
     def render(self, task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed * 60:5.1f} pages/min" if speed else "  –  pages/min", style="cyan")
+        rate = f"{speed * 60:5.1f}" if speed else "  –  "
+        return Text(_("{rate} pages/min").format(rate=rate), style="cyan")
 
 
 @contextmanager
@@ -143,9 +173,9 @@ def progress(*labels: str) -> Iterator[Any]:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("pages"),
+        TextColumn(_("pages")),
         RateColumn(),
-        TextColumn("ETA"),
+        TextColumn(_("ETA")),
         TimeRemainingColumn(),
         console=err,
         transient=False,
@@ -181,7 +211,7 @@ def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     for v in values:
         key, sep, val = v.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"{v!r}: expected {what}")
+            raise click.BadParameter(_("{value!r}: expected {what}").format(value=v, what=what))
         out[key.strip()] = val.strip()
     return out
 

@@ -25,12 +25,10 @@ from dangan.cli.base import (
     progress,
 )
 from dangan.errors import ExitStatus
-from dangan.i18n import _
+from dangan.i18n import _, count
 
 STATUS_STYLE = {"accessioned": "green", "skipped": "yellow", "quarantined": "red"}
-ENGINE_HELP = (
-    f"OCR engine: rapidocr (PP-OCR, models inside the package) or tesseract [default: {ingest.DEFAULT_ENGINE}]."
-)
+ENGINE_HELP = "OCR engine: rapidocr (PP-OCR, models inside the package) or tesseract [default: rapidocr]."
 
 
 @click.command()
@@ -43,7 +41,7 @@ def init(ctx, as_json: bool) -> None:
     created = init_archive(ctx.archive)
 
     def show(created: dict) -> None:
-        table = Table(title="dangan data home ready", show_header=False)
+        table = Table(title=_("dangan data home ready"), show_header=False)
         for k, v in created.items():
             table.add_row(k, str(v))
         console.print(table)
@@ -130,8 +128,9 @@ def scan(ctx, paths, jobs, fonds, label, engine, distributed, broker, manifest_p
             workers = ", ".join(station.workers)
             err.print(_("{n} worker(s) listening: {workers}").format(n=len(station.workers), workers=workers))
         runner = station.runner
-        on_folder = lambda f: err.print(f"  {Path(f.source).name}: {f.status} {f.number}")
-    with progress("Scanning" + (" (workers)" if distributed else ""), "Indexing") as (scanned, indexed):
+        on_folder = lambda f: err.print(f"  {Path(f.source).name}: {status_name(f.status)} {f.number}")
+    scanning = _("Scanning (workers)") if distributed else _("Scanning")
+    with progress(scanning, _("Indexing")) as (scanned, indexed):
         result = ingest.ingest(
             archive,
             paths,
@@ -157,22 +156,33 @@ def resume_command() -> str:
     return shlex.join(["dangan", *sys.argv[1:]])
 
 
+def status_name(status: str) -> str:
+    """What happened to a file, in words (accessioned, skipped, quarantined)."""
+    return {"accessioned": _("accessioned"), "skipped": _("skipped"), "quarantined": _("quarantined")}.get(
+        status, status
+    )
+
+
+def batch_summary(report) -> str:
+    return _("Batch {batch}: {pages} in {seconds:.0f} s ({rate:.1f} pages/min)").format(
+        batch=report.batch_id, pages=count(report.pages, "page"), seconds=report.seconds, rate=report.pages_per_minute
+    )
+
+
 def print_batch(result: ingest.IngestResult) -> None:
     report = result.report
-    table = Table(
-        title=f"Batch {report.batch_id}: {report.pages} pages in {report.seconds:.0f} s "
-        f"({report.pages_per_minute:.1f} pages/min)"
-    )
-    for col in ("file", "result", "archive number", "docs", "pages", "to check", "reason"):
+    table = Table(title=batch_summary(report))
+    for col in (_("file"), _("result"), _("archive number"), _("docs"), _("pages"), _("to check"), _("reason")):
         table.add_column(col, overflow="fold")
     split = {f.source for f in report.folders if f.link or f.first_page > 1}
     for f in report.folders:
-        name = Path(f.source).name + (f" p.{f.first_page}-{f.last_page}" if f.source in split else "")
+        pages = _(" p.{first}-{last}").format(first=f.first_page, last=f.last_page)
+        name = Path(f.source).name + (pages if f.source in split else "")
         reason = "; ".join(x for x in (f"→ {f.link}" if f.link else "", f.reason) if x)
         table.add_row(
             name,
-            Text(f.status, style=STATUS_STYLE[f.status]),
-            f.number,
+            Text(status_name(f.status), style=STATUS_STYLE[f.status]),
+            Text(f.number, no_wrap=True),
             str(f.documents or ""),
             str(f.pages or ""),
             str(f.flagged or ""),
@@ -180,8 +190,12 @@ def print_batch(result: ingest.IngestResult) -> None:
         )
     console.print(table)
     console.print(
-        f"{report.count('accessioned')} accessioned, {report.count('skipped')} skipped, "
-        f"{report.count('quarantined')} quarantined; {result.index.indexed or 0} pages indexed."
+        _("{accessioned} accessioned, {skipped} skipped, {quarantined} quarantined; {indexed} indexed.").format(
+            accessioned=count(report.count("accessioned"), "file"),
+            skipped=count(report.count("skipped"), "file"),
+            quarantined=count(report.count("quarantined"), "file"),
+            indexed=count(result.index.indexed or 0, "page"),
+        )
     )
 
 
@@ -262,25 +276,35 @@ def watch(ctx, folder, interval, settle, jobs, fonds, engine, label) -> None:
         for f in report.folders:
             console.print(
                 Text.assemble(
-                    f"{Path(f.source).name}: ", (f.status, STATUS_STYLE[f.status]), f" {f.number or f.reason}"
+                    f"{Path(f.source).name}: ",
+                    (status_name(f.status), STATUS_STYLE[f.status]),
+                    f" {f.number or f.reason}",
                 )
             )
         console.print(
-            f"batch {report.batch_id}: {report.pages} pages in {report.seconds:.0f} s "
-            f"({report.pages_per_minute:.1f} pages/min); {update.indexed or 0} pages indexed"
+            _("{batch}; {indexed} indexed").format(
+                batch=batch_summary(report), indexed=count(update.indexed or 0, "page")
+            )
         )
         if update.problem:
             err.print(f"[red]{update.problem}[/]")
 
     def on_error(paths, e) -> None:
-        err.print(f"[red]scanning {', '.join(p.name for p in paths)} failed: {e}; trying again shortly[/]")
+        files = ", ".join(p.name for p in paths)
+        err.print(Text(_("scanning {files} failed: {error}; trying again shortly").format(files=files, error=e), "red"))
 
     stop = threading.Event()
-    err.print(f"watching {Path(folder).resolve()} (every {interval:g} s, settled after {settle:g} s); Ctrl-C to stop")
+    err.print(
+        _("watching {folder} (every {interval:g} s, settled after {settle:g} s); Ctrl-C to stop").format(
+            folder=Path(folder).resolve(), interval=interval, settle=settle
+        )
+    )
     try:
         with ingest.stop_on_interrupt(
             stop,
-            on_first=lambda: err.print("[yellow]stopping after the batch under way (Ctrl-C again to stop at once)…[/]"),
+            on_first=lambda: err.print(
+                Text(_("stopping after the batch under way (Ctrl-C again to stop at once)…"), "yellow")
+            ),
         ):
             summary = ingest.watch_folder(
                 archive,
@@ -293,11 +317,15 @@ def watch(ctx, folder, interval, settle, jobs, fonds, engine, label) -> None:
                 on_error=on_error,
             )
     except KeyboardInterrupt:
-        err.print("[yellow]stopped; files of the unfinished batch are scanned again at the next start[/]")
+        err.print(Text(_("stopped; files of the unfinished batch are scanned again at the next start"), "yellow"))
         finish(ExitStatus.INTERRUPTED)
     err.print(
-        f"stopped: {summary.batches} batches, {summary.count('accessioned')} accessioned, "
-        f"{summary.count('skipped')} skipped, {summary.count('quarantined')} quarantined"
+        _("stopped: {batches} batches, {accessioned} accessioned, {skipped} skipped, {quarantined} quarantined").format(
+            batches=summary.batches,
+            accessioned=count(summary.count("accessioned"), "file"),
+            skipped=count(summary.count("skipped"), "file"),
+            quarantined=count(summary.count("quarantined"), "file"),
+        )
     )
 
 
@@ -308,8 +336,8 @@ def quarantine_cmd(ctx, as_json) -> None:
     """List files the pipeline refused, with the reason and where the original bytes are kept."""
 
     def show(rows: list[dict]) -> None:
-        table = Table(title=f"{len(rows)} quarantined files")
-        for col in ("file", "reason", "kept as"):
+        table = Table(title=_("Quarantined: {files}").format(files=count(len(rows), "file")))
+        for col in (_("file"), _("reason"), _("kept as")):
             table.add_column(col, overflow="fold")
         for r in rows:
             table.add_row(r["file"], r["reason"], r["kept_as"])
@@ -332,8 +360,10 @@ def qa_list(ctx, status, as_json) -> None:
     """List pages waiting for a decision, with what is wrong with each."""
 
     def show(items: list[dict]) -> None:
-        table = Table(title=f"{len(items)} pages {status}")
-        for col in ("page", "record/page", "conf", "what to check"):
+        titles = {"flagged": _("To check: {pages}"), "accepted": _("Accepted: {pages}")}
+        title = titles.get(status) or _("Rescanned: {pages}")
+        table = Table(title=title.format(pages=count(len(items), "page")))
+        for col in (_("page"), _("record/page"), _("conf"), _("what to check")):
             table.add_column(col, overflow="fold")
         for i in items:
             table.add_row(
@@ -354,7 +384,7 @@ def qa_list(ctx, status, as_json) -> None:
 def qa_accept(ctx, page, note) -> None:
     """Accept PAGE (an id, or ARCHIVE-NUMBER/PAGE) as it is."""
     ingest.qa_accept(ctx.archive, page, note)
-    console.print(f"page {page} accepted")
+    console.print(_("page {page} accepted").format(page=page))
 
 
 @qa.command("rescan")
@@ -366,8 +396,9 @@ def qa_rescan(ctx, page, file, page_no) -> None:
     """Replace PAGE with a new scan from FILE. The old page and its master are kept,
     marked superseded; the new page takes its place in the document."""
     done = ingest.rescan(ctx.archive, page, file, page_no=page_no)
-    still = "; still to check: " + ", ".join(f["code"] for f in done["flags"]) if done["flags"] else ""
-    console.print(f"page {done['page_id']} replaced by page {done['new_page_id']}{still}")
+    flags = ", ".join(f["code"] for f in done["flags"])
+    still = _("; still to check: {flags}").format(flags=flags) if flags else ""
+    console.print(_("page {old} replaced by page {new}").format(old=done["page_id"], new=done["new_page_id"]) + still)
 
 
 COMMANDS = (init, scan, worker, watch, quarantine_cmd, qa)

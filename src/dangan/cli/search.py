@@ -10,6 +10,7 @@ from rich.text import Text
 from dangan.app import records
 from dangan.app.index import check_index, rebuild_index, sync_index
 from dangan.cli.base import console, finish, json_option, output, pass_ctx, problems_status, progress
+from dangan.i18n import _, count, ngettext
 
 
 @click.command()
@@ -36,23 +37,36 @@ def search(ctx, query, page_no, per_page, sort, exact, as_json) -> None:
 
 def print_results(r: dict) -> None:
     if not r["groups"]:
-        console.print(f"No pages match [bold]{r['query']}[/].")
+        console.print(Text(_("No pages match {query}.").format(query=r["query"])))
         return
-    extra = f" and {r['tolerant_hits']} similar (one character read differently)" if r["tolerant_hits"] else ""
+    extra = (
+        _(", and {pages} similar (one character read differently)").format(pages=count(r["tolerant_hits"], "page"))
+        if r["tolerant_hits"]
+        else ""
+    )
     console.print(
-        f"[bold]{r['total_hits']}[/] pages match [bold]{r['query']}[/]{extra}; "
-        f"{r['total_groups']} records, result page {r['page']} of {r['pages']}:"
+        Text(
+            _("{pages} match {query}{extra}; {records}, result page {page} of {of}:").format(
+                pages=count(r["total_hits"], "page"),
+                query=r["query"],
+                extra=extra,
+                records=count(r["total_groups"], "record"),
+                page=r["page"],
+                of=r["pages"],
+            )
+        )
     )
     for g in r["groups"]:
-        label = Text(" similar ", style="black on yellow") if g["tolerant"] else Text("")
+        label = Text(" " + _("similar") + " ", style="black on yellow") if g["tolerant"] else Text("")
         console.print(Text(g["record_number"], style="bold cyan"), label, Text(f" {g['title']}", style="dim"))
         for h in g["hits"]:
             flat = h["snippet"].replace("\n", " ")
             snippet = Text(flat.replace("【", "").replace("】", ""))
             for start, end in _marks(flat):
                 snippet.stylize("bold red", start, end)
-            where = f"{len(h['boxes'])} box{'es' if len(h['boxes']) != 1 else ''} on the page"
-            console.print(Text(f"   p.{h['page_no']:<3} ", style="bold"), snippet, Text(f"  [{where}]", style="dim"))
+            where = ngettext("{n} mark on the page", "{n} marks on the page", len(h["boxes"])).format(n=len(h["boxes"]))
+            page_no = _("p.{n}").format(n=h["page_no"])
+            console.print(Text(f"   {page_no:<5} ", style="bold"), snippet, Text(f"  [{where}]", style="dim"))
 
 
 def _marks(snippet: str) -> list[tuple[int, int]]:
@@ -78,9 +92,9 @@ def index() -> None:
 @pass_ctx
 def index_sync(ctx) -> None:
     """Index pages waiting in the outbox (scan does this itself)."""
-    with progress("Indexing") as indexed:
+    with progress(_("Indexing")) as indexed:
         n = sync_index(ctx.archive, progress=indexed, on_wait=ctx.on_index_wait)
-    console.print(f"{n} pages indexed")
+    console.print(_("{pages} indexed").format(pages=count(n, "page")))
 
 
 @index.command("rebuild")
@@ -89,9 +103,9 @@ def index_sync(ctx) -> None:
 def index_rebuild(ctx, fresh) -> None:
     """Re-index every page from the database, in chunks, with constant memory.
     Resumes where an interrupted rebuild stopped. Use --backend to switch backends."""
-    with progress(f"Rebuilding ({ctx.archive.backend})") as rebuilt:
+    with progress(_("Rebuilding ({backend})").format(backend=ctx.archive.backend)) as rebuilt:
         n = rebuild_index(ctx.archive, fresh=fresh, progress=rebuilt, on_wait=ctx.on_index_wait)
-    console.print(f"{n} pages in the {ctx.archive.backend} index")
+    console.print(_("{pages} in the {backend} index").format(pages=count(n, "page"), backend=ctx.archive.backend))
 
 
 @index.command("check")
@@ -104,9 +118,13 @@ def index_check(ctx, as_json) -> None:
 
     def show(_) -> None:
         console.print(
-            f"{result.pages} pages in the database; missing {len(result.missing)}, "
-            f"stale {len(result.stale)}, orphaned {len(result.orphaned)}"
-            + ("" if result.ok else " — run `dangan index sync` or `dangan index rebuild`")
+            _("{pages} in the database; missing {missing}, stale {stale}, orphaned {orphaned}").format(
+                pages=count(result.pages, "page"),
+                missing=len(result.missing),
+                stale=len(result.stale),
+                orphaned=len(result.orphaned),
+            )
+            + ("" if result.ok else _(" — run `dangan index sync` or `dangan index rebuild`"))
         )
 
     output({"ok": result.ok, **asdict(result)}, as_json, show)
