@@ -53,13 +53,10 @@ def extract_click_help(fileobj, keywords, comment_tags, options) -> Iterator[tup
                 value = kw.value.value if isinstance(kw.value, ast.Constant) else None
                 if kw.arg in ("help", "short_help") and isinstance(value, str) and value.strip():
                     yield kw.value.lineno, None, inspect.cleandoc(value), []
-        elif isinstance(node, ast.FunctionDef) and any(
-            isinstance(d, ast.Call) and _called(d) in ("command", "group") for d in node.decorator_list
-        ):
+        elif isinstance(node, ast.FunctionDef):
+            makers = [d for d in node.decorator_list if isinstance(d, ast.Call) and _called(d) in ("command", "group")]
             doc = ast.get_docstring(node, clean=False)
-            if doc and not any(
-                isinstance(d, ast.Call) and any(k.arg == "help" for k in d.keywords) for d in node.decorator_list
-            ):
+            if makers and doc and not any(k.arg == "help" for d in makers for k in d.keywords):
                 yield node.body[0].lineno, None, inspect.cleandoc(doc).partition("\f")[0].rstrip(), []
 
 

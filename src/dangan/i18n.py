@@ -21,6 +21,7 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "dangan"
 DEFAULT_LANGUAGE = "zh_CN"
 LANGUAGES = ("zh_CN", "en")
+LANGUAGE_NAMES = {"zh_CN": "简体中文", "en": "English"}  # each in its own language, never translated
 
 _language: contextvars.ContextVar[str] = contextvars.ContextVar("dangan_language", default=DEFAULT_LANGUAGE)
 
@@ -56,10 +57,14 @@ def use_language(language: str | None) -> Iterator[str]:
         _language.reset(token)
 
 
-def set_language(language: str | None) -> str:
-    """Set the language for the rest of this context (a CLI run)."""
-    _language.set(normalise(language) or DEFAULT_LANGUAGE)
-    return _language.get()
+def set_language(language: str | None) -> contextvars.Token[str]:
+    """Set the language for the rest of this context (a CLI run, a web request: give the
+    token to ``reset_language`` at its end)."""
+    return _language.set(normalise(language) or DEFAULT_LANGUAGE)
+
+
+def reset_language(token: contextvars.Token[str]) -> None:
+    _language.reset(token)
 
 
 def _(message: str) -> str:

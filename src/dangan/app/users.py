@@ -14,7 +14,7 @@ from dangan.archive import users as u
 from dangan.archive.login import DEVICE_LIFETIME, BadCredentials, LoginThrottled
 from dangan.archive.users import ROLES, User, UserError
 from dangan.errors import DanganError
-from dangan.i18n import _
+from dangan.i18n import LANGUAGES, _, normalise
 
 __all__ = [
     "DEVICE_LIFETIME",
@@ -54,6 +54,7 @@ def _public(user: u.User, sessions: int | None = None, failures: tuple[int, int]
         "must_change_password": user.must_change_password,
         "created_at": _iso(user.created_at),
         "last_login_at": _iso(user.last_login_at),
+        "language": user.language or "",
     }
     if sessions is not None:
         out["sessions"] = sessions
@@ -128,6 +129,21 @@ def change_own_password(archive: Archive, name: str, current: str, new: str) -> 
         if new == current:
             raise u.UserError(_("choose a password different from the current one"))
         return _public(u.set_password(s, name, new, actor=name, must_change=False))
+
+
+def set_language(archive: Archive, name: str, language: str) -> dict[str, Any]:
+    """NAME's language for the web app: zh_CN, en, or "" to follow the browser."""
+    chosen = normalise(language) or ""
+    if language and not chosen:
+        raise u.UserError(
+            _("unknown language {language!r}: choose one of {choices}").format(
+                language=language, choices=", ".join(LANGUAGES)
+            )
+        )
+    with archive.session() as s:
+        user = u.existing_user(s, name)
+        user.language = chosen
+        return _public(user)
 
 
 def unlock(archive: Archive, name: str) -> dict[str, Any]:

@@ -82,6 +82,8 @@ class User(Base):
     # an admin set the password: the user chooses their own at the next log-in
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # zh_CN or en for the web app; "" follows the browser (Accept-Language), then Chinese
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
 
     def can(self, action: str) -> bool:
         if self.disabled:

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from dangan.app import ingest, records
 from dangan.app.archive import init_archive
+from dangan.app.names import display_name
 from dangan.cli.base import (
     console,
     default_jobs,
@@ -158,9 +159,7 @@ def resume_command() -> str:
 
 def status_name(status: str) -> str:
     """What happened to a file, in words (accessioned, skipped, quarantined)."""
-    return {"accessioned": _("accessioned"), "skipped": _("skipped"), "quarantined": _("quarantined")}.get(
-        status, status
-    )
+    return display_name("folder_status", status)
 
 
 def batch_summary(report) -> str:

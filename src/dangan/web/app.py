@@ -32,10 +32,22 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dangan.app.archive import Archive, DataHome
+from dangan.app.names import display_name
 from dangan.app.reports import cell_text
 from dangan.app.users import session_user
 from dangan.errors import DanganError, without_paths
-from dangan.i18n import _
+from dangan.i18n import (
+    LANGUAGE_NAMES,
+    _,
+    count,
+    current_language,
+    format_date,
+    negotiate,
+    ngettext,
+    reset_language,
+    set_language,
+)
+from dangan.i18n import _ as gettext
 from dangan.web.admin import router as admin_router
 from dangan.web.api import router as api_router
 from dangan.web.deps import ROLE_LABELS, LoginRequired, PasswordChangeRequired, Settings, may, page
@@ -74,6 +86,10 @@ class SessionAndHeaders:
                 if found:
                     state["user"], state["csrf"], state["session"] = found
 
+        user = state["user"]
+        language = (user and user.language) or negotiate(Request(scope).headers.get("accept-language"))
+        token = set_language(language)  # for this request's task and the threads it starts
+
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
@@ -84,9 +100,14 @@ class SessionAndHeaders:
                 headers["X-Frame-Options"] = "DENY"
                 if not static:
                     headers["Cache-Control"] = "no-store"
+                    headers["Content-Language"] = current_language().replace("_", "-")
+                    headers["Vary"] = "Accept-Language, Cookie"
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            reset_language(token)
 
 
 # Requests computed at once per worker process. Searches are CPU work under one GIL: a few
@@ -127,7 +148,13 @@ def create_app(
     app.state.archive = archive
     app.state.settings = Settings(key, secure_cookies)
     app.state.jobs = Jobs(archive, jobs_per_scan=scan_jobs)
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates = Jinja2Templates(directory=str(HERE / "templates"), extensions=["jinja2.ext.i18n"])
+    # messages looked up at render time in the request's language (set above, per request)
+    templates.env.policies["ext.i18n.trimmed"] = True
+    templates.env.install_gettext_callables(gettext, ngettext, newstyle=True)
+    templates.env.globals.update(current_language=current_language, name=display_name, languages=LANGUAGE_NAMES)
+    templates.env.filters["date"] = format_date
+    templates.env.filters["count"] = count
     templates.env.globals["role_labels"] = ROLE_LABELS
     templates.env.globals["may"] = may
     templates.env.filters["cell"] = cell_text  # a report cell as text, as in the CSV and the HTML report

@@ -15,13 +15,13 @@ from fastapi import Depends, HTTPException, Request
 
 from dangan.app import Archive
 from dangan.app.users import User
-from dangan.i18n import _
+from dangan.i18n import N_, _
 
 ROLE_LABELS = {
-    "operator": "档案管理员 Operator",
-    "staff": "业务人员 Staff",
-    "auditor": "稽查 Auditor",
-    "admin": "管理员 Admin",
+    "operator": N_("Archive operator"),
+    "staff": N_("Business staff"),
+    "auditor": N_("Auditor"),
+    "admin": N_("Administrator"),
 }
 
 
@@ -79,7 +79,7 @@ def need(action: str):
             raise HTTPException(
                 403,
                 _("Your role ({role}) may not do this ({action}).").format(
-                    role=user.role, action=action.replace("_", " ")
+                    role=_(ROLE_LABELS.get(user.role, user.role)), action=action.replace("_", " ")
                 ),
             )
         return user
@@ -99,9 +99,7 @@ async def csrf_ok(request: Request) -> None:
     expected = request.state.csrf
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         raise HTTPException(
-            403,
-            "The form's security token (CSRF) is missing or out of date: reload the page and try again. "
-            "安全令牌无效，请刷新页面后重试。",
+            403, _("The form's security token (CSRF) is missing or out of date: reload the page and try again.")
         )
 
 
@@ -136,7 +134,7 @@ def as_of_date(value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise HTTPException(400, f"as_of: {value!r} is not a date YYYY-MM-DD. 日期格式应为 YYYY-MM-DD。") from None
+        raise HTTPException(400, _("as_of: {value!r} is not a date YYYY-MM-DD.").format(value=value)) from None
 
 
 def disposition(kind: str, name: str) -> str:

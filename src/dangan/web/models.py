@@ -204,6 +204,7 @@ class Job(Model):
     owner: str
     files: list[str]
     state: str = Field(description="queued | scanning | indexing | done | failed")
+    state_name: str = Field("", description="the state in words, in the user's language")
     pages_done: int
     pages_total: int | None
     folders: list[dict[str, Any]]

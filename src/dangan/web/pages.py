@@ -14,7 +14,7 @@ from dangan.app.labels import record_label_kinds, record_labels_pdf
 from dangan.app.reports import as_html, charts, exported, make_all, make_report
 from dangan.app.users import DEVICE_LIFETIME, BadCredentials, LoginThrottled, UserError
 from dangan.errors import DanganError
-from dangan.i18n import _
+from dangan.i18n import N_, _
 from dangan.web.deps import (
     CanIngest,
     CanPrintLabels,
@@ -41,7 +41,7 @@ PER_PAGE = 10
 MAX_NOTE = 2000
 REPORT_ROW_LIMIT = 200  # rows per section shown in the page; the downloads have them all
 DEVICE_COOKIE_AGE = int(DEVICE_LIFETIME.total_seconds())
-LABEL_NAMES = {"folder": "卷标签 Folder label", "box": "盒标签 Box label", "cover": "封面 Cover sheet"}
+LABEL_NAMES = {"folder": N_("Folder label"), "box": N_("Box label"), "cover": N_("Cover sheet")}
 
 
 def _safe_next(target: str | None) -> str:
@@ -145,6 +145,13 @@ def change_password(
         settings.session_cookie, path="/", secure=settings.secure_cookies, httponly=True, samesite="strict"
     )
     return response
+
+
+@router.post("/account/language", dependencies=[Depends(csrf_ok)])
+def choose_language(request: Request, user: LoggedIn, language: str = Form(""), next: str = Form("/search")):
+    """The user's language for every page from now on ("" follows the browser)."""
+    users.set_language(request.app.state.archive, user.name, language)
+    return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.get("/")

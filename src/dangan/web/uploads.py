@@ -20,6 +20,7 @@ import anyio
 from fastapi import HTTPException, UploadFile
 
 from dangan.app import Archive, ingest
+from dangan.app.names import display_name
 from dangan.errors import DanganError, without_paths
 
 SAFE_SUFFIXES = {".pdf", ".ofd", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
@@ -84,10 +85,16 @@ class Job:
         """The job as its owner's browser sees it: file names, never server paths."""
         d = asdict(self)
         d["folders"] = [
-            {**f, "source": Path(f["source"]).name, "reason": without_paths(f.get("reason") or "")}
+            {
+                **f,
+                "source": Path(f["source"]).name,
+                "reason": without_paths(f.get("reason") or ""),
+                "status_name": display_name("folder_status", f.get("status")),
+            }
             for f in self.folders
         ]
         d["error"] = without_paths(self.error)
+        d["state_name"] = display_name("job_state", self.state)
         return d
 
 

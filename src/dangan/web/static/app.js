@@ -58,14 +58,15 @@ function setupJob() {
       job = await r.json();
     } catch (e) { setTimeout(poll, 3000); return; }
     box.dataset.state = job.state;
-    document.getElementById("job-state").textContent = job.state;
+    const state = document.getElementById("job-state");
+    state.textContent = job.state_name || job.state; state.dataset.state = job.state;
     document.getElementById("job-pages").textContent = `${job.pages_done} / ${job.pages_total ?? "?"}`;
     const bar = document.getElementById("job-progress");
     bar.max = job.pages_total || 1; bar.value = job.pages_done;
     const err = document.getElementById("job-error");
     err.hidden = !job.error; err.textContent = job.error;
     document.querySelector("#job-folders tbody").innerHTML = job.folders.map((f) =>
-      `<tr><td>${esc(f.source)}</td><td>${esc(f.status)}</td><td>${f.number ? `<a href="/records/${encodeURIComponent(f.number)}">${esc(f.number)}</a>` : ""}</td>` +
+      `<tr><td>${esc(f.source)}</td><td data-status="${esc(f.status)}">${esc(f.status_name || f.status)}</td><td class="number">${f.number ? `<a href="/records/${encodeURIComponent(f.number)}">${esc(f.number)}</a>` : ""}</td>` +
       `<td>${esc(f.pages)}</td><td>${esc(f.flagged)}</td><td>${esc(f.reason)}</td></tr>`).join("");
     if (job.state !== "done" && job.state !== "failed") setTimeout(poll, 1500);
   }
