@@ -11,13 +11,27 @@ from sqlalchemy import text
 from dangan.archive.db import Database, upgrade
 from dangan.archive.home import DataHome
 from dangan.archive.store import FileStore
+from dangan.i18n import use_language
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+# The CLI speaks the language of LC_ALL / LC_MESSAGES / LANG: the tests read English whatever
+# the machine's locale (tests that read Chinese ask for it)
+os.environ["LC_MESSAGES"] = "C"
+if os.environ.get("LC_ALL"):
+    os.environ["LC_ALL"] = "C.UTF-8"
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "database: runs against SQLite and, in CI, PostgreSQL too")
     config.addinivalue_line("markers", "slow: runs real OCR over many pages")
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages in English unless a test asks for Chinese (the product's default): the tests
+    read English; tests/test_languages.py and tests/web/test_languages.py read Chinese."""
+    with use_language("en"):
+        yield
 
 
 def _fresh_postgres(url: str) -> None:

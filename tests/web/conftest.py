@@ -93,7 +93,8 @@ def login(app):
     def make(name: str, password: str = PASSWORD, client_app=None, base_url: str = "http://testserver", headers=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            c = TestClient(client_app or app, base_url=base_url, headers=headers)
+            # the tests read English; tests/web/test_languages.py reads Chinese
+            c = TestClient(client_app or app, base_url=base_url, headers={"Accept-Language": "en", **(headers or {})})
         token = csrf_from(c.get("/login").text)
         r = c.post("/login", data={"name": name, "password": password, "csrf": token}, follow_redirects=False)
         assert r.status_code == 303, r.text

@@ -24,7 +24,9 @@ def client_for(app, forwarded_for: str | None = None):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return TestClient(app, headers={"X-Forwarded-For": forwarded_for} if forwarded_for else None)
+        return TestClient(
+            app, headers={"Accept-Language": "en", **({"X-Forwarded-For": forwarded_for} if forwarded_for else {})}
+        )
 
 
 def try_login(c, name: str, password: str):

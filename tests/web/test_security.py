@@ -32,7 +32,7 @@ def anonymous(app):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return TestClient(app)
+        return TestClient(app, headers={"Accept-Language": "en"})
 
 
 def tiny_pdf() -> tuple[str, bytes, str]:

@@ -59,6 +59,7 @@ def me(request: Request) -> dict[str, Any]:
         "role": user.role,
         "csrf_token": request.state.csrf,
         "may": [a for a in ACTIONS if may(user, a)],
+        "language": user.language or "",
     }
 
 

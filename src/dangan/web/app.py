@@ -148,7 +148,8 @@ def create_app(
     app.state.archive = archive
     app.state.settings = Settings(key, secure_cookies)
     app.state.jobs = Jobs(archive, jobs_per_scan=scan_jobs)
-    templates = Jinja2Templates(directory=str(HERE / "templates"), extensions=["jinja2.ext.i18n"])
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.add_extension("jinja2.ext.i18n")
     # messages looked up at render time in the request's language (set above, per request)
     templates.env.policies["ext.i18n.trimmed"] = True
     templates.env.install_gettext_callables(gettext, ngettext, newstyle=True)

@@ -19,6 +19,7 @@ class Me(Model):
     role: str
     csrf_token: str = Field(description="send it as X-CSRF-Token with every POST")
     may: list[str] = Field(description="what this user may do")
+    language: str = Field("", description="zh_CN or en as the user chose; empty: as the browser asks, then zh_CN")
 
 
 class Box(Model):
@@ -97,6 +98,7 @@ class PageSummary(Model):
 class Document(Model):
     item_no: int
     doc_type: str | None
+    doc_type_name: str = Field("", description="the document type's name in the classification scheme")
     doc_type_score: float | None = None
     title: str | None = None
     origin: str = Field("paper", description="paper (a scan of a sheet) | electronic (an electronic original)")
@@ -113,6 +115,7 @@ class Customer(Model):
 class Case(Model):
     work_order: str | None = None
     business_type: str | None = None
+    business_type_name: str = Field("", description="the business type's name in the classification scheme")
     status: str | None = None
     department: str | None = None
     accepted_on: str | None = None
@@ -120,6 +123,7 @@ class Case(Model):
 
 class Classification(Model):
     business_type: str | None = None
+    business_type_name: str = Field("", description="the business type's name in the classification scheme")
     voltage_class: str | None = None
     customer_class: str | None = None
     retention: str | None = None

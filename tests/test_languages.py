@@ -1,0 +1,104 @@
+"""Chinese by default, English on request: the CLI follows LC_ALL / LC_MESSAGES / LANG and
+--lang, dates and counters follow Chinese conventions, help is translated where it is shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from click.testing import CliRunner
+
+from dangan.cli import main
+from dangan.i18n import count, environment_language, format_date, negotiate, use_language
+from tests.conftest import render_page
+
+
+def test_dates_read_as_people_write_them_in_prose_and_sort_in_tables():
+    day = dt.date(2023, 7, 29)
+    with use_language("zh_CN"):
+        assert format_date(day) == "2023年7月29日"
+        assert format_date("2023-07-29T14:05:00+00:00") == "2023年7月29日 14:05"
+    with use_language("en"):
+        assert format_date(day) == "29 July 2023"
+    for language in ("zh_CN", "en"):
+        with use_language(language):
+            assert format_date(day, table=True) == "2023-07-29"
+    assert format_date(None) == "" and format_date("not a date") == "not a date"
+
+
+def test_counters_are_the_archive_rooms():
+    with use_language("zh_CN"):
+        assert [count(n, u) for n, u in ((12, "record"), (34, "page"), (3, "folder"), (2, "box"))] == [
+            "12 件",
+            "34 页",
+            "3 卷",
+            "2 盒",
+        ]
+    with use_language("en"):
+        assert (count(1, "page"), count(2, "page"), count(1, "box"), count(2, "box")) == (
+            "1 page",
+            "2 pages",
+            "1 box",
+            "2 boxes",
+        )
+
+
+def test_the_language_comes_from_posix_variables_and_the_browsers_preference():
+    assert environment_language({"LANG": "zh_CN.UTF-8"}) == "zh_CN"
+    assert environment_language({"LANG": "zh_CN.UTF-8", "LC_MESSAGES": "C"}) == "en"
+    assert environment_language({"LC_ALL": "zh_CN.UTF-8", "LC_MESSAGES": "C", "LANG": "C"}) == "zh_CN"
+    assert environment_language({"LC_ALL": "", "LANG": "C"}) == "en"
+    assert environment_language({}) is None
+    assert negotiate("en-US,en;q=0.9,zh-CN;q=0.8") == "en"
+    assert negotiate("fr-FR, zh;q=0.5, en;q=0.4") == "zh_CN"
+    assert negotiate("zh-TW;q=0.2, en;q=0.9") == "en"
+    assert negotiate("fr, de") is None and negotiate("") is None and negotiate(None) is None
+
+
+def test_help_is_shown_in_the_language_asked_for():
+    runner = CliRunner()
+    zh = runner.invoke(main, ["--lang", "zh_CN", "scan", "--help"])
+    assert "接收扫描件" in zh.output and "并行识别的页数" in zh.output
+    en = runner.invoke(main, ["scan", "--help"], env={"LC_ALL": "C.UTF-8"})
+    assert "Ingest scanned files" in en.output and "接收扫描件" not in en.output
+    by_locale = runner.invoke(main, ["--help"], env={"LC_ALL": "zh_CN.UTF-8"})
+    assert "电力客户档案的数字化" in by_locale.output
+
+
+def test_scan_reports_progress_and_results_in_chinese_under_a_chinese_locale_and_in_english_under_c(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    render_page(["用电申请书", "户号：3401405288", "申请人（签章）：王建国"]).save(scans / "a.png", dpi=(300, 300))
+    (scans / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <<")  # truncated: quarantined
+    home = str(tmp_path / "home")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--home", home, "init"]).exit_code == 0
+
+    zh = runner.invoke(
+        main,
+        ["--home", home, "scan", "--jobs", "1", str(scans)],
+        env={"LANG": "zh_CN.UTF-8", "LC_MESSAGES": None, "LC_ALL": None},
+    )
+    assert zh.exit_code == 3, zh.output
+    assert "扫描" in zh.stderr and "页/分钟" in zh.stderr  # the progress bars
+    assert "已归档" in zh.stdout and "已隔离" in zh.stdout and "档号" in zh.stdout
+    assert "已归档 1 个文件，跳过 0 个文件，隔离 1 个文件" in zh.stdout
+
+    en = runner.invoke(
+        main,
+        ["--home", home, "scan", "--jobs", "1", str(scans)],
+        env={"LANG": "C", "LC_MESSAGES": None, "LC_ALL": None},
+    )
+    assert en.exit_code == 3, en.output
+    assert "pages/min" in en.stderr
+    assert "0 files accessioned, 1 file skipped, 1 file quarantined" in en.stdout
+    assert "已归档" not in en.stdout
+
+    # JSON keeps its English keys and codes whatever the language, with names beside codes
+    as_json = runner.invoke(main, ["--home", home, "--lang", "zh_CN", "scan", "--json", str(scans)])
+    folders = json.loads(as_json.stdout)["folders"]
+    assert {f["status"] for f in folders} == {"skipped", "quarantined"}
+    number = next(f["number"] for f in folders if f["status"] == "skipped")
+    view = json.loads(runner.invoke(main, ["--home", home, "--lang", "en", "show", "--json", number]).stdout)
+    doc = view["documents"][0]
+    assert doc["doc_type"] == "SQ" and doc["doc_type_name"] == "用电申请书"
