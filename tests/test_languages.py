@@ -102,3 +102,18 @@ def test_scan_reports_progress_and_results_in_chinese_under_a_chinese_locale_and
     view = json.loads(runner.invoke(main, ["--home", home, "--lang", "en", "show", "--json", number]).stdout)
     doc = view["documents"][0]
     assert doc["doc_type"] == "SQ" and doc["doc_type_name"] == "用电申请书"
+
+
+def test_reports_speak_the_archives_language_unless_asked_otherwise(tmp_path):
+    home = str(tmp_path / "home")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--home", home, "init"]).exit_code == 0
+    english_terminal = {"LANG": "C", "LC_MESSAGES": None, "LC_ALL": None, "DANGAN_LANGUAGE": None}
+    default = runner.invoke(main, ["--home", home, "report", "numbering"], env=english_terminal)
+    assert default.exit_code == 0 and "无问题" in default.stdout  # the archive's language: Chinese
+    asked = runner.invoke(main, ["--home", home, "report", "numbering", "--lang", "en"], env=english_terminal)
+    assert "no problems" in asked.stdout and "无问题" not in asked.stdout
+    configured = runner.invoke(
+        main, ["--home", home, "report", "numbering"], env={**english_terminal, "DANGAN_LANGUAGE": "en"}
+    )
+    assert "no problems" in configured.stdout

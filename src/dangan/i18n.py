@@ -118,14 +118,17 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 
 def format_date(value: date | datetime | str | None, *, table: bool = False) -> str:
     """A date as people read it: 2023年7月29日 (29 July 2023) in prose, 2023-07-29 in tables
-    (where columns line up and sort). A datetime shows its time of day (HH:MM) too."""
+    (where columns line up and sort). A datetime shows its time of day (HH:MM, local time) too."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value) if "T" in value or " " in value.strip() else date.fromisoformat(value)
+            text = value.strip()
+            value = datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)
         except ValueError:
-            return value
+            return text
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone()  # stored in UTC, read in the archive room's time
     clock = f" {value:%H:%M}" if isinstance(value, datetime) else ""
     if table:
         return f"{value:%Y-%m-%d}{clock}"

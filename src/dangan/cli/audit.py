@@ -9,8 +9,19 @@ from rich.table import Table
 
 from dangan.app import audit
 from dangan.app.reports import Report, as_html, cell_text, exported, make_all, make_report
-from dangan.cli.base import DATE, console, day, finish, json_option, output, pass_ctx, problems_status, progress
-from dangan.i18n import _
+from dangan.cli.base import (
+    DATE,
+    Context,
+    console,
+    day,
+    finish,
+    json_option,
+    output,
+    pass_ctx,
+    problems_status,
+    progress,
+)
+from dangan.i18n import LANGUAGES, _, format_date, ngettext, set_language
 
 
 def report_options(f):
@@ -22,7 +33,22 @@ def report_options(f):
     )(f)
     f = click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="Also write the report as CSV.")(f)
     f = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(f)
-    return f
+    return report_language_option(f)
+
+
+def report_language_option(f):
+    return click.option(
+        "--lang",
+        type=click.Choice(LANGUAGES),
+        expose_value=False,
+        callback=report_language,
+        help="Language of the report [default: the archive's, DANGAN_LANGUAGE; Chinese].",
+    )(f)
+
+
+def report_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """A report speaks the archive's language unless --lang says otherwise."""
+    set_language(value or ctx.find_object(Context).archive.language)
 
 
 def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_out: str | None) -> None:
@@ -38,15 +64,20 @@ def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_ou
         a = report.about
         console.print(f"[bold]{report.title}[/]")
         console.print(
-            f"as of {a['as_of']}, by {a['actor']}, database {a['database']}, scheme version "
-            f"{a['scheme']} ({a['scheme_file']}); "
+            _("as of {date}, by {actor}, database {database}, scheme version {version} ({file}); ").format(
+                date=format_date(a["as_of"]),
+                actor=a["actor"],
+                database=a["database"],
+                version=a["scheme"],
+                file=a["scheme_file"],
+            )
             + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in a["counts"].items())
         )
         if a.get("filters"):
-            console.print("filters: " + ", ".join(f"{k}={v}" for k, v in a["filters"].items()))
+            console.print(_("filters: ") + ", ".join(f"{k}={v}" for k, v in a["filters"].items()))
         for s in report.sections:
             if not s.rows:
-                console.print(f"{s.name}: [green]none[/]")
+                console.print(f"{s.name}: [green]{_('none')}[/]")
                 continue
             table = Table(title=f"{s.name} ({len(s.rows)})", title_justify="left")
             for c in s.columns:
@@ -56,7 +87,8 @@ def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_ou
             console.print(table)
         for n in report.notes:
             console.print(f"[dim]{n}[/]")
-        console.print("[green]no problems[/]" if report.ok else f"[red]{report.problems} problems[/]")
+        problems = ngettext("{n} problem", "{n} problems", report.problems).format(n=report.problems)
+        console.print(f"[green]{_('no problems')}[/]" if report.ok else f"[red]{problems}[/]")
         for path in (csv_out, html_out):
             if path:
                 console.print(f"written: {path}")
@@ -181,6 +213,7 @@ def report_duplicates(ctx, as_json, csv_out, html_out):
 @report.command("all")
 @click.option("--as-of", type=DATE)
 @click.option("--html", "html_out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@report_language_option
 @pass_ctx
 def report_all(ctx, as_of, html_out):
     """Every report in one HTML file (one per printed page group), for sign-off."""
