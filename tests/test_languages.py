@@ -17,7 +17,7 @@ def test_dates_read_as_people_write_them_in_prose_and_sort_in_tables():
     day = dt.date(2023, 7, 29)
     with use_language("zh_CN"):
         assert format_date(day) == "2023年7月29日"
-        assert format_date("2023-07-29T14:05:00+00:00") == "2023年7月29日 14:05"
+        assert format_date("2023-07-29T14:05:00") == "2023年7月29日 14:05"
     with use_language("en"):
         assert format_date(day) == "29 July 2023"
     for language in ("zh_CN", "en"):
