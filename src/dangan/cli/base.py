@@ -21,7 +21,7 @@ from rich.text import Text
 
 from dangan.app import Archive
 from dangan.errors import DanganError, ExitStatus
-from dangan.i18n import _, environment_language, set_language
+from dangan.i18n import _, environment_language, ngettext, set_language
 
 console = Console()
 err = Console(stderr=True)
@@ -90,6 +90,19 @@ def _say_index_problem(ctx: click.Context) -> bool:
         return False
     err.print(f"[red]{escape(update.problem)}[/]")
     return True
+
+
+def speak_click() -> None:
+    """click words its help headings and usage errors ("Usage:", "Missing argument") through
+    the standard library's gettext, which follows only the environment: through dangan.i18n
+    they follow --lang too (cli/click_words.py lists those the catalogue translates)."""
+    for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types):
+        module._ = _  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = ngettext  # type: ignore[attr-defined]
+
+
+speak_click()
 
 
 def choose_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
