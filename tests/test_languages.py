@@ -59,6 +59,9 @@ def test_help_is_shown_in_the_language_asked_for():
     runner = CliRunner()
     zh = runner.invoke(main, ["--lang", "zh_CN", "scan", "--help"])
     assert "接收扫描件" in zh.output and "并行识别的页数" in zh.output
+    assert "用法：" in zh.output and "显示此帮助并退出。" in zh.output  # click's own words too
+    wrong = runner.invoke(main, ["--lang", "zh_CN", "search", "--sort", "oldest", "减容"])
+    assert wrong.exit_code == 2 and "'--sort' 的值无效" in wrong.output
     en = runner.invoke(main, ["scan", "--help"], env={"LC_ALL": "C.UTF-8"})
     assert "Ingest scanned files" in en.output and "接收扫描件" not in en.output
     by_locale = runner.invoke(main, ["--help"], env={"LC_ALL": "zh_CN.UTF-8"})
