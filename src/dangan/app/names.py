@@ -37,6 +37,13 @@ NAMES: dict[str, dict[str, str]] = {
         "done": N_("done"),
         "failed": N_("failed"),
     },
+    "stocktake_status": {
+        "in place": N_("in place"),
+        "misplaced": N_("misplaced"),
+        "unexpected": N_("unexpected"),
+        "missing": N_("missing"),
+        "on loan": N_("on loan"),
+    },
     "case_status": {"open": N_("open"), "closed": N_("closed")},
     "location_kind": {
         "room": N_("room"),

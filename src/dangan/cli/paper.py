@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
 from dangan.app import paper
 from dangan.app.labels import LABEL_KINDS, print_labels
+from dangan.app.names import display_name
 from dangan.app.reports import CsvDictWriter
-from dangan.cli.base import DATE, console, finish, json_option, output, pass_ctx, problems_status
+from dangan.cli.base import DATE, console, finish, json_option, output, pass_ctx, problems_status, say
+from dangan.i18n import _, count, format_date, ngettext
 
 
 @click.group()
@@ -26,7 +29,9 @@ def location() -> None:
 def location_add(ctx, code, kind, parent, name) -> None:
     """Add a room, zone, rack, cabinet, shelf or box, with the code printed on its label."""
     paper.add_location(ctx.archive, code, kind, parent=parent, name=name)
-    console.print(f"added {kind} [bold]{code}[/]" + (f" in {parent}" if parent else ""))
+    where = display_name("location_kind", kind)
+    added = _("added {kind} {code} in {parent}") if parent else _("added {kind} {code}")
+    say(added.format(kind=where, code=code, parent=parent))
 
 
 @location.command("list")
@@ -68,11 +73,16 @@ def location_where(ctx, number_, as_json) -> None:
 
     def show(w: dict) -> None:
         if w["folder"] is None:
-            console.print(
-                f"{w['number']}: " + ("born digital, no paper" if w["born_digital"] else "[yellow]not shelved yet[/]")
-            )
+            say(f"{w['number']}: " + (_("born digital, no paper") if w["born_digital"] else _("not shelved yet")))
         else:
-            console.print(f"{w['number']}: folder {w['folder']} ({w['state']}) at {' / '.join(w['path']) or 'no box'}")
+            say(
+                _("{number}: folder {folder} ({state}) at {path}").format(
+                    number=w["number"],
+                    folder=w["folder"],
+                    state=display_name("paper_state", w["state"]),
+                    path=" / ".join(w["path"]) or _("no box"),
+                )
+            )
 
     output(w, as_json, show)
 
@@ -88,7 +98,7 @@ def shelve(ctx, item, target) -> None:
     dangan shelve GD01-KH·2024-0000017 B001     folder into box (created on first shelving)
     dangan shelve B001 K01-C-01-1               box onto shelf"""
     moved = paper.shelve(ctx.archive, item, target)
-    console.print(f"[green]shelved[/] {moved['code']} → {' / '.join(moved['path'])}")
+    say(_("shelved {code} → {path}").format(code=moved["code"], path=" / ".join(moved["path"])))
 
 
 @click.command("born-digital")
@@ -98,7 +108,7 @@ def shelve(ctx, item, target) -> None:
 def born_digital(ctx, number_, reason) -> None:
     """Mark a record as having no paper at all (so no folder is expected)."""
     number = paper.mark_born_digital(ctx.archive, number_, reason=reason)
-    console.print(f"{number}: born digital")
+    say(_("{number}: born digital").format(number=number))
 
 
 @click.command()
@@ -115,8 +125,12 @@ def labels(ctx, kind, codes, out) -> None:
     in front of each customer folder and scan the stack as one file: `dangan scan` starts a new
     record at each cover and links it to what the cover names. The QR holds only the code."""
     printed = print_labels(ctx.archive, kind, codes, out)
-    what = "cover sheet" if kind == "cover" else f"{kind} label"
-    console.print(f"wrote {len(printed)} {what}{'s' if len(printed) != 1 else ''} to {out}")
+    n = len(printed)
+    wrote = {
+        "cover": ngettext("wrote {n} cover sheet to {out}", "wrote {n} cover sheets to {out}", n),
+        "box": ngettext("wrote {n} box label to {out}", "wrote {n} box labels to {out}", n),
+    }.get(kind) or ngettext("wrote {n} folder label to {out}", "wrote {n} folder labels to {out}", n)
+    say(wrote.format(n=n, out=out))
 
 
 @click.command()
@@ -143,17 +157,28 @@ def stocktake(ctx, box, codes_file, csv_out, as_json) -> None:
             w.writerows(rows)
 
     def show(_) -> None:
-        table = Table(title=f"stock-take of box {report.box} ({' / '.join(report.path)}), event #{report.event_seq}")
-        for col in ("code", "status", "note"):
+        title = _("stock-take of box {box} ({path}), event #{seq}").format(
+            box=report.box, path=" / ".join(report.path), seq=report.event_seq
+        )
+        table = Table(title=title)
+        for col in (_("code"), _("status"), _("note")):
             table.add_column(col)
         colour = {"in place": "green", "on loan": "cyan"}
         for r in rows:
-            table.add_row(r["code"], f"[{colour.get(r['status'], 'red')}]{r['status']}[/]", r["note"])
+            status = escape(display_name("stocktake_status", r["status"]))
+            table.add_row(r["code"], f"[{colour.get(r['status'], 'red')}]{status}[/]", r["note"])
         console.print(table)
-        console.print(
-            f"{len(report.in_place)} in place, {len(report.misplaced)} misplaced, "
-            f"{len(report.unexpected)} unexpected, {len(report.missing)} missing, "
-            f"{len(report.on_loan)} on loan"
+        say(
+            _(
+                "{in_place} in place, {misplaced} misplaced, {unexpected} unexpected, "
+                "{missing} missing, {on_loan} on loan"
+            ).format(
+                in_place=len(report.in_place),
+                misplaced=len(report.misplaced),
+                unexpected=len(report.unexpected),
+                missing=len(report.missing),
+                on_loan=len(report.on_loan),
+            )
         )
 
     output(report.as_dict(), as_json, show)
@@ -174,7 +199,7 @@ def handover(ctx, numbers, from_dept, to_dept, offered_by, override, reason, as_
     against the completeness rules; any missing mandatory document or invalid billing field
     refuses the whole handover, listing every problem. Exit status 4 when refused."""
     if override and not (reason or "").strip():
-        raise click.UsageError("--override needs --reason")
+        raise click.UsageError(_("--override needs --reason"))
     view = paper.handover(
         ctx.archive,
         numbers,
@@ -186,16 +211,28 @@ def handover(ctx, numbers, from_dept, to_dept, offered_by, override, reason, as_
 
     def show(view: dict) -> None:
         colour = "green" if view["status"] == "accepted" else "red"
+        status = {"accepted": _("accepted"), "refused": _("refused")}.get(view["status"], view["status"])
         console.print(
-            f"handover #{view['id']} {view['from']} → {view['to']}: [{colour}]{view['status']}[/]"
-            + (f" (override: {view['override_reason']})" if view["override_reason"] else "")
+            escape(
+                _("handover #{id} {source} → {target}: ").format(id=view["id"], source=view["from"], target=view["to"])
+            )
+            + f"[{colour}]{escape(status)}[/]"
+            + (
+                escape(_(" (override: {reason})").format(reason=view["override_reason"]))
+                if view["override_reason"]
+                else ""
+            )
         )
         for item in view["items"]:
-            console.print(f"  {'[green]ok[/]' if item['ok'] else '[red]✗[/]'} {item['number']}")
+            console.print(f"  {'[green]✓[/]' if item['ok'] else '[red]✗[/]'} {escape(item['number'])}")
             for p in item["problems"]:
-                console.print(f"      {p}")
+                say(f"      {p}")
         if view["status"] == "accepted":
-            console.print(f"  handed over by {view['offered_by']}, received by {view['received_by']}")
+            say(
+                _("  handed over by {offered_by}, received by {received_by}").format(
+                    offered_by=view["offered_by"], received_by=view["received_by"]
+                )
+            )
 
     output(view, as_json, show)
     finish(problems_status(view["status"] == "accepted"))
@@ -225,7 +262,15 @@ def loan_lend(ctx, folder, borrower, dept, purpose, approver, due) -> None:
         approver=approver,
         due_on=due.date() if due else None,
     )
-    console.print(f"loan #{ln['id']}: {ln['folder']} to {borrower}, due {ln['due_on']}, {ln['pages_out']} pages")
+    say(
+        _("loan #{id}: {folder} to {borrower}, due {due}, {pages}").format(
+            id=ln["id"],
+            folder=ln["folder"],
+            borrower=borrower,
+            due=format_date(ln["due_on"]),
+            pages=count(ln["pages_out"], "page"),
+        )
+    )
 
 
 @loan.command("return")
@@ -236,9 +281,11 @@ def loan_lend(ctx, folder, borrower, dept, purpose, approver, due) -> None:
 def loan_return(ctx, folder, pages, note) -> None:
     """Take a folder back; the page count is checked against the scanned pages."""
     ln = paper.return_loan(ctx.archive, folder, pages_counted=pages, note=note)
-    mismatch = f"[red]≠ {ln['pages_out']} scanned — recorded[/]"
+    mismatch = _("≠ {pages} scanned — recorded").format(pages=ln["pages_out"])
+    returned = _("loan #{id} returned: {pages} ").format(id=ln["id"], pages=count(pages, "page"))
     console.print(
-        f"loan #{ln['id']} returned: {pages} pages " + (mismatch if ln["page_mismatch"] else "[green]match the scan[/]")
+        escape(returned)
+        + (f"[red]{escape(mismatch)}[/]" if ln["page_mismatch"] else f"[green]{escape(_('match the scan'))}[/]")
     )
 
 
@@ -251,8 +298,8 @@ def loan_list(ctx, overdue, as_json) -> None:
     rows = paper.open_loans(ctx.archive, overdue=overdue)
 
     def show(rows: list[dict]) -> None:
-        table = Table(title="overdue loans" if overdue else "open loans")
-        for col in ("#", "folder", "borrower", "dept", "due", "overdue days"):
+        table = Table(title=_("overdue loans") if overdue else _("open loans"))
+        for col in ("#", _("folder"), _("borrower"), _("dept"), _("due"), _("overdue days")):
             table.add_column(col)
         for r in rows:
             table.add_row(
@@ -260,7 +307,7 @@ def loan_list(ctx, overdue, as_json) -> None:
                 r["folder"],
                 r["borrower"],
                 r["department"],
-                str(r["due_on"]),
+                format_date(r["due_on"], table=True),
                 f"[red]{r['overdue_days']}[/]" if r["overdue_days"] else "",
             )
         console.print(table)
