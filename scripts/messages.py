@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import inspect
 import io
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,10 +156,25 @@ def check() -> int:
         mo = po_path(language).with_suffix(".mo")
         if not mo.exists() or mo.read_bytes() != compiled(catalog):
             problems.append(f"{mo.relative_to(ROOT)}: out of date (run `python scripts/messages.py compile`)")
+    problems += hidden_messages()
     for p in problems:
         print(p)
     print(f"messages: {len(template) - 1} extracted, {len(problems)} problems")
     return len(problems)
+
+
+HIDDEN = re.compile(r"""\{(_|ngettext|N_)\(""")
+
+
+def hidden_messages() -> list[str]:
+    """Messages inside f-string fields ({_("…")}): Babel's extractor does not see them, so they
+    would never be translated. Take the message out into a variable."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if HIDDEN.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{n}: a message inside an f-string is not extracted")
+    return found
 
 
 def _short(text) -> str:

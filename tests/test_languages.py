@@ -85,7 +85,7 @@ def test_scan_reports_progress_and_results_in_chinese_under_a_chinese_locale_and
     assert zh.exit_code == 3, zh.output
     assert "扫描" in zh.stderr and "页/分钟" in zh.stderr  # the progress bars
     assert "已归档" in zh.stdout and "已隔离" in zh.stdout and "档号" in zh.stdout
-    assert "已归档 1 个文件，跳过 0 个文件，隔离 1 个文件" in zh.stdout
+    assert "已归档 1 个文件，跳过 0 个，隔离 1 个" in zh.stdout
 
     en = runner.invoke(
         main,
@@ -94,7 +94,7 @@ def test_scan_reports_progress_and_results_in_chinese_under_a_chinese_locale_and
     )
     assert en.exit_code == 3, en.output
     assert "pages/min" in en.stderr
-    assert "0 files accessioned, 1 file skipped, 1 file quarantined" in en.stdout
+    assert "0 accessioned, 1 skipped, 1 quarantined" in en.stdout
     assert "已归档" not in en.stdout
 
     # JSON keeps its English keys and codes whatever the language, with names beside codes

@@ -77,7 +77,8 @@ def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_ou
             console.print(_("filters: ") + ", ".join(f"{k}={v}" for k, v in a["filters"].items()))
         for s in report.sections:
             if not s.rows:
-                console.print(f"{s.name}: [green]{_('none')}[/]")
+                none = _("none")
+                console.print(f"{s.name}: [green]{none}[/]")
                 continue
             table = Table(title=f"{s.name} ({len(s.rows)})", title_justify="left")
             for c in s.columns:
@@ -88,7 +89,8 @@ def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_ou
         for n in report.notes:
             console.print(f"[dim]{n}[/]")
         problems = ngettext("{n} problem", "{n} problems", report.problems).format(n=report.problems)
-        console.print(f"[green]{_('no problems')}[/]" if report.ok else f"[red]{problems}[/]")
+        no_problems = _("no problems")
+        console.print(f"[green]{no_problems}[/]" if report.ok else f"[red]{problems}[/]")
         for path in (csv_out, html_out):
             if path:
                 console.print(f"written: {path}")

@@ -4,12 +4,15 @@ history, 户号 changes, retention and disposal, the searchable PDF export."""
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from dangan.app import lifecycle, records
 from dangan.app.archive import NoArchive
 from dangan.app.audit import verify_chain
-from dangan.cli.base import DATE, console, day, finish, json_option, output, pairs, pass_ctx, problems_status
+from dangan.app.names import display_name
+from dangan.cli.base import DATE, console, day, finish, json_option, output, pairs, pass_ctx, problems_status, say
+from dangan.i18n import N_, _, format_date, ngettext
 
 
 @click.command()
@@ -26,74 +29,88 @@ def show(ctx, key, with_text, as_json) -> None:
 
 
 def print_record(v: dict, with_text: bool) -> None:
-    console.rule(f"[bold cyan]{v['number']}[/]  {v['title']}")
+    console.rule(f"[bold cyan]{escape(v['number'])}[/]  {escape(v['title'])}")
     c, case, cls = v["customer"], v["case"], v["classification"]
     info = Table(show_header=False, box=None)
     if c:
-        info.add_row("customer 客户", f"{c['name']}  户号 {c['account_number']}  {c['address']}")
+        account = _("account number")
+        info.add_row(_("customer"), f"{c['name']}  {account} {c['account_number']}  {c['address']}")
     if case:
-        info.add_row("case 业务", f"{case['business_type']}  工单 {case['work_order']}  {case['status']}")
+        business = " ".join(x for x in (case.get("business_type_name"), case["business_type"]) if x)
+        status = display_name("case_status", case["status"])
+        work_order = _("work order")
+        info.add_row(_("business case"), f"{business}  {work_order} {case['work_order']}  {status}")
     if cls:
-        info.add_row("classification", f"{cls['business_type']} {cls['voltage_class']} {cls['customer_class']}")
-    info.add_row("status", v["status"])
-    info.add_row("accessioned", v["accessioned_at"])
+        business = " ".join(x for x in (cls.get("business_type_name"), cls["business_type"]) if x)
+        info.add_row(_("classification"), f"{business} {cls['voltage_class']} {cls['customer_class']}")
+    info.add_row(_("status"), display_name("record_status", v["status"]))
+    info.add_row(_("accessioned"), format_date(v["accessioned_at"]))
     others = v["images"] - v["pages"]
-    info.add_row(
-        "pages 页数",
-        f"{v['pages']}" + (f"  (+{others} not counted: cover sheets, blank pages)" if others else ""),
-    )
-    info.add_row("file store", v["store_root"])
-    info.add_row("paper 纸质", _paper(v["paper"], v["loan"]))
-    info.add_row("completeness", _completeness(v["completeness"]))
+    not_counted = _("  (+{n} not counted: cover sheets, blank pages)").format(n=others) if others else ""
+    info.add_row(_("pages"), f"{v['pages']}{not_counted}")
+    info.add_row(_("file store"), v["store_root"])
+    info.add_row(_("paper"), _paper(v["paper"], v["loan"]))
+    info.add_row(_("completeness"), _completeness(v["completeness"]))
     console.print(info)
-    pages = Table(title="Documents and pages")
-    for col in ("件", "type", "origin", "title", "p.", "master SHA-256", "dpi", "conf", "QA"):
+    pages = Table(title=_("Documents and pages"))
+    for col in (_("item"), _("type"), _("origin"), _("title"), _("p."), _("master SHA-256"), "dpi", _("conf"), _("QA")):
         pages.add_column(col, overflow="fold")
     for d in v["documents"]:
         for i, p in enumerate(d["pages"]):
             flags = ", ".join(f["code"] for f in p["flags"]) or (
-                "cover sheet" if p.get("cover") else "blank" if p["blank"] else ""
+                _("cover sheet") if p.get("cover") else _("blank") if p["blank"] else ""
             )
             pages.add_row(
                 str(d["item_no"]) if i == 0 else "",
-                (d["doc_type"] or "?") if i == 0 else "",
-                ORIGIN.get(d.get("origin", "paper"), "") if i == 0 else "",
+                " ".join(x for x in (d.get("doc_type_name"), d["doc_type"]) if x) or "?" if i == 0 else "",
+                _(ORIGIN[d.get("origin") or "paper"]) if i == 0 else "",
                 d["title"] if i == 0 else "",
                 str(p["seq"]),
                 f"{p['master']['sha256'][:12]}… {p['master']['format']}",
                 str(p["dpi"]),
                 f"{p['ocr_confidence']:.0f}" if p["ocr_confidence"] is not None else "–",
-                f"{p['qa_status']} {flags}".strip(),
+                f"{display_name('qa_status', p['qa_status'])} {flags}".strip(),
             )
     console.print(pages)
     if with_text:
         for d in v["documents"]:
             for p in d["pages"]:
                 if p.get("text"):
-                    console.rule(f"page {p['seq']}", style="dim")
+                    console.rule(_("page {n}").format(n=p["seq"]), style="dim")
                     console.print(p["text"])
 
 
-ORIGIN = {"paper": "纸质扫描 paper scan", "electronic": "电子原件 electronic original"}
+ORIGIN = {"paper": N_("paper scan"), "electronic": N_("electronic original")}
 
 
 def _paper(paper: dict | None, loan: dict | None) -> str:
     if paper is None:
-        return "not shelved yet"
+        return _("not shelved yet")
     if paper.get("born_digital"):
-        return "born digital, no paper"
-    where = f"folder {paper['folder']} ({paper['state']}) at {' / '.join(paper['path']) or 'no box'}"
+        return _("born digital, no paper")
+    where = _("folder {folder} ({state}) at {path}").format(
+        folder=paper["folder"],
+        state=display_name("paper_state", paper["state"]),
+        path=" / ".join(paper["path"]) or _("no box"),
+    )
     if loan and loan.get("open"):
-        where += f"; on loan to {loan['borrower']}, due {loan['due_on']}"
+        where += _("; on loan to {borrower}, due {due}").format(
+            borrower=loan["borrower"], due=format_date(loan["due_on"])
+        )
     return where
 
 
 def _completeness(c: dict) -> str:
     if c["ok"]:
         version = f"{c['scheme_version']}, sha256 {c.get('scheme_sha256', '')[:12]}"
-        return f"complete ({c['business_type']} {c['variant']}, scheme version {version})".replace("  ", " ")
-    lines = [*c["problems"], *(f"missing {m}" for m in c["missing"]), *c["invalid_fields"], *c["unmet_preconditions"]]
-    return "incomplete: " + "; ".join(lines)
+        return (
+            _("complete ({business} {variant}, scheme version {version})")
+            .format(business=c["business_type"], variant=c["variant"], version=version)
+            .replace("  ", " ")
+        )
+    missing = (_("missing: {what}").format(what=m) for m in c["missing"])
+    lines = [*c["problems"], *missing, *c["invalid_fields"], *c["unmet_preconditions"]]
+    return _("incomplete: ") + "; ".join(lines)
 
 
 @click.group()
@@ -118,12 +135,15 @@ def number_check(ctx, text, as_json) -> None:
 
     def show(r: dict) -> None:
         if r["valid"]:
-            known = f" ({r['status']})" if r.get("status") else " (no record has it)" if archive else ""
-            console.print(f"[green]valid[/] {r['number']}{known}")
+            status = display_name("record_status", r["status"]) if r.get("status") else ""
+            known = f" ({status})" if status else _(" (no record has it)") if archive else ""
+            valid = _("valid")
+            console.print(f"[green]{valid}[/] {escape(r['number'])}{escape(known)}")
             return
-        console.print(f"[red]invalid[/] {r.get('number', '')} {r['reason']}".replace("  ", " "))
+        invalid = _("invalid")
+        console.print(f"[red]{invalid}[/] {escape(r.get('number', ''))} {escape(r['reason'])}".replace("  ", " "))
         if r["did_you_mean"]:
-            console.print("did you mean: " + ", ".join(r["did_you_mean"][:5]))
+            say(_("did you mean: ") + ", ".join(r["did_you_mean"][:5]))
 
     output(result, as_json, show)
     finish(problems_status(result["valid"]))
@@ -136,7 +156,7 @@ def number_check(ctx, text, as_json) -> None:
 def number_void(ctx, number_, reason) -> None:
     """Void a number (never reused); the record stays with status 'void' and the reason."""
     voided = lifecycle.void_number(ctx.archive, number_, reason=reason)
-    console.print(f"{voided} voided: {reason}")
+    say(_("{number} voided: {reason}").format(number=voided, reason=reason))
 
 
 @click.group()
@@ -154,11 +174,14 @@ def events_verify(ctx, as_json) -> None:
 
     def show(r: dict) -> None:
         for p in r["problems"]:
-            console.print(f"[red]event #{p['seq']}[/]: {p['problem']}")
+            event = _("event #{seq}").format(seq=p["seq"])
+            console.print(f"[red]{event}[/]: {escape(p['problem'])}")
         if r["problems"]:
-            console.print(f"[red]{len(r['problems'])} problems[/] in {r['checked']} events")
+            problems = ngettext("{n} problem", "{n} problems", len(r["problems"])).format(n=len(r["problems"]))
+            console.print(f"[red]{problems}[/] " + _("in {n} events").format(n=r["checked"]))
         else:
-            console.print(f"[green]ok[/]: {r['checked']} events, chain intact")
+            ok = _("ok")
+            console.print(f"[green]{ok}[/]: " + _("{n} events, chain intact").format(n=r["checked"]))
 
     output(result, as_json, show)
     finish(problems_status(result["ok"]))

@@ -163,8 +163,8 @@ def status_name(status: str) -> str:
 
 
 def batch_summary(report) -> str:
-    return _("Batch {batch}: {pages} in {seconds:.0f} s ({rate:.1f} pages/min)").format(
-        batch=report.batch_id, pages=count(report.pages, "page"), seconds=report.seconds, rate=report.pages_per_minute
+    return _("Batch {batch}: {pages} pages in {seconds:.0f} s ({rate:.1f} pages/min)").format(
+        batch=report.batch_id, pages=report.pages, seconds=report.seconds, rate=report.pages_per_minute
     )
 
 
@@ -189,11 +189,11 @@ def print_batch(result: ingest.IngestResult) -> None:
         )
     console.print(table)
     console.print(
-        _("{accessioned} accessioned, {skipped} skipped, {quarantined} quarantined; {indexed} indexed.").format(
-            accessioned=count(report.count("accessioned"), "file"),
-            skipped=count(report.count("skipped"), "file"),
-            quarantined=count(report.count("quarantined"), "file"),
-            indexed=count(result.index.indexed or 0, "page"),
+        _("{accessioned} accessioned, {skipped} skipped, {quarantined} quarantined; {indexed} pages indexed.").format(
+            accessioned=report.count("accessioned"),
+            skipped=report.count("skipped"),
+            quarantined=report.count("quarantined"),
+            indexed=result.index.indexed or 0,
         )
     )
 
@@ -281,9 +281,7 @@ def watch(ctx, folder, interval, settle, jobs, fonds, engine, label) -> None:
                 )
             )
         console.print(
-            _("{batch}; {indexed} indexed").format(
-                batch=batch_summary(report), indexed=count(update.indexed or 0, "page")
-            )
+            _("{batch}; {indexed} pages indexed").format(batch=batch_summary(report), indexed=update.indexed or 0)
         )
         if update.problem:
             err.print(f"[red]{update.problem}[/]")
@@ -321,9 +319,9 @@ def watch(ctx, folder, interval, settle, jobs, fonds, engine, label) -> None:
     err.print(
         _("stopped: {batches} batches, {accessioned} accessioned, {skipped} skipped, {quarantined} quarantined").format(
             batches=summary.batches,
-            accessioned=count(summary.count("accessioned"), "file"),
-            skipped=count(summary.count("skipped"), "file"),
-            quarantined=count(summary.count("quarantined"), "file"),
+            accessioned=summary.count("accessioned"),
+            skipped=summary.count("skipped"),
+            quarantined=summary.count("quarantined"),
         )
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from dangan.app import users
@@ -56,7 +57,8 @@ def user_add(ctx, name, role, can_see_ids, password_stdin, temporary, as_json) -
 
     def human(u: dict) -> None:
         grant = _(", sees ID numbers") if u["can_see_ids"] else ""
-        console.print(f"[green]{_('added')}[/] {u['name']} ({u['role']}{grant})")
+        added = _("added")
+        console.print(f"[green]{added}[/] {escape(u['name'])} ({u['role']}{escape(grant)})")
         _show_password(u)
 
     output(shown, as_json, human)
@@ -98,7 +100,8 @@ def user_list(ctx, as_json) -> None:
 def user_disable(ctx, name) -> None:
     """Stop a user logging in; ends their sessions at once. The user and their history stay."""
     users.disable_user(ctx.archive, name)
-    console.print(f"[yellow]{_('disabled')}[/] {name}")
+    disabled = _("disabled")
+    console.print(f"[yellow]{disabled}[/] {escape(name)}")
 
 
 @user.command("enable")
@@ -107,7 +110,8 @@ def user_disable(ctx, name) -> None:
 def user_enable(ctx, name) -> None:
     """Let a disabled user log in again."""
     users.enable_user(ctx.archive, name)
-    console.print(f"[green]{_('enabled')}[/] {name}")
+    enabled = _("enabled")
+    console.print(f"[green]{enabled}[/] {escape(name)}")
 
 
 @user.command("role")
