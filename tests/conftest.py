@@ -17,6 +17,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 # The CLI speaks the language of LC_ALL / LC_MESSAGES / LANG: the tests read English whatever
 # the machine's locale (tests that read Chinese ask for it)
 os.environ["LC_MESSAGES"] = "C"
+os.environ["DANGAN_LANGUAGE"] = "en"  # and the archive's reports too
 if os.environ.get("LC_ALL"):
     os.environ["LC_ALL"] = "C.UTF-8"
 

@@ -54,7 +54,7 @@ def test_the_record_page_shows_dates_and_event_kinds_as_chinese_readers_expect(w
     assert "doc_type_name" in view["documents"][0] and "business_type_name" in view["case"]
     html = client.get(f"/records/{quote(web_archive['number'])}").text
     year = view["accessioned_at"][:4]
-    assert f"<dd>{year}年" in html  # 入库 date in prose: 2026年12月2日 10:15
+    assert f'<dd class="accessioned">{year}年' in html  # 入库 date in prose: 2026年12月2日 10:15
     assert 'data-type="registration">编号登记<' in html  # event kinds by name
 
 

@@ -118,6 +118,7 @@ def localise(command: click.Command) -> None:
     so a second language in the same process (tests) translates from the source again."""
     source = command.__dict__.setdefault("_source_help", (command.help, command.short_help, command.epilog))
     command.help, command.short_help, command.epilog = (_(inspect.cleandoc(t)) if t else t for t in source)
+    command._help_option = None  # click words its own --help once per command: again, in this language
     for param in command.params:
         if isinstance(param, click.Option):
             original = param.__dict__.setdefault("_source_help", param.help)
