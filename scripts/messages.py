@@ -164,16 +164,22 @@ def check() -> int:
 
 
 HIDDEN = re.compile(r"""\{(_|ngettext|N_)\(""")
+SHADOW = re.compile(r"""def \w+\(_[,)]|lambda _\s*:""")
 
 
 def hidden_messages() -> list[str]:
     """Messages inside f-string fields ({_("…")}): Babel's extractor does not see them, so they
-    would never be translated. Take the message out into a variable."""
+    would never be translated; take the message out into a variable. And a parameter named
+    ``_`` in a module that translates: the next ``_("…")`` in that function calls the argument."""
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        source = path.read_text(encoding="utf-8")
+        uses_gettext = re.search(r"^from dangan\.i18n import .*\b_\b", source, re.MULTILINE) is not None
+        for n, line in enumerate(source.splitlines(), 1):
             if HIDDEN.search(line):
                 found.append(f"{path.relative_to(ROOT)}:{n}: a message inside an f-string is not extracted")
+            if SHADOW.search(line) and uses_gettext:
+                found.append(f"{path.relative_to(ROOT)}:{n}: a parameter named _ hides the translation function")
     return found
 
 

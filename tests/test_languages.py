@@ -120,3 +120,12 @@ def test_reports_speak_the_archives_language_unless_asked_otherwise(tmp_path):
         main, ["--home", home, "report", "numbering"], env={**english_terminal, "DANGAN_LANGUAGE": "en"}
     )
     assert "no problems" in configured.stdout
+
+
+def test_index_check_reports_in_chinese(tmp_path):
+    home = str(tmp_path / "home")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--home", home, "init"]).exit_code == 0
+    check = runner.invoke(main, ["--home", home, "--lang", "zh_CN", "index", "check"])
+    assert check.exit_code == 0, check.output
+    assert "数据库中共 0 页；索引缺 0，过时 0，多余 0" in check.stdout

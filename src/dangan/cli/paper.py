@@ -156,7 +156,7 @@ def stocktake(ctx, box, codes_file, csv_out, as_json) -> None:
             w.writeheader()
             w.writerows(rows)
 
-    def show(_) -> None:
+    def show(_data) -> None:
         title = _("stock-take of box {box} ({path}), event #{seq}").format(
             box=report.box, path=" / ".join(report.path), seq=report.event_seq
         )

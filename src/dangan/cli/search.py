@@ -116,7 +116,7 @@ def index_check(ctx, as_json) -> None:
     Exit status 4 when they disagree."""
     result = check_index(ctx.archive)
 
-    def show(_) -> None:
+    def show(_data) -> None:
         console.print(
             _("{pages} in the database; missing {missing}, stale {stale}, orphaned {orphaned}").format(
                 pages=count(result.pages, "page"),
