@@ -81,6 +81,13 @@ def N_(message: str) -> str:
     return message
 
 
+def archive_language() -> str:
+    """The language of what the archive writes down on its own behalf and keeps as written:
+    reports, QA flags of scanned pages. DANGAN_LANGUAGE (zh_CN or en), Chinese unless set; the
+    same for every station and worker, whatever the operator's own locale."""
+    return normalise(os.environ.get("DANGAN_LANGUAGE")) or DEFAULT_LANGUAGE
+
+
 def environment_language(environ: Mapping[str, str] | None = None) -> str | None:
     """The language of messages the environment asks for, POSIX precedence: LC_ALL, then
     LC_MESSAGES, then LANG (the first one set decides; ``C``/``POSIX`` mean English)."""

@@ -18,7 +18,7 @@ from dangan.archive.home import DataHome, init_home
 from dangan.archive.records.index_queue import queued_pages
 from dangan.archive.store import FileStore
 from dangan.errors import DanganError
-from dangan.i18n import DEFAULT_LANGUAGE, _, normalise
+from dangan.i18n import _, archive_language
 from dangan.indexing import feed
 from dangan.indexing.backend import MARKER_FILE, Backend
 from dangan.indexing.backends import BACKENDS, open_backend
@@ -80,7 +80,7 @@ class Archive:
     def language(self) -> str:
         """The language of what the archive issues on its own behalf, such as the auditor's
         reports: DANGAN_LANGUAGE (zh_CN or en), Chinese unless set."""
-        return normalise(os.environ.get("DANGAN_LANGUAGE")) or DEFAULT_LANGUAGE
+        return archive_language()
 
     def acting_as(self, actor: str) -> Archive:
         """The same archive, with ACTOR doing what follows (a web request's user)."""

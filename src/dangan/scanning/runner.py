@@ -13,7 +13,7 @@ import cv2
 
 from dangan.archive.records.accession import IntakePage
 from dangan.archive.store import FileStore, StoreUnavailable
-from dangan.i18n import _
+from dangan.i18n import _, archive_language, use_language
 from dangan.scanning.likeness import perceptual_hash
 from dangan.scanning.page import PageState, PipelineOptions
 from dangan.scanning.pipeline import BORN_DIGITAL_STEPS, run_pipeline
@@ -35,7 +35,13 @@ class PageTask:
 
 
 def process_page(task: PageTask) -> IntakePage:
-    """Worker: one page from file to IntakePage. Runs in a pool process."""
+    """Worker: one page from file to IntakePage. Runs in a pool process. The page's QA flags
+    are stored as written, so they are written in the archive's language."""
+    with use_language(archive_language()):
+        return _process_page(task)
+
+
+def _process_page(task: PageTask) -> IntakePage:
     store = FileStore(task.store_root)
     raw = read_page(task.info, task.page_no)
     if raw.master_is_source:  # born digital: the file as it came, stored once for all its pages
