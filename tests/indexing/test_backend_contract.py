@@ -32,6 +32,19 @@ def test_archive_number_whole_parts_and_prefix(filled):
     assert ids(filled.search("ABC-123")) == ["p5"]
 
 
+def test_compound_in_the_text_found_by_prefix(filled):
+    assert ids(filled.search("ABC-12*")) == ["p5"]
+    assert ids(filled.search("abc*")) == ["p5"]
+
+
+def test_one_character_found_wherever_it_stands_in_a_run(backend):
+    backend.add([page("k1", "老王来了"), page("k2", "王"), page("k3", "张三")])
+    assert ids(backend.search("王")) == ["k1", "k2"]  # 王 inside, at the end of and alone in a run
+    assert ids(backend.search("来")) == ["k1"]
+    assert ids(backend.search("王*")) == ["k1", "k2"]
+    assert ids(backend.search("了")) == ["k1"]
+
+
 def test_business_filter_by_name_or_code_keeps_similar_types_apart(filled):
     assert ids(filled.search("业务:暂停")) == ["p1", "p2"]
     assert ids(filled.search("业务:ZT")) == ["p1", "p2"]
@@ -109,6 +122,15 @@ def test_pagination_and_date_sort(filled):
     assert newest_first == ["p4", "p3", "p1"]
     second = filled.search("申请", limit=1, offset=1, sort="date")
     assert second.total == 3 and [h.page_id for h in second.hits] == ["p3"]
+
+
+def test_sort_by_account_and_by_business_type(filled):
+    by_account = [h.page_id for h in filled.search("申请 OR 检查", limit=10, sort="account").hits]
+    # 3401405288 < 3409900012 (p3 and p4 share it); no 户号 last
+    assert by_account[0] == "p1" and sorted(by_account[1:3]) == ["p3", "p4"] and by_account[3] == "p5"
+    by_business = [h.page_id for h in filled.search("户号:340*", limit=10, sort="business").hits]
+    assert by_business[0] == "p3" and by_business[-1] == "p4"  # JR < ZT… < ZTHF
+    assert sorted(by_business[1:3]) == ["p1", "p2"]
 
 
 def test_clear_empties_the_index(filled):

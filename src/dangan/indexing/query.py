@@ -383,6 +383,16 @@ class PhraseQ:
 
 
 @dataclass(frozen=True)
+class CharsQ:
+    """Single characters at fixed offsets in the text (0-based, increasing; gaps allowed):
+    the tolerant pass's candidates when no bigram of a phrase survives (c0 ? c2). Backends
+    may be looser than exact token positions; every candidate is verified on the text."""
+
+    field: str
+    chars: tuple  # ((char, offset), ...)
+
+
+@dataclass(frozen=True)
 class RangeQ:
     field: str
     low: int | None

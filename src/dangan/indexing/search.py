@@ -13,6 +13,7 @@ from dangan.indexing.analyzer import compact, compact_with_offsets, is_cjk
 from dangan.indexing.backend import Backend, check_sort
 from dangan.indexing.query import (
     And,
+    CharsQ,
     NothingQ,
     Or,
     OrQ,
@@ -187,9 +188,10 @@ def one_wildcard_queries(chars: str) -> list:
     out = []
     for k in range(len(chars)):
         kept = tuple((t, o) for t, o in bigrams if o not in (k - 1, k))
-        if not kept:
-            kept = tuple((chars[i], i) for i in range(len(chars)) if i != k)
-        out.append(TermQ("text", kept[0][0]) if len(kept) == 1 else PhraseQ("text", kept))
+        if kept:
+            out.append(TermQ("text", kept[0][0]) if len(kept) == 1 else PhraseQ("text", kept))
+        else:
+            out.append(CharsQ("text", tuple((chars[i], i) for i in range(len(chars)) if i != k)))
     return out
 
 
