@@ -21,6 +21,7 @@ from dangan.indexing.lock import LOCK_FILE
 from dangan.indexing.schema import SCHEMA_VERSION, SORT_FIELDS, IndexDoc
 
 MARKER_FILE = "dangan-index.json"
+CHECKPOINT_FILE = "rebuild-checkpoint.json"
 # relevance; date, newest first; then by 户号 or business type code, ascending
 SORTS = ("relevance", "date", *SORT_FIELDS)
 
@@ -68,7 +69,34 @@ class Backend(Protocol):
 
     def needs_rebuild(self) -> bool: ...
 
+    def read_checkpoint(self) -> int | None:
+        """The page id an interrupted rebuild had committed up to, or None."""
+
+    def write_checkpoint(self, after_page_id: int | None) -> None:
+        """Remember how far a rebuild got (None: it finished)."""
+
     def close(self) -> None: ...
+
+
+class FolderCheckpoint:
+    """The rebuild checkpoint of an index that lives in a folder (self.path)."""
+
+    path: Path
+
+    def read_checkpoint(self) -> int | None:
+        try:
+            return json.loads((self.path / CHECKPOINT_FILE).read_text())["after_page_id"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def write_checkpoint(self, after_page_id: int | None) -> None:
+        target = self.path / CHECKPOINT_FILE
+        if after_page_id is None:
+            target.unlink(missing_ok=True)
+            return
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"after_page_id": after_page_id}))
+        os.replace(tmp, target)
 
 
 def current_marker(backend: str, layout: int | None = None) -> dict:

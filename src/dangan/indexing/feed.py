@@ -2,31 +2,31 @@
 
 Accession writes an outbox row per page in the same transaction as the page. `sync`
 drains the outbox into the index (a page is deleted from the outbox only after its
-index commit, so a crash at any point re-indexes, never loses). `rebuild` streams every
-page in chunks, with a checkpoint so a killed rebuild resumes. `check` compares the two.
+index commit, so a crash at any point re-indexes, never loses); with the PostgreSQL
+backend `index_at_commit` does it inside that very transaction. `rebuild` streams every
+page, upserting in place (searches meanwhile answer from the index as it was, page by
+page), with a checkpoint at each commit so a killed rebuild resumes. `check` compares.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from dangan.archive.business.scheme import ClassificationScheme, load_scheme
 from dangan.archive.db import Database
-from dangan.archive.models import ArchiveRecord, Document, IndexOutbox, Page
+from dangan.archive.models import ArchiveRecord, Customer, Document, IndexOutbox, Page
 from dangan.archive.paper.locations import box_path
 from dangan.archive.personal import PersonalData
 from dangan.indexing.backend import Backend
 from dangan.indexing.schema import IndexDoc, doc_fingerprint
 
-CHUNK = 500
-CHECKPOINT = "rebuild-checkpoint.json"
+CHUNK = 500  # pages read from the database at a time
+REBUILD_BATCH = 10_000  # pages per index commit in a rebuild (and per checkpoint)
+OUTBOX_IN_SESSION = "dangan.index_outbox"  # Session.info key: outbox rows this transaction wrote
 
 Progress = Callable[[int, int], None]
 
@@ -89,7 +89,11 @@ def _docs_for(session: Session, page_ids: list[int], scheme: ClassificationSchem
     pages = session.scalars(
         select(Page)
         .where(Page.id.in_(page_ids), Page.superseded_by_id.is_(None), Page.is_blank.is_(False))
-        .options(selectinload(Page.document))
+        .options(
+            # not the word boxes and measures: a rebuild reads every page
+            load_only(Page.id, Page.seq, Page.text, Page.qa_status, Page.record_id, Page.document_id),
+            selectinload(Page.document),
+        )
     ).all()
     records = {
         r.id: r
@@ -97,7 +101,7 @@ def _docs_for(session: Session, page_ids: list[int], scheme: ClassificationSchem
             select(ArchiveRecord)
             .where(ArchiveRecord.id.in_({p.record_id for p in pages}))
             .options(
-                selectinload(ArchiveRecord.customer),
+                selectinload(ArchiveRecord.customer).selectinload(Customer.aliases),
                 selectinload(ArchiveRecord.case),
                 selectinload(ArchiveRecord.classifications),
                 selectinload(ArchiveRecord.folder),
@@ -162,35 +166,100 @@ def rebuild(
     resume: bool = True,
     scheme: ClassificationScheme | None = None,
 ) -> int:
-    """Re-index every page from the database in chunks; resumes from the last checkpoint."""
-    checkpoint = Path(backend.path) / CHECKPOINT
-    after = 0
-    if resume and checkpoint.exists():
-        after = json.loads(checkpoint.read_text())["after_page_id"]
-    else:
+    """Re-index every page from the database, in place: pages are upserted in page order and
+    committed every REBUILD_BATCH, each commit checkpointed, so a killed rebuild resumes
+    (unless not RESUME) and searches meanwhile see every page. An index built by another
+    version is emptied first; pages in the index but not in the database are removed at the end.
+    SCHEME names the codes (default: the shipped scheme)."""
+    after = backend.read_checkpoint() if resume else None
+    if backend.needs_rebuild():
         backend.clear()
+        after = None
+    after = after or 0
     with db.session() as s:
         total = s.scalar(select(func.count(Page.id))) or 0
         done = s.scalar(select(func.count(Page.id)).where(Page.id <= after)) or 0
         outbox_max = s.scalar(select(func.max(IndexOutbox.id))) or 0
-    for ids in _page_id_chunks(db, after):
-        with db.session() as s:
-            docs = _docs_for(s, ids, scheme)
-        backend.add(docs)
-        done += len(ids)
-        _write_checkpoint(checkpoint, ids[-1])
-        if progress:
-            progress(done, total)
-    checkpoint.unlink(missing_ok=True)
+    counted = {"done": done}
+
+    def pages() -> Iterator[IndexDoc]:
+        for ids in _page_id_chunks(db, after):
+            with db.session() as s:
+                docs = _docs_for(s, ids, scheme)
+            yield from docs
+            counted["done"] += len(ids)
+            if progress:
+                progress(counted["done"], total)
+
+    backend.add(pages(), batch_size=REBUILD_BATCH, on_commit=lambda last: backend.write_checkpoint(int(last.page_id)))
+    _remove_orphans(db, backend)
+    backend.write_checkpoint(None)
     with db.session() as s:  # everything up to now is in; later outbox rows still need sync
         s.execute(delete(IndexOutbox).where(IndexOutbox.id <= outbox_max))
-    return done
+    return counted["done"]
 
 
-def _write_checkpoint(path: Path, after_page_id: int) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"after_page_id": after_page_id}))
-    os.replace(tmp, path)
+def _remove_orphans(db: Database, backend: Backend) -> None:
+    """Pages the index holds that the database no longer shows (or never had)."""
+    indexed = set(backend.doc_ids())
+    after = 0
+    while indexed:
+        with db.session() as s:
+            ids = s.scalars(
+                select(Page.id)
+                .join(ArchiveRecord, ArchiveRecord.id == Page.record_id)
+                .where(
+                    Page.id > after,
+                    Page.superseded_by_id.is_(None),
+                    Page.is_blank.is_(False),
+                    ArchiveRecord.status == "active",
+                )
+                .order_by(Page.id)
+                .limit(50 * CHUNK)
+            ).all()
+        if not ids:
+            break
+        indexed.difference_update(map(str, ids))
+        after = ids[-1]
+    if indexed:
+        backend.delete(indexed)
+
+
+# --- in the accession's own transaction (PostgreSQL) ------------------------------------
+
+
+def index_at_commit(db: Database, backend) -> None:
+    """Index pages in the very transaction that queues them in the outbox (accession, QA,
+    shelving): at commit they are searchable, on rollback they never were. BACKEND writes
+    through the session's connection (`write_in`: the PostgreSQL backend). Outbox rows
+    another process leaves (a station without this hook) still wait for `sync`."""
+
+    def collect(session: Session, _flush_context) -> None:
+        ids = [o.id for o in session.new if isinstance(o, IndexOutbox)]
+        if ids:
+            session.info.setdefault(OUTBOX_IN_SESSION, set()).update(ids)
+
+    def index(session: Session) -> None:
+        session.flush()
+        ids = session.info.pop(OUTBOX_IN_SESSION, None)
+        if not ids:
+            return
+        rows = session.execute(
+            select(IndexOutbox.id, IndexOutbox.page_id, IndexOutbox.op).where(IndexOutbox.id.in_(ids))
+        ).all()
+        upserts = sorted({r.page_id for r in rows if r.op == "upsert"})
+        docs = _docs_for(session, upserts)
+        live = {d.page_id for d in docs}
+        gone = [str(r.page_id) for r in rows if r.op == "delete"] + [str(i) for i in upserts if str(i) not in live]
+        backend.write_in(session.connection(), docs, gone)
+        session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_([r.id for r in rows])))
+
+    def forget(session: Session, *_args) -> None:
+        session.info.pop(OUTBOX_IN_SESSION, None)
+
+    db.listen("after_flush", collect)
+    db.listen("before_commit", index)
+    db.listen("after_soft_rollback", forget)
 
 
 @dataclass

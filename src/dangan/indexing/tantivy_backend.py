@@ -28,6 +28,7 @@ from dangan.indexing.analyzer import _CJK_CLASS, COMPOUND_JOINER, is_cjk, stream
 from dangan.indexing.backend import (
     BackendHit,
     BackendPage,
+    FolderCheckpoint,
     check_sort,
     current_index,
     is_empty_dir,
@@ -144,7 +145,10 @@ def _analyzed_prefix(schema, field: str, prefix: str) -> Query:
         return _prefix(schema, field + COMPOUNDS_SUFFIX, prefix)
     if len(prefix) == 1 and is_cjk(prefix):  # 王*: also where 王 ends a CJK run
         return Query.boolean_query(
-            [(Occur.Should, _prefix(schema, field, prefix)), (Occur.Should, _term(schema, field + CHARS_SUFFIX, prefix))]
+            [
+                (Occur.Should, _prefix(schema, field, prefix)),
+                (Occur.Should, _term(schema, field + CHARS_SUFFIX, prefix)),
+            ]
         )
     return _prefix(schema, field, prefix)
 
@@ -187,7 +191,7 @@ def to_tantivy(q, schema) -> Query:
     raise TypeError(f"cannot run {q!r} on Tantivy")
 
 
-class TantivyBackend:
+class TantivyBackend(FolderCheckpoint):
     name = NAME
 
     def __init__(self, path: Path, *, on_wait: WaitCallback | None = None, lock_timeout: float | None = None):

@@ -15,6 +15,7 @@ from dangan.indexing.analyzer import BigramTokenizer
 from dangan.indexing.backend import (
     BackendHit,
     BackendPage,
+    FolderCheckpoint,
     check_sort,
     current_index,
     is_empty_dir,
@@ -127,7 +128,7 @@ def phrase_query(q: PhraseQ) -> wq.Query:
     return node
 
 
-class WhooshBackend:
+class WhooshBackend(FolderCheckpoint):
     name = NAME
 
     def __init__(self, path: Path, *, on_wait: WaitCallback | None = None, lock_timeout: float | None = None):

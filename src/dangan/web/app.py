@@ -126,7 +126,7 @@ def create_app(
     *,
     secret_key: str | bytes | None = None,
     secure_cookies: bool = True,
-    backend: str = "whoosh",
+    backend: str | None = None,
     scan_jobs: int = 2,
     trusted_proxies: str | list[str] | None = None,
 ) -> FastAPI:
