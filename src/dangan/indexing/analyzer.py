@@ -155,7 +155,7 @@ _TOKEN_RUN = re.compile(f"(?:[{_CJK_CLASS}]|[^\\W_])+")
 # For `streams`: what is not a token character, CJK runs, and alnum parts joined by connectors.
 _NON_TOKEN = re.compile(f"(?:_|[^\\w{_CJK_CLASS}])+")
 _CJK_SPLIT = re.compile(f"([{_CJK_CLASS}]+)")
-_ALNUM = f"(?:(?![{_CJK_CLASS}])[^\\W_])+"
+_ALNUM = f"[^\\W_{_CJK_CLASS}]+"  # as _RUN's alnum group, without its per-character lookahead
 _CONNECTOR_CLASS = "".join("\\" + c if c in "-.\\]^[" else c for c in sorted(CONNECTORS))
 _COMPOUND = re.compile(f"{_ALNUM}(?:[{_CONNECTOR_CLASS}]{_ALNUM})+")
 _CONNECTOR = re.compile(f"[{_CONNECTOR_CLASS}]")

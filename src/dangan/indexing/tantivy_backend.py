@@ -247,11 +247,17 @@ class TantivyBackend(FolderCheckpoint):
         ix = self._index()
         written = 0
         with self._lock():
+            ix.reload()
+            # into an empty index (a new one, a switch of backend) only a page given twice needs a delete
+            seen: set[str] | None = set() if ix.searcher().num_docs == 0 else None
             writer = self._writer(ix)
             try:
                 pending, last = 0, None
                 for doc in docs:
-                    writer.delete_documents_by_term(ID_FIELD, doc.page_id)
+                    if seen is None or doc.page_id in seen:
+                        writer.delete_documents_by_term(ID_FIELD, doc.page_id)
+                    else:
+                        seen.add(doc.page_id)
                     writer.add_document(to_document(doc))
                     pending, last = pending + 1, doc
                     if pending >= batch_size:
