@@ -8,6 +8,7 @@ import pytest
 
 from dangan.app import Archive
 from dangan.app import index as index_cases
+from dangan.app.archive import init_archive
 from dangan.app.records import search
 from dangan.indexing import backends
 from dangan.indexing.backends import open_backend
@@ -29,7 +30,8 @@ def fill(archive: Archive, records: int = 3) -> list[str]:
 
 def test_init_chooses_the_backend_for_the_database_and_every_later_run_uses_it(home):
     archive = Archive(home)
-    assert index_cases.open_index(archive) == {"backend": "postgresql" if ON_POSTGRES else "tantivy", "pages": 0}
+    created = init_archive(archive)
+    assert (created["index"], created["index_pages"]) == ("postgresql" if ON_POSTGRES else "tantivy", 0)
     numbers = fill(archive)
     index_cases.sync_index(archive)
     later = Archive(home)  # another station, another day: nothing told
@@ -56,7 +58,7 @@ def test_an_index_an_older_dangan_built_in_the_data_home_keeps_serving(home):
 
 def test_a_rebuild_into_another_backend_switches_the_archive_once_complete(home):
     archive = Archive(home)
-    index_cases.open_index(archive)
+    init_archive(archive)
     numbers = fill(archive)
     index_cases.sync_index(archive)
     before = archive.archive_backend
@@ -91,7 +93,7 @@ def test_check_warns_when_the_index_outgrew_what_its_backend_was_measured_at(hom
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs DANGAN_TEST_DB (PostgreSQL)")
 def test_on_postgresql_an_accession_is_searchable_at_its_commit_from_any_station(home):
     station, web = Archive(home), Archive(home)
-    index_cases.open_index(station)
+    init_archive(station)
     with station.session() as s:
         number = make_record(s, tag="now", doc_types=["SQ"], account="3401400099", work_order="WO2024099999").number
     assert search(web, "户号:3401400099")["groups"][0]["record_number"] == number  # no sync, no shared folder
@@ -102,7 +104,7 @@ def test_a_folder_is_searchable_as_soon_as_it_is_accessioned_not_at_the_end_of_t
     from dangan.app.ingest import ingest, scan_options
 
     station = Archive(home)
-    index_cases.open_index(station)
+    init_archive(station)
     lines = ["用电申请书", "户号：{}", "户名：王建国", "申请减容后运行容量为400千伏安"]
     first = make_folder_pdf("a.pdf", [[line.format("3401405288") for line in lines]])
     make_folder_pdf("b.pdf", [[line.format("3401409999") for line in lines]])

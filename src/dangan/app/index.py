@@ -83,7 +83,7 @@ def size_warning(backend: str, pages: int, db_url: str) -> str:
     if limit is None or pages <= limit:
         return ""
     usable = [b for b in MEASURED_PAGES if b != "postgresql" or default_backend(db_url) == "postgresql"]
-    better = max(usable, key=MEASURED_PAGES.get)
+    better = max(usable, key=lambda name: MEASURED_PAGES[name])
     message = _(
         "the {backend} index holds {pages:,} pages, more than the {limit:,} up to which {backend} was measured "
         'to answer within the targets (README, "when to switch")'
