@@ -306,7 +306,7 @@ def timed(fn, items) -> list[float]:
     return times
 
 
-def run_one(backend_name: str, size: int, workdir: str, db: str | None, out) -> None:
+def run_one(backend_name: str, size: int, workdir: str, db: str | None, keep: bool, out) -> None:
     corpus = Corpus(size)
     path = Path(workdir) / f"{backend_name}-{size}"
     index = open_bench_index(backend_name, path, db)
@@ -353,10 +353,11 @@ def run_one(backend_name: str, size: int, workdir: str, db: str | None, out) -> 
             "recall_account": acc_found / max(1, len(sample_accounts)),
         }
     )
-    if backend_name == "postgresql":
+    if backend_name == "postgresql" and not keep:
         index.clear()
     index.close()
-    shutil.rmtree(path, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 COLUMNS = [
@@ -402,6 +403,7 @@ def main(argv=None) -> int:
     parser.add_argument("--backends", default="tantivy,whoosh", help="comma-separated; the first is the baseline")
     parser.add_argument("--db", help="PostgreSQL URL for --backends postgresql (its search tables are emptied)")
     parser.add_argument("--workdir", default=None, help="where to build embedded indexes (local disk)")
+    parser.add_argument("--keep", action="store_true", help="keep the indexes (to study queries on them)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     workdir = args.workdir or tempfile.mkdtemp(prefix="dangan-bench-")
@@ -410,7 +412,7 @@ def main(argv=None) -> int:
     for size in sizes:
         for name in args.backends.split(","):
             queue = ctx.Queue()
-            proc = ctx.Process(target=run_one, args=(name, size, workdir, args.db, queue))
+            proc = ctx.Process(target=run_one, args=(name, size, workdir, args.db, args.keep, queue))
             started = time.perf_counter()
             proc.start()
             row = None

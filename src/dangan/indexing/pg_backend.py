@@ -110,7 +110,9 @@ def tsvector(doc: IndexDoc) -> str:
         code = FIELD_CODES[field]
         s = streams(value)
         for term, position in positioned_terms(s.terms):
-            lexemes.setdefault(code + term, []).append(position + 1)
+            positions = lexemes.setdefault(code + term, [])
+            if not positions or positions[-1] != position + 1:  # a unigram comes twice: end and start
+                positions.append(position + 1)
         for whole in s.compounds.split():
             lexemes.setdefault(code + whole, [])
     for field in KEYWORD_FIELDS:
@@ -372,15 +374,29 @@ class PostgresBackend:
         where = c.condition(compiled)
         rank = c.rank_query(compiled) if sort == "relevance" else None
         score = f"ts_rank(terms, CAST({c.param(rank)} AS tsquery))" if rank else "0.0"
+        window = f"LIMIT {c.param(max(limit, 0))} OFFSET {c.param(max(offset, 0))}"
+        count = f"SELECT count(*) FROM search_page WHERE {where}"
         with self.engine.connect() as conn:
-            total = conn.execute(text(f"SELECT count(*) FROM search_page WHERE {where}"), c.params).scalar()
-            rows = conn.execute(
-                text(
-                    f"SELECT page_id, doc, {score} AS score FROM search_page WHERE {where} "
-                    f"ORDER BY {ORDER_BY[sort]} LIMIT {c.param(max(limit, 0))} OFFSET {c.param(max(offset, 0))}"
-                ),
-                c.params,
-            ).all()
+            if sort == "relevance":
+                # ranking reads every match anyway: count them in the same pass
+                rows = conn.execute(
+                    text(
+                        f"SELECT page_id, doc, {score} AS score, count(*) OVER () AS total FROM search_page "
+                        f"WHERE {where} ORDER BY {ORDER_BY[sort]} {window}"
+                    ),
+                    c.params,
+                ).all()
+                total = rows[0].total if rows else (conn.execute(text(count), c.params).scalar() if offset else 0)
+            else:
+                # an index on the sort key can stop at the first matches: count apart
+                total = conn.execute(text(count), c.params).scalar()
+                rows = conn.execute(
+                    text(
+                        f"SELECT page_id, doc, 0.0 AS score FROM search_page WHERE {where} "
+                        f"ORDER BY {ORDER_BY[sort]} {window}"
+                    ),
+                    c.params,
+                ).all()
         return BackendPage(total, [BackendHit(r.page_id, float(r.score), IndexDoc.from_json(r.doc)) for r in rows])
 
     def doc_ids(self) -> dict[str, str]:
