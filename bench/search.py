@@ -7,14 +7,15 @@
 
 Each (backend, size) runs in its own process (clean peak RSS); pages are generated as they
 are indexed, so a million pages never sit in memory. Prints, per backend and size: pages
-indexed per second (the time to make them up not counted), index size, peak RSS of the
-indexing process, p50/p95 latency of plain, filtered (户号, business type, dates; sorted
-by date, 户号 or business type) and tolerant queries (the user's search with its
-one-garbled-character pass), and recall of planted phrases (exact, garbled) and 户号;
-then ratios against the first backend, measured in the same run. Corpus: forms with 户号,
-names, addresses, business words and contract clauses, 1.5% character noise. For
-postgresql, --db names a database whose search tables are emptied (its peak RSS is this
-process's, not the server's).
+indexed per second (the time to make them up not counted) and the CPU time the process
+spent per page (all its threads; less sensitive than wall time to a busy shared machine),
+index size, peak RSS of the indexing process, p50/p95 latency of plain, filtered (户号,
+business type, dates; sorted by date, 户号 or business type) and tolerant queries (the
+user's search with its one-garbled-character pass), and recall of planted phrases (exact,
+garbled) and 户号; then ratios against the first backend, measured in the same run.
+Corpus: forms with 户号, names, addresses, business words and contract clauses, 1.5%
+character noise. For postgresql, --db names a database whose search tables are emptied
+(peak RSS and CPU are this process's, not the server's).
 """
 
 from __future__ import annotations
@@ -148,10 +149,10 @@ class Corpus:
         """The pages; `seconds` adds up the time spent making them (not indexing them)."""
         rng = random.Random(self.seed + 7)
         record, page_in_record, pages_in_this_record = 0, 0, 0
-        clock = time.perf_counter
-        self.seconds = 0.0
+        clock, cpu = time.perf_counter, time.thread_time
+        self.seconds = self.cpu_seconds = 0.0
         for i in range(self.size):
-            started = clock()
+            started, started_cpu = clock(), cpu()
             if page_in_record == 0:
                 record += 1
                 pages_in_this_record = rng.randint(2, 8)
@@ -214,6 +215,7 @@ class Corpus:
             if page_in_record >= pages_in_this_record:
                 page_in_record = 0
             self.seconds += clock() - started
+            self.cpu_seconds += cpu() - started_cpu
             yield doc
 
     def _truth(self, i: int, page_id: str, text: str) -> None:
@@ -260,6 +262,11 @@ def percentile(values: list[float], q: float) -> float:
 
 def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_mb() -> float:
@@ -310,9 +317,10 @@ def run_one(backend_name: str, size: int, workdir: str, db: str | None, keep: bo
     corpus = Corpus(size)
     path = Path(workdir) / f"{backend_name}-{size}"
     index = open_bench_index(backend_name, path, db)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu_seconds()
     index.add(iter(corpus), batch_size=BATCH)
     build_s = time.perf_counter() - start - corpus.seconds  # indexing only, not making up the pages
+    build_cpu = cpu_seconds() - start_cpu - corpus.cpu_seconds  # every thread of this process
     peak_rss = rss_mb()
     settle(index)
     queries = make_queries(corpus, random.Random(SEED + 1))
@@ -339,6 +347,7 @@ def run_one(backend_name: str, size: int, workdir: str, db: str | None, keep: bo
             "backend": backend_name,
             "size": size,
             "pages_per_s": size / build_s,
+            "cpu_ms_per_page": 1000 * build_cpu / size,
             "build_s": build_s,
             "index_mb": index_mb(index, path),
             "peak_rss_mb": peak_rss,
@@ -364,6 +373,7 @@ COLUMNS = [
     ("backend", "{}"),
     ("size", "{}"),
     ("pages_per_s", "{:.0f}"),
+    ("cpu_ms_per_page", "{:.2f}"),
     ("index_mb", "{:.0f}"),
     ("peak_rss_mb", "{:.0f}"),
     ("p50_plain_ms", "{:.1f}"),

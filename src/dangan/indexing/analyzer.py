@@ -98,9 +98,8 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int] | None]:
     lowered = text.lower()
     if _normal_is_lowered(text, lowered):
         return lowered, None
-    norm = unicodedata.normalize("NFKC", text).lower()
-    if len(norm) == len(text) and all(_CHAR_NORMAL[a] == b for a, b in zip(text, norm) if a != b):
-        return norm, None  # each changed character became exactly one character in place
+    if all(len(_CHAR_NORMAL[ch]) == 1 for ch in set(text)):  # one for one (full-width ： → :)
+        return text.translate(_ORD_NORMAL), None
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):

@@ -57,14 +57,15 @@ class IndexDoc:
     @classmethod
     def from_json(cls, raw: str) -> IndexDoc:
         data = json.loads(raw)
-        known = {f.name for f in fields(cls)}
-        data = {k: v for k, v in data.items() if k in known}
+        if not _FIELD_SET.issuperset(data):  # written by another version of dangan
+            data = {k: v for k, v in data.items() if k in _FIELD_SET}
         if data.get("date"):
             data["date"] = dt.date.fromisoformat(data["date"])
         return cls(**data)
 
 
 _DOC_FIELDS = tuple(f.name for f in fields(IndexDoc))
+_FIELD_SET = frozenset(_DOC_FIELDS)
 
 
 def doc_fingerprint(doc: IndexDoc, doc_json: str | None = None) -> str:

@@ -98,7 +98,10 @@ def search(
 
     tolerant_hits: list[Hit] = []
     tolerant_truncated = False
-    phrases = tolerant_phrases(ast) if tolerant else []
+    # Pages with a garbled occurrence are listed after every exact one: when exact hits
+    # fill the window already, none could be shown (and at a million pages the loose
+    # query over a common phrase would cost seconds).
+    phrases = tolerant_phrases(ast) if tolerant and exact.total <= max_hits else []
     if phrases:
         seen = set(docs)
         loose_query = compile_node(ast, phrase_hook=_tolerant_hook, personal=personal) or NothingQ()
