@@ -82,12 +82,19 @@ def test_check_warns_when_the_index_outgrew_what_its_backend_was_measured_at(hom
     archive = Archive(home, backend="whoosh")
     fill(archive, 2)
     index_cases.rebuild_index(archive)
+    monkeypatch.setitem(backends.MEASURED_PAGES, "whoosh", 4)
     assert index_cases.check_index(archive).warning == ""
     monkeypatch.setitem(backends.MEASURED_PAGES, "whoosh", 3)
     checked = index_cases.check_index(archive)
     assert checked.result.ok and checked.indexed == 4
     assert "more than the 3 up to which whoosh was measured" in checked.warning
     assert "dangan --backend tantivy index rebuild" in checked.warning  # the embedded backend that holds more
+    monkeypatch.setitem(backends.MEASURED_PAGES, "whoosh", None)  # missed the targets at every size
+    assert "missed the search targets at every size" in index_cases.check_index(archive).warning
+    monkeypatch.setitem(backends.MEASURED_PAGES, "tantivy", 3)
+    tantivy = Archive(home, backend="tantivy")
+    index_cases.rebuild_index(tantivy)
+    assert "measure this archive with bench/search.py" in index_cases.check_index(tantivy).warning
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs DANGAN_TEST_DB (PostgreSQL)")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from dangan.app.archive import Archive, IndexUpdate
 from dangan.i18n import _
 from dangan.indexing import feed
-from dangan.indexing.backends import MEASURED_PAGES, default_backend
+from dangan.indexing.backends import DEFAULT_EMBEDDED, MEASURED_PAGES
 from dangan.indexing.lock import WaitCallback
 
 Progress = Callable[[int, int], None]
@@ -78,16 +78,23 @@ def check_index(archive: Archive) -> Checked:
 
 def size_warning(backend: str, pages: int, db_url: str) -> str:
     """What to say when BACKEND holds more PAGES than it was measured to answer within the
-    targets (README "when to switch"), with the backend to switch to."""
-    limit = MEASURED_PAGES.get(backend)
-    if limit is None or pages <= limit:
+    search targets at (README "when to switch"), and what to switch to."""
+    if backend not in MEASURED_PAGES or not pages:
         return ""
-    usable = [b for b in MEASURED_PAGES if b != "postgresql" or default_backend(db_url) == "postgresql"]
-    better = max(usable, key=lambda name: MEASURED_PAGES[name])
-    message = _(
-        "the {backend} index holds {pages:,} pages, more than the {limit:,} up to which {backend} was measured "
-        'to answer within the targets (README, "when to switch")'
-    ).format(backend=backend, pages=pages, limit=limit)
-    if better != backend and MEASURED_PAGES[better] > limit:
-        return message + _(": switch with `dangan --backend {better} index rebuild`").format(better=better)
+    limit = MEASURED_PAGES[backend]
+    if limit is not None and pages <= limit:
+        return ""
+    if limit is None:
+        message = _(
+            "the {backend} index holds {pages:,} pages; {backend} missed the search targets at every size "
+            'measured (README, "when to switch")'
+        ).format(backend=backend, pages=pages)
+    else:
+        message = _(
+            "the {backend} index holds {pages:,} pages, more than the {limit:,} up to which {backend} was "
+            'measured to answer within the search targets (README, "when to switch")'
+        ).format(backend=backend, pages=pages, limit=limit)
+    holds = {name: n for name, n in MEASURED_PAGES.items() if n is not None and n > (limit or 0)}
+    if DEFAULT_EMBEDDED in holds and backend != DEFAULT_EMBEDDED:
+        return message + _(": switch with `dangan --backend {better} index rebuild`").format(better=DEFAULT_EMBEDDED)
     return message + _(": measure this archive with bench/search.py before it grows further")
