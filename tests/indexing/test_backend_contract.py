@@ -178,3 +178,22 @@ def test_an_open_reader_sees_a_later_commit_by_another_writer(tmp_path, name):
     writer.close()
     assert ids(reader.search("新增")) == ["n1"]
     reader.close()
+
+
+@pytest.mark.parametrize("name", [POSTGRES])
+def test_postgresql_bounds_a_broad_query_and_says_more_match(request, tmp_path, customer_pages, monkeypatch, name):
+    from dangan.indexing import pg_backend
+    from dangan.indexing.search import search
+
+    index = open_test_backend(request, tmp_path, name)
+    index.add(customer_pages)
+    monkeypatch.setattr(pg_backend, "MATCH_CAP", 2)
+    broad = index.search("申请", limit=10)  # three pages hold it
+    assert (broad.total, broad.total_exact, len(broad.hits)) == (2, False, 3)
+    assert {h.page_id for h in broad.hits} <= {"p1", "p3", "p4"}
+    by_date = index.search("申请", limit=10, sort="date")  # the order of every match, still
+    assert (by_date.total_exact, [h.page_id for h in by_date.hits]) == (False, ["p4", "p3", "p1"])
+    narrow = index.search("封停")
+    assert (narrow.total, narrow.total_exact) == (1, True)
+    results = search(index, "申请")
+    assert (results.total_hits, results.total_exact, results.truncated) == (2, False, True)

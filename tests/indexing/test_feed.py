@@ -11,6 +11,7 @@ from dangan.archive.paper.locations import shelve
 from dangan.archive.records.qa import accept_page
 from dangan.indexing import feed
 from dangan.indexing.backends import open_backend
+from dangan.indexing.page_docs import page_docs
 from dangan.indexing.search import search
 from tests.archive.paper import build_room
 from tests.archive.records import make_record
@@ -53,7 +54,7 @@ def test_check_names_missing_stale_and_orphaned_pages(archive, backend):
     feed.sync(archive, backend)
     backend.delete(["1"])
     with archive.session() as s:
-        page2 = feed._docs_for(s, [2])[0]
+        page2 = page_docs(s, [2])[0]
     backend.add([replace(page2, text="changed"), replace(page2, page_id="9999")])
     result = feed.check(archive, backend)
     assert (result.missing, result.stale, result.orphaned) == (["1"], ["2"], ["9999"])
@@ -97,7 +98,7 @@ def test_a_search_during_a_rebuild_answers_from_the_index_in_use(archive, backen
 
 def _doc(db, page_id):
     with db.session() as s:
-        return feed._docs_for(s, [page_id])[0]
+        return page_docs(s, [page_id])[0]
 
 
 def test_paper_location_is_searchable_after_shelving(archive, backend):

@@ -49,9 +49,11 @@ def print_results(r: dict) -> None:
         if r["tolerant_hits"]
         else ""
     )
+    many = "" if r.get("total_exact", True) else _("more than ")  # a backend stopped counting
     console.print(
         Text(
-            _("{pages} match {query}{extra}; {records}, result page {page} of {of}:").format(
+            many
+            + _("{pages} match {query}{extra}; {records}, result page {page} of {of}:").format(
                 pages=count(r["total_hits"], "page"),
                 query=r["query"],
                 extra=extra,

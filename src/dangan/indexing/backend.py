@@ -39,8 +39,9 @@ class BackendHit:
 
 @dataclass(frozen=True)
 class BackendPage:
-    total: int  # all matching pages
+    total: int  # all matching pages; when not total_exact, more than this many match
     hits: list[BackendHit]  # the requested window
+    total_exact: bool = True  # False: a backend that bounds its work stopped counting (pg_backend)
 
 
 class Backend(Protocol):

@@ -14,104 +14,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy.orm import Session
 
-from dangan.archive.business.scheme import ClassificationScheme, load_scheme
+from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.db import Database
-from dangan.archive.models import ArchiveRecord, Customer, Document, IndexOutbox, Page
-from dangan.archive.paper.locations import box_path
-from dangan.archive.personal import PersonalData
+from dangan.archive.models import ArchiveRecord, IndexOutbox, Page
 from dangan.indexing.backend import Backend
+from dangan.indexing.page_docs import page_docs
 from dangan.indexing.schema import IndexDoc, doc_fingerprint
 
-CHUNK = 500  # pages read from the database at a time
+CHUNK = 1000  # pages read from the database at a time
 REBUILD_BATCH = 10_000  # pages per index commit in a rebuild (and per checkpoint)
 OUTBOX_IN_SESSION = "dangan.index_outbox"  # Session.info key: outbox rows this transaction wrote
 
 Progress = Callable[[int, int], None]
-
-
-# document type and business type code → name, and the scheme's personal-data rules
-Names = tuple[dict[str, str], dict[str, str], PersonalData]
-
-
-_NAMES: dict[str, Names] = {}  # by the scheme file's SHA-256
-
-
-def _names(scheme: ClassificationScheme | None = None) -> Names:
-    """The names the index shows beside the codes, from the archive's scheme (default: shipped)."""
-    scheme = scheme or load_scheme()
-    if scheme.sha256 not in _NAMES:
-        docs = {code: t.name for code, t in scheme.document_types.items()}
-        business = {t.code: t.name for t in scheme.business_types.values()}
-        _NAMES[scheme.sha256] = (docs, business, scheme.personal)
-    return _NAMES[scheme.sha256]
-
-
-def paper_location(record: ArchiveRecord) -> str:
-    """Where the record's paper is, as the room-to-box code path staff walk (e.g.
-    K01/K01-C/K01-C-01/K01-C-01-1/B001), or '' when it has no shelved folder."""
-
-    folder = record.folder
-    return "/".join(box_path(folder.box)) if folder is not None and folder.box is not None else ""
-
-
-def page_doc(page: Page, record: ArchiveRecord, document: Document, names: Names | None = None) -> IndexDoc:
-    doc_names, business_names, personal = names or _names()
-    customer, case, cls = record.customer, record.case, record.classification
-    business = (cls.business_type if cls else "") or (case.business_type if case else "")
-    accounts = sorted({a.account_number for a in customer.aliases}) if customer else []
-    # the document's own date; else the day its case was accepted; else the day it was accessioned
-    day = document.dated or (case.accepted_on if case and case.accepted_on else record.created_at.date())
-    return IndexDoc(
-        page_id=str(page.id),
-        record_number=record.number,
-        document_id=str(document.id),
-        page_no=page.seq,
-        text=page.text,
-        account_numbers=accounts,
-        customer_name=customer.name if customer else "",
-        address=customer.address if customer else "",
-        business_type=business,
-        business_name=business_names.get(business, ""),
-        doc_type=document.doc_type or "",
-        doc_type_name=doc_names.get(document.doc_type or "", ""),
-        work_orders=[case.work_order] if case and case.work_order else [],
-        date=day,
-        location=paper_location(record),
-        qa_status=page.qa_status,
-        retention=cls.retention if cls else "",
-        personal_numbers=personal.numbers_in(page.text or "", personal.field_values(page.fields)),
-    )
-
-
-def _docs_for(session: Session, page_ids: list[int], scheme: ClassificationScheme | None = None) -> list[IndexDoc]:
-    pages = session.scalars(
-        select(Page)
-        .where(Page.id.in_(page_ids), Page.superseded_by_id.is_(None), Page.is_blank.is_(False))
-        .options(
-            # not the word boxes and measures: a rebuild reads every page
-            load_only(Page.id, Page.seq, Page.text, Page.qa_status, Page.record_id, Page.document_id),
-            selectinload(Page.document),
-        )
-    ).all()
-    records = {
-        r.id: r
-        for r in session.scalars(
-            select(ArchiveRecord)
-            .where(ArchiveRecord.id.in_({p.record_id for p in pages}))
-            .options(
-                selectinload(ArchiveRecord.customer).selectinload(Customer.aliases),
-                selectinload(ArchiveRecord.case),
-                selectinload(ArchiveRecord.classifications),
-                selectinload(ArchiveRecord.folder),
-            )
-        )
-    }
-    names = _names(scheme)
-    return [
-        page_doc(p, records[p.record_id], p.document, names) for p in pages if records[p.record_id].status == "active"
-    ]
 
 
 def pending(db: Database) -> int:
@@ -134,7 +50,7 @@ def sync(
                 return written
             upserts = sorted({r.page_id for r in rows if r.op == "upsert"})
             deletes = sorted({r.page_id for r in rows if r.op == "delete"})
-            docs = _docs_for(s, upserts, scheme)
+            docs = page_docs(s, upserts, scheme)
         live = {d.page_id for d in docs}
         gone = [str(i) for i in deletes] + [str(i) for i in upserts if str(i) not in live]
         if gone:
@@ -185,7 +101,7 @@ def rebuild(
     def pages() -> Iterator[IndexDoc]:
         for ids in _page_id_chunks(db, after):
             with db.session() as s:
-                docs = _docs_for(s, ids, scheme)
+                docs = page_docs(s, ids, scheme)
             yield from docs
             counted["done"] += len(ids)
             if progress:
@@ -248,7 +164,7 @@ def index_at_commit(db: Database, backend) -> None:
             select(IndexOutbox.id, IndexOutbox.page_id, IndexOutbox.op).where(IndexOutbox.id.in_(ids))
         ).all()
         upserts = sorted({r.page_id for r in rows if r.op == "upsert"})
-        docs = _docs_for(session, upserts)
+        docs = page_docs(session, upserts)
         live = {d.page_id for d in docs}
         gone = [str(r.page_id) for r in rows if r.op == "delete"] + [str(i) for i in upserts if str(i) not in live]
         backend.write_in(session.connection(), docs, gone)
@@ -280,7 +196,7 @@ def check(db: Database, backend: Backend, *, scheme: ClassificationScheme | None
     seen: set[str] = set()
     for ids in _page_id_chunks(db, 0):
         with db.session() as s:
-            docs = _docs_for(s, ids, scheme)
+            docs = page_docs(s, ids, scheme)
         for d in docs:
             result.pages += 1
             seen.add(d.page_id)

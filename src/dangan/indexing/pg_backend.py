@@ -90,6 +90,10 @@ ORDER_BY = {
     **{sort: f"sort_{sort} ASC NULLS LAST, page_id" for sort in SORT_FIELDS},
 }
 OnCommit = Callable[[IndexDoc], None]
+# A query matching more pages than this is counted as "more than MATCH_CAP" and ranked among
+# the first MATCH_CAP matches found: at a million pages, ranking and counting every page that
+# holds a common phrase took PostgreSQL tens of seconds (README "when to switch").
+MATCH_CAP = 10_000
 
 
 class NeedsPostgres(DanganError, ValueError):
@@ -375,20 +379,23 @@ class PostgresBackend:
         rank = c.rank_query(compiled) if sort == "relevance" else None
         score = f"ts_rank(terms, CAST({c.param(rank)} AS tsquery))" if rank else "0.0"
         window = f"LIMIT {c.param(max(limit, 0))} OFFSET {c.param(max(offset, 0))}"
-        count = f"SELECT count(*) FROM search_page WHERE {where}"
+        cap = c.param(MATCH_CAP + 1)
+        count = f"SELECT count(*) FROM (SELECT 1 FROM search_page WHERE {where} LIMIT {cap}) AS matches"
         with self.engine.connect() as conn:
             if sort == "relevance":
-                # ranking reads every match anyway: count them in the same pass
+                # ranking reads every match: bounded to the first MATCH_CAP found, counted in the same pass
                 rows = conn.execute(
                     text(
-                        f"SELECT page_id, doc, {score} AS score, count(*) OVER () AS total FROM search_page "
-                        f"WHERE {where} ORDER BY {ORDER_BY[sort]} {window}"
+                        f"WITH matches AS MATERIALIZED (SELECT page_id, doc, terms FROM search_page "
+                        f"WHERE {where} LIMIT {cap}) "
+                        f"SELECT page_id, doc, {score} AS score, count(*) OVER () AS total FROM matches "
+                        f"ORDER BY {ORDER_BY[sort]} {window}"
                     ),
                     c.params,
                 ).all()
                 total = rows[0].total if rows else (conn.execute(text(count), c.params).scalar() if offset else 0)
             else:
-                # an index on the sort key can stop at the first matches: count apart
+                # the sort key's index finds the first pages in order, however many match
                 total = conn.execute(text(count), c.params).scalar()
                 rows = conn.execute(
                     text(
@@ -397,7 +404,10 @@ class PostgresBackend:
                     ),
                     c.params,
                 ).all()
-        return BackendPage(total, [BackendHit(r.page_id, float(r.score), IndexDoc.from_json(r.doc)) for r in rows])
+        hits = [BackendHit(r.page_id, float(r.score), IndexDoc.from_json(r.doc)) for r in rows]
+        if total > MATCH_CAP:
+            return BackendPage(MATCH_CAP, hits, total_exact=False)
+        return BackendPage(total, hits)
 
     def doc_ids(self) -> dict[str, str]:
         with self.engine.connect() as conn:
