@@ -313,16 +313,26 @@ def timed(fn, items) -> list[float]:
     return times
 
 
-def run_one(backend_name: str, size: int, workdir: str, db: str | None, keep: bool, out) -> None:
+def run_one(backend_name: str, size: int, workdir: str, db: str | None, keep: bool, reuse: bool, out) -> None:
     corpus = Corpus(size)
     path = Path(workdir) / f"{backend_name}-{size}"
-    index = open_bench_index(backend_name, path, db)
-    start, start_cpu = time.perf_counter(), cpu_seconds()
-    index.add(iter(corpus), batch_size=BATCH)
-    build_s = time.perf_counter() - start - corpus.seconds  # indexing only, not making up the pages
-    build_cpu = cpu_seconds() - start_cpu - corpus.cpu_seconds  # every thread of this process
-    peak_rss = rss_mb()
-    settle(index)
+    if reuse:  # an index --keep left: only the truth is needed from the corpus
+        index = (
+            open_backend(path, backend_name)
+            if backend_name != "postgresql"
+            else open_backend(None, backend_name, database=db)
+        )
+        for _page in corpus:
+            pass
+        build_s = build_cpu = peak_rss = float("nan")
+    else:
+        index = open_bench_index(backend_name, path, db)
+        start, start_cpu = time.perf_counter(), cpu_seconds()
+        index.add(iter(corpus), batch_size=BATCH)
+        build_s = time.perf_counter() - start - corpus.seconds  # indexing only, not making up the pages
+        build_cpu = cpu_seconds() - start_cpu - corpus.cpu_seconds  # every thread of this process
+        peak_rss = rss_mb()
+        settle(index)
     queries = make_queries(corpus, random.Random(SEED + 1))
     index.search("预热")  # open files, warm caches
     lat = {kind: timed(lambda qs: index.search(qs[0], limit=20, sort=qs[1]), qs) for kind, qs in queries.items()}
@@ -414,6 +424,7 @@ def main(argv=None) -> int:
     parser.add_argument("--db", help="PostgreSQL URL for --backends postgresql (its search tables are emptied)")
     parser.add_argument("--workdir", default=None, help="where to build embedded indexes (local disk)")
     parser.add_argument("--keep", action="store_true", help="keep the indexes (to study queries on them)")
+    parser.add_argument("--reuse", action="store_true", help="query the indexes an earlier --keep run left")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     workdir = args.workdir or tempfile.mkdtemp(prefix="dangan-bench-")
@@ -422,7 +433,9 @@ def main(argv=None) -> int:
     for size in sizes:
         for name in args.backends.split(","):
             queue = ctx.Queue()
-            proc = ctx.Process(target=run_one, args=(name, size, workdir, args.db, args.keep, queue))
+            proc = ctx.Process(
+                target=run_one, args=(name, size, workdir, args.db, args.keep or args.reuse, args.reuse, queue)
+            )
             started = time.perf_counter()
             proc.start()
             row = None

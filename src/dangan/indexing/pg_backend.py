@@ -24,7 +24,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from dangan.errors import DanganError
 from dangan.i18n import _
-from dangan.indexing.analyzer import positioned_terms, streams
+from dangan.indexing.analyzer import is_cjk, streams
 from dangan.indexing.backend import BackendHit, BackendPage, IndexNeedsRebuild, check_sort, current_marker
 from dangan.indexing.query import AllQ, AndQ, CharsQ, NothingQ, OrQ, PhraseQ, PrefixQ, RangeQ, TermQ, compile_query
 from dangan.indexing.schema import (
@@ -101,31 +101,49 @@ class NeedsPostgres(DanganError, ValueError):
 
 
 def quote(lexeme: str) -> str:
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+    if "'" in lexeme or "\\" in lexeme:
+        lexeme = lexeme.replace("\\", "\\\\").replace("'", "''")
+    return "'" + lexeme + "'"
+
+
+class _IsCjk(dict):
+    def __missing__(self, ch: str) -> bool:
+        self[ch] = found = is_cjk(ch)
+        return found
+
+
+_IS_CJK = _IsCjk()
 
 
 def tsvector(doc: IndexDoc) -> str:
-    """Every term of every field of DOC as a tsvector literal (positions count from 1)."""
+    """Every term of every field of DOC as a tsvector literal (positions count from 1): the
+    terms of `positioned_terms`, made here without a Python object per term."""
     lexemes: dict[str, list[int]] = {}
+    positions_of = lexemes.setdefault
     for field, get in ANALYZED_FIELDS.items():
         value = get(doc)
         if not value:
             continue
         code = FIELD_CODES[field]
         s = streams(value)
-        for term, position in positioned_terms(s.terms):
-            positions = lexemes.setdefault(code + term, [])
-            if not positions or positions[-1] != position + 1:  # a unigram comes twice: end and start
-                positions.append(position + 1)
+        terms = s.terms.split()
+        for position, term in enumerate(terms, 1):
+            positions_of(code + term, []).append(position)
+        for position, term in enumerate(terms, 1):
+            if len(term) == 2 and _IS_CJK[term[0]]:  # a bigram: its first character here, its second next
+                first = positions_of(code + term[0], [])
+                if not first or first[-1] != position:
+                    first.append(position)
+                positions_of(code + term[1], []).append(position + 1)
         for whole in s.compounds.split():
-            lexemes.setdefault(code + whole, [])
+            positions_of(code + whole, [])
     for field in KEYWORD_FIELDS:
         for value in keyword_values(doc, field):
-            lexemes.setdefault(FIELD_CODES[field] + value, [])
+            positions_of(FIELD_CODES[field] + value, [])
     return " ".join(
-        quote(lexeme) + (":" + ",".join(map(str, positions)) if positions else "")
+        quote(lexeme) + ":" + ",".join(map(str, positions)) if positions else quote(lexeme)
         for lexeme, positions in lexemes.items()
-        if len(lexeme.encode("utf-8")) <= MAX_LEXEME_BYTES
+        if len(lexeme) * 3 <= MAX_LEXEME_BYTES or len(lexeme.encode("utf-8")) <= MAX_LEXEME_BYTES
     )
 
 
