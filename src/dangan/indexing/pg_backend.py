@@ -60,6 +60,7 @@ FIELD_CODES = {
     "location": "LOC:",
     "qa_status": "QA:",
     "retention": "RET:",
+    "personal": "PN:",
 }
 assert set(FIELD_CODES) == set(ANALYZED_FIELDS) | set(KEYWORD_FIELDS)
 
