@@ -47,7 +47,8 @@ ROWS_PER_COMMIT = 20_000
 
 
 def fill(db: Database, pages: int) -> None:
-    """PAGES pages in records of 2-8 pages, one customer and case per record."""
+    """PAGES pages in records of 2-8 pages, one case per record (a 户号 or work order drawn twice
+    is the same customer's second record, a case without a work order)."""
     with db.session() as s:
         if s.scalar(select(func.count(Page.id))) == pages:
             print(f"# reusing the archive's {pages} pages", file=sys.stderr)
@@ -57,25 +58,26 @@ def fill(db: Database, pages: int) -> None:
         if s.get(Fonds, "GD01") is None:
             s.add(Fonds(code="GD01", name="bench"))
     started, rows = time.perf_counter(), {t: [] for t in ("customer", "alias", "case", "record", "cls", "doc", "page")}
-    record_id = 0
+    record_id, customers, work_orders = 0, {}, set()
     for doc in Corpus(pages):
         if doc.page_no == 1:
             record_id += 1
             year = doc.date.year
-            rows["customer"].append(
-                {
-                    "id": record_id,
-                    "account_number": doc.account_numbers[0],
-                    "name": doc.customer_name,
-                    "address": doc.address,
-                }
-            )
-            rows["alias"].append({"account_number": doc.account_numbers[0], "customer_id": record_id})
+            account = doc.account_numbers[0]
+            if account not in customers:  # a 户号 drawn twice: the same customer's second record
+                customers[account] = customer_id = len(customers) + 1
+                rows["customer"].append(
+                    {"id": customer_id, "account_number": account, "name": doc.customer_name, "address": doc.address}
+                )
+                rows["alias"].append({"account_number": account, "customer_id": customer_id})
+            customer_id = customers[account]
+            work_order = doc.work_orders[0] if doc.work_orders[0] not in work_orders else None
+            work_orders.add(work_order)
             rows["case"].append(
                 {
                     "id": record_id,
-                    "work_order": doc.work_orders[0],
-                    "customer_id": record_id,
+                    "work_order": work_order,
+                    "customer_id": customer_id,
                     "business_type": doc.business_type,
                     "accepted_on": doc.date,
                 }
@@ -88,7 +90,7 @@ def fill(db: Database, pages: int) -> None:
                     "category": "KH",
                     "year": year,
                     "serial": record_id,
-                    "customer_id": record_id,
+                    "customer_id": customer_id,
                     "case_id": record_id,
                 }
             )
