@@ -2,7 +2,7 @@
 index queries that both backends execute with the same meaning.
 
 QUERY_SYNTAX.md beside this module is the user documentation. Parser and compiler share the
-AST defined here and change together, so they stay in one module.
+AST defined here and change together, so they stay in one module, long as it is.
 """
 
 from __future__ import annotations
