@@ -112,7 +112,8 @@ class Archive:
             raise NoArchive("the database schema is older than this dangan: run `dangan init` to upgrade it")
         self.__dict__["archive_backend"] = backend = self._recorded_backend(db)
         if backend not in EMBEDDED:  # pages are indexed in the transaction that writes them
-            feed.index_at_commit(db, open_backend(None, backend, database=db.engine))
+            # the scheme read when a page is indexed, not now: a bad site scheme is refused where it is used
+            feed.index_at_commit(db, open_backend(None, backend, database=db.engine), lambda: self.scheme)
         return db
 
     @cached_property

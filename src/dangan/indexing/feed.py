@@ -144,7 +144,7 @@ def _remove_orphans(db: Database, backend: Backend) -> None:
 # --- in the accession's own transaction (PostgreSQL) ------------------------------------
 
 
-def index_at_commit(db: Database, backend) -> None:
+def index_at_commit(db: Database, backend, scheme: Callable[[], ClassificationScheme] | None = None) -> None:
     """Index pages in the very transaction that queues them in the outbox (accession, QA,
     shelving): at commit they are searchable, on rollback they never were. BACKEND writes
     through the session's connection (`write_in`: the PostgreSQL backend). Outbox rows
@@ -164,7 +164,7 @@ def index_at_commit(db: Database, backend) -> None:
             select(IndexOutbox.id, IndexOutbox.page_id, IndexOutbox.op).where(IndexOutbox.id.in_(ids))
         ).all()
         upserts = sorted({r.page_id for r in rows if r.op == "upsert"})
-        docs = page_docs(session, upserts)
+        docs = page_docs(session, upserts, scheme() if scheme else None)
         live = {d.page_id for d in docs}
         gone = [str(r.page_id) for r in rows if r.op == "delete"] + [str(i) for i in upserts if str(i) not in live]
         backend.write_in(session.connection(), docs, gone)

@@ -28,7 +28,6 @@ from dangan.archive.paper.locations import box_path
 from dangan.archive.personal import PersonalData
 from dangan.indexing.schema import IndexDoc
 
-
 # document type and business type code → name, and the scheme's personal-data rules
 Names = tuple[dict[str, str], dict[str, str], PersonalData]
 _NAMES: dict[str, Names] = {}  # by the scheme file's SHA-256
