@@ -110,10 +110,17 @@ class Archive:
         if not schema_is_current(db.engine):
             db.dispose()
             raise NoArchive("the database schema is older than this dangan: run `dangan init` to upgrade it")
-        self.__dict__["archive_backend"] = backend = self._recorded_backend(db)
-        if backend not in EMBEDDED:  # pages are indexed in the transaction that writes them
-            # the scheme read when a page is indexed, not now: a bad site scheme is refused where it is used
-            feed.index_at_commit(db, open_backend(None, backend, database=db.engine), lambda: self.scheme)
+        self.__dict__["archive_backend"] = self._recorded_backend(db)
+        if default_backend(self.home.db_url) not in EMBEDDED:
+            # while the archive's index is in its database, pages are indexed in the transaction that
+            # writes them (asked at each commit: init or a rebuild may switch it); the scheme is read
+            # when a page is indexed, so a bad site scheme is refused where it is used
+            feed.index_at_commit(
+                db,
+                open_backend(None, default_backend(self.home.db_url), database=db.engine),
+                lambda: self.scheme,
+                active=lambda: self.archive_backend not in EMBEDDED,
+            )
         return db
 
     @cached_property

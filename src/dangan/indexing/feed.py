@@ -144,11 +144,18 @@ def _remove_orphans(db: Database, backend: Backend) -> None:
 # --- in the accession's own transaction (PostgreSQL) ------------------------------------
 
 
-def index_at_commit(db: Database, backend, scheme: Callable[[], ClassificationScheme] | None = None) -> None:
+def index_at_commit(
+    db: Database,
+    backend,
+    scheme: Callable[[], ClassificationScheme] | None = None,
+    *,
+    active: Callable[[], bool] | None = None,
+) -> None:
     """Index pages in the very transaction that queues them in the outbox (accession, QA,
     shelving): at commit they are searchable, on rollback they never were. BACKEND writes
     through the session's connection (`write_in`: the PostgreSQL backend). Outbox rows
-    another process leaves (a station without this hook) still wait for `sync`."""
+    another process leaves (a station without this hook) still wait for `sync`, and so do the
+    rows of a transaction that commits while ACTIVE() is false (the archive's index is elsewhere)."""
 
     def collect(session: Session, _flush_context) -> None:
         ids = [o.id for o in session.new if isinstance(o, IndexOutbox)]
@@ -158,7 +165,7 @@ def index_at_commit(db: Database, backend, scheme: Callable[[], ClassificationSc
     def index(session: Session) -> None:
         session.flush()
         ids = session.info.pop(OUTBOX_IN_SESSION, None)
-        if not ids:
+        if not ids or (active is not None and not active()):
             return
         rows = session.execute(
             select(IndexOutbox.id, IndexOutbox.page_id, IndexOutbox.op).where(IndexOutbox.id.in_(ids))
