@@ -135,14 +135,11 @@ def index_check(ctx, as_json) -> None:
 
     def show(_data) -> None:
         console.print(
-            _(
-                "{pages} in the database; missing {missing}, stale {stale}, orphaned {orphaned} ({backend} index)"
-            ).format(
+            _("{pages} in the database; missing {missing}, stale {stale}, orphaned {orphaned}").format(
                 pages=count(result.pages, "page"),
                 missing=len(result.missing),
                 stale=len(result.stale),
                 orphaned=len(result.orphaned),
-                backend=checked.backend,
             )
             + ("" if result.ok else _(" — run `dangan index sync` or `dangan index rebuild`"))
         )
