@@ -49,7 +49,7 @@ def print_results(r: dict) -> None:
         if r["tolerant_hits"]
         else ""
     )
-    many = "" if r.get("total_exact", True) else _("more than ")  # a backend stopped counting
+    many = "" if r.get("total_exact", True) else _("more than") + " "  # a backend stopped counting
     console.print(
         Text(
             many
@@ -144,7 +144,7 @@ def index_check(ctx, as_json) -> None:
             + ("" if result.ok else _(" — run `dangan index sync` or `dangan index rebuild`"))
         )
         if checked.warning:
-            err.print(Text(_("warning: ") + checked.warning, style="yellow"))
+            err.print(Text(_("warning:") + " " + checked.warning, style="yellow"))
 
     output(checked.as_dict(), as_json, show)
     finish(problems_status(result.ok))
