@@ -1,20 +1,27 @@
-"""Search benchmark: Whoosh vs Tantivy on a synthetic customer-file corpus.
+"""Search benchmark: the index backends side by side on a synthetic customer-file corpus.
 
-    .venv/bin/python bench/search.py --sizes 2000            # quick
-    .venv/bin/python bench/search.py --sizes 10000,30000 --backends whoosh,tantivy
-    .venv/bin/python bench/search.py --sizes 2000 --no-unigrams   # cost of unigram terms
+    .venv/bin/python bench/search.py --sizes 2000                       # quick
+    .venv/bin/python bench/search.py --sizes 100000,300000 --backends tantivy,whoosh
+    .venv/bin/python bench/search.py --sizes 100000 --backends tantivy,postgresql \\
+        --db postgresql+psycopg://dangan:dangan@127.0.0.1:5432/bench     # a database to fill
 
-Each (backend, size) runs in its own process (clean peak RSS). Prints a table and
-Tantivy/Whoosh ratios. Corpus: forms with 户号, names, addresses, business words and
-contract clauses, 1.5% character noise; planted phrases (exact and with one garbled
-character) and account numbers on known pages give recall figures.
+Each (backend, size) runs in its own process (clean peak RSS); pages are generated as they
+are indexed, so a million pages never sit in memory. Prints, per backend and size: pages
+indexed per second (the time to make them up not counted) and the CPU time the process
+spent per page (all its threads; less sensitive than wall time to a busy shared machine),
+index size, peak RSS of the indexing process, p50/p95 latency of plain, filtered (户号,
+business type, dates; sorted by date, 户号 or business type) and tolerant queries (the
+user's search with its one-garbled-character pass), and recall of planted phrases (exact,
+garbled) and 户号; then ratios against the first backend, measured in the same run.
+Corpus: forms with 户号, names, addresses, business words and contract clauses, 1.5%
+character noise. For postgresql, --db names a database whose search tables are emptied
+(peak RSS and CPU are this process's, not the server's).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import functools
 import multiprocessing as mp
 import os
 import random
@@ -24,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
 
 from dangan.indexing.backends import open_backend
 from dangan.indexing.schema import IndexDoc
@@ -85,6 +93,9 @@ CLAUSES = [
 ]
 PLANTED_EXACT_PAGES = 3
 PLANTED_GARBLED_PAGES = 2
+ACCOUNT_SAMPLE = 200  # records whose 户号 recall is checked
+YEARS = (2019, 2020, 2021, 2022, 2023, 2024)
+BATCH = 10_000  # pages per commit, as a rebuild commits
 NOISE_RATE = 0.015
 
 
@@ -107,68 +118,83 @@ def garble_one(phrase: str, rng: random.Random, pool: str) -> str:
     return phrase[:k] + wrong + phrase[k + 1 :]
 
 
-def make_corpus(size: int, seed: int = SEED):
-    """-> (docs, truth). truth: planted phrases with their exact and garbled pages, and
-    account numbers with their page."""
-    rng = random.Random(seed)
-    pool = cjk_pool(rng)
-    rare = "".join(chr(c) for c in range(0x5000, 0x6000))  # characters the templates never use
-    n_planted = max(20, min(200, size // 100))
-    planted = {}
-    for _ in range(n_planted):
-        phrase = "".join(rng.choice(rare) for _ in range(rng.choice([4, 5, 6])))
-        pages = rng.sample(range(size), PLANTED_EXACT_PAGES + PLANTED_GARBLED_PAGES)
-        planted[phrase] = (pages[:PLANTED_EXACT_PAGES], pages[PLANTED_EXACT_PAGES:])
-    inserts: dict[int, list[str]] = {}
-    garbled_truth: dict[str, list[int]] = {}
-    for phrase, (exact_pages, garbled_pages) in planted.items():
-        for p in exact_pages:
-            inserts.setdefault(p, []).append(phrase)
-        for p in garbled_pages:
-            inserts.setdefault(p, []).append(garble_one(phrase, rng, rare))
-        garbled_truth[phrase] = garbled_pages
+class Corpus:
+    """SIZE synthetic pages, generated one at a time (a million never sit in memory), and
+    what a search should find in them, filled in as the pages go by: the pages of each
+    planted phrase (exact and with one garbled character) and of a sample of 户号."""
 
-    docs, accounts = [], {}
-    record, page_in_record = 0, 0
-    for i in range(size):
-        if page_in_record == 0:
-            record += 1
-            pages_in_this_record = rng.randint(2, 8)
-            biz = rng.choice(BUSINESS)
-            name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2])))
-            address = f"{rng.choice(CITIES)}{rng.choice(ROADS)}{rng.randint(1, 999)}号"
-            account = f"34{rng.randrange(10**8):08d}"
-            year = rng.choice([2019, 2020, 2021, 2022, 2023, 2024])
-            date = dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
-            wo = f"GD{year}{rng.randrange(10**9):09d}"
-            number = f"GD01-KH·{year}-{record:07d}"
-            location = f"K{rng.randint(1, 3)}-{rng.choice('ABCD')}{rng.randint(1, 20):02d}-{rng.randint(1, 6):02d}"
-        page_in_record += 1
-        dtype = rng.choice(DOC_TYPES)
-        lines = [
-            f"{dtype[1]}",
-            f"户号：{account}  户名：{name}",
-            f"用电地址：{address}",
-            f"业务类型：{biz[1]}  工单号：{wo}  档号：{number}",
-        ]
-        for _ in range(rng.randint(8, 20)):
-            clause = rng.choice(CLAUSES).format(
-                kv=rng.choice([10, 35, 0.4]),
-                biz=biz[1],
-                date=date.isoformat(),
-                date2=(date + dt.timedelta(days=90)).isoformat(),
-                cap=rng.choice([80, 160, 315, 630, 1250]),
-                meter=f"{rng.randrange(10**10):010d}",
-                day=rng.randint(10, 25),
-                wo=wo,
-            )
-            lines.append(clause)
-        for phrase in inserts.get(i, []):
-            lines.insert(rng.randint(4, len(lines)), f"特别约定：{phrase}。")
-        text = add_noise("\n".join(lines), rng, pool)
-        docs.append(
-            IndexDoc(
-                page_id=f"pg{i:07d}",
+    def __init__(self, size: int, seed: int = SEED):
+        self.size, self.seed = size, seed
+        rng = random.Random(seed)
+        self.pool = cjk_pool(rng)
+        self.rare = "".join(chr(c) for c in range(0x5000, 0x6000))  # characters the templates never use
+        self.planted: dict[str, tuple[list[int], list[int]]] = {}
+        self.inserts: dict[int, list[str]] = {}
+        for _ in range(max(20, min(200, size // 100))):
+            phrase = "".join(rng.choice(self.rare) for _ in range(rng.choice([4, 5, 6])))
+            pages = rng.sample(range(size), PLANTED_EXACT_PAGES + PLANTED_GARBLED_PAGES)
+            self.planted[phrase] = (pages[:PLANTED_EXACT_PAGES], pages[PLANTED_EXACT_PAGES:])
+            for p in pages[:PLANTED_EXACT_PAGES]:
+                self.inserts.setdefault(p, []).append(phrase)
+            for p in pages[PLANTED_EXACT_PAGES:]:
+                self.inserts.setdefault(p, []).append(garble_one(phrase, rng, self.rare))
+        self.account_every = max(1, size // 5 // ACCOUNT_SAMPLE)  # every n-th record's 户号 is checked
+        # truth, re-derived from the final text (noise may hit a planted phrase too)
+        self.exact: dict[str, set[str]] = {p: set() for p in self.planted}
+        self.garbled: dict[str, set[str]] = {p: set() for p in self.planted}
+        self.accounts: dict[str, set[str]] = {}
+        self._planted_on = {i: p for p, (e, g) in self.planted.items() for i in e + g}
+
+    def __iter__(self):
+        """The pages; `seconds` adds up the time spent making them (not indexing them)."""
+        rng = random.Random(self.seed + 7)
+        record, page_in_record, pages_in_this_record = 0, 0, 0
+        clock, cpu = time.perf_counter, time.thread_time
+        self.seconds = self.cpu_seconds = 0.0
+        for i in range(self.size):
+            started, started_cpu = clock(), cpu()
+            if page_in_record == 0:
+                record += 1
+                pages_in_this_record = rng.randint(2, 8)
+                biz = rng.choice(BUSINESS)
+                name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2])))
+                address = f"{rng.choice(CITIES)}{rng.choice(ROADS)}{rng.randint(1, 999)}号"
+                account = f"34{rng.randrange(10**8):08d}"
+                year = rng.choice(YEARS)
+                date = dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
+                wo = f"GD{year}{rng.randrange(10**9):09d}"
+                number = f"GD01-KH·{year}-{record:07d}"
+                location = f"K{rng.randint(1, 3)}-{rng.choice('ABCD')}{rng.randint(1, 20):02d}-{rng.randint(1, 6):02d}"
+            page_in_record += 1
+            dtype = rng.choice(DOC_TYPES)
+            lines = [
+                f"{dtype[1]}",
+                f"户号：{account}  户名：{name}",
+                f"用电地址：{address}",
+                f"业务类型：{biz[1]}  工单号：{wo}  档号：{number}",
+            ]
+            for _ in range(rng.randint(8, 20)):
+                clause = rng.choice(CLAUSES).format(
+                    kv=rng.choice([10, 35, 0.4]),
+                    biz=biz[1],
+                    date=date.isoformat(),
+                    date2=(date + dt.timedelta(days=90)).isoformat(),
+                    cap=rng.choice([80, 160, 315, 630, 1250]),
+                    meter=f"{rng.randrange(10**10):010d}",
+                    day=rng.randint(10, 25),
+                    wo=wo,
+                )
+                lines.append(clause)
+            for phrase in self.inserts.get(i, []):
+                lines.insert(rng.randint(4, len(lines)), f"特别约定：{phrase}。")
+            text = add_noise("\n".join(lines), rng, self.pool)
+            page_id = f"pg{i:07d}"
+            if i in self._planted_on:
+                self._truth(i, page_id, text)
+            if record % self.account_every == 0:
+                self.accounts.setdefault(account, set()).add(page_id)
+            doc = IndexDoc(
+                page_id=page_id,
                 record_number=number,
                 document_id=f"doc{record:07d}-{page_in_record}",
                 page_no=page_in_record,
@@ -186,18 +212,18 @@ def make_corpus(size: int, seed: int = SEED):
                 qa_status="passed",
                 retention="D30",
             )
-        )
-        accounts.setdefault(account, set()).add(f"pg{i:07d}")
-        if page_in_record >= pages_in_this_record:
-            page_in_record = 0
-    # Planted phrases are inserted before noise; re-derive truth from the final text so
-    # recall is measured against what is really on the page.
-    # (rare characters: a planted phrase appears nowhere but where it was planted)
-    exact_truth = {p: {docs[i].page_id for i in planted[p][0] if p in docs[i].text} for p in planted}
-    garbled_pages = {
-        p: {docs[i].page_id for i in garbled_truth[p] if compact_has_garbled(docs[i].text, p)} for p in planted
-    }
-    return docs, {"exact": exact_truth, "garbled": garbled_pages, "accounts": accounts}
+            if page_in_record >= pages_in_this_record:
+                page_in_record = 0
+            self.seconds += clock() - started
+            self.cpu_seconds += cpu() - started_cpu
+            yield doc
+
+    def _truth(self, i: int, page_id: str, text: str) -> None:
+        for phrase, (exact_pages, garbled_pages) in self.planted.items():
+            if i in exact_pages and phrase in text:
+                self.exact[phrase].add(page_id)
+            if i in garbled_pages and compact_has_garbled(text, phrase):
+                self.garbled[phrase].add(page_id)
 
 
 def compact_has_garbled(text: str, phrase: str) -> bool:
@@ -209,20 +235,24 @@ def compact_has_garbled(text: str, phrase: str) -> bool:
     return bool(find_garbled(compact(text), phrase))
 
 
-def make_queries(truth: dict, rng: random.Random) -> dict[str, list]:
-    phrases = list(truth["exact"])
-    accounts = list(truth["accounts"])
+def make_queries(corpus: Corpus, rng: random.Random) -> dict[str, list]:
+    phrases = list(corpus.exact)
+    accounts = sorted(corpus.accounts)
     plain = [f'"{p}"' for p in phrases[:100]]
-    plain += [a for a in rng.sample(accounts, min(60, len(accounts)))]
+    plain += rng.sample(accounts, min(60, len(accounts)))
     plain += [f"{a[:6]}*" for a in rng.sample(accounts, min(20, len(accounts)))]
     plain += ["暂停 用电", "供用电合同", "变压器 封停", "计量装置", "王", "电费 结清"] * 4
     filtered = []
     for i in range(200):
         biz = BUSINESS[i % len(BUSINESS)]
-        year = 2019 + i % 6
+        year = YEARS[i % len(YEARS)]
         base = ["变压器", "供用电合同", "结清", "计量 装置", "现场勘查"][i % 5]
-        filtered.append(f"{base} 业务:{biz[0] if i % 2 else biz[1]} 日期:{year}-01-01..{year}-06-30")
-    return {"plain": plain, "filtered": filtered}
+        if i % 4 == 3:  # a 户号 range with a business type
+            query = f"{base} 户号:34{rng.randrange(100):02d}* 业务:{biz[1]}"
+        else:
+            query = f"{base} 业务:{biz[0] if i % 2 else biz[1]} 日期:{year}-01-01..{year}-06-30"
+        filtered.append((query, ("relevance", "date", "account", "business")[i % 4]))
+    return {"plain": [(q, "relevance") for q in plain], "filtered": filtered}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -234,42 +264,81 @@ def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def disable_unigrams() -> None:
-    from dangan.indexing import analyzer, tantivy_backend, whoosh_backend
+def open_bench_index(name: str, path: Path, db: str | None):
+    if name != "postgresql":
+        return open_backend(path, name)
+    if not db:
+        raise SystemExit("--backends postgresql needs --db postgresql+psycopg://… (a database to fill)")
+    from dangan.archive.db import upgrade
 
-    tantivy_backend.tokenize = functools.partial(analyzer.tokenize, unigrams=False)
-    whoosh_backend.BigramTokenizer = functools.partial(analyzer.BigramTokenizer, unigrams=False)
+    upgrade(db)
+    index = open_backend(None, name, database=db)
+    index.clear()
+    return index
 
 
-def run_one(backend_name: str, size: int, workdir: str, no_unigrams: bool, out) -> None:
-    if no_unigrams:
-        disable_unigrams()
-    docs, truth = make_corpus(size)
-    rss_before = rss_mb()
+def index_mb(index, path: Path) -> float:
+    if index.name != "postgresql":
+        return dir_size(path) / 2**20
+    from sqlalchemy import text
+
+    with index.engine.connect() as conn:
+        return conn.execute(text("SELECT pg_total_relation_size('search_page')")).scalar() / 2**20
+
+
+def settle(index) -> None:
+    """What a running database does by itself after a bulk load (autovacuum): statistics."""
+    if index.name == "postgresql":
+        from sqlalchemy import text
+
+        with index.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE search_page"))
+
+
+def timed(fn, items) -> list[float]:
+    times = []
+    for item in items:
+        t = time.perf_counter()
+        fn(item)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def run_one(backend_name: str, size: int, workdir: str, db: str | None, keep: bool, reuse: bool, out) -> None:
+    corpus = Corpus(size)
     path = Path(workdir) / f"{backend_name}-{size}"
-    index = open_backend(path, backend_name)
-    start = time.perf_counter()
-    index.add(iter(docs), batch_size=2000)
-    build_s = time.perf_counter() - start
-    del docs
-    rng = random.Random(SEED + 1)
-    queries = make_queries(truth, rng)
+    if reuse:  # an index --keep left: only the truth is needed from the corpus
+        index = (
+            open_backend(path, backend_name)
+            if backend_name != "postgresql"
+            else open_backend(None, backend_name, database=db)
+        )
+        for _page in corpus:
+            pass
+        build_s = build_cpu = peak_rss = float("nan")
+    else:
+        index = open_bench_index(backend_name, path, db)
+        start, start_cpu = time.perf_counter(), cpu_seconds()
+        index.add(iter(corpus), batch_size=BATCH)
+        build_s = time.perf_counter() - start - corpus.seconds  # indexing only, not making up the pages
+        build_cpu = cpu_seconds() - start_cpu - corpus.cpu_seconds  # every thread of this process
+        peak_rss = rss_mb()
+        settle(index)
+    queries = make_queries(corpus, random.Random(SEED + 1))
     index.search("预热")  # open files, warm caches
-    lat = {}
-    for kind, qs in queries.items():
-        times = []
-        for q in qs:
-            t = time.perf_counter()
-            index.search(q, limit=20)
-            times.append(time.perf_counter() - t)
-        lat[kind] = times
+    lat = {kind: timed(lambda qs: index.search(qs[0], limit=20, sort=qs[1]), qs) for kind, qs in queries.items()}
     exact_found = exact_total = garbled_found = garbled_total = 0
     tol_times = []
-    for phrase, pages in truth["exact"].items():
+    for phrase, pages in corpus.exact.items():
         t = time.perf_counter()
         res = search(index, phrase, per_page=100)
         tol_times.append(time.perf_counter() - t)
@@ -277,51 +346,57 @@ def run_one(backend_name: str, size: int, workdir: str, no_unigrams: bool, out) 
         got_tol = {h.page_id for g in res.groups if g.tolerant for h in g.hits}
         exact_found += len(pages & got_exact)
         exact_total += len(pages)
-        garbled_found += len(truth["garbled"][phrase] & got_tol)
-        garbled_total += len(truth["garbled"][phrase])
+        garbled_found += len(corpus.garbled[phrase] & got_tol)
+        garbled_total += len(corpus.garbled[phrase])
     acc_found = 0
-    sample_accounts = list(truth["accounts"].items())[:100]
+    sample_accounts = sorted(corpus.accounts.items())[:100]
     for account, pages in sample_accounts:
         acc_found += pages <= {h.page_id for h in index.search(f"户号:{account}", limit=50).hits}
     out.put(
         {
             "backend": backend_name,
             "size": size,
-            "docs_per_s": size / build_s,
+            "pages_per_s": size / build_s,
+            "cpu_ms_per_page": 1000 * build_cpu / size,
             "build_s": build_s,
-            "index_mb": dir_size(path) / 2**20,
-            "rss_before_mb": rss_before,
-            "peak_rss_mb": rss_mb(),
+            "index_mb": index_mb(index, path),
+            "peak_rss_mb": peak_rss,
             "p50_plain_ms": 1000 * percentile(lat["plain"], 0.5),
             "p95_plain_ms": 1000 * percentile(lat["plain"], 0.95),
             "p50_filter_ms": 1000 * percentile(lat["filtered"], 0.5),
             "p95_filter_ms": 1000 * percentile(lat["filtered"], 0.95),
+            "p50_tolerant_ms": 1000 * percentile(tol_times, 0.5),
             "p95_tolerant_ms": 1000 * percentile(tol_times, 0.95),
-            "n_queries": len(lat["plain"]) + len(lat["filtered"]),
             "recall_exact": exact_found / max(1, exact_total),
             "recall_garbled": garbled_found / max(1, garbled_total),
             "recall_account": acc_found / max(1, len(sample_accounts)),
         }
     )
+    if backend_name == "postgresql" and not keep:
+        index.clear()
     index.close()
-    shutil.rmtree(path, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 COLUMNS = [
     ("backend", "{}"),
     ("size", "{}"),
-    ("docs_per_s", "{:.0f}"),
-    ("index_mb", "{:.1f}"),
+    ("pages_per_s", "{:.0f}"),
+    ("cpu_ms_per_page", "{:.2f}"),
+    ("index_mb", "{:.0f}"),
     ("peak_rss_mb", "{:.0f}"),
     ("p50_plain_ms", "{:.1f}"),
     ("p95_plain_ms", "{:.1f}"),
     ("p50_filter_ms", "{:.1f}"),
     ("p95_filter_ms", "{:.1f}"),
+    ("p50_tolerant_ms", "{:.1f}"),
     ("p95_tolerant_ms", "{:.1f}"),
     ("recall_exact", "{:.3f}"),
     ("recall_garbled", "{:.3f}"),
     ("recall_account", "{:.3f}"),
 ]
+RATIOS = ["pages_per_s", "index_mb", "peak_rss_mb", "p95_plain_ms", "p95_filter_ms", "p95_tolerant_ms"]
 
 
 def print_table(rows: list[dict]) -> None:
@@ -332,24 +407,24 @@ def print_table(rows: list[dict]) -> None:
     for r in body:
         print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
     by = {(r["backend"], r["size"]): r for r in rows}
+    names = list(dict.fromkeys(r["backend"] for r in rows))
     for size in sorted({r["size"] for r in rows}):
-        w, t = by.get(("whoosh", size)), by.get(("tantivy", size))
-        if w and t:
-            print(
-                f"tantivy/whoosh at {size}: build speed x{t['docs_per_s'] / w['docs_per_s']:.1f}, "
-                f"index size x{t['index_mb'] / w['index_mb']:.2f}, "
-                f"p95 plain x{t['p95_plain_ms'] / w['p95_plain_ms']:.3f}, "
-                f"p95 filtered x{t['p95_filter_ms'] / w['p95_filter_ms']:.3f}, "
-                f"p95 tolerant x{t['p95_tolerant_ms'] / w['p95_tolerant_ms']:.3f}"
-            )
+        base = by.get((names[0], size))
+        for name in names[1:]:
+            other = by.get((name, size))
+            if base and other:
+                ratios = ", ".join(f"{k} x{other[k] / base[k]:.2f}" for k in RATIOS if base[k])
+                print(f"{name}/{names[0]} at {size}: {ratios}")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,30000", help="comma-separated page counts")
-    parser.add_argument("--backends", default="whoosh,tantivy")
-    parser.add_argument("--no-unigrams", action="store_true", help="index bigrams only (to measure unigram cost)")
-    parser.add_argument("--workdir", default=None, help="where to build indexes (local disk)")
+    parser.add_argument("--backends", default="tantivy,whoosh", help="comma-separated; the first is the baseline")
+    parser.add_argument("--db", help="PostgreSQL URL for --backends postgresql (its search tables are emptied)")
+    parser.add_argument("--workdir", default=None, help="where to build embedded indexes (local disk)")
+    parser.add_argument("--keep", action="store_true", help="keep the indexes (to study queries on them)")
+    parser.add_argument("--reuse", action="store_true", help="query the indexes an earlier --keep run left")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     workdir = args.workdir or tempfile.mkdtemp(prefix="dangan-bench-")
@@ -358,10 +433,18 @@ def main(argv=None) -> int:
     for size in sizes:
         for name in args.backends.split(","):
             queue = ctx.Queue()
-            proc = ctx.Process(target=run_one, args=(name, size, workdir, args.no_unigrams, queue))
+            proc = ctx.Process(
+                target=run_one, args=(name, size, workdir, args.db, args.keep or args.reuse, args.reuse, queue)
+            )
             started = time.perf_counter()
             proc.start()
-            row = queue.get()
+            row = None
+            while row is None:
+                try:
+                    row = queue.get(timeout=5)
+                except Empty:
+                    if not proc.is_alive():
+                        raise SystemExit(f"{name} at {size} pages failed (exit status {proc.exitcode})") from None
             proc.join()
             rows.append(row)
             print(
@@ -370,7 +453,7 @@ def main(argv=None) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-    print(f"unigrams: {'off' if args.no_unigrams else 'on'}; cpu count {os.cpu_count()}")
+    print(f"cpu count {os.cpu_count()}; load average at the end {os.getloadavg()[0]:.1f}")
     print_table(rows)
     return 0
 

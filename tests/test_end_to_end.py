@@ -1,5 +1,5 @@
 """The whole flow as a user runs it, through the `dangan` command: generated scans in,
-real Tesseract, a real SQLite file, a real Whoosh index; found again by search."""
+real Tesseract, a real SQLite file, a real Tantivy index; found again by search."""
 
 import json
 import subprocess
@@ -90,6 +90,7 @@ def test_the_event_chain_and_index_agree_with_the_database(archive):
     assert archive["run"]("events", "verify").exit_code == 0
     check = json.loads(archive["run"]("index", "check", "--json").stdout)
     assert check["ok"] and check["pages"] == len(archive["pages"]) + 1
+    assert (check["backend"], check["indexed"], check["warning"]) == ("tantivy", check["pages"], "")
 
 
 def test_a_bad_query_is_a_readable_error_not_a_traceback(archive):

@@ -113,7 +113,7 @@ def found(archive: Archive, query: str) -> list[str]:
 def index_agrees(archive: Archive) -> bool:
     from dangan.app.index import check_index
 
-    result = check_index(archive)
+    result = check_index(archive).result
     assert result.ok, f"index and database disagree: {result}"
     return True
 

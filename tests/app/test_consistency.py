@@ -203,7 +203,7 @@ def test_every_view_tells_the_truth_after_any_sequence(folders, runner, tmp_path
         def index_agrees_with_the_database(self):
             with self.archive.session() as s:
                 assert oracle.outbox(s) == 0, "pages left waiting for the index"
-            result = check_index(self.archive)
+            result = check_index(self.archive).result
             assert result.ok, result
 
         @invariant()
@@ -258,7 +258,7 @@ def test_every_view_tells_the_truth_after_any_sequence(folders, runner, tmp_path
             try:
                 assert after == before
                 assert audit.verify(restored, full=True).ok
-                assert check_index(restored).ok
+                assert check_index(restored).result.ok
             finally:
                 restored.close()
                 shutil.rmtree(trip, ignore_errors=True)

@@ -57,7 +57,7 @@ def assert_archive_clean(home, folders: dict[Path, int]) -> list[ArchiveRecord]:
         assert fixity.in_progress == []
         chain = audit.verify_chain(archive)
         assert chain["ok"] and chain["checked"] > 0, chain
-        index = check_index(archive)
+        index = check_index(archive).result
         assert index.ok and index.pages == sum(folders.values()), index
         return found
     finally:

@@ -1,16 +1,36 @@
 import datetime as dt
+import os
 
 import pytest
 
+from dangan.archive.db import upgrade
 from dangan.indexing.backends import open_backend
 from dangan.indexing.schema import IndexDoc
 
-BACKENDS = ["whoosh", "tantivy"]
+BACKENDS = ["whoosh", "tantivy"]  # embedded: an index folder
+# PostgreSQL's index lives in the test database: with the database suite (DANGAN_TEST_DB)
+POSTGRES = pytest.param(
+    "postgresql",
+    marks=[
+        pytest.mark.database,
+        pytest.mark.skipif(not os.environ.get("DANGAN_TEST_DB"), reason="needs DANGAN_TEST_DB (PostgreSQL)"),
+    ],
+)
+ALL_BACKENDS = [*BACKENDS, POSTGRES]
 
 
-@pytest.fixture(params=BACKENDS)
+def open_test_backend(request, tmp_path, name):
+    """A fresh, empty index of backend NAME."""
+    if name == "postgresql":
+        url = request.getfixturevalue("db_url")  # a fresh schema on the test server
+        upgrade(url)
+        return open_backend(None, name, database=url)
+    return open_backend(tmp_path / name, name)
+
+
+@pytest.fixture(params=ALL_BACKENDS)
 def backend(request, tmp_path):
-    index = open_backend(tmp_path / request.param, request.param)
+    index = open_test_backend(request, tmp_path, request.param)
     yield index
     index.close()
 

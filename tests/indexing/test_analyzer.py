@@ -1,4 +1,15 @@
-from dangan.indexing.analyzer import ANALYZER_VERSION, BigramTokenizer, normalize_keyword, query_terms, tokenize
+from dangan.indexing.analyzer import (
+    ANALYZER_VERSION,
+    COMPOUND_JOINER,
+    BigramTokenizer,
+    normalize,
+    normalize_keyword,
+    normalize_with_offsets,
+    positioned_terms,
+    query_terms,
+    streams,
+    tokenize,
+)
 
 
 def terms(text, **kw):
@@ -54,3 +65,44 @@ def test_whoosh_tokenizer_matches_tokenize():
 def test_keyword_normalisation_unifies_width_case_and_connectors():
     assert normalize_keyword("ＧＤ01－KH・2024") == normalize_keyword("gd01-kh·2024")
     assert isinstance(ANALYZER_VERSION, int)
+
+
+def _random_texts(count: int, seed: int = 7):
+    import random
+
+    rng = random.Random(seed)
+    alphabet = (
+        list("暂停用电申请减容王建国户号供用电合同〇")
+        + list("３４０ＡＢｃ：，（）－・")  # full-width forms NFKC folds
+        + list("0123456789abcXYZ")
+        + list("-·./_#‐–—−・ \n\t,:;!?'\"()[]")
+        + ["é", "e\u0301", "ß", "İ", "Σ", "\u00b2", "ﬁ", "\U00020001", "\ufa6e", "_"]
+    )
+    for _ in range(count):
+        yield "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+
+
+def _reference(text):
+    """What `tokenize` says, split the way `streams` splits it."""
+    joined = [t for t in tokenize(text) if COMPOUND_JOINER in t.text]
+    positioned = {(t.text, t.position) for t in tokenize(text) if COMPOUND_JOINER not in t.text}
+    main = []
+    for term in tokenize(text, unigrams=False):
+        if COMPOUND_JOINER not in term.text and (not main or main[-1][1] != term.position):
+            main.append((term.text, term.position))
+    return main, positioned, sorted(t.text for t in joined)
+
+
+def test_streams_are_tokenize_in_another_shape():
+    for text in [*_random_texts(3000), "档号GD01-KH·2024-0001239，户号：３４０１４０５２８８ 10kV", "王", ""]:
+        main, positioned, compounds = _reference(text)
+        got = streams(text)
+        assert list(enumerate(got.terms.split())) == [(p, t) for t, p in main], text
+        assert set(positioned_terms(got.terms)) == positioned, text
+        assert sorted(got.compounds.split()) == compounds, text
+        assert got.normalized == normalize(text)
+
+
+def test_fast_normalize_equals_the_character_by_character_one():
+    for text in _random_texts(2000, seed=11):
+        assert normalize(text) == normalize_with_offsets(text)[0]

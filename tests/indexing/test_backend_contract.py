@@ -4,7 +4,7 @@ import pytest
 
 from dangan.indexing.backends import open_backend
 from dangan.indexing.schema import doc_fingerprint
-from tests.indexing.conftest import ids, page
+from tests.indexing.conftest import POSTGRES, ids, open_test_backend, page
 
 
 def test_two_character_word_inside_a_sentence_is_found(filled):
@@ -30,6 +30,19 @@ def test_archive_number_whole_parts_and_prefix(filled):
     assert ids(filled.search("number:0002001")) == ["p3", "p4"]
     assert ids(filled.search("档号:GD01-KH·2023*")) == ["p5"]
     assert ids(filled.search("ABC-123")) == ["p5"]
+
+
+def test_compound_in_the_text_found_by_prefix(filled):
+    assert ids(filled.search("ABC-12*")) == ["p5"]
+    assert ids(filled.search("abc*")) == ["p5"]
+
+
+def test_one_character_found_wherever_it_stands_in_a_run(backend):
+    backend.add([page("k1", "老王来了"), page("k2", "王"), page("k3", "张三")])
+    assert ids(backend.search("王")) == ["k1", "k2"]  # 王 inside, at the end of and alone in a run
+    assert ids(backend.search("来")) == ["k1"]
+    assert ids(backend.search("王*")) == ["k1", "k2"]
+    assert ids(backend.search("了")) == ["k1"]
 
 
 def test_business_filter_by_name_or_code_keeps_similar_types_apart(filled):
@@ -111,6 +124,15 @@ def test_pagination_and_date_sort(filled):
     assert second.total == 3 and [h.page_id for h in second.hits] == ["p3"]
 
 
+def test_sort_by_account_and_by_business_type(filled):
+    by_account = [h.page_id for h in filled.search("申请 OR 检查", limit=10, sort="account").hits]
+    # 3401405288 < 3409900012 (p3 and p4 share it); no 户号 last
+    assert by_account[0] == "p1" and sorted(by_account[1:3]) == ["p3", "p4"] and by_account[3] == "p5"
+    by_business = [h.page_id for h in filled.search("户号:340*", limit=10, sort="business").hits]
+    assert by_business[0] == "p3" and by_business[-1] == "p4"  # JR < ZT… < ZTHF
+    assert sorted(by_business[1:3]) == ["p1", "p2"]
+
+
 def test_clear_empties_the_index(filled):
     filled.clear()
     assert filled.count() == 0
@@ -124,16 +146,20 @@ def test_streaming_add_commits_in_batches(backend):
     assert ids(backend.search("流水号137")) == ["s00137"]
 
 
-def test_both_backends_return_the_same_pages(tmp_path, customer_pages):
-    queries = ["申请", "王", "户号:3409900012", '"暂停恢复"', "业务:ZT OR 类型:JL", "日期:..2024-07-31 -合同", "用电"]
+@pytest.mark.parametrize("name", ["tantivy", POSTGRES])
+def test_every_backend_returns_the_pages_whoosh_returns(request, tmp_path, customer_pages, name):
+    queries = [
+        *("申请", "王", "户号:3409900012", '"暂停恢复"', "业务:ZT OR 类型:JL", "日期:..2024-07-31 -合同", "用电"),
+        *("-日期:2024-03", "340*", "档号:GD01-KH·2024*", '"王建国 3401405288"', "用电 OR 日期:2023..2024-03-01"),
+    ]
     results = {}
-    for name in ("whoosh", "tantivy"):
-        index = open_backend(tmp_path / name, name)
+    for backend in ("whoosh", name):
+        index = open_test_backend(request, tmp_path, backend)
         index.add(customer_pages)
-        results[name] = [ids(index.search(q, limit=50)) for q in queries]
+        results[backend] = [ids(index.search(q, limit=50)) for q in queries]
         index.close()
-    assert results["whoosh"] == results["tantivy"]
-    assert any(results["whoosh"])
+    assert results[name] == results["whoosh"]
+    assert all(results["whoosh"][:6])
 
 
 def test_unknown_backend_and_sort_are_clear_errors(tmp_path, backend):
@@ -143,12 +169,31 @@ def test_unknown_backend_and_sort_are_clear_errors(tmp_path, backend):
         backend.search("王", sort="size")
 
 
-def test_an_open_reader_sees_a_later_commit_by_another_writer(tmp_path):
-    for name in ("whoosh", "tantivy"):
-        reader = open_backend(tmp_path / name, name)
-        assert reader.search("新增").total == 0
-        writer = open_backend(tmp_path / name, name)
-        writer.add([page("n1", "新增的一页")])
-        writer.close()
-        assert ids(reader.search("新增")) == ["n1"]
-        reader.close()
+@pytest.mark.parametrize("name", ["whoosh", "tantivy"])
+def test_an_open_reader_sees_a_later_commit_by_another_writer(tmp_path, name):
+    reader = open_backend(tmp_path / name, name)
+    assert reader.search("新增").total == 0
+    writer = open_backend(tmp_path / name, name)
+    writer.add([page("n1", "新增的一页")])
+    writer.close()
+    assert ids(reader.search("新增")) == ["n1"]
+    reader.close()
+
+
+@pytest.mark.parametrize("name", [POSTGRES])
+def test_postgresql_bounds_a_broad_query_and_says_more_match(request, tmp_path, customer_pages, monkeypatch, name):
+    from dangan.indexing import pg_backend
+    from dangan.indexing.search import search
+
+    index = open_test_backend(request, tmp_path, name)
+    index.add(customer_pages)
+    monkeypatch.setattr(pg_backend, "MATCH_CAP", 2)
+    broad = index.search("申请", limit=10)  # three pages hold it
+    assert (broad.total, broad.total_exact, len(broad.hits)) == (2, False, 3)
+    assert {h.page_id for h in broad.hits} <= {"p1", "p3", "p4"}
+    by_date = index.search("申请", limit=10, sort="date")  # the order of every match, still
+    assert (by_date.total_exact, [h.page_id for h in by_date.hits]) == (False, ["p4", "p3", "p1"])
+    narrow = index.search("封停")
+    assert (narrow.total, narrow.total_exact) == (1, True)
+    results = search(index, "申请")
+    assert (results.total_hits, results.total_exact, results.truncated) == (2, False, True)

@@ -1,17 +1,24 @@
-"""The index is fed from the database: outbox drained, rebuilt in resumable chunks, checked."""
+"""The index is fed from the database: outbox drained, rebuilt in resumable chunks while
+searches go on, checked; on PostgreSQL, written in the accession's own transaction."""
 
+import os
 from dataclasses import replace
 
 import pytest
 
+from dangan.archive.models import IndexOutbox
 from dangan.archive.paper.locations import shelve
+from dangan.archive.records.qa import accept_page
 from dangan.indexing import feed
 from dangan.indexing.backends import open_backend
+from dangan.indexing.page_docs import page_docs
 from dangan.indexing.search import search
 from tests.archive.paper import build_room
 from tests.archive.records import make_record
+from tests.indexing.conftest import POSTGRES
 
 pytestmark = pytest.mark.database
+ON_POSTGRES = bool(os.environ.get("DANGAN_TEST_DB"))
 
 
 @pytest.fixture
@@ -28,9 +35,10 @@ def archive(db):
     return db
 
 
-@pytest.fixture
-def backend(home):
-    b = open_backend(home.index_dir, "whoosh")
+@pytest.fixture(params=["whoosh", "tantivy", POSTGRES])
+def backend(request, home, db):
+    name = request.param
+    b = open_backend(home.index_dir / name, name, database=db.engine)
     yield b
     b.close()
 
@@ -46,7 +54,7 @@ def test_check_names_missing_stale_and_orphaned_pages(archive, backend):
     feed.sync(archive, backend)
     backend.delete(["1"])
     with archive.session() as s:
-        page2 = feed._docs_for(s, [2])[0]
+        page2 = page_docs(s, [2])[0]
     backend.add([replace(page2, text="changed"), replace(page2, page_id="9999")])
     result = feed.check(archive, backend)
     assert (result.missing, result.stale, result.orphaned) == (["1"], ["2"], ["9999"])
@@ -54,6 +62,7 @@ def test_check_names_missing_stale_and_orphaned_pages(archive, backend):
 
 def test_a_rebuild_killed_halfway_resumes_where_it_stopped(archive, backend, monkeypatch):
     monkeypatch.setattr(feed, "CHUNK", 5)
+    monkeypatch.setattr(feed, "REBUILD_BATCH", 5)
     seen = []
 
     def crash_after_two_chunks(done, total):
@@ -68,6 +77,28 @@ def test_a_rebuild_killed_halfway_resumes_where_it_stopped(archive, backend, mon
     assert feed.rebuild(archive, backend, progress=lambda d, t: resumed.append(d)) == 24
     assert resumed[0] == 15  # went on from the checkpoint, did not start over
     assert backend.count() == 24 and feed.check(archive, backend).ok
+    assert backend.read_checkpoint() is None
+
+
+def test_a_search_during_a_rebuild_answers_from_the_index_in_use(archive, backend, monkeypatch):
+    feed.sync(archive, backend)
+    backend.add([replace(d, page_id="9999") for d in [_doc(archive, 1)]])  # an orphan
+    monkeypatch.setattr(feed, "CHUNK", 4)
+    monkeypatch.setattr(feed, "REBUILD_BATCH", 4)
+    during = []
+
+    def search_now(done, total):
+        during.append((done, backend.search("户号", limit=50).total, backend.search("3401405205").total))
+
+    assert feed.rebuild(archive, backend, progress=search_now, resume=False) == 24
+    # every page (and the orphan) stayed findable while the rebuild went on; the orphan left at the end
+    assert [(total, one) for _done, total, one in during] == [(25, 4)] * len(during)
+    assert len(during) == 6 and backend.count() == 24 and feed.check(archive, backend).ok
+
+
+def _doc(db, page_id):
+    with db.session() as s:
+        return page_docs(s, [page_id])[0]
 
 
 def test_paper_location_is_searchable_after_shelving(archive, backend):
@@ -78,3 +109,26 @@ def test_paper_location_is_searchable_after_shelving(archive, backend):
     feed.sync(archive, backend)
     hits = search(backend, "位置:K01*", tolerant=False)
     assert [g.record_number for g in hits.groups] == [number]
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs DANGAN_TEST_DB (PostgreSQL)")
+def test_on_postgresql_a_page_is_searchable_at_the_commit_that_accessions_it(db):
+    backend = open_backend(None, "postgresql", database=db.engine)
+    feed.index_at_commit(db, backend)
+    with db.session() as s:
+        record = make_record(s, tag="now", doc_types=["SQ", "HT"], account="3401400077", work_order="WO2024007777")
+        assert backend.search("3401400077").total == 0  # another connection: not before the commit
+    assert backend.search("户号:3401400077").total == 2
+    assert feed.pending(db) == 0  # nothing left for a sync: no lag, no index folder
+    with pytest.raises(RuntimeError), db.session() as s:
+        make_record(s, tag="rolled-back", doc_types=["SQ"], account="3401400088", work_order="WO2024008888")
+        raise RuntimeError("the accession fails")
+    assert backend.search("3401400088").total == 0
+    with db.session() as s:  # a later change (a QA decision) is indexed at its commit too
+        page = s.get(feed.Page, int(backend.search("户号:3401400077").hits[0].page_id))
+        page.qa_status = "flagged"
+        accept_page(s, page, actor="qa", note="readable")
+    assert backend.search(f"状态:accepted 档号:{record.number}").total == 1
+    assert feed.check(db, backend).ok
+    with db.session() as s:
+        assert s.query(IndexOutbox).count() == 0

@@ -130,9 +130,9 @@ def test_a_stack_with_three_covers_becomes_three_linked_records(db, store, tmp_p
             cover_ids.add(cover.id)
         # covers never reach the index: not queued now, not taken by a rebuild
         assert not set(s.scalars(select(IndexOutbox.page_id))) & cover_ids
-        from dangan.indexing.feed import _docs_for
+        from dangan.indexing.page_docs import page_docs
 
-        indexed = {int(d.page_id) for d in _docs_for(s, list(s.scalars(select(Page.id))))}
+        indexed = {int(d.page_id) for d in page_docs(s, list(s.scalars(select(Page.id))))}
         assert indexed and not indexed & cover_ids
         # one source file, every page of it pointing there; the event chain intact
         [source] = s.scalars(select(SourceFile).filter_by(original_name="stack.pdf")).all()

@@ -16,15 +16,18 @@ from dangan.archive.business.scheme import ClassificationScheme, load_scheme
 from dangan.archive.db import Database, schema_is_current
 from dangan.archive.home import DataHome, init_home
 from dangan.archive.records.index_queue import queued_pages
+from dangan.archive.settings import get_setting, set_setting
 from dangan.archive.store import FileStore
 from dangan.errors import DanganError
 from dangan.i18n import _, archive_language
 from dangan.indexing import feed
-from dangan.indexing.backend import MARKER_FILE, Backend
-from dangan.indexing.backends import BACKENDS, open_backend
+from dangan.indexing.backend import MARKER_FILE, Backend, read_marker
+from dangan.indexing.backends import BACKENDS, EMBEDDED, default_backend, index_folder, open_backend
 from dangan.indexing.lock import WaitCallback
 
-DEFAULT_BACKEND = "whoosh"
+# The index backend of an archive that was not told otherwise: tantivy (embedded, in the
+# data home) on SQLite, postgresql (in the database itself) on PostgreSQL: backends.default_backend.
+BACKEND_SETTING = "index_backend"  # archive.settings key: the backend that serves this archive
 INDEX_BACKENDS = tuple(BACKENDS)
 
 __all__ = ["INDEX_BACKENDS", "Archive", "DataHome", "IndexUpdate", "NoArchive", "init_archive"]
@@ -51,7 +54,7 @@ class IndexUpdate:
 class Archive:
     home: DataHome
     actor: str = "operator"
-    backend: str = DEFAULT_BACKEND
+    backend: str | None = None  # asked for (--backend, DANGAN_INDEX_BACKEND); None: the archive's own
     _scheme: ClassificationScheme | None = field(default=None, repr=False)
     scheme_file: str | None = None  # the classification scheme asked for (--scheme, DANGAN_SCHEME)
     # how the index followed the last change made through this archive (None: nothing to follow yet)
@@ -72,7 +75,7 @@ class Archive:
         return cls(
             DataHome.resolve(home, db),
             actor or os.environ.get("DANGAN_USER") or os.environ.get("USER") or "operator",
-            backend or os.environ.get("DANGAN_INDEX_BACKEND") or DEFAULT_BACKEND,
+            backend or os.environ.get("DANGAN_INDEX_BACKEND") or None,
             scheme_file=str(scheme) if scheme else os.environ.get("DANGAN_SCHEME") or None,
         )
 
@@ -87,6 +90,7 @@ class Archive:
         other = Archive(self.home, actor, self.backend, self._scheme, self.scheme_file)
         other.__dict__["db"] = self.db
         other.__dict__["_readers"] = self._readers
+        other.__dict__["archive_backend"] = self.archive_backend
         return other
 
     @cached_property
@@ -106,7 +110,50 @@ class Archive:
         if not schema_is_current(db.engine):
             db.dispose()
             raise NoArchive("the database schema is older than this dangan: run `dangan init` to upgrade it")
+        self.__dict__["archive_backend"] = self._recorded_backend(db)
+        if default_backend(self.home.db_url) not in EMBEDDED:
+            # while the archive's index is in its database, pages are indexed in the transaction that
+            # writes them (asked at each commit: init or a rebuild may switch it); the scheme is read
+            # when a page is indexed, so a bad site scheme is refused where it is used
+            feed.index_at_commit(
+                db,
+                open_backend(None, default_backend(self.home.db_url), database=db.engine),
+                lambda: self.scheme,
+                active=lambda: self.archive_backend not in EMBEDDED,
+            )
         return db
+
+    @cached_property
+    def archive_backend(self) -> str:
+        """The backend that serves this archive: recorded in its database (by `init`, or by
+        a rebuild that switched), else the one an older dangan built in the data home, else
+        the default for its database."""
+        _ = self.db  # settles it
+        return self.__dict__["archive_backend"]
+
+    def _recorded_backend(self, db: Database) -> str:
+        with db.session() as s:
+            recorded = get_setting(s, BACKEND_SETTING)
+        if recorded:
+            return recorded
+        legacy = read_marker(self.home.index_dir) or {}
+        if legacy.get("backend") in EMBEDDED:
+            return legacy["backend"]
+        for name in EMBEDDED:
+            if (self.home.index_dir / name).is_dir():
+                return name
+        return default_backend(self.home.db_url)
+
+    @property
+    def index_backend(self) -> str:
+        """The backend this run uses: the one asked for, else the archive's."""
+        return self.backend or self.archive_backend
+
+    def record_backend(self, name: str) -> None:
+        """Make NAME the backend that serves the archive, for every station from now on."""
+        with self.session() as s:
+            set_setting(s, BACKEND_SETTING, name)
+        self.__dict__["archive_backend"] = name
 
     def check(self) -> None:
         """Raise NoArchive now, with the fix, rather than at the first use."""
@@ -168,29 +215,38 @@ class Archive:
     @contextmanager
     def searcher(self) -> Iterator[Backend]:
         """The search index for reading, opened once per thread and kept: its searcher follows
-        new commits by itself, and a rebuilt index (a new marker file) is opened afresh."""
+        new commits by itself, and a rebuilt embedded index (a new marker file) is opened afresh."""
         local = self._readers
-        marker = self.home.index_dir / MARKER_FILE
-        try:
-            st = marker.stat()
-            signature = (st.st_ino, st.st_mtime_ns)
-        except OSError:
-            signature = None
+        name = self.index_backend
+        path, signature = None, None
+        if name in EMBEDDED:
+            path = index_folder(self.home.index_dir, name)
+            try:
+                st = (path / MARKER_FILE).stat()
+                signature = (st.st_ino, st.st_mtime_ns)
+            except OSError:
+                pass
         backend = getattr(local, "backend", None)
-        if backend is not None and (local.signature != signature or local.name != self.backend):
+        if backend is not None and (local.signature != signature or local.name != name):
             backend.close()
             backend = None
         if backend is None:
-            self.home.index_dir.mkdir(parents=True, exist_ok=True)
-            backend = open_backend(self.home.index_dir, self.backend)
-            local.backend, local.signature, local.name = backend, signature, self.backend
+            if path is not None:
+                path.mkdir(parents=True, exist_ok=True)
+            backend = open_backend(path, name, database=self.db.engine)
+            local.backend, local.signature, local.name = backend, signature, name
         yield backend
 
     @contextmanager
     def index(self, on_wait: WaitCallback | None = None) -> Iterator[Backend]:
         """The search index, opened and closed again; ON_WAIT(pid) hears when a writer lock is held."""
-        self.home.index_dir.mkdir(parents=True, exist_ok=True)
-        backend = open_backend(self.home.index_dir, self.backend, on_wait=on_wait)
+        db = self.db
+        name = self.index_backend
+        path = None
+        if name in EMBEDDED:
+            self.home.index_dir.mkdir(parents=True, exist_ok=True)
+            path = index_folder(self.home.index_dir, name)
+        backend = open_backend(path, name, on_wait=on_wait, database=db.engine)
         try:
             yield backend
         finally:
@@ -201,10 +257,13 @@ class Archive:
             self.__dict__.pop("db").dispose()
 
 
-def init_archive(archive: Archive) -> dict[str, str]:
+def init_archive(archive: Archive) -> dict[str, str | int]:
     """Create (or upgrade) the data home: database schema, file store, search index. Safe to
-    run again: data is left alone. Returns what exists."""
-    created = init_home(archive.home)
+    run again: data is left alone. Settles which backend serves the archive (the one asked
+    for, else the one it has, else the default for its database) and records it for every
+    station. Returns what exists."""
+    created: dict[str, str | int] = dict(init_home(archive.home))
+    archive.record_backend(archive.index_backend)
     with archive.index() as backend:
-        created["index"] = f"{archive.home.index_dir} ({backend.name}, {backend.count()} pages)"
+        created["index"], created["index_pages"] = backend.name, backend.count()
     return created

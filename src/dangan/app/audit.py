@@ -146,4 +146,4 @@ def import_bag(archive: Archive, path: str | os.PathLike) -> tuple[bag.ImportRes
     """Restore a whole-archive bag into this (empty) data home, then rebuild the index.
     Returns what was imported and how many pages are in the index."""
     result = bag.import_bag(path, archive.home)
-    return result, rebuild_index(archive, fresh=True)
+    return result, rebuild_index(archive, fresh=True).pages

@@ -113,27 +113,51 @@ def ingest(
     index_progress: Progress | None = None,
     patience: Patience | None = None,
 ) -> IngestResult:
-    """Scan files or folders of files into the archive, then bring the index up to date.
+    """Scan files or folders of files into the archive; each folder is searchable as soon as
+    it is accessioned (indexed at once, not at the end of a long batch).
 
     PATIENCE waits out an outage of the database (and, for a station, of the queue), saying
     so; without it an outage raises OutageLimit at once. Either way nothing finished is lost."""
     options = options or scan_options(archive)
     patience = patience or Patience(limit=0)
     patience.call(archive.check, uses=DATABASE)
+    indexed = _IndexEachFolder(archive)
+
+    def folder_done(result: FolderResult) -> None:
+        indexed(result)
+        if on_folder:
+            on_folder(result)
+
     report = scan(
         paths,
         archive.db,
         archive.store,
         options,
         progress=progress,
-        on_folder=on_folder,
+        on_folder=folder_done,
         runner=runner,
         manifest=manifest,
         patience=patience,
     )
     stats = getattr(runner, "stats", None)  # a queue runner tells what went through the queue
     queue = stats() if stats else None
-    return IngestResult(report, index_after_change(archive, progress=index_progress), queue)
+    last = index_after_change(archive, progress=index_progress)  # whatever is still waiting
+    total = None if last.indexed is None else indexed.pages + last.indexed
+    return IngestResult(report, IndexUpdate(total, last.problem), queue)
+
+
+class _IndexEachFolder:
+    """Syncs the index after each accessioned folder; a failure waits for the final sync."""
+
+    def __init__(self, archive: Archive):
+        self.archive, self.pages, self.failed = archive, 0, False
+
+    def __call__(self, result: FolderResult) -> None:
+        if result.status != "accessioned" or self.failed:
+            return
+        update = index_after_change(self.archive)
+        self.failed = update.indexed is None
+        self.pages += update.indexed or 0
 
 
 # --- the QA queue: accept or rescan -----------------------------------------------------------

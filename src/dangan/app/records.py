@@ -38,16 +38,19 @@ from dangan.archive.store import StoreError
 from dangan.archive.users import User
 from dangan.errors import DanganError, NotFound, without_paths
 from dangan.i18n import _
+from dangan.indexing.backend import SORTS
 from dangan.indexing.highlight import WordBox, locate
 from dangan.indexing.pages import result_pages, with_boxes
 from dangan.indexing.query import QUERY_SYNTAX, parse_query, positive_text_terms, typed_values
 from dangan.indexing.search import make_snippet, match_spans
 from dangan.indexing.search import search as run_search
 
+SEARCH_SORTS = SORTS  # relevance; date, newest first; account (户号) or business type, ascending
 Rect = tuple[int, int, int, int]
 
 __all__ = [
     "QUERY_SYNTAX",
+    "SEARCH_SORTS",
     "SearchRefused",
     "check_number",
     "masking",

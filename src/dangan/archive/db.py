@@ -113,5 +113,10 @@ class Database:
         with self._readers() as s:  # closing returns the connection, its transaction rolled back
             yield s
 
+    def listen(self, name: str, fn) -> None:
+        """Run FN on the SQLAlchemy session event NAME of every session of this database
+        (how a part that archive/ knows nothing of follows its transactions)."""
+        event.listen(self._sessions, name, fn)
+
     def dispose(self) -> None:
         self.engine.dispose()

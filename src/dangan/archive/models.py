@@ -346,6 +346,15 @@ class IndexOutbox(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class Setting(Base):
+    """An archive-wide setting every station must agree on (archive.settings)."""
+
+    __tablename__ = "archive_setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 # --------------------------------------------------------------------------- paper and lifecycle
 # Where the paper is, who has it, who handed it over, and what happened to a record's
 # metadata over time. The archive number is never touched by any of these.

@@ -37,7 +37,8 @@ from dangan.i18n import LANGUAGES
     "--backend",
     type=click.Choice(INDEX_BACKENDS),
     envvar="DANGAN_INDEX_BACKEND",
-    help="Search index backend [default: whoosh].",
+    help="Search index backend [default: the archive's own, set by `init`: tantivy on SQLite, "
+    "postgresql on PostgreSQL; env DANGAN_INDEX_BACKEND]. `index rebuild --backend …` switches.",
 )
 @click.option(
     "--scheme",

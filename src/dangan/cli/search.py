@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import click
 from rich.text import Text
 
 from dangan.app import records
 from dangan.app.index import check_index, rebuild_index, sync_index
-from dangan.cli.base import console, finish, json_option, output, pass_ctx, problems_status, progress
+from dangan.app.records import SEARCH_SORTS
+from dangan.cli.base import console, err, finish, json_option, output, pass_ctx, problems_status, progress
 from dangan.i18n import _, count, ngettext
 
 
@@ -17,7 +16,13 @@ from dangan.i18n import _, count, ngettext
 @click.argument("query")
 @click.option("--page", "page_no", type=click.IntRange(1), default=1, show_default=True, help="Result page.")
 @click.option("--per-page", type=click.IntRange(1, 200), default=10, show_default=True, help="Records per result page.")
-@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option(
+    "--sort",
+    type=click.Choice(SEARCH_SORTS),
+    default="relevance",
+    show_default=True,
+    help="relevance; date (newest first); account (户号) or business (type code), ascending.",
+)
 @click.option("--exact", is_flag=True, help="Only exact matches: skip the OCR-error-tolerant pass.")
 @json_option
 @pass_ctx
@@ -44,9 +49,11 @@ def print_results(r: dict) -> None:
         if r["tolerant_hits"]
         else ""
     )
+    many = "" if r.get("total_exact", True) else _("more than") + " "  # a backend stopped counting
     console.print(
         Text(
-            _("{pages} match {query}{extra}; {records}, result page {page} of {of}:").format(
+            many
+            + _("{pages} match {query}{extra}; {records}, result page {page} of {of}:").format(
                 pages=count(r["total_hits"], "page"),
                 query=r["query"],
                 extra=extra,
@@ -102,19 +109,29 @@ def index_sync(ctx) -> None:
 @pass_ctx
 def index_rebuild(ctx, fresh) -> None:
     """Re-index every page from the database, in chunks, with constant memory.
-    Resumes where an interrupted rebuild stopped. Use --backend to switch backends."""
-    with progress(_("Rebuilding ({backend})").format(backend=ctx.archive.backend)) as rebuilt:
-        n = rebuild_index(ctx.archive, fresh=fresh, progress=rebuilt, on_wait=ctx.on_index_wait)
-    console.print(_("{pages} in the {backend} index").format(pages=count(n, "page"), backend=ctx.archive.backend))
+    Resumes where an interrupted rebuild stopped; searches meanwhile answer from the index
+    in use. With --backend, builds that backend's index and switches the archive to it."""
+    with progress(_("Rebuilding ({backend})").format(backend=ctx.archive.index_backend)) as rebuilt:
+        done = rebuild_index(ctx.archive, fresh=fresh, progress=rebuilt, on_wait=ctx.on_index_wait)
+    console.print(_("{pages} in the {backend} index").format(pages=count(done.pages, "page"), backend=done.backend))
+    if done.switched_from:
+        console.print(
+            _(
+                "the archive now uses the {new} index instead of {old}; restart the web server and "
+                "any `dangan watch`, so they use it too"
+            ).format(new=done.backend, old=done.switched_from)
+        )
 
 
 @index.command("check")
 @json_option
 @pass_ctx
 def index_check(ctx, as_json) -> None:
-    """Report pages missing from the index, stale in it, or in it but not in the database.
+    """Report pages missing from the index, stale in it, or in it but not in the database,
+    and warn when the index has grown past the size its backend was measured to hold.
     Exit status 4 when they disagree."""
-    result = check_index(ctx.archive)
+    checked = check_index(ctx.archive)
+    result = checked.result
 
     def show(_data) -> None:
         console.print(
@@ -126,8 +143,10 @@ def index_check(ctx, as_json) -> None:
             )
             + ("" if result.ok else _(" — run `dangan index sync` or `dangan index rebuild`"))
         )
+        if checked.warning:
+            err.print(Text(_("warning:") + " " + checked.warning, style="yellow"))
 
-    output({"ok": result.ok, **asdict(result)}, as_json, show)
+    output(checked.as_dict(), as_json, show)
     finish(problems_status(result.ok))
 
 

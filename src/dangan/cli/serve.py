@@ -65,7 +65,8 @@ def serve(ctx, host, port, secure_cookies, secret_key, trusted_proxies, workers,
     settings = {
         "DANGAN_HOME": str(ctx.home.root),
         "DANGAN_DB": ctx.home.db_url,
-        "DANGAN_INDEX_BACKEND": ctx.archive.backend,
+        # the backend asked for this run; none: each worker uses the archive's own
+        "DANGAN_INDEX_BACKEND": ctx.archive.backend or "",
         # every worker must sign and check log-in forms with the same key
         "DANGAN_SECRET_KEY": secret_key or secrets.token_urlsafe(32),
         "DANGAN_SECURE_COOKIES": "1" if secure_cookies else "",

@@ -1,12 +1,10 @@
-"""Full-text index of scanned pages: one analyzer, one schema, two backends
-(Whoosh, Tantivy) behind one interface, one writer at a time, and the search a user
-runs. Knows nothing of the database: callers feed it `IndexDoc`s.
+"""Full-text index of scanned pages: one analyzer, one schema, three backends behind one
+contract (Tantivy, the embedded default; Whoosh, pure Python; PostgreSQL, in the archive's
+own database for shared mode), one writer at a time, and the search a user runs. Knows
+nothing of the database's tables but through the feed: callers feed backends `IndexDoc`s.
 
-    from dangan.indexing import open_backend
+    from dangan.indexing import open_backend, search
 
-    from dangan.indexing import IndexDoc
-
-    from dangan.indexing import search
     index = open_backend("var/index/tantivy", "tantivy", on_wait=lambda pid: print(...))
     if index.needs_rebuild(): index.clear(); index.add(all_pages())
     results = search(index, '户号:340140* "供用电合同"')

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
+from operator import add
 from typing import NamedTuple
 
 from whoosh.analysis import Token, Tokenizer
@@ -36,6 +38,7 @@ ANALYZER_VERSION = 1
 # Connectors that glue alnum parts into one compound (after NFKC).
 CONNECTORS = frozenset("-·./_#\u30fb\u2027\u2022\u2010\u2011\u2012\u2013\u2014\u2212\u2015")
 COMPOUND_JOINER = "-"
+_TO_JOINER = {ord(c): COMPOUND_JOINER for c in CONNECTORS}
 
 _CJK_RANGES = (
     (0x3007, 0x3007),  # 〇, used in dates written 二〇二四
@@ -65,33 +68,54 @@ class Term(NamedTuple):
     end: int
 
 
+class _CharNormal(dict):
+    """char -> its NFKC form, lower-cased; filled on first sight (str.translate table)."""
+
+    def __missing__(self, ch: str) -> str:
+        norm = ch if ch.isascii() else unicodedata.normalize("NFKC", ch)
+        self[ch] = out = norm.lower()
+        return out
+
+
+class _OrdNormal(dict):
+    def __missing__(self, code: int) -> str:
+        self[code] = out = _CHAR_NORMAL[chr(code)]
+        return out
+
+
+_CHAR_NORMAL = _CharNormal()
+_ORD_NORMAL = _OrdNormal()
+
+
+def _normal_is_lowered(text: str, lowered: str) -> bool:
+    return len(lowered) == len(text) and (text.isascii() or unicodedata.is_normalized("NFKC", text))
+
+
 def normalize_with_offsets(text: str) -> tuple[str, list[int] | None]:
-    """NFKC + lower-case, keeping for each output character the index of the original
-    character it came from (so snippets point into the original). The offsets are None
-    when they are the identity (the common case: text already NFKC, or OCR text whose
-    full-width punctuation maps one character to one)."""
+    """NFKC + lower-case, character by character, keeping for each output character the
+    index of the original character it came from (so snippets point into the original).
+    The offsets are None when they are the identity (text already NFKC)."""
     lowered = text.lower()
-    if len(lowered) == len(text) and (text.isascii() or unicodedata.is_normalized("NFKC", text)):
+    if _normal_is_lowered(text, lowered):
         return lowered, None
-    norm = unicodedata.normalize("NFKC", text).lower()
-    if len(norm) == len(text) and all(_normalize_char(a) == b for a, b in zip(text, norm) if a != b):
-        return norm, None  # each changed character became exactly one character in place
+    if all(len(_CHAR_NORMAL[ch]) == 1 for ch in set(text)):  # one for one (full-width ： → :)
+        return text.translate(_ORD_NORMAL), None
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        for out in _normalize_char(ch):
+        for out in _CHAR_NORMAL[ch]:
             chars.append(out)
             origin.append(i)
     return "".join(chars), origin
 
 
-@lru_cache(maxsize=65536)
-def _normalize_char(ch: str) -> str:
-    return (ch if ch.isascii() else unicodedata.normalize("NFKC", ch)).lower()
-
-
 def normalize(text: str) -> str:
-    return normalize_with_offsets(text)[0]
+    """normalize_with_offsets without the offsets, at C speed (OCR text is rarely NFKC:
+    full-width ： ， （ are everywhere)."""
+    lowered = text.lower()
+    if _normal_is_lowered(text, lowered):
+        return lowered
+    return text.translate(_ORD_NORMAL)
 
 
 @lru_cache(maxsize=512)
@@ -120,19 +144,20 @@ def compact(text: str) -> str:
 def normalize_keyword(value: str) -> str:
     """Exact-match form of a code or identifier (户号, 档号, location, type code...):
     NFKC, lower-case, no spaces, connectors unified to '-'."""
-    norm = normalize(value).strip()
-    out = []
-    for ch in norm:
-        if ch.isspace():
-            continue
-        out.append(COMPOUND_JOINER if ch in CONNECTORS else ch)
-    return "".join(out)
+    return "".join(normalize(value).split()).translate(_TO_JOINER)
 
 
 _CJK_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CJK_RANGES)
 # One run of CJK characters, or one run of other letters/digits.
 _RUN = re.compile(f"(?P<cjk>[{_CJK_CLASS}]+)|(?P<alnum>(?:(?![{_CJK_CLASS}])[^\\W_])+)")
 _TOKEN_RUN = re.compile(f"(?:[{_CJK_CLASS}]|[^\\W_])+")
+# For `streams`: what is not a token character, CJK runs, and alnum parts joined by connectors.
+_NON_TOKEN = re.compile(f"(?:_|[^\\w{_CJK_CLASS}])+")
+_CJK_SPLIT = re.compile(f"([{_CJK_CLASS}]+)")
+_ALNUM = f"[^\\W_{_CJK_CLASS}]+"  # as _RUN's alnum group, without its per-character lookahead
+_CONNECTOR_CLASS = "".join("\\" + c if c in "-.\\]^[" else c for c in sorted(CONNECTORS))
+_COMPOUND = re.compile(f"{_ALNUM}(?:[{_CONNECTOR_CLASS}]{_ALNUM})+")
+_CONNECTOR = re.compile(f"[{_CONNECTOR_CLASS}]")
 
 
 def tokenize(text: str, *, unigrams: bool = True) -> list[Term]:
@@ -189,6 +214,42 @@ def tokenize(text: str, *, unigrams: bool = True) -> list[Term]:
         pos += 1
     close_compound()
     return terms
+
+
+class Streams(NamedTuple):
+    """`tokenize` in the shape an engine's own tokenizers take it (Tantivy splits on
+    whitespace and runs a regex in Rust; PostgreSQL reads a tsvector), made with a few
+    C-speed string operations instead of one Python object per term. Tested equal to
+    `tokenize` (tests/indexing/test_analyzer.py)."""
+
+    normalized: str  # NFKC + lower-case text: its CJK and alnum characters are the "chars" terms
+    terms: str  # the positioned terms, space-separated; a term's position is its index
+    compounds: str  # compound wholes ('gd01-kh-2024-0001239'), space-separated; unpositioned
+
+
+def streams(text: str) -> Streams:
+    """The terms of `tokenize(text)`, split three ways: positioned terms (bigrams, lone
+    CJK characters, alnum parts; no extra unigrams), compound wholes, and the normalised
+    text whose characters are the unigrams (`char_terms`)."""
+    norm = normalize(text)
+    parts = _CJK_SPLIT.split(_NON_TOKEN.sub(" ", norm))
+    for i in range(1, len(parts), 2):  # odd parts are CJK runs
+        run = parts[i]
+        if len(run) > 1:
+            parts[i] = " ".join(map(add, run[:-1], run[1:]))
+    terms = " ".join(" ".join(parts).split())
+    compounds = " ".join(_CONNECTOR.sub(COMPOUND_JOINER, m) for m in _COMPOUND.findall(norm)) if norm else ""
+    return Streams(norm, terms, compounds)
+
+
+def positioned_terms(terms: str) -> Iterator[tuple[str, int]]:
+    """(term, position) for every term of `Streams.terms`, with the extra unigram of every
+    CJK character at the position of the bigram it starts (as `tokenize` does)."""
+    for position, term in enumerate(terms.split()):
+        yield term, position
+        if len(term) == 2 and is_cjk(term[0]):  # a bigram; its second char starts the next one
+            yield term[0], position
+            yield term[1], position + 1
 
 
 def query_terms(text: str) -> list[tuple[str, int]]:

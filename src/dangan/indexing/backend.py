@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -18,10 +18,12 @@ from typing import Protocol
 from dangan.errors import DanganError
 from dangan.indexing.analyzer import ANALYZER_VERSION
 from dangan.indexing.lock import LOCK_FILE
-from dangan.indexing.schema import SCHEMA_VERSION, IndexDoc
+from dangan.indexing.schema import SCHEMA_VERSION, SORT_FIELDS, IndexDoc
 
 MARKER_FILE = "dangan-index.json"
-SORTS = ("relevance", "date")
+CHECKPOINT_FILE = "rebuild-checkpoint.json"
+# relevance; date, newest first; then by 户号 or business type code, ascending
+SORTS = ("relevance", "date", *SORT_FIELDS)
 
 
 class IndexNeedsRebuild(DanganError, RuntimeError):
@@ -37,16 +39,21 @@ class BackendHit:
 
 @dataclass(frozen=True)
 class BackendPage:
-    total: int  # all matching pages
+    total: int  # all matching pages; when not total_exact, more than this many match
     hits: list[BackendHit]  # the requested window
+    total_exact: bool = True  # False: a backend that bounds its work stopped counting (pg_backend)
 
 
 class Backend(Protocol):
     name: str
     path: Path
 
-    def add(self, docs: Iterable[IndexDoc], *, batch_size: int = 1000) -> int:
-        """Upsert by page_id; commits every `batch_size` pages; returns pages written."""
+    def add(
+        self, docs: Iterable[IndexDoc], *, batch_size: int = 1000, on_commit: Callable[[IndexDoc], None] | None = None
+    ) -> int:
+        """Upsert by page_id; commits every `batch_size` pages and then calls `on_commit`
+        with the last page committed; returns pages written. Searches meanwhile see every
+        page, in its old or its new version."""
 
     def delete(self, page_ids: Iterable[str]) -> int: ...
 
@@ -63,11 +70,42 @@ class Backend(Protocol):
 
     def needs_rebuild(self) -> bool: ...
 
+    def read_checkpoint(self) -> int | None:
+        """The page id an interrupted rebuild had committed up to, or None."""
+
+    def write_checkpoint(self, after_page_id: int | None) -> None:
+        """Remember how far a rebuild got (None: it finished)."""
+
     def close(self) -> None: ...
 
 
-def current_marker(backend: str) -> dict:
-    return {"backend": backend, "analyzer_version": ANALYZER_VERSION, "schema_version": SCHEMA_VERSION}
+class FolderCheckpoint:
+    """The rebuild checkpoint of an index that lives in a folder (self.path)."""
+
+    path: Path
+
+    def read_checkpoint(self) -> int | None:
+        try:
+            return json.loads((self.path / CHECKPOINT_FILE).read_text())["after_page_id"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def write_checkpoint(self, after_page_id: int | None) -> None:
+        target = self.path / CHECKPOINT_FILE
+        if after_page_id is None:
+            target.unlink(missing_ok=True)
+            return
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"after_page_id": after_page_id}))
+        os.replace(tmp, target)
+
+
+def current_marker(backend: str, layout: int | None = None) -> dict:
+    """What an index was built with. LAYOUT: the backend's own field layout version, if it has one."""
+    marker = {"backend": backend, "analyzer_version": ANALYZER_VERSION, "schema_version": SCHEMA_VERSION}
+    if layout is not None:
+        marker["layout"] = layout
+    return marker
 
 
 def read_marker(path: Path) -> dict | None:
@@ -77,19 +115,19 @@ def read_marker(path: Path) -> dict | None:
         return None
 
 
-def write_marker(path: Path, backend: str) -> None:
+def write_marker(path: Path, backend: str, layout: int | None = None) -> None:
     tmp = path / (MARKER_FILE + ".tmp")
-    tmp.write_text(json.dumps(current_marker(backend)), encoding="utf-8")
+    tmp.write_text(json.dumps(current_marker(backend, layout)), encoding="utf-8")
     os.replace(tmp, path / MARKER_FILE)
 
 
-def marker_is_current(path: Path, backend: str) -> bool:
-    return read_marker(path) == current_marker(backend)
+def marker_is_current(path: Path, backend: str, layout: int | None = None) -> bool:
+    return read_marker(path) == current_marker(backend, layout)
 
 
-def current_index(ix, path: Path, backend: str):
+def current_index(ix, path: Path, backend: str, layout: int | None = None):
     """IX, if it was built by this version's analyzer and schema; else a rebuild is due."""
-    if ix is None or not marker_is_current(path, backend):
+    if ix is None or not marker_is_current(path, backend, layout):
         raise IndexNeedsRebuild(
             f"the search index at {path} was built by another version of dangan: rebuild it (dangan index rebuild)"
         )

@@ -2,112 +2,32 @@
 
 Accession writes an outbox row per page in the same transaction as the page. `sync`
 drains the outbox into the index (a page is deleted from the outbox only after its
-index commit, so a crash at any point re-indexes, never loses). `rebuild` streams every
-page in chunks, with a checkpoint so a killed rebuild resumes. `check` compares the two.
+index commit, so a crash at any point re-indexes, never loses); with the PostgreSQL
+backend `index_at_commit` does it inside that very transaction. `rebuild` streams every
+page, upserting in place (searches meanwhile answer from the index as it was, page by
+page), with a checkpoint at each commit so a killed rebuild resumes. `check` compares.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from dangan.archive.business.scheme import ClassificationScheme, load_scheme
+from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.db import Database
-from dangan.archive.models import ArchiveRecord, Document, IndexOutbox, Page
-from dangan.archive.paper.locations import box_path
-from dangan.archive.personal import PersonalData
+from dangan.archive.models import ArchiveRecord, IndexOutbox, Page
 from dangan.indexing.backend import Backend
+from dangan.indexing.page_docs import page_docs
 from dangan.indexing.schema import IndexDoc, doc_fingerprint
 
-CHUNK = 500
-CHECKPOINT = "rebuild-checkpoint.json"
+CHUNK = 1000  # pages read from the database at a time
+REBUILD_BATCH = 10_000  # pages per index commit in a rebuild (and per checkpoint)
+OUTBOX_IN_SESSION = "dangan.index_outbox"  # Session.info key: outbox rows this transaction wrote
 
 Progress = Callable[[int, int], None]
-
-
-# document type and business type code → name, and the scheme's personal-data rules
-Names = tuple[dict[str, str], dict[str, str], PersonalData]
-
-
-_NAMES: dict[str, Names] = {}  # by the scheme file's SHA-256
-
-
-def _names(scheme: ClassificationScheme | None = None) -> Names:
-    """The names the index shows beside the codes, from the archive's scheme (default: shipped)."""
-    scheme = scheme or load_scheme()
-    if scheme.sha256 not in _NAMES:
-        docs = {code: t.name for code, t in scheme.document_types.items()}
-        business = {t.code: t.name for t in scheme.business_types.values()}
-        _NAMES[scheme.sha256] = (docs, business, scheme.personal)
-    return _NAMES[scheme.sha256]
-
-
-def paper_location(record: ArchiveRecord) -> str:
-    """Where the record's paper is, as the room-to-box code path staff walk (e.g.
-    K01/K01-C/K01-C-01/K01-C-01-1/B001), or '' when it has no shelved folder."""
-
-    folder = record.folder
-    return "/".join(box_path(folder.box)) if folder is not None and folder.box is not None else ""
-
-
-def page_doc(page: Page, record: ArchiveRecord, document: Document, names: Names | None = None) -> IndexDoc:
-    doc_names, business_names, personal = names or _names()
-    customer, case, cls = record.customer, record.case, record.classification
-    business = (cls.business_type if cls else "") or (case.business_type if case else "")
-    accounts = sorted({a.account_number for a in customer.aliases}) if customer else []
-    # the document's own date; else the day its case was accepted; else the day it was accessioned
-    day = document.dated or (case.accepted_on if case and case.accepted_on else record.created_at.date())
-    return IndexDoc(
-        page_id=str(page.id),
-        record_number=record.number,
-        document_id=str(document.id),
-        page_no=page.seq,
-        text=page.text,
-        account_numbers=accounts,
-        customer_name=customer.name if customer else "",
-        address=customer.address if customer else "",
-        business_type=business,
-        business_name=business_names.get(business, ""),
-        doc_type=document.doc_type or "",
-        doc_type_name=doc_names.get(document.doc_type or "", ""),
-        work_orders=[case.work_order] if case and case.work_order else [],
-        date=day,
-        location=paper_location(record),
-        qa_status=page.qa_status,
-        retention=cls.retention if cls else "",
-        personal_numbers=personal.numbers_in(page.text or "", personal.field_values(page.fields)),
-    )
-
-
-def _docs_for(session: Session, page_ids: list[int], scheme: ClassificationScheme | None = None) -> list[IndexDoc]:
-    pages = session.scalars(
-        select(Page)
-        .where(Page.id.in_(page_ids), Page.superseded_by_id.is_(None), Page.is_blank.is_(False))
-        .options(selectinload(Page.document))
-    ).all()
-    records = {
-        r.id: r
-        for r in session.scalars(
-            select(ArchiveRecord)
-            .where(ArchiveRecord.id.in_({p.record_id for p in pages}))
-            .options(
-                selectinload(ArchiveRecord.customer),
-                selectinload(ArchiveRecord.case),
-                selectinload(ArchiveRecord.classifications),
-                selectinload(ArchiveRecord.folder),
-            )
-        )
-    }
-    names = _names(scheme)
-    return [
-        page_doc(p, records[p.record_id], p.document, names) for p in pages if records[p.record_id].status == "active"
-    ]
 
 
 def pending(db: Database) -> int:
@@ -130,7 +50,7 @@ def sync(
                 return written
             upserts = sorted({r.page_id for r in rows if r.op == "upsert"})
             deletes = sorted({r.page_id for r in rows if r.op == "delete"})
-            docs = _docs_for(s, upserts, scheme)
+            docs = page_docs(s, upserts, scheme)
         live = {d.page_id for d in docs}
         gone = [str(i) for i in deletes] + [str(i) for i in upserts if str(i) not in live]
         if gone:
@@ -162,35 +82,107 @@ def rebuild(
     resume: bool = True,
     scheme: ClassificationScheme | None = None,
 ) -> int:
-    """Re-index every page from the database in chunks; resumes from the last checkpoint."""
-    checkpoint = Path(backend.path) / CHECKPOINT
-    after = 0
-    if resume and checkpoint.exists():
-        after = json.loads(checkpoint.read_text())["after_page_id"]
-    else:
+    """Re-index every page from the database, in place: pages are upserted in page order and
+    committed every REBUILD_BATCH, each commit checkpointed, so a killed rebuild resumes
+    (unless not RESUME) and searches meanwhile see every page. An index built by another
+    version is emptied first; pages in the index but not in the database are removed at the end.
+    SCHEME names the codes (default: the shipped scheme)."""
+    after = backend.read_checkpoint() if resume else None
+    if backend.needs_rebuild():
         backend.clear()
+        after = None
+    after = after or 0
     with db.session() as s:
         total = s.scalar(select(func.count(Page.id))) or 0
         done = s.scalar(select(func.count(Page.id)).where(Page.id <= after)) or 0
         outbox_max = s.scalar(select(func.max(IndexOutbox.id))) or 0
-    for ids in _page_id_chunks(db, after):
-        with db.session() as s:
-            docs = _docs_for(s, ids, scheme)
-        backend.add(docs)
-        done += len(ids)
-        _write_checkpoint(checkpoint, ids[-1])
-        if progress:
-            progress(done, total)
-    checkpoint.unlink(missing_ok=True)
+    counted = {"done": done}
+
+    def pages() -> Iterator[IndexDoc]:
+        for ids in _page_id_chunks(db, after):
+            with db.session() as s:
+                docs = page_docs(s, ids, scheme)
+            yield from docs
+            counted["done"] += len(ids)
+            if progress:
+                progress(counted["done"], total)
+
+    backend.add(pages(), batch_size=REBUILD_BATCH, on_commit=lambda last: backend.write_checkpoint(int(last.page_id)))
+    _remove_orphans(db, backend)
+    backend.write_checkpoint(None)
     with db.session() as s:  # everything up to now is in; later outbox rows still need sync
         s.execute(delete(IndexOutbox).where(IndexOutbox.id <= outbox_max))
-    return done
+    return counted["done"]
 
 
-def _write_checkpoint(path: Path, after_page_id: int) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"after_page_id": after_page_id}))
-    os.replace(tmp, path)
+def _remove_orphans(db: Database, backend: Backend) -> None:
+    """Pages the index holds that the database no longer shows (or never had)."""
+    indexed = set(backend.doc_ids())
+    after = 0
+    while indexed:
+        with db.session() as s:
+            ids = s.scalars(
+                select(Page.id)
+                .join(ArchiveRecord, ArchiveRecord.id == Page.record_id)
+                .where(
+                    Page.id > after,
+                    Page.superseded_by_id.is_(None),
+                    Page.is_blank.is_(False),
+                    ArchiveRecord.status == "active",
+                )
+                .order_by(Page.id)
+                .limit(50 * CHUNK)
+            ).all()
+        if not ids:
+            break
+        indexed.difference_update(map(str, ids))
+        after = ids[-1]
+    if indexed:
+        backend.delete(indexed)
+
+
+# --- in the accession's own transaction (PostgreSQL) ------------------------------------
+
+
+def index_at_commit(
+    db: Database,
+    backend,
+    scheme: Callable[[], ClassificationScheme] | None = None,
+    *,
+    active: Callable[[], bool] | None = None,
+) -> None:
+    """Index pages in the very transaction that queues them in the outbox (accession, QA,
+    shelving): at commit they are searchable, on rollback they never were. BACKEND writes
+    through the session's connection (`write_in`: the PostgreSQL backend). Outbox rows
+    another process leaves (a station without this hook) still wait for `sync`, and so do the
+    rows of a transaction that commits while ACTIVE() is false (the archive's index is elsewhere)."""
+
+    def collect(session: Session, _flush_context) -> None:
+        ids = [o.id for o in session.new if isinstance(o, IndexOutbox)]
+        if ids:
+            session.info.setdefault(OUTBOX_IN_SESSION, set()).update(ids)
+
+    def index(session: Session) -> None:
+        session.flush()
+        ids = session.info.pop(OUTBOX_IN_SESSION, None)
+        if not ids or (active is not None and not active()):
+            return
+        rows = session.execute(
+            select(IndexOutbox.id, IndexOutbox.page_id, IndexOutbox.op).where(IndexOutbox.id.in_(ids))
+        ).all()
+        upserts = sorted({r.page_id for r in rows if r.op == "upsert"})
+        docs = page_docs(session, upserts, scheme() if scheme else None)
+        live = {d.page_id for d in docs}
+        gone = [str(r.page_id) for r in rows if r.op == "delete"] + [str(i) for i in upserts if str(i) not in live]
+        backend.write_in(session.connection(), docs, gone)
+        session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_([r.id for r in rows])))
+
+    def forget(session: Session, *_args) -> None:
+        session.info.pop(OUTBOX_IN_SESSION, None)
+
+    db.listen("after_flush", collect)
+    db.listen("before_commit", index)
+    db.listen("after_soft_rollback", forget)
 
 
 @dataclass
@@ -211,7 +203,7 @@ def check(db: Database, backend: Backend, *, scheme: ClassificationScheme | None
     seen: set[str] = set()
     for ids in _page_id_chunks(db, 0):
         with db.session() as s:
-            docs = _docs_for(s, ids, scheme)
+            docs = page_docs(s, ids, scheme)
         for d in docs:
             result.pages += 1
             seen.add(d.page_id)

@@ -2,7 +2,7 @@
 index queries that both backends execute with the same meaning.
 
 QUERY_SYNTAX.md beside this module is the user documentation. Parser and compiler share the
-AST defined here and change together, so they stay in one module.
+AST defined here and change together, so they stay in one module, long as it is.
 """
 
 from __future__ import annotations
@@ -380,6 +380,16 @@ class PhraseQ:
 
     field: str
     terms: tuple  # ((term, offset), ...)
+
+
+@dataclass(frozen=True)
+class CharsQ:
+    """Single characters at fixed offsets in the text (0-based, increasing; gaps allowed):
+    the tolerant pass's candidates when no bigram of a phrase survives (c0 ? c2). Backends
+    may be looser than exact token positions; every candidate is verified on the text."""
+
+    field: str
+    chars: tuple  # ((char, offset), ...)
 
 
 @dataclass(frozen=True)

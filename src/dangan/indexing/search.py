@@ -13,6 +13,7 @@ from dangan.indexing.analyzer import compact, compact_with_offsets, is_cjk
 from dangan.indexing.backend import Backend, check_sort
 from dangan.indexing.query import (
     And,
+    CharsQ,
     NothingQ,
     Or,
     OrQ,
@@ -61,11 +62,12 @@ class SearchResults:
     per_page: int
     sort: str
     groups: list[RecordGroup]  # this result page: exact groups first, then tolerant ones
-    total_hits: int  # pages matching exactly (exact count from the index)
+    total_hits: int  # pages matching exactly (the index's count; more match when not total_exact)
     tolerant_hits: int  # extra pages found by the tolerant pass
     total_groups: int  # groups over all result pages (exact + tolerant)
     exact_groups: int
     truncated: bool  # more than MAX_EXACT_HITS pages: grouping saw the best ones
+    total_exact: bool = True  # False: more than total_hits pages (PostgreSQL bounds broad queries)
 
     @property
     def pages(self) -> int:
@@ -97,12 +99,15 @@ def search(
 
     tolerant_hits: list[Hit] = []
     tolerant_truncated = False
-    phrases = tolerant_phrases(ast) if tolerant else []
+    # Pages with a garbled occurrence are listed after every exact one: when exact hits
+    # fill the window already, none could be shown (and at a million pages the loose
+    # query over a common phrase would cost seconds).
+    phrases = tolerant_phrases(ast) if tolerant and exact.total_exact and exact.total <= max_hits else []
     if phrases:
         seen = set(docs)
         loose_query = compile_node(ast, phrase_hook=_tolerant_hook, personal=personal) or NothingQ()
         loose = backend.search(loose_query, limit=MAX_TOLERANT_CANDIDATES, sort=sort)
-        tolerant_truncated = loose.total > len(loose.hits)
+        tolerant_truncated = loose.total > len(loose.hits) or not loose.total_exact
         for h in loose.hits:
             if h.page_id in seen:
                 continue
@@ -130,7 +135,8 @@ def search(
         tolerant_hits=len(tolerant_hits),
         total_groups=len(all_groups),
         exact_groups=len(exact_groups),
-        truncated=exact.total > len(exact.hits) or tolerant_truncated,
+        truncated=exact.total > len(exact.hits) or not exact.total_exact or tolerant_truncated,
+        total_exact=exact.total_exact,
     )
 
 
@@ -187,9 +193,10 @@ def one_wildcard_queries(chars: str) -> list:
     out = []
     for k in range(len(chars)):
         kept = tuple((t, o) for t, o in bigrams if o not in (k - 1, k))
-        if not kept:
-            kept = tuple((chars[i], i) for i in range(len(chars)) if i != k)
-        out.append(TermQ("text", kept[0][0]) if len(kept) == 1 else PhraseQ("text", kept))
+        if kept:
+            out.append(TermQ("text", kept[0][0]) if len(kept) == 1 else PhraseQ("text", kept))
+        else:
+            out.append(CharsQ("text", tuple((chars[i], i) for i in range(len(chars)) if i != k)))
     return out
 
 

@@ -1,20 +1,34 @@
-"""Tantivy backend (tantivy-py). Terms come from indexing.analyzer, fed pre-tokenised
-with their positions, so phrase queries and same-position terms (unigrams, compound
-wholes) mean exactly what they mean in Whoosh. ~15x faster to build, ~100x faster to
-query at 100k pages (bench/search.py)."""
+"""Tantivy backend (tantivy-py), the embedded default: at a million pages it indexes over
+1,000 pages/s and answers in milliseconds (bench/search.py; README "when to switch").
+
+The terms are the analyzer's, but Tantivy tokenises them in Rust: Python hands each
+analysed field over as `analyzer.streams` (a few C-speed string operations per page, no
+Python object per term) and three Tantivy fields hold them:
+
+    FIELD            the positioned terms, split on whitespace: phrase queries and terms
+                     mean exactly what they mean in Whoosh (same terms, same positions)
+    FIELD_chars      every CJK or alnum character, by a regex tokenizer: one-character
+                     queries (王) and the tolerant pass's "c0 ? c2" (CharsQ)
+    FIELD_compounds  compound wholes (gd01-kh-2024-0001239), for prefix queries
+
+Tantivy's own n-gram tokenizer cannot be used: it gives every n-gram position 0, so no
+phrase could be matched (measured with tantivy 0.27).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import tantivy
-from tantivy import Occur, Query
+from tantivy import Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
 
-from dangan.indexing.analyzer import tokenize
+from dangan.indexing.analyzer import _CJK_CLASS, COMPOUND_JOINER, is_cjk, streams
 from dangan.indexing.backend import (
     BackendHit,
     BackendPage,
+    FolderCheckpoint,
     check_sort,
     current_index,
     is_empty_dir,
@@ -23,23 +37,46 @@ from dangan.indexing.backend import (
     write_marker,
 )
 from dangan.indexing.lock import WaitCallback, WriterLock
-from dangan.indexing.query import AllQ, AndQ, NothingQ, OrQ, PhraseQ, PrefixQ, RangeQ, TermQ, compile_query
+from dangan.indexing.query import (
+    AllQ,
+    AndQ,
+    CharsQ,
+    NothingQ,
+    OrQ,
+    PhraseQ,
+    PrefixQ,
+    RangeQ,
+    TermQ,
+    compile_query,
+)
 from dangan.indexing.schema import (
     ANALYZED_FIELDS,
     DATE_FIELD,
     FINGERPRINT_FIELD,
     ID_FIELD,
     KEYWORD_FIELDS,
+    SORT_FIELDS,
     STORED_DOC_FIELD,
     IndexDoc,
     date_key,
     doc_fingerprint,
     keyword_values,
+    sort_value,
 )
 
 NAME = "tantivy"
-WRITER_HEAP = 128_000_000
-_REGEX_SPECIAL = set(r"\.+*?()|[]{}^$#&-~")
+# The layout of Tantivy fields below; bump with any change (the marker then asks for a rebuild).
+LAYOUT = 2
+# Two indexing threads: Python prepares pages while Rust indexes; more cores would not be used.
+WRITER_THREADS = max(1, min(2, os.cpu_count() or 1))
+WRITER_HEAP = 96_000_000 * WRITER_THREADS  # Tantivy flushes a segment when a thread's share is full
+TERMS_TOKENIZER = "dangan_terms"
+CHARS_TOKENIZER = "dangan_chars"
+CHARS_SUFFIX = "_chars"
+COMPOUNDS_SUFFIX = "_compounds"
+SORT_PREFIX = "sort_"
+_REGEX_SPECIAL = set(r"\.+*?()|[]{}^$#&-~\"<>@")
+OnCommit = Callable[[IndexDoc], None]
 
 
 def build_schema() -> tantivy.Schema:
@@ -48,30 +85,46 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field(FINGERPRINT_FIELD, stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_bytes_field(STORED_DOC_FIELD, stored=True, indexed=False)
     sb.add_integer_field(DATE_FIELD, indexed=True, fast=True)
+    for name in SORT_FIELDS:
+        sb.add_text_field(SORT_PREFIX + name, tokenizer_name="raw", index_option="basic", fast=True)
     for name in ANALYZED_FIELDS:
-        sb.add_text_field(name, tokenizer_name="raw", index_option="position")
+        sb.add_text_field(name, tokenizer_name=TERMS_TOKENIZER, index_option="position")
+        sb.add_text_field(name + CHARS_SUFFIX, tokenizer_name=CHARS_TOKENIZER, index_option="position")
+        sb.add_text_field(name + COMPOUNDS_SUFFIX, tokenizer_name=TERMS_TOKENIZER, index_option="basic")
     for name in KEYWORD_FIELDS:
         sb.add_text_field(name, tokenizer_name="raw", index_option="freq")
     return sb.build()
 
 
-def pre_tokenized(text: str) -> tantivy.PreTokenizedString:
-    tokens = [tantivy.Token(t.text, t.position, t.start, t.end) for t in tokenize(text)]
-    return tantivy.PreTokenizedString(text, tokens)
+def register_tokenizers(ix: tantivy.Index) -> None:
+    """Tokenizers are not stored in the index: every opened index needs them again."""
+    ix.register_tokenizer(TERMS_TOKENIZER, TextAnalyzerBuilder(Tokenizer.whitespace()).build())
+    # the analyzer's token characters: its CJK ranges, letters and digits (text comes normalised)
+    chars = TextAnalyzerBuilder(Tokenizer.regex(f"[{_CJK_CLASS}]|[\\p{{L}}\\p{{N}}]")).build()
+    ix.register_tokenizer(CHARS_TOKENIZER, chars)
 
 
 def to_document(doc: IndexDoc) -> tantivy.Document:
     out = tantivy.Document()
+    json_doc = doc.to_json()
     out.add_text(ID_FIELD, doc.page_id)
-    out.add_text(FINGERPRINT_FIELD, doc_fingerprint(doc))
-    out.add_bytes(STORED_DOC_FIELD, doc.to_json().encode("utf-8"))
+    out.add_text(FINGERPRINT_FIELD, doc_fingerprint(doc, json_doc))
+    out.add_bytes(STORED_DOC_FIELD, json_doc.encode("utf-8"))
     for name, get in ANALYZED_FIELDS.items():
         value = get(doc)
         if value:
-            out.add_pre_tokenized_text(name, pre_tokenized(value))
+            s = streams(value)
+            out.add_text(name, s.terms)
+            out.add_text(name + CHARS_SUFFIX, s.normalized)
+            if s.compounds:
+                out.add_text(name + COMPOUNDS_SUFFIX, s.compounds)
     for name in KEYWORD_FIELDS:
         for value in keyword_values(doc, name):
             out.add_text(name, value)
+    for name in SORT_FIELDS:
+        value = sort_value(doc, name)
+        if value:
+            out.add_text(SORT_PREFIX + name, value)
     if doc.date:
         out.add_integer(DATE_FIELD, date_key(doc.date))
     return out
@@ -81,16 +134,48 @@ def regex_escape(text: str) -> str:
     return "".join("\\" + c if c in _REGEX_SPECIAL else c for c in text)
 
 
+def _prefix(schema, field: str, prefix: str) -> Query:
+    return Query.regex_query(schema, field, regex_escape(prefix) + ".*")
+
+
+def _analyzed_prefix(schema, field: str, prefix: str) -> Query:
+    """A prefix over an analysed field: compound wholes hold every term with a connector;
+    any other prefix of a compound is also a prefix of its first part, in FIELD."""
+    if COMPOUND_JOINER in prefix:
+        return _prefix(schema, field + COMPOUNDS_SUFFIX, prefix)
+    if len(prefix) == 1 and is_cjk(prefix):  # 王*: also where 王 ends a CJK run
+        return Query.boolean_query(
+            [
+                (Occur.Should, _prefix(schema, field, prefix)),
+                (Occur.Should, _term(schema, field + CHARS_SUFFIX, prefix)),
+            ]
+        )
+    return _prefix(schema, field, prefix)
+
+
+def _term(schema, field: str, term: str) -> Query:
+    return Query.term_query(schema, field, term, index_option="freq")
+
+
+def _phrase(schema, field: str, terms: tuple) -> Query:
+    if len(terms) == 1:
+        return _term(schema, field, terms[0][0])
+    return Query.phrase_query(schema, field, [(offset, term) for term, offset in terms])
+
+
 def to_tantivy(q, schema) -> Query:
     """Compiled index query -> Tantivy query."""
+    analyzed = getattr(q, "field", None) in ANALYZED_FIELDS
     if isinstance(q, TermQ):
-        return Query.term_query(schema, q.field, q.term, index_option="freq")
+        if analyzed and len(q.term) == 1 and is_cjk(q.term):
+            return _term(schema, q.field + CHARS_SUFFIX, q.term)  # every occurrence, not only lone ones
+        return _term(schema, q.field, q.term)
     if isinstance(q, PrefixQ):
-        return Query.regex_query(schema, q.field, regex_escape(q.prefix) + ".*")
+        return _analyzed_prefix(schema, q.field, q.prefix) if analyzed else _prefix(schema, q.field, q.prefix)
     if isinstance(q, PhraseQ):
-        if len(q.terms) == 1:
-            return Query.term_query(schema, q.field, q.terms[0][0], index_option="freq")
-        return Query.phrase_query(schema, q.field, [(offset, term) for term, offset in q.terms])
+        return _phrase(schema, q.field, q.terms)
+    if isinstance(q, CharsQ):
+        return _phrase(schema, q.field + CHARS_SUFFIX, q.chars)
     if isinstance(q, RangeQ):
         return Query.range_query(schema, q.field, tantivy.FieldType.Integer, q.low, q.high, True, True)
     if isinstance(q, AndQ):
@@ -106,7 +191,7 @@ def to_tantivy(q, schema) -> Query:
     raise TypeError(f"cannot run {q!r} on Tantivy")
 
 
-class TantivyBackend:
+class TantivyBackend(FolderCheckpoint):
     name = NAME
 
     def __init__(self, path: Path, *, on_wait: WaitCallback | None = None, lock_timeout: float | None = None):
@@ -119,8 +204,9 @@ class TantivyBackend:
             with self._lock():
                 if is_empty_dir(path):
                     self._create()
-        if self._ix is None and marker_is_current(path, NAME):
+        if self._ix is None and marker_is_current(path, NAME, LAYOUT):
             self._ix = tantivy.Index.open(str(path))
+            register_tokenizers(self._ix)
 
     # --- lifecycle ---------------------------------------------------------
     def _lock(self) -> WriterLock:
@@ -128,13 +214,14 @@ class TantivyBackend:
 
     def _create(self) -> None:
         self._ix = tantivy.Index(build_schema(), path=str(self.path))
-        write_marker(self.path, NAME)
+        register_tokenizers(self._ix)
+        write_marker(self.path, NAME, LAYOUT)
 
     def _index(self) -> tantivy.Index:
-        return current_index(self._ix, self.path, NAME)
+        return current_index(self._ix, self.path, NAME, LAYOUT)
 
     def needs_rebuild(self) -> bool:
-        return not marker_is_current(self.path, NAME)
+        return not marker_is_current(self.path, NAME, LAYOUT)
 
     def close(self) -> None:
         self._ix = None
@@ -147,28 +234,42 @@ class TantivyBackend:
 
     # --- writing -------------------------------------------------------------
     def _writer(self, ix: tantivy.Index):
-        # one indexing thread: the machine has 2 cores and OCR workers need them
-        return ix.writer(heap_size=WRITER_HEAP, num_threads=1)
+        return ix.writer(heap_size=WRITER_HEAP, num_threads=WRITER_THREADS)
 
     @staticmethod
     def _release(writer) -> None:
         # consumes the writer: Tantivy's own writer lock is released before ours
         writer.wait_merging_threads()
 
-    def add(self, docs: Iterable[IndexDoc], *, batch_size: int = 1000) -> int:
+    def add(self, docs: Iterable[IndexDoc], *, batch_size: int = 1000, on_commit: OnCommit | None = None) -> int:
+        """Upsert pages, committing every BATCH_SIZE; ON_COMMIT(last page) after each commit.
+        A page given twice keeps its last version (a delete applies to what was added before it)."""
         ix = self._index()
         written = 0
         with self._lock():
+            ix.reload()
+            # into an empty index (a new one, a switch of backend) only a page given twice needs a delete
+            seen: set[str] | None = set() if ix.searcher().num_docs == 0 else None
             writer = self._writer(ix)
             try:
-                pending: dict[str, IndexDoc] = {}
+                pending, last = 0, None
                 for doc in docs:
-                    pending[doc.page_id] = doc
-                    if len(pending) >= batch_size:
-                        written += self._write_batch(writer, pending)
-                        pending = {}
+                    if seen is None or doc.page_id in seen:
+                        writer.delete_documents_by_term(ID_FIELD, doc.page_id)
+                    else:
+                        seen.add(doc.page_id)
+                    writer.add_document(to_document(doc))
+                    pending, last = pending + 1, doc
+                    if pending >= batch_size:
+                        writer.commit()
+                        written, pending = written + pending, 0
+                        if on_commit:
+                            on_commit(last)
                 if pending:
-                    written += self._write_batch(writer, pending)
+                    writer.commit()
+                    written += pending
+                    if on_commit:
+                        on_commit(last)
             except BaseException:
                 writer.rollback()
                 self._release(writer)
@@ -176,14 +277,6 @@ class TantivyBackend:
             self._release(writer)
         ix.reload()
         return written
-
-    @staticmethod
-    def _write_batch(writer, batch: dict[str, IndexDoc]) -> int:
-        for doc in batch.values():
-            writer.delete_documents_by_term(ID_FIELD, doc.page_id)  # upsert
-            writer.add_document(to_document(doc))
-        writer.commit()
-        return len(batch)
 
     def delete(self, page_ids: Iterable[str]) -> int:
         ix = self._index()
@@ -211,12 +304,16 @@ class TantivyBackend:
         compiled = compile_query(query) if isinstance(query, str) else query
         searcher = self._searcher()
         tq = to_tantivy(compiled, self._ix.schema)
-        kwargs = {"order_by_field": DATE_FIELD} if sort == "date" else {}
+        kwargs = {}
+        if sort == "date":
+            kwargs = {"order_by_field": DATE_FIELD, "order": Order.Desc}
+        elif sort != "relevance":
+            kwargs = {"order_by_field": SORT_PREFIX + sort, "order": Order.Asc}
         result = searcher.search(tq, max(limit, 1), count=True, offset=offset, **kwargs)
         hits = []
         for key, address in result.hits[:limit]:
             stored = searcher.doc(address)
-            score = 0.0 if sort == "date" else float(key)
+            score = float(key) if sort == "relevance" else 0.0
             hits.append(
                 BackendHit(
                     stored.get_first(ID_FIELD), score, IndexDoc.from_json(stored.get_first(STORED_DOC_FIELD).decode())

@@ -3,7 +3,7 @@ code). Simple, pure Python, slow beyond ~30k pages: see bench/search.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import whoosh.index
@@ -15,6 +15,7 @@ from dangan.indexing.analyzer import BigramTokenizer
 from dangan.indexing.backend import (
     BackendHit,
     BackendPage,
+    FolderCheckpoint,
     check_sort,
     current_index,
     is_empty_dir,
@@ -23,13 +24,14 @@ from dangan.indexing.backend import (
     write_marker,
 )
 from dangan.indexing.lock import WaitCallback, WriterLock
-from dangan.indexing.query import AllQ, AndQ, NothingQ, OrQ, PhraseQ, PrefixQ, RangeQ, TermQ, compile_query
+from dangan.indexing.query import AllQ, AndQ, CharsQ, NothingQ, OrQ, PhraseQ, PrefixQ, RangeQ, TermQ, compile_query
 from dangan.indexing.schema import (
     ANALYZED_FIELDS,
     DATE_FIELD,
     FINGERPRINT_FIELD,
     ID_FIELD,
     KEYWORD_FIELDS,
+    SORT_FIELDS,
     STORED_DOC_FIELD,
     IndexDoc,
     date_key,
@@ -81,6 +83,8 @@ def to_whoosh(q) -> wq.Query:
         return wq.Prefix(q.field, q.prefix)
     if isinstance(q, PhraseQ):
         return phrase_query(q)
+    if isinstance(q, CharsQ):  # unigrams sit at token positions in the one text field
+        return phrase_query(PhraseQ(q.field, q.chars))
     if isinstance(q, RangeQ):
         return wq.NumericRange(q.field, q.low, q.high)
     if isinstance(q, AndQ):
@@ -124,7 +128,7 @@ def phrase_query(q: PhraseQ) -> wq.Query:
     return node
 
 
-class WhooshBackend:
+class WhooshBackend(FolderCheckpoint):
     name = NAME
 
     def __init__(self, path: Path, *, on_wait: WaitCallback | None = None, lock_timeout: float | None = None):
@@ -170,18 +174,25 @@ class WhooshBackend:
             self._create()
 
     # --- writing -------------------------------------------------------------
-    def add(self, docs: Iterable[IndexDoc], *, batch_size: int = 1000) -> int:
+    def add(
+        self, docs: Iterable[IndexDoc], *, batch_size: int = 1000, on_commit: Callable[[IndexDoc], None] | None = None
+    ) -> int:
         ix = self._index()
         written = 0
         batch: dict[str, IndexDoc] = {}
+        last = None
         with self._lock():
             for doc in docs:
-                batch[doc.page_id] = doc  # the last version of a page in a batch wins
+                batch[doc.page_id] = last = doc  # the last version of a page in a batch wins
                 if len(batch) >= batch_size:
                     written += self._write_batch(ix, batch)
                     batch = {}
+                    if on_commit:
+                        on_commit(last)
             if batch:
                 written += self._write_batch(ix, batch)
+                if on_commit:
+                    on_commit(last)
         return written
 
     def _write_batch(self, ix, batch: dict[str, IndexDoc]) -> int:
@@ -233,13 +244,15 @@ class WhooshBackend:
         window = max(offset + limit, 1)
         if sort == "date":
             results = searcher.search(wq_query, limit=window, sortedby=DATE_FIELD, reverse=True)
+        elif sort != "relevance":  # a keyword field without a column: its greatest term, pages without last
+            results = searcher.search(wq_query, limit=window, sortedby=SORT_FIELDS[sort])
         else:
             results = searcher.search(wq_query, limit=window)
         total = len(results)
         hits = []
         for i in range(offset, min(offset + limit, results.scored_length())):
             stored = results[i].fields()
-            score = 0.0 if sort == "date" else float(results[i].score or 0.0)
+            score = float(results[i].score or 0.0) if sort == "relevance" else 0.0
             hits.append(BackendHit(stored[ID_FIELD], score, IndexDoc.from_json(stored[STORED_DOC_FIELD])))
         return BackendPage(total, hits)
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from pydantic import BaseModel, Field
 
 from dangan.app import audit, ingest, records
+from dangan.app.records import SEARCH_SORTS
 from dangan.app.reports import REPORT_KINDS, make_all, make_report
 from dangan.app.users import User
 from dangan.web import models as m
@@ -81,7 +82,7 @@ def search(
     date_to: str = Query("", description="YYYY-MM-DD"),
     page: int = Query(1, ge=1, le=10_000),
     per_page: int = Query(10, ge=1, le=100),
-    sort: str = Query("relevance", pattern="^(relevance|date)$"),
+    sort: str = Query("relevance", pattern=f"^({'|'.join(SEARCH_SORTS)})$"),
 ) -> dict[str, Any]:
     query = SearchForm(q, account, business, doctype, date_from, date_to).query(request.app.state.archive.scheme)
     if not query:

@@ -126,7 +126,7 @@ def create_app(
     *,
     secret_key: str | bytes | None = None,
     secure_cookies: bool = True,
-    backend: str = "whoosh",
+    backend: str | None = None,
     scan_jobs: int = 2,
     trusted_proxies: str | list[str] | None = None,
 ) -> FastAPI:
@@ -226,7 +226,7 @@ def app_from_environment() -> FastAPI:
         DataHome.resolve(env["DANGAN_HOME"], env.get("DANGAN_DB") or None),
         secret_key=env["DANGAN_SECRET_KEY"],
         secure_cookies=bool(env.get("DANGAN_SECURE_COOKIES")),
-        backend=env.get("DANGAN_INDEX_BACKEND") or "whoosh",
+        backend=env.get("DANGAN_INDEX_BACKEND") or None,
         scan_jobs=int(env.get("DANGAN_SCAN_JOBS") or 2),
         trusted_proxies=env.get("DANGAN_TRUSTED_PROXIES", "").split() or None,
     )

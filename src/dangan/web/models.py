@@ -67,6 +67,7 @@ class SearchResults(Model):
     total_groups: int
     exact_groups: int
     truncated: bool
+    total_exact: bool = True  # false: more than total_hits pages match (PostgreSQL stops counting)
     groups: list[Group]
 
 

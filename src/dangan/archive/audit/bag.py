@@ -43,8 +43,18 @@ from dangan.errors import DanganError
 BAG_PROFILE = "dangan-archive-bag/1"
 METADATA_SCHEMA = SCHEMAS_DIR / "record-metadata.schema.json"
 # Not archive content: secrets, sessions and work queues rebuilt on their own.
+# archive_setting: how this installation runs (e.g. its search backend), not what it holds
 NOT_EXPORTED = frozenset(
-    {"app_user", "user_session", "login_failure", "known_device", "page_read", "staged_page", "index_outbox"}
+    {
+        "app_user",
+        "user_session",
+        "login_failure",
+        "known_device",
+        "page_read",
+        "staged_page",
+        "index_outbox",
+        "archive_setting",
+    }
 )
 WHOLE, SELECTION = "whole archive", "selection"
 

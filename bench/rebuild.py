@@ -1,0 +1,201 @@
+"""A rebuild of the search index from a real archive database, as `dangan index rebuild`
+runs it: pages/s end to end (reading the database included), peak RSS, and a rebuild
+killed half-way that resumes from its checkpoint.
+
+    .venv/bin/python bench/rebuild.py --pages 100000                       # SQLite, tantivy
+    .venv/bin/python bench/rebuild.py --pages 1000000 --home /work/bench   # keep the archive
+    .venv/bin/python bench/rebuild.py --pages 100000 --backend postgresql \\
+        --db postgresql+psycopg://dangan:dangan@127.0.0.1:5432/bench
+
+The archive is filled in bulk (customers, cases, records, documents, pages with the text of
+bench/search.py's corpus), not through accession: the rebuild is what is measured. An
+archive already holding --pages pages is reused. Each rebuild runs in a process of its own
+(clean peak RSS); the first is killed once it has committed about half the pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dangan.app import Archive
+from dangan.app.index import rebuild_index
+from dangan.archive.db import Database, upgrade
+from dangan.archive.home import DataHome
+from dangan.archive.models import (
+    AccountAlias,
+    ArchiveRecord,
+    BusinessCase,
+    Classification,
+    Customer,
+    Document,
+    Fonds,
+    Page,
+)
+from search import Corpus
+
+ROWS_PER_COMMIT = 20_000
+
+
+def fill(db: Database, pages: int) -> None:
+    """PAGES pages in records of 2-8 pages, one case per record (a 户号 or work order drawn twice
+    is the same customer's second record, a case without a work order)."""
+    with db.session() as s:
+        if s.scalar(select(func.count(Page.id))) == pages:
+            print(f"# reusing the archive's {pages} pages", file=sys.stderr)
+            return
+        if s.scalar(select(func.count(Page.id))):
+            raise SystemExit("the archive holds another number of pages: use an empty --home/--db")
+        if s.get(Fonds, "GD01") is None:
+            s.add(Fonds(code="GD01", name="bench"))
+    started, rows = time.perf_counter(), {t: [] for t in ("customer", "alias", "case", "record", "cls", "doc", "page")}
+    record_id, customers, work_orders = 0, {}, set()
+    for doc in Corpus(pages):
+        if doc.page_no == 1:
+            record_id += 1
+            year = doc.date.year
+            account = doc.account_numbers[0]
+            if account not in customers:  # a 户号 drawn twice: the same customer's second record
+                customers[account] = customer_id = len(customers) + 1
+                rows["customer"].append(
+                    {"id": customer_id, "account_number": account, "name": doc.customer_name, "address": doc.address}
+                )
+                rows["alias"].append({"account_number": account, "customer_id": customer_id})
+            customer_id = customers[account]
+            work_order = doc.work_orders[0] if doc.work_orders[0] not in work_orders else None
+            work_orders.add(work_order)
+            rows["case"].append(
+                {
+                    "id": record_id,
+                    "work_order": work_order,
+                    "customer_id": customer_id,
+                    "business_type": doc.business_type,
+                    "accepted_on": doc.date,
+                }
+            )
+            rows["record"].append(
+                {
+                    "id": record_id,
+                    "number": doc.record_number,
+                    "fonds": "GD01",
+                    "category": "KH",
+                    "year": year,
+                    "serial": record_id,
+                    "customer_id": customer_id,
+                    "case_id": record_id,
+                }
+            )
+            rows["cls"].append({"record_id": record_id, "business_type": doc.business_type, "retention": doc.retention})
+        doc_id = int(doc.page_id[2:]) + 1
+        rows["doc"].append({"id": doc_id, "record_id": record_id, "item_no": doc.page_no, "doc_type": doc.doc_type})
+        rows["page"].append(
+            {
+                "id": doc_id,
+                "document_id": doc_id,
+                "record_id": record_id,
+                "seq": doc.page_no,
+                "master_path": f"m/{doc_id}",
+                "master_sha256": f"{doc_id:064x}",
+                "master_size": 1,
+                "master_format": "jpg",
+                "text": doc.text,
+            }
+        )
+        if len(rows["page"]) >= ROWS_PER_COMMIT:
+            _flush(db, rows)
+    _flush(db, rows)
+    print(f"# filled {pages} pages in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def _flush(db: Database, rows: dict) -> None:
+    tables = {
+        "customer": Customer,
+        "alias": AccountAlias,
+        "case": BusinessCase,
+        "record": ArchiveRecord,
+        "cls": Classification,
+        "doc": Document,
+        "page": Page,
+    }
+    with db.session() as s:
+        for key, model in tables.items():
+            if rows[key]:
+                s.execute(insert(model), rows[key])
+                rows[key].clear()
+
+
+def rebuild(home: Path, db_url: str, backend: str, fresh: bool, kill_at: int | None, out) -> None:
+    archive = Archive(DataHome(home, db_url), backend=backend)
+    last = {"done": 0}
+
+    def progress(done: int, total: int) -> None:
+        last["done"] = done
+        if kill_at and done >= kill_at:
+            os._exit(9)  # as kill -9 would: no clean-up, no final commit
+
+    started = time.perf_counter()
+    result = rebuild_index(archive, fresh=fresh, progress=progress)
+    out.put(
+        {
+            "pages": result.pages,
+            "seconds": time.perf_counter() - started,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
+
+
+def run(home: Path, db_url: str, backend: str, fresh: bool, kill_at: int | None = None) -> dict | None:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=rebuild, args=(home, db_url, backend, fresh, kill_at, queue))
+    proc.start()
+    proc.join()
+    return None if proc.exitcode else queue.get()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=100_000)
+    parser.add_argument("--backend", default="tantivy")
+    parser.add_argument("--home", default=None, help="data home to fill (default: a new folder under /tmp)")
+    parser.add_argument("--db", default=None, help="database URL (default: SQLite in the home)")
+    args = parser.parse_args(argv)
+    home = Path(args.home or f"/tmp/dangan-rebuild-{args.pages}").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    db_url = args.db or f"sqlite:///{home / 'dangan.sqlite3'}"
+    upgrade(db_url)
+    db = Database(db_url)
+    fill(db, args.pages)
+    db.dispose()
+    archive = Archive(DataHome(home, db_url), backend=args.backend)
+    with archive.index() as index:
+        index.clear()  # a new index, as when an archive switches backend
+    full = run(home, db_url, args.backend, fresh=True)
+    print(
+        f"rebuild of {full['pages']} pages into an empty {args.backend} index: "
+        f"{full['pages'] / full['seconds']:.0f} pages/s, {full['seconds']:.0f} s, peak RSS {full['peak_rss_mb']:.0f} MB"
+    )
+    killed = run(home, db_url, args.backend, fresh=True, kill_at=args.pages // 2)
+    assert killed is None, "the second rebuild should have been killed"
+    with archive.index() as index:
+        checkpoint, indexed = index.read_checkpoint(), index.count()
+    print(f"a rebuild in place killed half-way: {indexed} pages searchable, checkpoint after page {checkpoint}")
+    resumed = run(home, db_url, args.backend, fresh=False)
+    print(
+        f"resumed: finished in {resumed['seconds']:.0f} s ({resumed['pages']} pages counted), "
+        f"peak RSS {resumed['peak_rss_mb']:.0f} MB; load average {os.getloadavg()[0]:.1f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
