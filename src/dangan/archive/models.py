@@ -174,7 +174,7 @@ class Document(Base):
     dated: Mapped[date | None] = mapped_column(Date)
     # paper: a scan of a sheet, kept in a folder; electronic: an electronic original (a
     # born-digital PDF or an OFD) archived as it came, with no paper to keep
-    origin: Mapped[str] = mapped_column(String(16), default="paper")
+    origin: Mapped[str] = mapped_column(String(16), default="paper", server_default="paper")
 
     record: Mapped[ArchiveRecord] = relationship(back_populates="documents")
     pages: Mapped[list[Page]] = relationship(
@@ -281,7 +281,7 @@ class StagedPage(Base):
     is_blank: Mapped[bool] = mapped_column(Boolean, default=False)
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
     flags: Mapped[list] = mapped_column(JSON, default=list)
-    origin: Mapped[str] = mapped_column(String(16), default="paper")  # as Document.origin
+    origin: Mapped[str] = mapped_column(String(16), default="paper", server_default="paper")  # as Document.origin
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -18,14 +18,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("document", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("origin", sa.String(length=16), nullable=False, server_default="paper"))
-    with op.batch_alter_table("document", schema=None) as batch_op:
-        batch_op.alter_column("origin", server_default=None)
-    with op.batch_alter_table("staged_page", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("origin", sa.String(length=16), nullable=False, server_default="paper"))
-    with op.batch_alter_table("staged_page", schema=None) as batch_op:
-        batch_op.alter_column("origin", server_default=None)
+    # plain ADD COLUMN: batch mode would copy and drop `document`, which SQLite refuses while
+    # pages refer to it (foreign keys are on), so an existing archive could not be upgraded
+    op.add_column("document", sa.Column("origin", sa.String(length=16), nullable=False, server_default="paper"))
+    op.add_column("staged_page", sa.Column("origin", sa.String(length=16), nullable=False, server_default="paper"))
 
 
 def downgrade() -> None:
