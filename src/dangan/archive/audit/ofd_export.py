@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import uuid
 import zipfile
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ from xml.etree import ElementTree as ET
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
-from dangan.archive.audit.searchable_pdf import CJK_FONTS, ExportError, current_pages
+from dangan.archive.audit.searchable_pdf import CJK_FONTS, ExportError, current_pages, written_whole
 from dangan.archive.events import EXPORT
 from dangan.archive.models import ArchiveRecord, Page
 from dangan.archive.records.views import find_record
@@ -98,15 +97,7 @@ def export_ofd(session: Session, key: str, store: FileStore, out: str | os.PathL
         raise ExportError(f"{record.number} has no pages to export")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        words = write_ofd(tmp, record, pages, store)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)  # a reader never sees half a file under the real name
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    words = written_whole(out, lambda tmp: write_ofd(tmp, record, pages, store))
     sha, size = sha256_file(out), out.stat().st_size
     event = events.record_event(
         session,

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -61,6 +62,24 @@ class _Font:
     below: float  # and below it
 
 
+T = TypeVar("T")
+
+
+def written_whole(out: Path, write: Callable[[str], T]) -> T:
+    """WRITE's result, having written OUT's content into a temporary file beside it and renamed
+    it into place: a reader never sees half an export under the real name."""
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        result = write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return result
+
+
 @lru_cache(maxsize=1)
 def cjk_font() -> _Font:
     """Register the first CJK TrueType font found, with where its Han glyphs put their ink
@@ -96,15 +115,8 @@ def export_pdf(session: Session, key: str, store: FileStore, out: str | os.PathL
         raise ExportError(f"{record.number} has no pages to export")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        words = write_pdf(tmp, pages, store, title=record.title or record.number, subject=record.number)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)  # a reader never sees half a PDF under the real name
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    title = record.title or record.number
+    words = written_whole(out, lambda tmp: write_pdf(tmp, pages, store, title=title, subject=record.number))
     sha, size = sha256_file(out), out.stat().st_size
     event = events.record_event(
         session,

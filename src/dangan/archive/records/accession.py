@@ -236,18 +236,7 @@ def accession_folder(
         )
     )
     if source is None:
-        source = SourceFile(
-            sha256=intake.source_sha256,
-            original_name=intake.source_name,
-            stored_path=intake.source_path,
-            size=intake.source_size,
-            media_type=intake.media_type,
-            batch_id=batch_id,
-            record_id=record.id,
-            page_count=sum(len(d.page_numbers) for d in intake.documents),
-        )
-        session.add(source)
-        session.flush()
+        source = _source_row(session, intake, record, batch_id)
     events.record_event(
         session,
         events.REGISTRATION,
@@ -348,18 +337,7 @@ def join_record(
     after the ones there (the record's number and its pages so far do not change). HOW says
     what tied it to the record (a work order, a 户号, a cover or manifest naming it)."""
     if source is None:
-        source = SourceFile(
-            sha256=intake.source_sha256,
-            original_name=intake.source_name,
-            stored_path=intake.source_path,
-            size=intake.source_size,
-            media_type=intake.media_type,
-            batch_id=batch_id,
-            record_id=record.id,
-            page_count=sum(len(d.page_numbers) for d in intake.documents),
-        )
-        session.add(source)
-        session.flush()
+        source = _source_row(session, intake, record, batch_id)
     last_item = session.scalar(select(func.max(Document.item_no)).where(Document.record_id == record.id)) or 0
     last_seq = session.scalar(select(func.max(Page.seq)).where(Page.record_id == record.id)) or 0
     events.record_event(
@@ -428,3 +406,20 @@ def fields_summary(page_fields: Iterable[dict]) -> dict[str, Any]:
             if prop.get("valid", True) and prop.get("value") not in (None, ""):
                 votes.setdefault(name, Counter())[str(prop["value"])] += 1
     return {name: c.most_common(1)[0][0] for name, c in votes.items()}
+
+
+def _source_row(session: Session, intake: FolderIntake, record: ArchiveRecord, batch_id: int | None) -> SourceFile:
+    """The row of the file INTAKE came from, belonging to RECORD."""
+    source = SourceFile(
+        sha256=intake.source_sha256,
+        original_name=intake.source_name,
+        stored_path=intake.source_path,
+        size=intake.source_size,
+        media_type=intake.media_type,
+        batch_id=batch_id,
+        record_id=record.id,
+        page_count=sum(len(d.page_numbers) for d in intake.documents),
+    )
+    session.add(source)
+    session.flush()
+    return source
