@@ -41,17 +41,7 @@ class OfdCheck:
             "file": self.path,
             "ok": self.ok,
             "problems": self.problems,
-            "properties": [
-                {
-                    "name": p.name,
-                    "chinese": p.chinese,
-                    "ok": p.ok,
-                    "checked": p.checked,
-                    "failures": p.failures,
-                    "notes": p.notes,
-                }
-                for p in self.properties
-            ],
+            "properties": [p.as_dict() for p in self.properties],
         }
 
 

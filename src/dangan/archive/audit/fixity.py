@@ -329,6 +329,16 @@ class PropertyResult:
     def fail(self, check: str, what: str, problem: str) -> None:
         self.failures.append({"check": check, "what": what, "problem": problem})
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "chinese": self.chinese,
+            "ok": self.ok,
+            "checked": self.checked,
+            "failures": self.failures,
+            "notes": self.notes,
+        }
+
 
 @dataclass
 class FourPropertiesResult:
@@ -347,17 +357,7 @@ class FourPropertiesResult:
         return {
             "ok": self.ok,
             "problems": self.problems,
-            "properties": [
-                {
-                    "name": p.name,
-                    "chinese": p.chinese,
-                    "ok": p.ok,
-                    "checked": p.checked,
-                    "failures": p.failures,
-                    "notes": p.notes,
-                }
-                for p in self.properties
-            ],
+            "properties": [p.as_dict() for p in self.properties],
         }
 
 
