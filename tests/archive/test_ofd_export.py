@@ -4,13 +4,17 @@ reader with its text unchanged and drawn back within a small pixel difference of
 from __future__ import annotations
 
 import json
+import subprocess
 import zipfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from dangan.archive.audit.ofd_export import NS
 from dangan.cli import main
 from dangan.scanning.ofd import OfdFile
 from dangan.scanning.ofd_render import render
@@ -32,7 +36,14 @@ def exported(tmp_path_factory):
     out = run("export-ofd", folder["number"], "-o", str(tmp / "record.ofd"), "--json")
     assert out.exit_code == 0, out.output
     view = json.loads(run("show", "--json", "--text", folder["number"]).stdout)
-    return {"run": run, "file": tmp / "record.ofd", "view": view, "home": home, "result": json.loads(out.stdout)}
+    return {
+        "run": run,
+        "file": tmp / "record.ofd",
+        "view": view,
+        "home": home,
+        "result": json.loads(out.stdout),
+        "source": tmp / "mixed.pdf",
+    }
 
 
 def _pages(view):
@@ -104,3 +115,86 @@ def test_the_export_is_an_event_with_the_files_checksum(exported):
         assert export.detail["sha256"] == sha256_file(exported["file"])
         assert export.detail["format"] == "application/ofd"
     db.dispose()
+
+
+# ----------------------------------------------------------------- born-digital pages as they are
+
+
+def _content(ofd_file, n):
+    """Local names of the objects on page N of an OFD file (its Content.xml, as written)."""
+    with zipfile.ZipFile(ofd_file) as z:
+        root = ET.fromstring(z.read(f"Doc_0/Pages/Page_{n - 1}/Content.xml"))
+    return root, [e.tag.rsplit("}", 1)[-1] for e in root.iter()]
+
+
+def _grey_difference(drawn: Image.Image, original: Image.Image) -> float:
+    a = np.asarray(drawn.convert("L"), dtype=np.int16)
+    b = np.asarray(original.convert("L"), dtype=np.int16)
+    assert abs(a.shape[0] - b.shape[0]) <= 1 and abs(a.shape[1] - b.shape[1]) <= 1
+    h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    return float(np.abs(a[:h, :w] - b[:h, :w]).mean())
+
+
+def _poppler(pdf, page: int, dpi: int, tmp_path) -> Image.Image:
+    out = tmp_path / f"poppler-{page}"
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", "-f", str(page), "-l", str(page), "-singlefile",
+                    str(pdf), str(out)], check=True)  # fmt: skip
+    return Image.open(f"{out}.png")
+
+
+def test_a_born_digital_pdf_page_goes_out_as_vector_content(exported, tmp_path):
+    """Given the mixed PDF's text page, the exported page is its drawing (paths, no picture of the
+    page) with its exact text invisible over it, and drawn back it is poppler's drawing of the
+    original page; the scanned page stays a picture with its OCR text."""
+    root, names = _content(exported["file"], 1)
+    assert exported["result"]["vector_pages"] == 1
+    assert "PathObject" in names and "ImageObject" not in names
+    invisible = [t for t in root.iter(f"{{{NS}}}TextObject") if t.get("Fill") == "false"]
+    assert "".join(t.findtext(f"{{{NS}}}TextCode") for t in invisible) == "".join(CONTRACT).replace(" ", "")
+    with OfdFile(exported["file"]) as ofd:
+        drawn = render(ofd, ofd.page(1), 150)
+    assert _grey_difference(drawn, _poppler(exported["source"], 1, 150, tmp_path)) < 1.0  # measured 0.52
+    _root, scanned = _content(exported["file"], 2)
+    assert scanned.count("ImageObject") == 1 and "PathObject" not in scanned
+
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
+
+
+@pytest.fixture(scope="module")
+def exported_ofd(tmp_path_factory):
+    """An OFD original with a seal (ofdrw's SESV4SignDoc.ofd), scanned and exported again."""
+    tmp = tmp_path_factory.mktemp("ofd-again")
+    home = tmp / "home"
+    run = lambda *a: CliRunner().invoke(main, ["--home", str(home), "--as", "tester", *a], catch_exceptions=False)
+    assert run("init").exit_code == 0
+    source = REAL / "ofdrw-SESV4SignDoc.ofd"
+    (folder,) = json.loads(run("scan", "--jobs", "1", "--json", str(source)).stdout)["folders"]
+    out = run("export-ofd", folder["number"], "-o", str(tmp / "again.ofd"), "--json")
+    assert out.exit_code == 0, out.output
+    return {"run": run, "file": tmp / "again.ofd", "source": source, "result": json.loads(out.stdout)}
+
+
+def test_an_ofd_page_is_copied_as_it_is(exported_ofd):
+    """Its text objects are the original's (visible, in their embedded font), the seal is drawn
+    on top, the file passes the profile check, and drawn back it is the original page."""
+    _root, names = _content(exported_ofd["file"], 1)
+    assert exported_ofd["result"]["vector_pages"] == 1
+    assert "TextObject" in names and "ImageObject" in names  # the seal's picture
+    with OfdFile(exported_ofd["source"]) as original, OfdFile(exported_ofd["file"]) as again:
+        theirs, ours = original.page(1), again.page(1)
+        assert [(g.char, round(g.x, 2), round(g.y, 2)) for g in ours.glyphs] == [
+            (g.char, round(g.x, 2), round(g.y, 2)) for g in theirs.glyphs
+        ]
+        assert all(g.visible for g in ours.glyphs) and all(g.font for g in ours.glyphs)
+        assert _grey_difference(render(again, ours, 100), render(original, theirs, 100)) < 0.5
+    check = json.loads(exported_ofd["run"]("check-four", str(exported_ofd["file"]), "--json").stdout)
+    assert check["ok"], check
+
+
+def test_another_reader_reads_a_copied_ofd_page_as_the_original(exported_ofd):
+    ofdkit = pytest.importorskip("ofdkit")
+    with ofdkit.open(exported_ofd["source"]) as original, ofdkit.open(exported_ofd["file"]) as again:
+        assert ["".join(r.text for r in p.runs) for p in again.pages] == [
+            "".join(r.text for r in p.runs) for p in original.pages
+        ]

@@ -7,17 +7,19 @@ Numbers, stored files and labels never change; every earlier value stays readabl
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from dangan.app.archive import Archive
-from dangan.archive.audit.ofd_export import OfdExport
+from dangan.archive.audit.ofd_export import OfdExport, VectorPage
 from dangan.archive.audit.ofd_export import export_ofd as write_ofd
 from dangan.archive.audit.searchable_pdf import PdfExport
 from dangan.archive.audit.searchable_pdf import export_pdf as write_pdf
+from dangan.archive.models import Page
 from dangan.archive.records import lifecycle
 from dangan.archive.records.views import find_record
+from dangan.scanning.ofd_out import born_digital_page
 
 
 def reclassify(
@@ -116,6 +118,14 @@ def export_pdf(archive: Archive, key: str, output: str | os.PathLike | None = No
 def export_ofd(archive: Archive, key: str, output: str | os.PathLike | None = None) -> OfdExport:
     """Record KEY (number, or a 户号 with one record) as an OFD in the archival profile [default
     file: NUMBER.ofd here]; the export is an event with the file's SHA-256."""
+    store = archive.store
+
+    def own_content(page: Page, new_id: Callable[[], int]) -> VectorPage | None:
+        """A born-digital page's own content (its master is the original file), else None."""
+        if page.master_format not in ("ofd", "pdf"):
+            return None
+        return born_digital_page(store.path(page.master_path), page.master_format, page.source_page, new_id)
+
     with archive.session() as s:
         output = output or f"{find_record(s, key).number}.ofd"
-        return write_ofd(s, key, archive.store, output, actor=archive.actor)
+        return write_ofd(s, key, store, output, actor=archive.actor, born_digital=own_content)

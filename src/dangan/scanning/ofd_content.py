@@ -42,6 +42,7 @@ class Stroke:
     width: float
     colour: tuple[int, int, int]
     fill: tuple[int, int, int] | None = None
+    even_odd: bool = False  # the fill rule (Rule="Even-Odd"); NonZero otherwise
 
 
 @dataclass(frozen=True)
@@ -194,12 +195,16 @@ class Walk:
                 continue
             if len(args) < 2:
                 continue
-            point = apply(m, args[-2], args[-1])  # curves and arcs to their end point: enough to view
+            point = apply(m, args[-2], args[-1])  # arcs to their end point: enough to view
             if op in ("S", "M") or not lines:
                 lines.append([point])
                 start = point
-            else:
-                lines[-1].append(point)
+                continue
+            if op in ("B", "Q") and len(args) == (6 if op == "B" else 4):  # curves flattened
+                p0 = lines[-1][-1]
+                controls = [apply(m, args[j], args[j + 1]) for j in range(0, len(args) - 2, 2)]
+                lines[-1].extend(_curve(p0, controls, point))
+            lines[-1].append(point)
         stroke = obj.get("Stroke", "true") != "false"
         fill = obj.get("Fill", "false") == "true"
         if not lines or not (stroke or fill):
@@ -211,8 +216,39 @@ class Walk:
         fill_colour = _colour(_either(kid(obj, "FillColor"), kid(param, "FillColor")), (0, 0, 0)) if fill else None
         scale = math.sqrt(abs(m[0] * m[3] - m[1] * m[2])) or 1.0
         self.strokes.append(
-            Stroke(tuple(tuple(line) for line in lines), width * scale if stroke else 0.0, colour, fill_colour)
+            Stroke(
+                tuple(tuple(line) for line in lines),
+                width * scale if stroke else 0.0,
+                colour,
+                fill_colour,
+                obj.get("Rule", "NonZero").lower() == "even-odd",
+            )
         )
+
+
+CURVE_STEPS = 8  # straight pieces a curve is drawn with (a glyph's curve spans a few pixels)
+
+
+def _curve(
+    p0: tuple[float, float], controls: list[tuple[float, float]], p3: tuple[float, float]
+) -> list[tuple[float, float]]:
+    """The points inside a quadratic (one control) or cubic (two) Bézier curve from P0 to P3."""
+    out = []
+    for i in range(1, CURVE_STEPS):
+        t = i / CURVE_STEPS
+        u = 1 - t
+        if len(controls) == 1:
+            (cx, cy) = controls[0]
+            out.append((u * u * p0[0] + 2 * u * t * cx + t * t * p3[0], u * u * p0[1] + 2 * u * t * cy + t * t * p3[1]))
+        else:
+            (ax, ay), (bx, by) = controls
+            out.append(
+                (
+                    u**3 * p0[0] + 3 * u * u * t * ax + 3 * u * t * t * bx + t**3 * p3[0],
+                    u**3 * p0[1] + 3 * u * u * t * ay + 3 * u * t * t * by + t**3 * p3[1],
+                )
+            )
+    return out
 
 
 def _placement(obj: ET.Element) -> Affine:

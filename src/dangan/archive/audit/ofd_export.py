@@ -1,10 +1,13 @@
-"""A record as one OFD file (GB/T 33190-2016) in the archival profile (OFD/A): each current
-page's image full page, its text invisible over it at the word boxes (Fill="false": selectable
-and searchable, not drawn), the font subset and embedded, every part inside the package, and
-the record's metadata in DocInfo's custom data and in a custom tag of its own.
+"""A record as one OFD file (GB/T 33190-2016) in the archival profile (OFD/A): a scanned
+page's image full page, its OCR text invisible over it at the word boxes (Fill="false":
+selectable and searchable, not drawn), the font subset and embedded, every part inside the
+package, and the record's metadata in DocInfo's custom data and in a custom tag of its own.
 
-Scans carry their OCR text; born-digital pages (a PDF's text layer, an OFD's own text) carry
-their exact text over their rendering. The export is an "export" event with the file's SHA-256.
+A born-digital page goes out as it is: the caller hands a BORN_DIGITAL function that gives its
+vector content as OFD (an OFD original's page copied, a PDF page converted: scanning.ofd_out);
+a PDF page's exact text then lies invisible over its drawing as a scan's does. A page it gives
+nothing for goes out as its rendering with its text. The export is an "export" event with the
+file's SHA-256.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import io
 import os
 import uuid
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -45,6 +48,26 @@ class OfdExport:
     size: int
     sha256: str
     event_seq: int
+    vector_pages: int = 0  # born-digital pages written as their own content, not as an image
+
+
+@dataclass
+class VectorPage:
+    """A born-digital page's own content as OFD, its IDs taken from the export's counter:
+    AREA the page's Area element, LAYERS its content layers, RESOURCES the resource elements
+    they use by group (Fonts, MultiMedias, DrawParams, ColorSpaces, CompositeGraphicUnits),
+    FILES the resource files by name in Doc_0/Res/; WITH_TEXT: lay the page's text invisible
+    over it (the drawing carries no text, as a PDF page's glyphs drawn as outlines)."""
+
+    area: ET.Element
+    layers: list[ET.Element]
+    resources: dict[str, list[ET.Element]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    with_text: bool = False
+
+
+# a page → its vector content, taking IDs from the callable it is given; None: export the image
+BornDigital = Callable[[Page, Callable[[], int]], "VectorPage | None"]
 
 
 def _q(name: str) -> str:
@@ -89,7 +112,15 @@ def record_metadata(record: ArchiveRecord, pages: Sequence[Page]) -> dict[str, s
     return {k: v for k, v in meta.items() if v}
 
 
-def export_ofd(session: Session, key: str, store: FileStore, out: str | os.PathLike, *, actor: str) -> OfdExport:
+def export_ofd(
+    session: Session,
+    key: str,
+    store: FileStore,
+    out: str | os.PathLike,
+    *,
+    actor: str,
+    born_digital: BornDigital | None = None,
+) -> OfdExport:
     """Write record KEY (archive number or 户号) as an OFD at OUT; log the export."""
     record = find_record(session, key)
     pages = current_pages(record)
@@ -97,7 +128,8 @@ def export_ofd(session: Session, key: str, store: FileStore, out: str | os.PathL
         raise ExportError(f"{record.number} has no pages to export")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    words = written_whole(out, lambda tmp: write_ofd(tmp, record, pages, store))
+    vector: list[int] = []
+    words = written_whole(out, lambda tmp: write_ofd(tmp, record, pages, store, born_digital, vector))
     sha, size = sha256_file(out), out.stat().st_size
     event = events.record_event(
         session,
@@ -113,15 +145,25 @@ def export_ofd(session: Session, key: str, store: FileStore, out: str | os.PathL
             "size": size,
             "pages": len(pages),
             "page_ids": [p.id for p in pages],
+            "vector_page_ids": vector,
         },
     )
-    return OfdExport(record.number, str(out), len(pages), words, size, sha, event.seq)
+    return OfdExport(record.number, str(out), len(pages), words, size, sha, event.seq, len(vector))
 
 
-def write_ofd(path: str | os.PathLike, record: ArchiveRecord, pages: Sequence[Page], store: FileStore) -> int:
-    """Write PAGES of RECORD as an OFD package at PATH; return the number of words placed."""
+def write_ofd(
+    path: str | os.PathLike,
+    record: ArchiveRecord,
+    pages: Sequence[Page],
+    store: FileStore,
+    born_digital: BornDigital | None = None,
+    vector: list[int] | None = None,
+) -> int:
+    """Write PAGES of RECORD as an OFD package at PATH; return the number of words placed.
+    The IDs of pages written as their own content are appended to VECTOR."""
     ids = iter(range(1, 1 << 30))
     font_id = next(ids)
+    groups: dict[str, list[ET.Element]] = {}  # resources of vector pages, by group
     meta = record_metadata(record, pages)
     parts: dict[str, bytes] = {}
 
@@ -145,28 +187,47 @@ def write_ofd(path: str | os.PathLike, record: ArchiveRecord, pages: Sequence[Pa
     placed = 0
     first_box = None
     for n, p in enumerate(pages):
-        if not p.derived_path:
-            raise ExportError(f"page {p.seq} has no derived image to export")
         dpi = p.dpi or 300
         k = MM_PER_INCH / dpi
         w, h = p.width * k, p.height * k
-        first_box = first_box or (w, h)
-        image_id = next(ids)
-        mm = _el(medias, "MultiMedia", ID=image_id, Type="Image", Format="JPEG")
-        _el(mm, "MediaFile", f"page_{n + 1}.jpg")
-        parts[f"Doc_0/Res/page_{n + 1}.jpg"] = store.path(p.derived_path).read_bytes()
+        own = born_digital(p, lambda: next(ids)) if born_digital is not None else None
         page = _el(None, "Page")
-        area = _el(page, "Area")
-        _el(area, "PhysicalBox", f"0 0 {_mm(w)} {_mm(h)}")
-        layer = _el(_el(page, "Content"), "Layer", ID=next(ids), Type="Body")
-        _el(
-            layer,
-            "ImageObject",
-            ID=next(ids),
-            ResourceID=image_id,
-            Boundary=f"0 0 {_mm(w)} {_mm(h)}",
-            CTM=f"{_mm(w)} 0 0 {_mm(h)} 0 0",
-        )
+        if own is not None:
+            page.append(own.area)
+            content = _el(page, "Content")
+            content.extend(own.layers)
+            for group, elements in own.resources.items():
+                groups.setdefault(group, []).extend(elements)
+            parts.update({f"Doc_0/Res/{name}": data for name, data in own.files.items()})
+            box = numbers_of(own.area)
+            first_box = first_box or (box[2], box[3])
+            if vector is not None:
+                vector.append(p.id)
+            if not own.with_text:
+                page_id = next(ids)
+                page_parts.append((page_id, f"Pages/Page_{n}/Content.xml"))
+                parts[f"Doc_0/Pages/Page_{n}/Content.xml"] = _xml(page)
+                continue
+            layer = _el(content, "Layer", ID=next(ids), Type="Body")
+        else:
+            if not p.derived_path:
+                raise ExportError(f"page {p.seq} has no derived image to export")
+            first_box = first_box or (w, h)
+            image_id = next(ids)
+            mm = _el(medias, "MultiMedia", ID=image_id, Type="Image", Format="JPEG")
+            _el(mm, "MediaFile", f"page_{n + 1}.jpg")
+            parts[f"Doc_0/Res/page_{n + 1}.jpg"] = store.path(p.derived_path).read_bytes()
+            area = _el(page, "Area")
+            _el(area, "PhysicalBox", f"0 0 {_mm(w)} {_mm(h)}")
+            layer = _el(_el(page, "Content"), "Layer", ID=next(ids), Type="Body")
+            _el(
+                layer,
+                "ImageObject",
+                ID=next(ids),
+                ResourceID=image_id,
+                Boundary=f"0 0 {_mm(w)} {_mm(h)}",
+                CTM=f"{_mm(w)} 0 0 {_mm(h)} 0 0",
+            )
         for word in p.words or []:
             chars, left, top, width, height = str(word[0]).strip(), *map(float, word[1:5])
             if not chars or width <= 0 or height <= 0:
@@ -190,11 +251,16 @@ def write_ofd(path: str | os.PathLike, record: ArchiveRecord, pages: Sequence[Pa
         page_parts.append((page_id, f"Pages/Page_{n}/Content.xml"))
         parts[f"Doc_0/Pages/Page_{n}/Content.xml"] = _xml(page)
 
-    font_name, font_bytes = _subset_font(text)
+    font_name, font_bytes = subset_font(text)
     public = _el(None, "Res", BaseLoc="Res")
-    font = _el(_el(public, "Fonts"), "Font", ID=font_id, FontName=font_name, FamilyName=font_name)
+    fonts = _el(public, "Fonts")
+    font = _el(fonts, "Font", ID=font_id, FontName=font_name, FamilyName=font_name)
     _el(font, "FontFile", "font_1.ttf")
     parts["Doc_0/Res/font_1.ttf"] = font_bytes
+    fonts.extend(groups.pop("Fonts", []))
+    medias.extend(groups.pop("MultiMedias", []))
+    for group, elements in groups.items():  # Res holds its groups in any order (CT_Res: a choice)
+        _el(media, group).extend(elements)
 
     doc = _el(None, "Document")
     common = _el(doc, "CommonData")
@@ -247,7 +313,17 @@ def _record_tag(record: ArchiveRecord, pages: Sequence[Page], meta: dict[str, st
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
 
 
-def _subset_font(text: str) -> tuple[str, bytes]:
+def numbers_of(area: ET.Element) -> list[float]:
+    """The PhysicalBox of an Area element as four numbers (A4 when it says none)."""
+    box = area.find(_q("PhysicalBox"))
+    try:
+        values = [float(v) for v in (box.text or "").split()] if box is not None else []
+    except ValueError:
+        values = []
+    return values if len(values) == 4 else [0.0, 0.0, 210.0, 297.0]
+
+
+def subset_font(text: str) -> tuple[str, bytes]:
     """A CJK TrueType font cut down to the characters of TEXT (OFD/A embeds every font)."""
     import logging
 
