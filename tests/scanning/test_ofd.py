@@ -170,3 +170,34 @@ def test_scan_search_and_quarantine_through_the_command(tmp_path):
     page = view["documents"][0]["pages"][0]
     assert page["master"]["sha256"] == sha256_file(CERTIFICATE)
     assert np.isclose(page["ocr_confidence"], 100.0)
+
+
+def test_rotated_text_is_drawn_rotated(tmp_path):
+    """A text object turned a quarter by its CTM (as a vertical line on a certificate) is drawn
+    running down the page, not across it."""
+    from dangan.scanning.ofd import OfdFile
+    from dangan.scanning.ofd_render import render
+
+    plain = REAL / "ofdrw-helloworld.ofd"
+    turned = tmp_path / "turned.ofd"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(turned, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.endswith("Content.xml"):
+                data = data.replace(b"<ofd:TextObject ", b'<ofd:TextObject CTM="0 1 -1 0 0 0" ')
+            dst.writestr(item, data)
+
+    def ink(path):
+        with OfdFile(path) as ofd:
+            page = ofd.page(1)
+            dark = np.asarray(render(ofd, page, 200).convert("L")) < 128
+        rows, cols = np.nonzero(dark.any(axis=1))[0], np.nonzero(dark.any(axis=0))[0]
+        return page, dark[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+    page, drawn = ink(turned)
+    assert page.glyphs and all(g.angle == 90 for g in page.glyphs)
+    _page, upright = ink(plain)
+    expected = np.rot90(upright, k=-1)  # the upright line turned a quarter clockwise
+    assert abs(drawn.shape[0] - expected.shape[0]) <= 3 and abs(drawn.shape[1] - expected.shape[1]) <= 3
+    h, w = min(drawn.shape[0], expected.shape[0]), min(drawn.shape[1], expected.shape[1])
+    assert (drawn[:h, :w] != expected[:h, :w]).mean() < 0.1  # upright letters stacked would differ

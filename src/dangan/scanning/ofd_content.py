@@ -30,6 +30,7 @@ class Glyph:
     font: str = ""  # part name of the embedded font file, '' when the file embeds none
     colour: tuple[int, int, int] = (0, 0, 0)
     visible: bool = True  # Fill="false": text laid invisibly over a picture of the page (OCR, OFD/A)
+    angle: float = 0.0  # degrees the glyph is turned clockwise on the page (a rotating CTM)
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -158,6 +159,7 @@ class Walk:
         font = self.ofd.fonts.get(obj.get("Font", ""), "")
         colour = _colour(_either(kid(obj, "FillColor"), kid(param, "FillColor")), (0, 0, 0))
         visible = obj.get("Fill", "true") != "false" or obj.get("Stroke", "false") == "true"
+        angle = round(math.degrees(math.atan2(m[1], m[0])), 3)  # y runs down: positive turns clockwise
         x = y = 0.0
         for code in kids(obj, "TextCode"):
             text = "".join(
@@ -172,7 +174,7 @@ class Walk:
                 step = dx[i] if i < len(dx) else _width(ch, size)
                 px, py = apply(m, cx, cy)
                 if not ch.isspace():
-                    self.glyphs.append(Glyph(ch, px, py, size * scale, step * scale, font, colour, visible))
+                    self.glyphs.append(Glyph(ch, px, py, size * scale, step * scale, font, colour, visible, angle))
                 cx += step
                 cy += dy[i] if i < len(dy) else 0.0
 

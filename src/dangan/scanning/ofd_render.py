@@ -65,10 +65,23 @@ def render(ofd: OfdFile, page: OfdPage, dpi: int) -> Image.Image:
         font = fonts[key]
         if g.font and font is not _system_font(size_px) and not _has_glyph(font, g.char):
             font = _system_font(size_px)
-        draw.text(px(g.x, g.y), g.char, font=font, fill=g.colour, anchor="ls")
+        if g.angle:
+            _turned(im, px(g.x, g.y), g.char, font, g.colour, g.angle)
+        else:
+            draw.text(px(g.x, g.y), g.char, font=font, fill=g.colour, anchor="ls")
     for seal in page.seals:
         _paste(im, ofd, seal, px, page, seal=True)
     return im
+
+
+def _turned(im: Image.Image, at: tuple[float, float], char: str, font, colour, angle: float) -> None:
+    """CHAR drawn turned ANGLE degrees clockwise about its origin AT (rotated text, a stamp's
+    vertical line): drawn upright on a square around the origin, turned, laid on."""
+    side = 4 * max(1, round(font.size))
+    mask = Image.new("L", (side, side), 0)
+    ImageDraw.Draw(mask).text((side / 2, side / 2), char, font=font, fill=255, anchor="ls")
+    mask = mask.rotate(-angle, resample=Image.BICUBIC, center=(side / 2, side / 2))
+    im.paste(colour, (round(at[0] - side / 2), round(at[1] - side / 2)), mask)
 
 
 SUPERSAMPLE = 4  # a fill is drawn 4x larger and shrunk: edges antialiased, not a pixel too bold
