@@ -113,13 +113,13 @@ def test_reports_speak_the_archives_language_unless_asked_otherwise(tmp_path):
     assert runner.invoke(main, ["--home", home, "init"]).exit_code == 0
     english_terminal = {"LANG": "C", "LC_MESSAGES": None, "LC_ALL": None, "DANGAN_LANGUAGE": None}
     default = runner.invoke(main, ["--home", home, "report", "numbering"], env=english_terminal)
-    assert default.exit_code == 0 and "无问题" in default.stdout  # the archive's language: Chinese
+    assert default.exit_code == 0 and "未发现问题" in default.stdout  # the archive's language: Chinese
     asked = runner.invoke(main, ["--home", home, "report", "numbering", "--lang", "en"], env=english_terminal)
-    assert "no problems" in asked.stdout and "无问题" not in asked.stdout
+    assert "No problems found" in asked.stdout and "未发现问题" not in asked.stdout
     configured = runner.invoke(
         main, ["--home", home, "report", "numbering"], env={**english_terminal, "DANGAN_LANGUAGE": "en"}
     )
-    assert "no problems" in configured.stdout
+    assert "No problems found" in configured.stdout
 
 
 def test_index_check_reports_in_chinese(tmp_path):
