@@ -201,7 +201,7 @@ def scan(
             continue
         if isinstance(page, RejectedFile):  # one bad page: the file waits for a rescan, the batch goes on
             folder.failed = str(page)
-            let_go = partial(quarantine, staged_sha256=folder.sha256)
+            let_go = partial(quarantine, staged_sha256=folder.sha256, reason_kept=page.kept)
             db_call(partial(let_go, folder.path, folder.failed, db, store, options.actor, batch_id))
             done(FolderResult(str(folder.path), "quarantined", reason=folder.failed))
             continue
@@ -271,7 +271,8 @@ def _admit(
         info = inspect(path)
     except RejectedFile as e:
         reason = str(e)
-        patience.call(partial(quarantine, path, reason, db, store, options.actor, batch_id), uses=DATABASE)
+        refuse = partial(quarantine, path, reason, db, store, options.actor, batch_id, reason_kept=e.kept)
+        patience.call(refuse, uses=DATABASE)
         done(FolderResult(str(path), "quarantined", reason=reason))
         return None
     stored = store.put_file("sources", path, SUFFIX[info.media_type], sha=sha)
@@ -299,12 +300,13 @@ def quarantine(
     batch_id: int | None,
     *,
     staged_sha256: str = "",
+    reason_kept: dict | None = None,
 ) -> None:
     """Quarantine the file at PATH; its pages staged so far (STAGED_SHA256) are let go."""
     with db.session() as s:
         if staged_sha256:
             clear_staged(s, staged_sha256)
-        quarantine_file(s, store, path, reason, actor=actor, batch_id=batch_id)
+        quarantine_file(s, store, path, reason, actor=actor, batch_id=batch_id, reason_kept=reason_kept)
 
 
 def _pages_of(

@@ -74,7 +74,10 @@ class SearchResults(Model):
 class Flag(Model):
     code: str | None
     severity: str | None
-    message: str
+    message: str = Field(description="in the reader's language, rendered from code + params when shown")
+    params: dict[str, Any] | None = Field(
+        None, description="the numbers and values of the message (personal values masked); None on older flags"
+    )
 
 
 class PageSummary(Model):
