@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dangan.archive.business.predicates import PREDICATES, CaseFacts, identifier_failure
 from dangan.archive.business.workdays import add_months
+from dangan.i18n import N_, _
 
 if TYPE_CHECKING:
     from dangan.archive.business.scheme import (
@@ -61,11 +62,23 @@ class MissingDocument:
         return self.requirement.stage
 
     def __str__(self) -> str:
-        what = " or ".join(f"{c} {n}" for c, n in zip(self.doc_types, self.names))
-        role = f" ({self.role})" if self.role else ""
+        """One line for a person in the current language: missing SQ 用电申请书 [mandatory]."""
+        what = _(" or ").join(_("{code} {name}").format(code=c, name=n) for c, n in zip(self.doc_types, self.names))
+        role = _(" ({role})").format(role=self.role) if self.role else ""
         many = f" ×{self.count}" if self.count > 1 else ""
-        stage = f", stage {self.stage}" if self.stage else ""
-        return f"missing {what}{role}{many} [{self.why}{stage}]"
+        rule = self.requirement
+        why = (
+            _("conditional: {when}").format(when=rule.when)
+            if rule.rule == "conditional"
+            else _(RULES.get(rule.rule, rule.rule))
+        )
+        stage = _(", stage {stage}").format(stage=self.stage) if self.stage else ""
+        return _("missing {what}{role}{many} [{why}{stage}]").format(
+            what=what, role=role, many=many, why=why, stage=stage
+        )
+
+
+RULES = {"mandatory": N_("mandatory"), "optional": N_("optional")}  # how a document is required, in words
 
 
 @dataclass(frozen=True)
@@ -78,11 +91,14 @@ class FieldIssue:
 
     def __str__(self) -> str:
         shown = (
-            "(missing)"
+            _("(missing)")
             if self.value is None
             else (self.value.isoformat() if hasattr(self.value, "isoformat") else repr(self.value))
         )
-        return f"{self.severity}: {self.field} = {shown}: {self.reason}"
+        severity = _("error") if self.severity == "error" else _("warning")
+        return _("{severity}: {field} = {shown}: {reason}").format(
+            severity=severity, field=self.field, shown=shown, reason=self.reason
+        )
 
 
 @dataclass(frozen=True)
@@ -91,7 +107,7 @@ class UnmetPrecondition:
     reason: str
 
     def __str__(self) -> str:
-        return f"precondition {self.name} not met: {self.reason}"
+        return _("precondition {name} not met: {reason}").format(name=self.name, reason=self.reason)
 
 
 @dataclass(frozen=True)
