@@ -490,13 +490,18 @@ def qa_queue(archive: Archive, status: str = "flagged", *, viewer: User | None =
 
 
 def quarantined(archive: Archive, *, viewer: User | None = None) -> list[dict[str, Any]]:
-    """Files the pipeline refused, with the reason (and, for the CLI, where the bytes are kept)."""
+    """Files the pipeline refused, with the reason in the reader's language, its code and params
+    (None for files refused before reasons were kept so), and, for the CLI, where the bytes are kept."""
     with archive.session() as s:
         rows = quarantine_list(s)
     if viewer is not None:
         for r in rows:
             r.pop("kept_as", None)
             r["reason"] = without_paths(r["reason"])
+            if r.get("reason_params"):
+                r["reason_params"] = {
+                    k: without_paths(v) if isinstance(v, str) else v for k, v in r["reason_params"].items()
+                }
     return rows
 
 

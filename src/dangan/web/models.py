@@ -223,7 +223,9 @@ class Job(Model):
 
 class QuarantineItem(Model):
     file: str
-    reason: str
+    reason: str = Field(description="in the reader's language")
+    reason_code: str | None = Field(None, description="stable code, e.g. pdf_damaged; None on files refused before")
+    reason_params: dict[str, Any] | None = Field(None, description="the values in the reason")
     sha256: str
 
 

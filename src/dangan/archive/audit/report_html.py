@@ -37,9 +37,10 @@ def render_html(reports: Iterable[Report], *, title: str | None = None) -> str:
     reports = list(reports)
     body = "\n".join(_report(r) for r in reports)
     lang = current_language().replace("_", "-")
+    title = escape(title or _("dangan audit reports"))
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-        f"<title>{escape(title or _('dangan audit reports'))}</title><style>{CSS}</style></head><body>\n{body}\n"
+        f"<title>{title}</title><style>{CSS}</style></head><body>\n{body}\n"
         "</body></html>\n"
     )
 
@@ -70,16 +71,15 @@ def _report(r: Report) -> str:
     for s in r.sections:
         parts.append(f"<h2>{escape(s.title)} ({len(s.rows)})</h2>")
         if not s.rows:
-            parts.append(f'<p class="note">{escape(_("none"))}</p>')
+            none = escape(_("none"))
+            parts.append(f'<p class="note">{none}</p>')
             continue
         head = "".join(f"<th>{escape(h)}</th>" for h in s.headings)
         body = "".join("<tr>" + "".join(_td(c, row.get(c), row) for c in s.columns) + "</tr>" for row in s.rows)
         parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     parts += [f'<p class="note">{escape(n)}</p>' for n in r.notes]
-    parts.append(
-        f'<div class="sign"><span>{escape(_("checked by (signature)"))}</span>'
-        f"<span>{escape(_('date'))}</span></div></section>"
-    )
+    signed, day = escape(_("checked by (signature)")), escape(_("date"))
+    parts.append(f'<div class="sign"><span>{signed}</span><span>{day}</span></div></section>')
     return "\n".join(parts)
 
 
