@@ -395,4 +395,9 @@ def test_main_pages_in_both_languages(page_for, web_archive, locale):
 
     page.goto("/reports/all.html")
     assert page.locator("section.report").count() == reports
+    assert page.get_attribute("html", "lang") == ("zh-CN" if zh else "en")
+    assert page.inner_text("section.report h1 >> nth=0") == (
+        "业务档案完整性" if zh else "Completeness of business cases"
+    )
+    assert ("检查人（签字）" if zh else "checked by (signature)") in page.inner_text("div.sign >> nth=0")
     doc_shot("6-audit-report-printable")

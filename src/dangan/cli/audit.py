@@ -76,7 +76,8 @@ def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_ou
                     table.add_row(escape(heading), _cell(c, s.rows[0].get(c), s.rows[0]))
                 console.print(table)
                 continue
-            table = Table(title=f"{escape(s.title)} ({len(s.rows)})", title_justify="left")
+            titled = _("{title} ({n})").format(title=s.title, n=len(s.rows))
+            table = Table(title=escape(titled), title_justify="left")
             for c, heading in zip(s.columns, s.headings):
                 wrap = c not in NUMBER_COLUMNS
                 table.add_column(escape(heading), overflow="fold" if wrap else "ellipsis", no_wrap=not wrap)

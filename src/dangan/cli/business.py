@@ -89,7 +89,7 @@ def run_import(
 
 
 def print_import(report, show: int, report_path) -> None:
-    what = _("customers") if report.kind == "customers" else _("business cases")
+    what = _("Customers") if report.kind == "customers" else _("Business cases")
     console.print(
         Text(
             _(
@@ -302,7 +302,11 @@ def case_show(ctx, work_order, today, as_json) -> None:
             )
             stage = _("{why}, stage {stage}: {when}").format(why=o.why, stage=o.stage, when=when)
             console.print(Text(f"  ✗ {o.label}  [{stage}]", style=style))
-        console.print(_("complete") if docs.complete else count(len(docs.owed), "document") + " " + _("owed"))
+        console.print(
+            _("complete")
+            if docs.complete
+            else _("{documents} owed").format(documents=count(len(docs.owed), "document"))
+        )
 
     output(docs.as_dict(), as_json, show)
 

@@ -264,8 +264,9 @@ def _admit(
     sha = sha256_file(path)
     numbers = patience.call(lambda: _numbers_of(db, sha), uses=DATABASE)
     if numbers:
+        already = _("already in the archive as {numbers}").format(numbers=", ".join(numbers))
         for number in numbers:
-            done(FolderResult(str(path), "skipped", number, reason=f"already in the archive as {', '.join(numbers)}"))
+            done(FolderResult(str(path), "skipped", number, reason=already))
         return None
     try:
         info = inspect(path)
@@ -357,7 +358,9 @@ def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: in
             if s.scalar(select(SourceFile.batch_id).filter_by(sha256=folder.sha256)) == batch_id:
                 return _ours(s, folder)  # we committed it, then lost the connection before hearing so
             return [  # a twin station was quicker
-                FolderResult(str(folder.path), "skipped", n, reason=f"already in the archive as {n}")
+                FolderResult(
+                    str(folder.path), "skipped", n, reason=_("already in the archive as {numbers}").format(numbers=n)
+                )
                 for n in records_of_source(s, folder.sha256)
             ]
         summaries = staged_summaries(s, folder.sha256)

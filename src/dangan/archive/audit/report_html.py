@@ -69,7 +69,8 @@ def _report(r: Report) -> str:
         if svg and series:
             parts.append(f"<h2>{escape(chart_title(name))}</h2>{svg(series)}")
     for s in r.sections:
-        parts.append(f"<h2>{escape(s.title)} ({len(s.rows)})</h2>")
+        titled = _("{title} ({n})").format(title=s.title, n=len(s.rows))
+        parts.append(f"<h2>{escape(titled)}</h2>")
         if not s.rows:
             none = escape(_("none"))
             parts.append(f'<p class="note">{none}</p>')

@@ -66,19 +66,11 @@ class MissingDocument:
         what = _(" or ").join(_("{code} {name}").format(code=c, name=n) for c, n in zip(self.doc_types, self.names))
         role = _(" ({role})").format(role=self.role) if self.role else ""
         many = f" ×{self.count}" if self.count > 1 else ""
-        rule = self.requirement
-        why = (
-            _("conditional: {when}").format(when=rule.when)
-            if rule.rule == "conditional"
-            else _(RULES.get(rule.rule, rule.rule))
-        )
+        why = self.requirement.why()
         stage = _(", stage {stage}").format(stage=self.stage) if self.stage else ""
         return _("missing {what}{role}{many} [{why}{stage}]").format(
             what=what, role=role, many=many, why=why, stage=stage
         )
-
-
-RULES = {"mandatory": N_("mandatory"), "optional": N_("optional")}  # how a document is required, in words
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,7 @@ def completeness_report(
     report.findings = {"incomplete_cases": findings}
     report.problems = len(findings)
     report.charts["completeness_by_business_type"] = [
-        (f"{s['business_type']} {names.get(s['business_type'], '')}".strip(), s["complete"], s["incomplete"])
+        (f"{names.get(s['business_type'], '')} {s['business_type']}".strip(), s["complete"], s["incomplete"])
         for s in report.section("by business type").rows
     ]
     return report
