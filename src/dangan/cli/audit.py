@@ -70,7 +70,7 @@ def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_ou
             if not s.rows:
                 console.print(Text(_("{label}: {value}").format(label=s.title, value=_("none")), style="green"))
                 continue
-            if len(s.rows) == 1 and len(s.columns) > 4:  # one row of many columns (a summary): one line each
+            if len(s.rows) == 1 and len(s.columns) > 6:  # one row of many columns (a summary): one line each
                 table = Table(title=escape(s.title), title_justify="left", show_header=False)
                 for heading, c in zip(s.headings, s.columns):
                     table.add_row(escape(heading), _cell(c, s.rows[0].get(c), s.rows[0]))
