@@ -234,7 +234,7 @@ def test_the_auditor_opens_the_reports_and_downloads_one_as_csv(page_for):
     target = ARTIFACTS / "completeness-report.csv"
     info.value.save_as(target)
     lines = target.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0] == "# Completeness of business cases (业务档案完整性)"
+    assert lines[0] == "# Completeness of business cases"
     assert (
         "work_order,business_type,department,month,customer,records,ok,missing,invalid_fields,unmet_preconditions,other"
     ) in lines

@@ -5,6 +5,10 @@ is not an image). Anything we cannot take raises RejectedFile with a reason an o
 can act on; the batch quarantines the file and goes on.
 
 Pages are produced one at a time: a 500-page PDF is never loaded whole.
+
+The module is long (past 550 lines) because each format it takes (PDF, TIFF/PNG/JPEG, OFD) has
+checks of its own, and each refusal keeps its reason as code + text + params for readers of any
+language; the formats share the limits, the sniffing and the refusal, so they stay together.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ class MissingDocument:
     doc_types: tuple[str, ...]
     names: tuple[str, ...]
     count: int  # how many more are needed
+    role_name: str = ""  # the role as the scheme names it: 户主/产权人 for owner
 
     @property
     def code(self) -> str:
@@ -64,7 +65,7 @@ class MissingDocument:
     def __str__(self) -> str:
         """One line for a person in the current language: missing SQ 用电申请书 [mandatory]."""
         what = _(" or ").join(_("{code} {name}").format(code=c, name=n) for c, n in zip(self.doc_types, self.names))
-        role = _(" ({role})").format(role=self.role) if self.role else ""
+        role = _(" ({role})").format(role=self.role_name or self.role) if self.role else ""
         many = f" ×{self.count}" if self.count > 1 else ""
         why = self.requirement.why()
         stage = _(", stage {stage}").format(stage=self.stage) if self.stage else ""
@@ -263,7 +264,11 @@ def _match_documents(scheme, requirements, present: list[Present]):
             shortfall[id(req)] = shortfall.get(id(req), 0) + 1
     missing = [
         MissingDocument(
-            req, req.doc_types, tuple(scheme.document_types[c].name for c in req.doc_types), shortfall[id(req)]
+            req,
+            req.doc_types,
+            tuple(scheme.document_types[c].name for c in req.doc_types),
+            shortfall[id(req)],
+            scheme.roles.get(req.role or "", ""),
         )
         for req in requirements
         if id(req) in shortfall
