@@ -8,7 +8,8 @@
 
 Where messages come from:
   - Python (src/dangan/**.py): _("…"), ngettext("…", "…", n), and N_("…") for a message
-    kept in a table and translated where it is shown;
+    kept in a table and translated where it is shown; kept("…", …) and kept_plural("…", "…", n,
+    …) for a message stored as text + params and rendered when shown (dangan.i18n.kept);
   - Jinja2 templates (web/templates/*.html): {% trans %}…{% endtrans %} and {{ _("…") }},
     whitespace trimmed as the web app's environment does;
   - click help (cli/*.py): every `help=` of an option or command and every command's
@@ -40,7 +41,7 @@ PACKAGE = ROOT / "src" / "dangan"
 LOCALE = PACKAGE / "locale"
 DOMAIN = "dangan"
 LANGUAGES = ("zh_CN",)  # English is the source language: no catalogue
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "kept": None, "kept_plural": (1, 2)}
 CLICK_CALLS = {"option", "argument", "command", "group", "password_option", "confirmation_option"}
 
 

@@ -10,7 +10,9 @@ from click.testing import CliRunner
 
 from dangan.cli import main
 from dangan.i18n import count, environment_language, format_date, negotiate, use_language
+from tests.archive.audit import build_faulty
 from tests.conftest import render_page
+from tests.wording import english_words, in_context, visible_text
 
 
 def test_dates_read_as_people_write_them_in_prose_and_sort_in_tables():
@@ -97,6 +99,13 @@ def test_scan_reports_progress_and_results_in_chinese_under_a_chinese_locale_and
     assert "0 accessioned, 1 skipped, 1 quarantined" in en.stdout
     assert "已归档" not in en.stdout
 
+    # the quarantine reason was written under Chinese and reads in each reader's language, its code in JSON
+    reasons = runner.invoke(main, ["--home", home, "--lang", "en", "quarantine", "--json"]).stdout
+    refused = json.loads(reasons)[0]  # quarantined by each of the two runs
+    assert refused["reason_code"] == "pdf_damaged" and refused["reason"].startswith("PDF is damaged or truncated")
+    zh_list = json.loads(runner.invoke(main, ["--home", home, "--lang", "zh_CN", "quarantine", "--json"]).stdout)
+    assert zh_list[0]["reason"].startswith("PDF 已损坏或不完整") and zh_list[0]["reason_code"] == "pdf_damaged"
+
     # JSON keeps its English keys and codes whatever the language, with names beside codes
     as_json = runner.invoke(main, ["--home", home, "--lang", "zh_CN", "scan", "--json", str(scans)])
     folders = json.loads(as_json.stdout)["folders"]
@@ -113,13 +122,13 @@ def test_reports_speak_the_archives_language_unless_asked_otherwise(tmp_path):
     assert runner.invoke(main, ["--home", home, "init"]).exit_code == 0
     english_terminal = {"LANG": "C", "LC_MESSAGES": None, "LC_ALL": None, "DANGAN_LANGUAGE": None}
     default = runner.invoke(main, ["--home", home, "report", "numbering"], env=english_terminal)
-    assert default.exit_code == 0 and "无问题" in default.stdout  # the archive's language: Chinese
+    assert default.exit_code == 0 and "未发现问题" in default.stdout  # the archive's language: Chinese
     asked = runner.invoke(main, ["--home", home, "report", "numbering", "--lang", "en"], env=english_terminal)
-    assert "no problems" in asked.stdout and "无问题" not in asked.stdout
+    assert "No problems found" in asked.stdout and "未发现问题" not in asked.stdout
     configured = runner.invoke(
         main, ["--home", home, "report", "numbering"], env={**english_terminal, "DANGAN_LANGUAGE": "en"}
     )
-    assert "no problems" in configured.stdout
+    assert "No problems found" in configured.stdout
 
 
 def test_index_check_reports_in_chinese(tmp_path):
@@ -129,3 +138,41 @@ def test_index_check_reports_in_chinese(tmp_path):
     check = runner.invoke(main, ["--home", home, "--lang", "zh_CN", "index", "check"])
     assert check.exit_code == 0, check.output
     assert "数据库中共 0 页；索引缺 0，过时 0，多余 0" in check.stdout
+
+
+def test_the_auditors_reports_are_chinese_through_and_through_and_english_on_request(db, store, home, tmp_path):
+    """The printable report an auditor signs, and the same report in the terminal: no English
+    heading, section, note, status or signature line under Chinese; all English with --lang en.
+    The CSV keeps its English column keys (scripts read them)."""
+    with use_language("en"), db.session() as s:
+        build_faulty(s, store)
+    runner = CliRunner()
+    english_terminal = {"LANG": "C", "LC_MESSAGES": None, "LC_ALL": None, "DANGAN_LANGUAGE": None}
+
+    def run(*args, code=4):
+        r = runner.invoke(main, ["--home", str(home.root), "--db", home.db_url, *map(str, args)], env=english_terminal)
+        assert r.exit_code == code, r.output
+        return r.stdout
+
+    html = tmp_path / "all.html"
+    run("report", "all", "--as-of", "2024-06-03", "--html", html)
+    page = html.read_text(encoding="utf-8")
+    text = visible_text(page).replace("operator", "").replace("label misprinted", "")  # data: a name, a reason
+    assert '<html lang="zh-CN">' in page and "业务档案完整性" in page and "检查人（签字）" in page
+    assert "缺少的文件" in page and "按业务类型" in page and "各业务类型的档案完整性" in page
+    assert not english_words(text), in_context(english_words(text), text)
+
+    terminal = run("report", "completeness", "--csv", tmp_path / "c.csv").replace("operator", "")
+    assert "业务档案完整性" in terminal and "发现 3 个问题" in terminal and "按业务类型" in terminal
+    assert not english_words(terminal), in_context(english_words(terminal), terminal)
+    csv_lines = (tmp_path / "c.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert csv_lines[0] == "# 业务档案完整性"
+    assert any(line.startswith("work_order,business_type,") for line in csv_lines)
+
+    run("report", "all", "--lang", "en", "--html", html)
+    page = html.read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and "Completeness of business cases" in page and "checked by" in page
+    for chinese in ("业务档案完整性", "检查人", "缺少的文件", "按业务类型", "未发现问题", "生成时间"):
+        assert chinese not in page
+    terminal = run("report", "completeness", "--lang", "en")
+    assert "by business type" in terminal and "3 problems found" in terminal and "业务档案完整性" not in terminal

@@ -29,6 +29,9 @@ class DanganError(Exception):
 
     exit_status: int = ExitStatus.ERROR
     http_status: int = 400
+    # the message as English text + params (dangan.i18n.kept) where it is stored and shown again later
+    # (a quarantine reason); None when str(e) is all there is
+    kept: dict | None = None
 
 
 class NotFound(DanganError, LookupError):

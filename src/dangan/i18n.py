@@ -156,3 +156,48 @@ def count(n: int, unit: str) -> str:
         "case": lambda: ngettext("{n} business case", "{n} business cases", n),
     }
     return forms[unit]().format(n=n)
+
+
+# --- messages kept as code + parameters ------------------------------------------------------------
+# A message the archive stores (a page's QA flag, a quarantine reason) is kept as its English
+# source text (the msgid, marked with N_) and its parameters, as JSON: {"text": …, "params": {…}}.
+# It is rendered when shown, in the reader's language, not frozen in the language of the station
+# that wrote it. A parameter may itself be such a message (a clause translated on its own).
+
+
+def kept(text: str, /, **params: object) -> dict[str, object]:
+    """TEXT (an English message, marked N_ where written) with its PARAMS, for storing as JSON."""
+    return {"text": text, "params": params}
+
+
+def kept_plural(singular: str, plural: str, n: int, /, **params: object) -> dict[str, object]:
+    """A message with a singular and a plural form (as ``ngettext``), chosen by N when shown."""
+    return {"text": singular, "plural": plural, "n": n, "params": params}
+
+
+def render(entry: Mapping[str, object] | str | None, fallback: str = "") -> str:
+    """A kept message (see ``kept``) in the current language. A stored text whose template no
+    longer formats (reworded since) shows FALLBACK, the words as they were first written; a
+    template the catalogue does not know shows FALLBACK too, unless the reader reads English."""
+    if entry is None:
+        return fallback
+    if isinstance(entry, str):
+        return entry
+    text = entry.get("text")
+    if not isinstance(text, str) or not text:
+        return fallback
+    params = entry.get("params") or {}
+    if not isinstance(params, Mapping):
+        return fallback
+    plural, n = entry.get("plural"), entry.get("n")
+    if isinstance(plural, str) and isinstance(n, int):
+        translated, english = ngettext(text, plural, n), (text if n == 1 else plural)
+    else:
+        translated, english = _(text), text
+    if translated == english and current_language() != "en" and fallback:
+        return fallback  # not in the catalogue (a template reworded since it was stored)
+    values = {k: render(v) if isinstance(v, Mapping) and "text" in v else v for k, v in params.items()}
+    try:
+        return translated.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return fallback or text

@@ -42,7 +42,7 @@ def test_reports_name_the_scheme_by_version_and_content(dangan):
     checked = json.loads(run("scheme", "check", "--json").stdout)
     assert (checked["file"], checked["sha256"]) == (site["scheme_file"], site["scheme_sha256"])
     out = run("report", "numbering")
-    assert f"scheme version 1 (sha256 {site['scheme_sha256'][:12]})" in out.stdout
+    assert f"scheme version: 1 (sha256 {site['scheme_sha256'][:12]})" in out.stdout
 
 
 def line_of(text: str) -> int:

@@ -31,7 +31,7 @@ def test_refused_with_the_exact_gaps_then_accepted_once_they_are_filled(db, sche
         assert h.status == "refused"
         assert h.items[0].problems == [
             "missing CB 拆表工作单 [mandatory, stage 拆表]",
-            "error: meter_removal_date = (missing): missing required field",
+            "error: 拆表日期 (meter_removal_date) = (missing): missing required field",
         ]
         with pytest.raises(HandoverRefused) as refused:
             require_accepted(h)
@@ -74,7 +74,10 @@ def test_an_invalid_billing_field_refuses_the_handover(db, scheme):
         h = offer_handover(s, [number], from_dept="营业厅", actor="a", scheme=scheme)
         assert h.status == "refused"
         assert h.items[0].problems == [
-            "error: meter_removal_date = '2024-13-45': wrong type: expected a date (YYYY-MM-DD), got '2024-13-45'"
+            (
+                "error: 拆表日期 (meter_removal_date) = '2024-13-45': "
+                "wrong type: expected a date (YYYY-MM-DD), got '2024-13-45'"
+            )
         ]
 
 

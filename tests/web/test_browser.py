@@ -234,7 +234,7 @@ def test_the_auditor_opens_the_reports_and_downloads_one_as_csv(page_for):
     target = ARTIFACTS / "completeness-report.csv"
     info.value.save_as(target)
     lines = target.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0] == "# Completeness of business cases (业务档案完整性)"
+    assert lines[0] == "# Completeness of business cases"
     assert (
         "work_order,business_type,department,month,customer,records,ok,missing,invalid_fields,unmet_preconditions,other"
     ) in lines
@@ -395,4 +395,9 @@ def test_main_pages_in_both_languages(page_for, web_archive, locale):
 
     page.goto("/reports/all.html")
     assert page.locator("section.report").count() == reports
+    assert page.get_attribute("html", "lang") == ("zh-CN" if zh else "en")
+    assert page.inner_text("section.report h1 >> nth=0") == (
+        "业务档案完整性" if zh else "Completeness of business cases"
+    )
+    assert ("检查人（签字）" if zh else "checked by (signature)") in page.inner_text("div.sign >> nth=0")
     doc_shot("6-audit-report-printable")

@@ -170,17 +170,23 @@ class NotQueued(Conflict):
 def _queued(page: Page) -> Page:
     if page.superseded_by_id is not None:
         raise NotQueued(
-            f"page {page.id} was already replaced by a rescan (page {page.superseded_by_id}); reload the queue"
+            _("page {id} was already replaced by a rescan (page {superseded_by_id}); reload the queue").format(
+                id=page.id, superseded_by_id=page.superseded_by_id
+            )
         )
     if page.qa_status != "flagged":
-        raise NotQueued(f"page {page.id} is not waiting in the QA queue (it is {page.qa_status}); reload the queue")
+        raise NotQueued(
+            _("page {id} is not waiting in the QA queue (it is {qa_status}); reload the queue").format(
+                id=page.id, qa_status=page.qa_status
+            )
+        )
     return page
 
 
 def qa_accept(archive: Archive, page_ref: str | int, note: str, *, only_queued: bool = False) -> dict[str, Any]:
     """Accept a flagged page as it is, with the reason; the index follows."""
     if not (note or "").strip():
-        raise QaError("say why the page is acceptable as it is (a note is required)")
+        raise QaError(_("say why the page is acceptable as it is (a note is required)"))
     with archive.session() as s:
         page = find_page(s, str(page_ref))
         if only_queued:

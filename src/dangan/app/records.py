@@ -37,7 +37,7 @@ from dangan.archive.records.views import record_view as base_view
 from dangan.archive.store import StoreError
 from dangan.archive.users import User
 from dangan.errors import DanganError, NotFound, without_paths
-from dangan.i18n import _
+from dangan.i18n import _, render
 from dangan.indexing.backend import SORTS
 from dangan.indexing.highlight import WordBox, locate
 from dangan.indexing.pages import result_pages, with_boxes
@@ -183,15 +183,33 @@ def _for_viewer(view: dict[str, Any], personal: PersonalData | None) -> None:
 
 
 def visible_flags(personal: PersonalData | None, flags: list[dict], known: list[str] | None = None) -> list[dict]:
-    """A page's QA flags as a viewer sees them: personal values in the messages masked."""
-    return [
-        {
-            "code": f.get("code"),
-            "severity": f.get("severity"),
-            "message": personal.mask_text(f.get("message") or "", known or ()) if personal else f.get("message") or "",
-        }
-        for f in flags
-    ]
+    """A page's QA flags as a viewer sees them: the message in the viewer's language (a flag kept
+    as text + params is rendered now; an older one, kept as words only, shows its words), its
+    params beside it, personal values masked in both."""
+
+    def mask(value: Any) -> Any:
+        if personal is None:
+            return value
+        if isinstance(value, str):
+            return personal.mask_text(value, known or ())
+        if isinstance(value, Mapping):
+            return {k: mask(v) for k, v in value.items()}
+        return value
+
+    out = []
+    for f in flags:
+        written = f.get("message") or ""
+        params = f.get("params") if isinstance(f.get("params"), Mapping) else None
+        message = render(f, fallback=written) if f.get("text") else written
+        out.append(
+            {
+                "code": f.get("code"),
+                "severity": f.get("severity"),
+                "message": mask(message),
+                "params": mask(dict(params)) if params is not None else None,
+            }
+        )
+    return out
 
 
 def page_flags(archive: Archive, page_id: int, *, viewer: User | None = None) -> list[dict]:
@@ -472,13 +490,18 @@ def qa_queue(archive: Archive, status: str = "flagged", *, viewer: User | None =
 
 
 def quarantined(archive: Archive, *, viewer: User | None = None) -> list[dict[str, Any]]:
-    """Files the pipeline refused, with the reason (and, for the CLI, where the bytes are kept)."""
+    """Files the pipeline refused, with the reason in the reader's language, its code and params
+    (None for files refused before reasons were kept so), and, for the CLI, where the bytes are kept."""
     with archive.session() as s:
         rows = quarantine_list(s)
     if viewer is not None:
         for r in rows:
             r.pop("kept_as", None)
             r["reason"] = without_paths(r["reason"])
+            if r.get("reason_params"):
+                r["reason_params"] = {
+                    k: without_paths(v) if isinstance(v, str) else v for k, v in r["reason_params"].items()
+                }
     return rows
 
 

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from dangan.app.archive import Archive
 from dangan.archive import events, spreadsheet
 from dangan.archive.audit import reports as rp
-from dangan.archive.audit.report_html import CHARTS, render_html
+from dangan.archive.audit.report_html import CHARTS, chart_title, render_html
 from dangan.archive.audit.reports import Report, cell_text
+from dangan.archive.audit.reports.base import about_lines, display_cell, status_line
 from dangan.errors import NotFound
+from dangan.i18n import _
 
 
 def _completeness(
@@ -105,7 +107,7 @@ def make_report(archive: Archive, kind: str, *, as_of: date | None = None, **fil
     (digitisation); AS_OF is the day the report judges at."""
     maker = REPORTS.get(kind)
     if maker is None:
-        raise NotFound(f"no report {kind!r}; reports: {', '.join(REPORT_KINDS)}")
+        raise NotFound(_("no report {kind!r}; reports: {kinds}").format(kind=kind, kinds=", ".join(REPORT_KINDS)))
     with archive.session() as s:
         return maker(s, archive, {"db_url": archive.home.db_url, "actor": archive.actor}, as_of=as_of, **filters)
 
@@ -130,16 +132,15 @@ def exported(archive: Archive, kinds: list[str] | tuple[str, ...], fmt: str, *, 
 
 
 def as_html(reports: list[Report], title: str | None = None) -> str:
-    """The reports as one self-contained page (inline CSS and SVG charts, no script) for A4."""
-    return render_html(reports, title=title) if title else render_html(reports)
+    """The reports as one self-contained page (inline CSS and SVG charts, no script) for A4, in
+    the current language."""
+    return render_html(reports, title=title)
 
 
 def charts(report: Report) -> list[tuple[str, str]]:
-    """(name, inline SVG) of each chart the report has data for."""
+    """(title, inline SVG) of each chart the report has data for, the title in the current language."""
     return [
-        (name.replace("_", " "), CHARTS[name](series))
-        for name, series in report.charts.items()
-        if name in CHARTS and series
+        (chart_title(name), CHARTS[name](series)) for name, series in report.charts.items() if name in CHARTS and series
     ]
 
 
@@ -152,11 +153,14 @@ __all__ = [
     "REPORT_KINDS",
     "CsvDictWriter",
     "Report",
+    "about_lines",
     "as_html",
     "cell_text",
     "charts",
     "csv_writer",
+    "display_cell",
     "exported",
     "make_all",
     "make_report",
+    "status_line",
 ]

@@ -22,6 +22,7 @@ from stdnum.cn import uscc as _uscc
 from stdnum.exceptions import ValidationError as _StdnumError
 
 from dangan.errors import DanganError
+from dangan.i18n import N_, _
 
 __all__ = [
     "InvalidIdentifier",
@@ -41,15 +42,26 @@ _EARLIEST_BUSINESS_YEAR = 1980  # work orders before computerised billing do not
 _EARLIEST_BIRTH_YEAR = 1900
 
 
+# the identifiers by name, for messages (the kind itself stays English: code reads it)
+KINDS = {
+    "account number": N_("account number"),
+    "work-order number": N_("work-order number"),
+    "ID number": N_("ID number"),
+    "credit code": N_("credit code"),
+}
+
+
 class InvalidIdentifier(DanganError, ValueError):
     """An identifier failed validation. ``kind`` names the identifier, ``reason`` says why in
-    plain English (shown to operators), ``value`` is what was given."""
+    the current language (shown to operators), ``value`` is what was given."""
 
-    def __init__(self, kind: str, value: str, reason: str) -> None:
+    def __init__(self, kind: str, value: str, reason: str, *, check_character: bool = False) -> None:
         self.kind = kind
         self.value = value
-        self.reason = reason
-        super().__init__(f"{kind} {value!r}: {reason}")
+        self.reason = reason  # in the current language
+        self.check_character = check_character  # only the check character is wrong: one misread character
+        named = _(KINDS[kind]) if kind in KINDS else kind
+        super().__init__(f"{named} {value!r}: {reason}")
 
 
 # --- normalisation --------------------------------------------------------------------------
@@ -75,7 +87,7 @@ def _mod11_2_sum(digits: str) -> int:
 def iso7064_mod11_2(digits: str) -> str:
     """Check character (``0``-``9`` or ``X``) for a string of decimal digits."""
     if not digits or not digits.isascii() or not digits.isdigit():
-        raise InvalidIdentifier("MOD 11-2 payload", digits, "must be a non-empty string of digits 0-9")
+        raise InvalidIdentifier("MOD 11-2 payload", digits, _("must be a non-empty string of digits 0-9"))
     return _MOD11_2_CHECK_CHARS[(12 - _mod11_2_sum(digits)) % 11]
 
 
@@ -121,11 +133,11 @@ def validate_account_number(s: str) -> str:
     """户号: exactly 10 digits. Returns the digits."""
     value = _compact(s)
     if not value:
-        raise InvalidIdentifier("account number", s, "is empty")
+        raise InvalidIdentifier("account number", s, _("is empty"))
     if not value.isascii() or not value.isdigit():
-        raise InvalidIdentifier("account number", s, "must contain digits only")
+        raise InvalidIdentifier("account number", s, _("must contain digits only"))
     if len(value) != 10:
-        raise InvalidIdentifier("account number", s, f"must have 10 digits, has {len(value)}")
+        raise InvalidIdentifier("account number", s, _("must have 10 digits, has {n}").format(n=len(value)))
     return value
 
 
@@ -141,18 +153,26 @@ def validate_work_order(s: str, *, today: _dt.date | None = None) -> str:
     today = today or _dt.date.today()
     value = _compact(s)
     if not value.isascii() or not value.isdigit():
-        raise InvalidIdentifier("work-order number", s, "must contain digits only")
+        raise InvalidIdentifier("work-order number", s, _("must contain digits only"))
     if len(value) != 16:
-        raise InvalidIdentifier("work-order number", s, f"must have 16 digits, has {len(value)}")
+        raise InvalidIdentifier("work-order number", s, _("must have 16 digits, has {n}").format(n=len(value)))
     date = _date_or_none(value[:8])
     if date is None:
-        raise InvalidIdentifier("work-order number", s, f"starts with {value[:8]}, which is not a date YYYYMMDD")
+        raise InvalidIdentifier(
+            "work-order number", s, _("starts with {value}, which is not a date YYYYMMDD").format(value=value[:8])
+        )
     if date.year < _EARLIEST_BUSINESS_YEAR:
-        raise InvalidIdentifier("work-order number", s, f"date {date.isoformat()} is before {_EARLIEST_BUSINESS_YEAR}")
+        raise InvalidIdentifier(
+            "work-order number",
+            s,
+            _("date {value} is before {year}").format(value=date.isoformat(), year=_EARLIEST_BUSINESS_YEAR),
+        )
     if date > today:
-        raise InvalidIdentifier("work-order number", s, f"date {date.isoformat()} is in the future")
+        raise InvalidIdentifier(
+            "work-order number", s, _("date {value} is in the future").format(value=date.isoformat())
+        )
     if value[8:] == "0" * 8:
-        raise InvalidIdentifier("work-order number", s, "serial part is 00000000")
+        raise InvalidIdentifier("work-order number", s, _("serial part is 00000000"))
     return value
 
 
@@ -165,22 +185,29 @@ def validate_ric(s: str, *, today: _dt.date | None = None) -> str:
     today = today or _dt.date.today()
     value = _compact(s).upper()
     if len(value) != 18:
-        raise InvalidIdentifier("ID number", s, f"must have 18 characters, has {len(value)}")
+        raise InvalidIdentifier("ID number", s, _("must have 18 characters, has {n}").format(n=len(value)))
     if not value[:17].isascii() or not value[:17].isdigit():
-        raise InvalidIdentifier("ID number", s, "the first 17 characters must be digits")
+        raise InvalidIdentifier("ID number", s, _("the first 17 characters must be digits"))
     if value[17] not in _MOD11_2_CHECK_CHARS:
-        raise InvalidIdentifier("ID number", s, "the last character must be a digit or X")
+        raise InvalidIdentifier("ID number", s, _("the last character must be a digit or X"))
     birth = _date_or_none(value[6:14])
     if birth is None:
-        raise InvalidIdentifier("ID number", s, f"birth date {value[6:14]} (characters 7-14) is not a real date")
+        raise InvalidIdentifier(
+            "ID number", s, _("birth date {value} (characters 7-14) is not a real date").format(value=value[6:14])
+        )
     if birth.year < _EARLIEST_BIRTH_YEAR or birth > today:
-        raise InvalidIdentifier("ID number", s, f"birth date {birth.isoformat()} is not plausible")
+        raise InvalidIdentifier(
+            "ID number", s, _("birth date {value} is not plausible").format(value=birth.isoformat())
+        )
     expected = iso7064_mod11_2(value[:17])
     if value[17] != expected:
         raise InvalidIdentifier(
             "ID number",
             s,
-            f"check character is {value[17]} but should be {expected}: a character was misread or mistyped",
+            _("check character is {value} but should be {expected}: a character was misread or mistyped").format(
+                value=value[17], expected=expected
+            ),
+            check_character=True,
         )
     return value
 
@@ -189,15 +216,22 @@ def validate_uscc(s: str) -> str:
     """统一社会信用代码 (GB 32100-2015): 18 characters from 0-9 and A-Z without I, O, Z, S, V."""
     value = _compact(s).upper()
     if len(value) != 18:
-        raise InvalidIdentifier("credit code", s, f"must have 18 characters, has {len(value)}")
+        raise InvalidIdentifier("credit code", s, _("must have 18 characters, has {n}").format(n=len(value)))
     if not value[:8].isascii() or not value[:8].isdigit():
-        raise InvalidIdentifier("credit code", s, "characters 1-8 (authority, type, region) must be digits")
+        raise InvalidIdentifier("credit code", s, _("characters 1-8 (authority, type, region) must be digits"))
     bad = sorted({c for c in value[8:] if c not in _uscc._alphabet})
     if bad:
-        raise InvalidIdentifier("credit code", s, f"contains characters not used in credit codes: {''.join(bad)}")
+        raise InvalidIdentifier(
+            "credit code", s, _("contains characters not used in credit codes: {choices}").format(choices="".join(bad))
+        )
     expected = _uscc.calc_check_digit(value[:17])
     if value[17] != expected:
-        raise InvalidIdentifier("credit code", s, f"check character is {value[17]} but should be {expected}")
+        raise InvalidIdentifier(
+            "credit code",
+            s,
+            _("check character is {value} but should be {expected}").format(value=value[17], expected=expected),
+            check_character=True,
+        )
     try:
         return _uscc.validate(value)
     except _StdnumError as exc:  # pragma: no cover - the checks above cover stdnum's rules

@@ -307,7 +307,9 @@ class Quarantined(Base):
     original_name: Mapped[str] = mapped_column(String(400))
     stored_path: Mapped[str] = mapped_column(String(400))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)  # as written, in the language of the station that wrote it
+    # the reason as English text + params (dangan.i18n.kept), shown in the reader's language; None on old rows
+    reason_kept: Mapped[dict | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -69,12 +69,12 @@ class FileStore:
         """Absolute path of a stored file; refuses anything that escapes the store."""
         p = (self.root / relpath).resolve()
         if self.root.resolve() not in p.parents:
-            raise StoreError(f"{relpath!r} is outside the file store")
+            raise StoreError(_("{relpath!r} is outside the file store").format(relpath=relpath))
         return p
 
     def _target(self, kind: str, sha: str, suffix: str) -> tuple[str, Path]:
         if kind not in self.KINDS:
-            raise StoreError(f"unknown store area {kind!r}")
+            raise StoreError(_("unknown store area {kind!r}").format(kind=kind))
         rel = f"{kind}/{sha[:2]}/{sha}{suffix.lower()}"
         return rel, self.root / rel
 

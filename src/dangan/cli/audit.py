@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from dangan.app import audit
-from dangan.app.reports import Report, as_html, cell_text, exported, make_all, make_report
+from dangan.app.reports import Report, about_lines, as_html, display_cell, exported, make_all, make_report, status_line
 from dangan.cli.base import (
     DATE,
     Context,
@@ -21,7 +23,7 @@ from dangan.cli.base import (
     problems_status,
     progress,
 )
-from dangan.i18n import LANGUAGES, _, format_date, ngettext, set_language
+from dangan.i18n import LANGUAGES, _, count, ngettext, set_language
 
 
 def report_options(f):
@@ -61,50 +63,46 @@ def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_ou
         exported(ctx.archive, [report.kind], "html")
 
     def show(_r) -> None:
-        a = report.about
-        console.print(f"[bold]{report.title}[/]")
-        console.print(
-            _("as of {date}, by {actor}, database {database}, scheme version {version} ({file}); ").format(
-                date=format_date(a["as_of"]),
-                actor=a["actor"],
-                database=a["database"],
-                version=a["scheme"],
-                file=a["scheme_file"],
-            )
-            + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in a["counts"].items())
-        )
-        if a.get("filters"):
-            console.print(_("filters: ") + ", ".join(f"{k}={v}" for k, v in a["filters"].items()))
+        console.print(f"[bold]{escape(report.title)}[/]")
+        for label, value in about_lines(report.about):
+            console.print(Text(_("{label}: {value}").format(label=label, value=value)))
         for s in report.sections:
             if not s.rows:
-                none = _("none")
-                console.print(f"{s.name}: [green]{none}[/]")
+                console.print(Text(_("{label}: {value}").format(label=s.title, value=_("none")), style="green"))
                 continue
-            table = Table(title=f"{s.name} ({len(s.rows)})", title_justify="left")
-            for c in s.columns:
-                table.add_column(c.replace("_", " "), overflow="fold")
+            if len(s.rows) == 1 and len(s.columns) > 6:  # one row of many columns (a summary): one line each
+                table = Table(title=escape(s.title), title_justify="left", show_header=False)
+                for heading, c in zip(s.headings, s.columns):
+                    table.add_row(escape(heading), _cell(c, s.rows[0].get(c), s.rows[0]))
+                console.print(table)
+                continue
+            titled = _("{title} ({n})").format(title=s.title, n=len(s.rows))
+            table = Table(title=escape(titled), title_justify="left")
+            for c, heading in zip(s.columns, s.headings):
+                wrap = c not in NUMBER_COLUMNS
+                table.add_column(escape(heading), overflow="fold" if wrap else "ellipsis", no_wrap=not wrap)
             for row in s.rows:
-                table.add_row(*[_cell(c, row.get(c)) for c in s.columns])
+                table.add_row(*[_cell(c, row.get(c), row) for c in s.columns])
             console.print(table)
         for n in report.notes:
-            console.print(f"[dim]{n}[/]")
-        problems = ngettext("{n} problem", "{n} problems", report.problems).format(n=report.problems)
-        no_problems = _("no problems")
-        console.print(f"[green]{no_problems}[/]" if report.ok else f"[red]{problems}[/]")
+            console.print(f"[dim]{escape(n)}[/]")
+        console.print(f"[green]{status_line(report)}[/]" if report.ok else f"[red]{status_line(report)}[/]")
         for path in (csv_out, html_out):
             if path:
-                console.print(f"written: {path}")
+                console.print(_("written: {path}").format(path=escape(path)))
 
     output(report.as_dict(), as_json, show)
     finish(problems_status(report.ok))
 
 
-def _cell(column: str, value) -> str:
+NUMBER_COLUMNS = ("number", "record", "records", "like_record", "work_order", "customer")  # never broken
+
+
+def _cell(column: str, value, row: dict) -> str:
+    text = "\n".join(escape(line) for line in display_cell(column, value, row))
     if column == "ok":
-        return "[green]yes[/]" if value else "[red]no[/]"
-    if isinstance(value, (list, tuple)):
-        return "\n".join(cell_text(v) for v in value)
-    return cell_text(value).replace("[", r"\[")
+        return f"[green]{text}[/]" if value else f"[red]{text}[/]"
+    return text
 
 
 @click.group()
@@ -209,7 +207,7 @@ def report_numbering(ctx, as_json, csv_out, html_out):
 def report_duplicates(ctx, as_json, csv_out, html_out):
     """Pages found, when scanned, to be the same image as an archived page or to look and read
     the same: a folder scanned twice, until a person voids the second record or accepts it."""
-    emit_report(make_report(ctx.archive, "duplicates"), as_json, csv_out, html_out)
+    emit_report(ctx, make_report(ctx.archive, "duplicates"), as_json, csv_out, html_out)
 
 
 @report.command("all")
@@ -223,8 +221,8 @@ def report_all(ctx, as_of, html_out):
     Path(html_out).write_text(as_html(reports), encoding="utf-8")
     exported(ctx.archive, [r.kind for r in reports], "html", as_of=day(as_of))
     for r in reports:
-        console.print(f"{r.kind}: " + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]"))
-    console.print(f"written: {html_out}")
+        console.print(f"{escape(r.title)}: " + (f"[green]{status_line(r)}[/]" if r.ok else f"[red]{status_line(r)}[/]"))
+    console.print(_("written: {path}").format(path=escape(html_out)))
     finish(problems_status(all(r.ok for r in reports)))
 
 
@@ -236,30 +234,38 @@ def verify_cmd(ctx, full, as_json):
     """Fixity: every master, derived and source file present (with its size, or with --full
     its SHA-256), no unexpected files in the store, the event chain intact. The result is
     stored as a 'fixity check' event. Exit status 4 when anything is wrong."""
-    with progress("Verifying") as verified:
+    with progress(_("Verifying"), unit="files") as verified:
         r = audit.verify(ctx.archive, full=full, progress=verified)
 
     def show(_r) -> None:
+        missing, altered = _("missing"), _("altered")
         for m in r.missing:
-            console.print(f"[red]missing[/]  {m['path']} ({m['kind']} of {m['of']})")
+            what = _("{kind} of {of}").format(kind=m["kind"], of=m["of"])
+            console.print(f"[red]{missing}[/]  {escape(m['path'])} ({escape(what)})")
         for a in r.altered:
-            console.print(f"[red]altered[/]  {a['path']} ({a['kind']} of {a['of']}): {a['problem']}")
+            what = _("{kind} of {of}").format(kind=a["kind"], of=a["of"])
+            console.print(f"[red]{altered}[/]  {escape(a['path'])} ({escape(what)}): {escape(a['problem'])}")
         for u in r.unexpected:
-            console.print(f"[yellow]unexpected[/] {u} (in the store, no record refers to it)")
+            unexpected = _("unexpected")
+            why = _("in the store, no record refers to it")
+            console.print(f"[yellow]{unexpected}[/] {escape(u)} ({why})")
         for c in r.chain_problems:
-            console.print(f"[red]event #{c['seq']}[/]: {c['problem']}")
+            event = _("event #{seq}").format(seq=c["seq"])
+            console.print(f"[red]{event}[/]: {escape(c['problem'])}")
         if r.in_progress:
             console.print(
                 _(
                     "{n} files of pages in progress (scanned, folder not yet accessioned): not counted as unexpected"
                 ).format(n=len(r.in_progress))
             )
-        console.print(
-            f"{r.mode} check: {r.files_checked} files"
-            + (f", {r.bytes_checked / 1e6:.1f} MB hashed" if full else " (sizes only; --full hashes)")
-            + f", {r.events_checked} events: "
-            + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]")
-        )
+        checked = (
+            _("full check: {files}, {mb:.1f} MB hashed, {events} events: ")
+            if full
+            else _("quick check: {files} (sizes only; --full hashes), {events} events: ")
+        ).format(files=count(r.files_checked, "file"), mb=r.bytes_checked / 1e6, events=r.events_checked)
+        problems = ngettext("{n} problem", "{n} problems", r.problems).format(n=r.problems)
+        ok = _("ok")
+        console.print(checked + (f"[green]{ok}[/]" if r.ok else f"[red]{problems}[/]"))
 
     output(r.as_dict(), as_json, show)
     finish(problems_status(r.ok))
@@ -280,19 +286,21 @@ def check_four(ctx, ofd_file, as_json):
     if ofd_file:
         r = audit.check_ofd(ofd_file)
     else:
-        with progress("Checking") as checked:
+        with progress(_("Checking"), unit="files") as checked:
             r = audit.check_four(ctx.archive, progress=checked)
 
     def show(_r) -> None:
         for p in r.properties:
-            mark = "[green]pass[/]" if p.ok else "[red]FAIL[/]"
-            console.print(f"{mark}  {p.chinese} {p.name}: {p.checked} checked, {len(p.failures)} failed")
+            mark = "[green]" + _("pass") + "[/]" if p.ok else "[red]" + _("FAIL") + "[/]"
+            counts = _("{checked} checked, {failed} failed").format(checked=p.checked, failed=len(p.failures))
+            console.print(f"{mark}  {p.chinese} {p.name}: {counts}")
             for f in p.failures[:50]:
-                console.print(f"        {f['check']}: {f['what']}: {f['problem']}")
+                console.print(f"        {escape(f['check'])}: {escape(str(f['what']))}: {escape(str(f['problem']))}")
             if len(p.failures) > 50:
-                console.print(f"        … and {len(p.failures) - 50} more (use --json)")
+                more = _("… and {n} more (use --json)").format(n=len(p.failures) - 50)
+                console.print(f"        {more}")
             for n in p.notes:
-                console.print(f"        [dim]{n}[/]")
+                console.print(f"        [dim]{escape(n)}[/]")
 
     output(r.as_dict(), as_json, show)
     finish(problems_status(r.ok))
@@ -311,8 +319,15 @@ def export_cmd(ctx, numbers, out):
     be imported again (dangan import-bag)."""
     r = audit.export_bag(ctx.archive, out, numbers)
     console.print(
-        f"bag written to {r.path} ({r.scope}): {r.records} records, {r.pages} pages, {r.files} files "
-        f"({r.bytes / 1e6:.1f} MB), {r.events} events"
+        _("bag written to {path} ({scope}): {records}, {pages}, {files} ({mb:.1f} MB), {events} events").format(
+            path=escape(str(r.path)),
+            scope=r.scope,
+            records=count(r.records, "record"),
+            pages=count(r.pages, "page"),
+            files=count(r.files, "file"),
+            mb=r.bytes / 1e6,
+            events=r.events,
+        )
     )
 
 
@@ -324,8 +339,17 @@ def import_bag_cmd(ctx, bag):
     index. The bag is fully validated first; a non-empty home is refused."""
     r, n = audit.import_bag(ctx.archive, bag)
     console.print(
-        f"imported into {ctx.home.root}: {r.records} records, {r.pages} pages, {r.events} events, "
-        f"{r.files} files; {n} pages indexed. Check it with `dangan verify --full`."
+        _(
+            "imported into {home}: {records}, {pages}, {events} events, {files}; {indexed} indexed. "
+            "Check it with `dangan verify --full`."
+        ).format(
+            home=escape(str(ctx.home.root)),
+            records=count(r.records, "record"),
+            pages=count(r.pages, "page"),
+            events=r.events,
+            files=count(r.files, "file"),
+            indexed=count(n, "page"),
+        )
     )
 
 

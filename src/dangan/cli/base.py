@@ -21,7 +21,7 @@ from rich.text import Text
 
 from dangan.app import Archive
 from dangan.errors import DanganError, ExitStatus
-from dangan.i18n import _, environment_language, ngettext, set_language
+from dangan.i18n import N_, _, environment_language, ngettext, set_language
 
 console = Console()
 err = Console(stderr=True)
@@ -170,25 +170,38 @@ def say(text: str) -> None:
 # --- progress --------------------------------------------------------------------------------------
 
 
+# What a progress bar counts: (the unit after the count, the rate per minute), in words.
+UNITS: dict[str, tuple[str, str]] = {
+    "pages": (N_("pages"), N_("{rate} pages/min")),
+    "rows": (N_("rows"), N_("{rate} rows/min")),
+    "files": (N_("files"), N_("{rate} files/min")),
+}
+
+
 class RateColumn(ProgressColumn):
-    """Pages per minute: what an operator compares with the scanner's speed."""
+    """Things per minute (pages: what an operator compares with the scanner's speed)."""
+
+    def __init__(self, unit: str = "pages") -> None:
+        super().__init__()
+        self.words = UNITS[unit][1]
 
     def render(self, task) -> Text:
         speed = task.finished_speed or task.speed
         rate = f"{speed * 60:5.1f}" if speed else "  –  "
-        return Text(_("{rate} pages/min").format(rate=rate), style="cyan")
+        return Text(_(self.words).format(rate=rate), style="cyan")
 
 
 @contextmanager
-def progress(*labels: str) -> Iterator[Any]:
-    """Progress bars on stderr (pages done, pages/min, ETA), one per LABEL, each shown from its
-    first update; yields a (done, total) callback per label (one callback for one label)."""
+def progress(*labels: str, unit: str = "pages") -> Iterator[Any]:
+    """Progress bars on stderr (UNITs done, UNITs/min, ETA; UNIT a key of UNITS: pages, rows,
+    files), one per LABEL, each shown from its first update; yields a (done, total) callback per
+    label (one callback for one label)."""
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn(_("pages")),
-        RateColumn(),
+        TextColumn(_(UNITS[unit][0])),
+        RateColumn(unit),
         TextColumn(_("ETA")),
         TimeRemainingColumn(),
         console=err,

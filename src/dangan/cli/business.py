@@ -10,9 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 from dangan.app import business, lifecycle
+from dangan.app.names import display_name
 from dangan.app.reports import csv_writer
 from dangan.cli.base import DATE, console, day, finish, json_option, output, pairs, pass_ctx, progress
 from dangan.errors import ExitStatus
+from dangan.i18n import N_, _, count, format_date
+
+OWED_STATES = {"overdue": N_("overdue"), "due": N_("due now"), "expected": N_("expected")}
 
 
 @click.group("import")
@@ -66,7 +70,8 @@ def run_import(
             writer = csv_writer(fh)
             writer.writerow(["file", "line", "column", "value", "severity", "reason"])
             sink = lambda p: writer.writerow([p.file, p.line, p.column, p.value, p.severity, p.reason])
-        with progress(f"Importing {kind}") as imported:
+        label = _("Importing customers") if kind == "customers" else _("Importing business cases")
+        with progress(label, unit="rows") as imported:
             report = business.import_export(
                 ctx.archive,
                 kind,
@@ -79,30 +84,44 @@ def run_import(
                 on_problem=sink,
                 progress=imported,
             )
-    output(report.as_dict(), as_json, lambda _: print_import(report, show, report_path))
+    output(report.as_dict(), as_json, lambda _r: print_import(report, show, report_path))
     finish(ExitStatus.INPUT_REFUSED if report.rejected else ExitStatus.OK)
 
 
 def print_import(report, show: int, report_path) -> None:
+    what = _("Customers") if report.kind == "customers" else _("Business cases")
     console.print(
-        f"[bold]{report.kind}[/] from {report.file} (mapping {report.mapping}, "
-        f"{report.encoding or 'xlsx'}): {report.rows} rows in {report.seconds:.1f} s "
-        f"({report.rows_per_second:,.0f} rows/s), run {report.run_id}"
+        Text(
+            _(
+                "{what} from {file} (mapping {mapping}, {encoding}): {rows} rows in {seconds:.1f} s "
+                "({rate:,.0f} rows/s), run {run}"
+            ).format(
+                what=what,
+                file=report.file,
+                mapping=report.mapping,
+                encoding=report.encoding or "xlsx",
+                rows=report.rows,
+                seconds=report.seconds,
+                rate=report.rows_per_second,
+                run=report.run_id,
+            ),
+            style="bold",
+        )
     )
     table = Table(show_header=False)
-    for key, style in (
-        ("inserted", "green"),
-        ("updated", "cyan"),
-        ("unchanged", "dim"),
-        ("rejected", "red"),
-        ("warnings", "yellow"),
-        ("successions", "cyan"),
-        ("customers_created", "green"),
-        ("links_proposed", "cyan"),
+    for key, label, style in (
+        ("inserted", N_("inserted"), "green"),
+        ("updated", N_("updated"), "cyan"),
+        ("unchanged", N_("unchanged"), "dim"),
+        ("rejected", N_("rejected"), "red"),
+        ("warnings", N_("warnings"), "yellow"),
+        ("successions", N_("successions"), "cyan"),
+        ("customers_created", N_("customers created"), "green"),
+        ("links_proposed", N_("links proposed"), "cyan"),
     ):
         value = getattr(report, key)
         if value or key in ("inserted", "updated", "unchanged", "rejected"):
-            table.add_row(key.replace("_", " "), Text(str(value), style=style if value else ""))
+            table.add_row(_(label), Text(str(value), style=style if value else ""))
     console.print(table)
     for p in report.problems[:show]:
         colour = "red" if p.severity == "error" else "yellow"
@@ -111,10 +130,15 @@ def print_import(report, show: int, report_path) -> None:
         )
     hidden = report.rejected + report.warnings - min(show, len(report.problems))
     if hidden > 0:
-        where = f"all of them are in {report_path}" if report_path else "use --report FILE.csv for all of them"
-        console.print(f"… and {hidden} more problems; {where}")
+        more = (
+            _("… and {n} more problems; all of them are in {path}").format(n=hidden, path=report_path)
+            if report_path
+            else _("… and {n} more problems; use --report FILE.csv for all of them").format(n=hidden)
+        )
+        console.print(Text(more))
     if report.unused_columns:
-        console.print(Text(f"columns not used: {', '.join(report.unused_columns)}", style="dim"))
+        unused = _("columns not used: {columns}").format(columns=", ".join(report.unused_columns))
+        console.print(Text(unused, style="dim"))
 
 
 @import_.command("customers")
@@ -165,15 +189,24 @@ def collect(ctx, department, overdue_only, today, holidays, workdays, as_json) -
         workdays=[d.date() for d in workdays],
     )
 
-    def show(_) -> None:
+    def show(_r) -> None:
         if not departments:
-            console.print("Nothing due: every case's documents are in, or not yet due.")
+            console.print(_("Nothing due: every case's documents are in, or not yet due."))
         for d in departments:
-            table = Table(
-                title=f"{d.department}: {len(d.cases)} cases, {d.overdue_cases} overdue", title_justify="left"
+            title = _("{department}: {cases}, {overdue} overdue").format(
+                department=d.department, cases=count(len(d.cases), "case"), overdue=d.overdue_cases
             )
-            for col in ("work order", "户号", "customer", "business", "stage", "due by", "documents owed"):
-                table.add_column(col, overflow="fold")
+            table = Table(title=Text(title), title_justify="left")
+            for col, number in (
+                (_("work order"), True),
+                (_("account number"), True),
+                (_("customer"), False),
+                (_("business"), False),
+                (_("stage"), False),
+                (_("due by"), True),
+                (_("documents owed"), False),
+            ):
+                table.add_column(col, overflow="fold", no_wrap=number)
             for c in d.cases:
                 for i, doc in enumerate(x for x in c.owed if x.state != "expected"):
                     first = i == 0
@@ -183,7 +216,10 @@ def collect(ctx, department, overdue_only, today, holidays, workdays, as_json) -
                         c.customer_name if first else "",
                         c.variant if first else "",
                         doc.stage,
-                        Text(f"{doc.due_on} {doc.state}", style="red" if doc.state == "overdue" else "yellow"),
+                        Text(
+                            " ".join((format_date(doc.due_on, table=True), _(OWED_STATES[doc.state]))),
+                            style="red" if doc.state == "overdue" else "yellow",
+                        ),
                         doc.label,
                     )
             console.print(table)
@@ -213,7 +249,13 @@ def case_set(ctx, work_order, fields, facts, reason) -> None:
         billing_fields=pairs(fields, "NAME=VALUE"),
         facts=pairs(facts, "NAME=VALUE"),
     )
-    console.print(f"case {c['work_order']}: fields {c['billing_fields']}, facts {c['facts']}")
+    console.print(
+        Text(
+            _("case {work_order}: fields {fields}, facts {facts}").format(
+                work_order=c["work_order"], fields=c["billing_fields"], facts=c["facts"]
+            )
+        )
+    )
 
 
 @case.command("close")
@@ -223,7 +265,9 @@ def case_set(ctx, work_order, fields, facts, reason) -> None:
 def case_close(ctx, work_order, closed_on) -> None:
     """Close a case: retention periods with trigger case_closed start from this date."""
     lifecycle.close_case(ctx.archive, work_order, closed_on.date())
-    console.print(f"case {work_order} closed on {closed_on.date()}")
+    console.print(
+        Text(_("case {work_order} closed on {day}").format(work_order=work_order, day=format_date(closed_on.date())))
+    )
 
 
 @case.command("show")
@@ -235,20 +279,34 @@ def case_show(ctx, work_order, today, as_json) -> None:
     """A case's stages, when its documents are due, which have arrived and which are owed."""
     docs = business.case_documents(ctx.archive, work_order, today=day(today))
 
-    def show(_) -> None:
-        console.print(Text(f"{docs.work_order}  {docs.variant}  {docs.department}  [{docs.status}]", style="bold"))
-        console.print(f"customer {docs.account_number} {docs.customer_name}")
+    def show(_r) -> None:
+        status = display_name("case_status", docs.status)
+        console.print(Text(f"{docs.work_order}  {docs.variant}  {docs.department}  [{status}]", style="bold"))
+        console.print(Text(_("customer {account} {name}").format(account=docs.account_number, name=docs.customer_name)))
         for stage, when in docs.stage_dates.items():
             due = docs.due_dates.get(stage)
-            console.print(f"  {stage:<6} {when}" + (f"   documents due by {due}" if due else ""))
+            line = f"  {stage:<6} {format_date(when, table=True)}"
+            if due:
+                line += "   " + _("documents due by {day}").format(day=format_date(due))
+            console.print(Text(line))
         for a in docs.arrived:
-            note = " (proposed link: confirm with `dangan case link`)" if a.proposed else ""
-            console.print(Text(f"  ✓ {a.code} {a.name}  in {a.record}{note}", style="green"))
+            note = _(" (proposed link: confirm with `dangan case link`)") if a.proposed else ""
+            arrived = _("{name} {code} in {record}").format(name=a.name, code=a.code, record=a.record)
+            console.print(Text(f"  ✓ {arrived}{note}", style="green"))
         for o in docs.owed:
             style = {"overdue": "red", "due": "yellow", "expected": "dim"}[o.state]
-            when = f"{o.state}, due {o.due_on}" if o.due_on else "expected when the stage is reached"
-            console.print(Text(f"  ✗ {o.label}  [{o.why}, stage {o.stage}: {when}]", style=style))
-        console.print("complete" if docs.complete else f"{len(docs.owed)} documents owed")
+            when = (
+                _("{state}, due {day}").format(state=_(OWED_STATES[o.state]), day=format_date(o.due_on))
+                if o.due_on
+                else _("expected when the stage is reached")
+            )
+            stage = _("{why}, stage {stage}: {when}").format(why=o.why, stage=o.stage, when=when)
+            console.print(Text(f"  ✗ {o.label}  [{stage}]", style=style))
+        console.print(
+            _("complete")
+            if docs.complete
+            else _("{documents} owed").format(documents=count(len(docs.owed), "document"))
+        )
 
     output(docs.as_dict(), as_json, show)
 
@@ -261,7 +319,7 @@ def case_show(ctx, work_order, today, as_json) -> None:
 def case_link(ctx, number, work_order, reason) -> None:
     """Link scanned record NUMBER to case WORK_ORDER, or confirm a proposed link."""
     business.link_record(ctx.archive, number, work_order, reason=reason)
-    console.print(f"{number} linked to case {work_order}")
+    console.print(Text(_("{number} linked to case {work_order}").format(number=number, work_order=work_order)))
 
 
 @click.group()
@@ -284,11 +342,21 @@ def scheme_check(ctx, file, as_json) -> None:
 
     def show(f: dict) -> None:
         console.print(
-            f"{f['file']}: scheme version {f['label']}, fonds {f['fonds']}, "
-            f"{f['business_types']} business types, {f['document_types']} document types"
+            Text(
+                _(
+                    "{file}: scheme version {label}, fonds {fonds}, {business} business types, "
+                    "{documents} document types"
+                ).format(
+                    file=f["file"],
+                    label=f["label"],
+                    fonds=f["fonds"],
+                    business=f["business_types"],
+                    documents=f["document_types"],
+                )
+            )
         )
         if not file:
-            console.print(f"(a site's own scheme goes in {f['site']})")
+            console.print(Text(_("(a site's own scheme goes in {site})").format(site=f["site"])))
 
     output(found, as_json, show)
 

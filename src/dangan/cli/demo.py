@@ -11,11 +11,12 @@ from rich.table import Table
 
 from dangan.app import Archive, ingest, records
 from dangan.app.archive import init_archive
-from dangan.app.reports import as_html, make_all
+from dangan.app.reports import as_html, make_all, status_line
 from dangan.cli.base import console, default_jobs, pass_ctx, progress
 from dangan.cli.records import print_record
 from dangan.cli.scan import print_batch
 from dangan.cli.search import print_results
+from dangan.i18n import _, count
 from dangan.testing.synthetic import generate_demo_batch
 
 
@@ -38,27 +39,32 @@ def demo(ctx, demo_home, jobs, seed) -> None:
     if root.exists():
         shutil.rmtree(root)
     scans = root / "scans"
-    console.rule("[bold]1. An operator's batch: scanned customer folders")
+    console.rule("[bold]" + _("1. An operator's batch: scanned customer folders"))
     truth = generate_demo_batch(scans, seed=seed)
     files = sorted(scans.glob("*.pdf"))
-    console.print(f"{len(files)} folders, {sum(len(f.pages) for f in truth.files)} pages at 300 dpi in {scans}")
+    pages = sum(len(f.pages) for f in truth.files)
+    console.print(
+        _("{folders}, {pages} at 300 dpi in {path}").format(
+            folders=count(len(files), "file"), pages=count(pages, "page"), path=scans
+        )
+    )
     for f in truth.files:
         case = f.case
         console.print(
-            f"  {Path(f.file).name}: {case.business_name} {case.customer_name} 户号 {case.account_no} "
-            f"({len(f.pages)} pages)"
+            f"  {Path(f.file).name}: {case.business_name} {case.customer_name} "
+            + _("account number {account} ({pages})").format(account=case.account_no, pages=count(len(f.pages), "page"))
         )
     archive = Archive.open(root / "archive", None, actor=ctx.actor, backend=ctx.archive.backend)
 
     console.rule("[bold]2. dangan init")
     created = init_archive(archive)
-    table = Table(title="dangan data home ready", show_header=False)
+    table = Table(title=_("dangan data home ready"), show_header=False)
     for k, v in created.items():
         table.add_row(k, str(v))
     console.print(table)
 
     console.rule("[bold]3. dangan scan")
-    with progress("Scanning", "Indexing") as (scanned, indexed):
+    with progress(_("Scanning"), _("Indexing")) as (scanned, indexed):
         result = ingest.ingest(
             archive,
             files,
@@ -85,20 +91,20 @@ def demo(ctx, demo_home, jobs, seed) -> None:
     console.rule(f"[bold]5. dangan show {number}")
     print_record(records.record_view(archive, number, with_text=False), with_text=False)
 
-    console.rule("[bold]6. dangan report all --html (for the auditor)")
+    console.rule("[bold]" + _("6. dangan report all --html (for the auditor)"))
     report_html = root / "audit-report.html"
     reports = make_all(archive)  # the demo's cases lack billing fields and shelving: the report says so
     report_html.write_text(as_html(reports), encoding="utf-8")
     for r in reports:
-        console.print(f"{r.kind}: " + ("[green]ok[/]" if r.ok else f"[red]{r.problems} problems[/]"))
-    console.print(f"written: {report_html}")
+        console.print(f"{r.title}: " + (f"[green]{status_line(r)}[/]" if r.ok else f"[red]{status_line(r)}[/]"))
+    console.print(_("written: {path}").format(path=report_html))
 
-    console.rule("[bold]Try it yourself")
+    console.rule("[bold]" + _("Try it yourself"))
     console.print(
         f"export DANGAN_HOME={root / 'archive'}\n"
         f"dangan search '户号:{first.account_no}'\n"
         f"dangan show {number}\n"
-        f"open {report_html}   # completeness, overdue, digitisation, reconciliation, numbering, duplicates"
+        f"open {report_html}   # " + _("completeness, overdue, digitisation, reconciliation, numbering, duplicates")
     )
     archive.close()
 

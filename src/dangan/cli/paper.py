@@ -285,7 +285,7 @@ def loan_return(ctx, folder, pages, note) -> None:
     returned = _("loan #{id} returned: {pages} ").format(id=ln["id"], pages=count(pages, "page"))
     console.print(
         escape(returned)
-        + (f"[red]{escape(mismatch)}[/]" if ln["page_mismatch"] else f"[green]{escape(_('match the scan'))}[/]")
+        + (f"[red]{escape(mismatch)}[/]" if ln["page_mismatch"] else "[green]" + escape(_("match the scan")) + "[/]")
     )
 
 

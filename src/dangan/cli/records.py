@@ -12,7 +12,7 @@ from dangan.app.archive import NoArchive
 from dangan.app.audit import verify_chain
 from dangan.app.names import display_name
 from dangan.cli.base import DATE, console, day, finish, json_option, output, pairs, pass_ctx, problems_status, say
-from dangan.i18n import N_, _, format_date, ngettext
+from dangan.i18n import N_, _, count, format_date, ngettext
 
 
 @click.command()
@@ -271,7 +271,11 @@ def account() -> None:
 def account_change(ctx, old, new, reason) -> None:
     """户号 change, or 并户 when NEW already exists: records stay findable by both numbers."""
     c = lifecycle.change_account_number(ctx.archive, old, new, reason=reason)
-    console.print(f"customer now {c['account_number']}; findable by " + ", ".join(c["findable_by"]))
+    say(
+        _("customer now {account}; findable by {numbers}").format(
+            account=c["account_number"], numbers=", ".join(c["findable_by"])
+        )
+    )
 
 
 @click.group()
@@ -308,7 +312,7 @@ def retention_due(ctx, as_of, as_json) -> None:
 def retention_dispose(ctx, number_, reason, approved_by) -> None:
     """Dispose of a record whose retention ran out; a tombstone keeps its metadata."""
     disposed = lifecycle.dispose(ctx.archive, number_, reason=reason, approved_by=approved_by)
-    console.print(f"{disposed} disposed (tombstone kept)")
+    say(_("{number} disposed (tombstone kept)").format(number=disposed))
 
 
 @click.command("export-pdf")
@@ -331,8 +335,12 @@ def export_pdf(ctx, number, out, as_json) -> None:
     result = lifecycle.export_pdf(ctx.archive, number, out)
 
     def show(r) -> None:
-        console.print(f"wrote {r.path}: {r.number}, {r.pages} pages, {r.words} words, {r.size / 1e6:.1f} MB")
-        console.print(f"sha256 {r.sha256} (event #{r.event_seq})")
+        say(
+            _("wrote {path}: {number}, {pages}, {words} words, {mb:.1f} MB").format(
+                path=r.path, number=r.number, pages=count(r.pages, "page"), words=r.words, mb=r.size / 1e6
+            )
+        )
+        say(_("sha256 {sha256} (event #{seq})").format(sha256=r.sha256, seq=r.event_seq))
 
     output(result, as_json, show)
 
@@ -357,8 +365,12 @@ def export_ofd(ctx, number, out, as_json) -> None:
     result = lifecycle.export_ofd(ctx.archive, number, out)
 
     def show(r) -> None:
-        console.print(f"wrote {r.path}: {r.number}, {r.pages} pages, {r.words} words, {r.size / 1e6:.1f} MB")
-        console.print(f"sha256 {r.sha256} (event #{r.event_seq})")
+        say(
+            _("wrote {path}: {number}, {pages}, {words} words, {mb:.1f} MB").format(
+                path=r.path, number=r.number, pages=count(r.pages, "page"), words=r.words, mb=r.size / 1e6
+            )
+        )
+        say(_("sha256 {sha256} (event #{seq})").format(sha256=r.sha256, seq=r.event_seq))
 
     output(result, as_json, show)
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from dangan.app import users
 from dangan.cli.base import console, json_option, output, pass_ctx, say
-from dangan.i18n import _
+from dangan.i18n import _, format_date
 
 ROLE_HELP = (
     "operator: scans, ingests, works the QA queue, prints labels (sees ID numbers); "
@@ -79,13 +79,14 @@ def user_list(ctx, as_json) -> None:
             state = _("disabled") if u["disabled"] else _("enabled")
             if u["must_change_password"]:
                 state += " · " + _("temporary password")
-            failed = str(u["failed_logins"]) + (f" (wait {u['locked_seconds']} s)" if u["locked_seconds"] else "")
+            wait = _(" (wait {seconds} s)").format(seconds=u["locked_seconds"]) if u["locked_seconds"] else ""
+            failed = str(u["failed_logins"]) + wait
             table.add_row(
                 u["name"],
                 u["role"],
                 _("visible") if u["sees_ids"] else _("masked"),
                 state,
-                (u["last_login_at"] or "—")[:19],
+                format_date(u["last_login_at"], table=True) or "—",
                 str(u["sessions"]),
                 failed,
             )

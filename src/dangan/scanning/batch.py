@@ -201,7 +201,7 @@ def scan(
             continue
         if isinstance(page, RejectedFile):  # one bad page: the file waits for a rescan, the batch goes on
             folder.failed = str(page)
-            let_go = partial(quarantine, staged_sha256=folder.sha256)
+            let_go = partial(quarantine, staged_sha256=folder.sha256, reason_kept=page.kept)
             db_call(partial(let_go, folder.path, folder.failed, db, store, options.actor, batch_id))
             done(FolderResult(str(folder.path), "quarantined", reason=folder.failed))
             continue
@@ -264,14 +264,16 @@ def _admit(
     sha = sha256_file(path)
     numbers = patience.call(lambda: _numbers_of(db, sha), uses=DATABASE)
     if numbers:
+        already = _("already in the archive as {numbers}").format(numbers=", ".join(numbers))
         for number in numbers:
-            done(FolderResult(str(path), "skipped", number, reason=f"already in the archive as {', '.join(numbers)}"))
+            done(FolderResult(str(path), "skipped", number, reason=already))
         return None
     try:
         info = inspect(path)
     except RejectedFile as e:
         reason = str(e)
-        patience.call(partial(quarantine, path, reason, db, store, options.actor, batch_id), uses=DATABASE)
+        refuse = partial(quarantine, path, reason, db, store, options.actor, batch_id, reason_kept=e.kept)
+        patience.call(refuse, uses=DATABASE)
         done(FolderResult(str(path), "quarantined", reason=reason))
         return None
     stored = store.put_file("sources", path, SUFFIX[info.media_type], sha=sha)
@@ -299,12 +301,13 @@ def quarantine(
     batch_id: int | None,
     *,
     staged_sha256: str = "",
+    reason_kept: dict | None = None,
 ) -> None:
     """Quarantine the file at PATH; its pages staged so far (STAGED_SHA256) are let go."""
     with db.session() as s:
         if staged_sha256:
             clear_staged(s, staged_sha256)
-        quarantine_file(s, store, path, reason, actor=actor, batch_id=batch_id)
+        quarantine_file(s, store, path, reason, actor=actor, batch_id=batch_id, reason_kept=reason_kept)
 
 
 def _pages_of(
@@ -355,7 +358,9 @@ def _accession(folder: _Folder, db: Database, options: ScanOptions, batch_id: in
             if s.scalar(select(SourceFile.batch_id).filter_by(sha256=folder.sha256)) == batch_id:
                 return _ours(s, folder)  # we committed it, then lost the connection before hearing so
             return [  # a twin station was quicker
-                FolderResult(str(folder.path), "skipped", n, reason=f"already in the archive as {n}")
+                FolderResult(
+                    str(folder.path), "skipped", n, reason=_("already in the archive as {numbers}").format(numbers=n)
+                )
                 for n in records_of_source(s, folder.sha256)
             ]
         summaries = staged_summaries(s, folder.sha256)

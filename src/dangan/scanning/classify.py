@@ -20,11 +20,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
+from dangan.i18n import N_, kept, render
 from dangan.scanning.page import PageState, PipelineOptions
 
 __all__ = [
@@ -67,6 +69,7 @@ class Classification:
     runner_up: str | None = None
     runner_up_score: float = 0.0
     reason: str = ""
+    why: dict[str, Any] = field(default_factory=dict, hash=False)  # the reason, kept (dangan.i18n.kept)
 
 
 def _matchable(s: str) -> str:
@@ -174,16 +177,23 @@ def classify_document(text: str, doc_types: Mapping[str, Sequence[str]]) -> Clas
     """Document type code whose title hint best matches the page, or code=None when unsure."""
     ranked = _scores(text, doc_types)
     if not ranked or ranked[0][0] == 0.0:
-        return Classification(None, 0.0, None, reason="no document title recognised")
+        why = kept(N_("no document title recognised"))
+        return Classification(None, 0.0, None, reason=render(why), why=why)
     best, code, hint = ranked[0]
     second, second_code = (ranked[1][0], ranked[1][1]) if len(ranked) > 1 else (0.0, None)
     if _confident(best, second):
         return Classification(code, best, hint, second_code, second)
     if best < _ACCEPT_WIDE:
-        reason = f"no document title recognised (closest: {hint} at {best:.2f})"
+        why = kept(N_("no document title recognised (closest: {hint} at {score:.2f})"), hint=hint, score=best)
     else:
-        reason = f"unsure between {code} ({best:.2f}) and {second_code} ({second:.2f})"
-    return Classification(None, best, hint, second_code, second, reason)
+        why = kept(
+            N_("unsure between {code} ({score:.2f}) and {second} ({second_score:.2f})"),
+            code=code,
+            score=best,
+            second=second_code,
+            second_score=second,
+        )
+    return Classification(None, best, hint, second_code, second, render(why), why)
 
 
 # --- continuation pages ---------------------------------------------------------------------
@@ -246,7 +256,9 @@ def classify_step(
     continuation = result.code is None and bool(continuation_evidence(page.text))
     page = replace(page, metrics={**page.metrics, "continuation": 1.0 if continuation else 0.0})
     if result.code is None and not continuation and not page.is_blank and page.text.strip():
-        page = page.with_flag("doc_type_unknown", "warn", f"{result.reason}: choose the document type for this page.")
+        page = page.with_flag(
+            "doc_type_unknown", "warn", N_("{why}: choose the document type for this page."), why=result.why
+        )
     return page
 
 

@@ -39,6 +39,7 @@ from dangan.archive.paper.labels import (
     parse_cover_payload,
 )
 from dangan.errors import DanganError
+from dangan.i18n import N_
 from dangan.scanning.page import PageState, PipelineOptions
 
 KIND_NAMES = COVER_KIND_NAMES
@@ -111,7 +112,8 @@ def detect_cover(page: PageState, options: PipelineOptions) -> PageState:
         page = page.with_flag(
             "cover_code",
             "fail",
-            f"This cover sheet's code cannot be used ({reason}); link the record by hand or print the cover again.",
+            N_("This cover sheet's code cannot be used ({reason}); link the record by hand or print the cover again."),
+            reason=reason,
         )
     return page
 

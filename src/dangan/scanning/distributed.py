@@ -232,7 +232,7 @@ def _page_task(self, msg: dict) -> dict:
                 page = patience.call(lambda: process_page_guarded(task), uses=STORE)
             except RejectedFile as e:  # the page itself: its file is quarantined by the station
                 log.info(_("page %s refused after %.2f s"), ref, time.monotonic() - started)
-                return {"page": n, "outcome": "refused", "error": str(e), "worker": worker}
+                return {"page": n, "outcome": "refused", "error": str(e), "error_kept": e.kept, "worker": worker}
             outcome = patience.call(lambda: stage_once(db, sha, page), uses=DATABASE)
     except OutageLimit as e:
         log.warning(_("page %s goes back to the queue: %s"), ref, e)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from dangan.i18n import _
+from dangan.i18n import N_
 from dangan.scanning.fields import FieldProposal
 from dangan.scanning.page import PageState, PipelineOptions, QualityFlag, Word
 
@@ -85,12 +85,14 @@ def check_field_confidence(page: PageState, options: PipelineOptions) -> PageSta
         )
         candidates = f"{proposal.value} / {other}" if other else proposal.value
         flags.append(
-            QualityFlag(
+            QualityFlag.of(
                 "field_uncertain",
                 "fail",
-                _(
-                    "{field} read as {candidates}, character {position} unsure ({conf:.0f}%): check it on the paper."
-                ).format(field=FIELD_NAMES[name], candidates=candidates, position=index + 1, conf=conf),
+                N_("{field} read as {candidates}, character {position} unsure ({conf:.0f}%): check it on the paper."),
+                field=FIELD_NAMES[name],
+                candidates=candidates,
+                position=index + 1,
+                conf=float(conf),
             )
         )
     kept = tuple(f for f in page.flags if f.code != "field_uncertain")
@@ -139,17 +141,14 @@ def folder_disagreements(
             others = sorted({v for v in read.values() if v != value})
             where = sorted(p for p, v in read.items() if v != value)
             flags.setdefault(page_no, []).append(
-                QualityFlag(
+                QualityFlag.of(
                     "field_disagrees",
                     "fail",
-                    _(
-                        "{field} reads {value} here but {others} on page {pages} of this folder: check which is right."
-                    ).format(
-                        field=FIELD_NAMES[name],
-                        value=value,
-                        others=" / ".join(others),
-                        pages=", ".join(str(p) for p in where),
-                    ),
+                    N_("{field} reads {value} here but {others} on page {pages} of this folder: check which is right."),
+                    field=FIELD_NAMES[name],
+                    value=value,
+                    others=" / ".join(others),
+                    pages=", ".join(str(p) for p in where),
                 )
             )
     return flags

@@ -164,7 +164,7 @@ def ric_structure_ok(code: str) -> bool:
         validate_ric(code[:17] + "0")
         return True
     except InvalidIdentifier as exc:
-        return "check character" in exc.reason
+        return exc.check_character
 
 
 def _plausible_repairs(code: str, structure_ok: Callable[[str], bool]) -> list[str]:
@@ -193,7 +193,7 @@ def check_ric(value: str, repairs: int, raw: str) -> Parsed | None:
     except InvalidIdentifier as exc:
         alternatives: tuple[str, ...] = ()
         reason = exc.reason
-        if "check character" in exc.reason:
+        if exc.check_character:
             repairs_found = _plausible_repairs(value, ric_structure_ok)
             if len(repairs_found) == 1:
                 alternatives = tuple(repairs_found)

@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from dangan.i18n import N_
 from dangan.scanning.field_values import (
     ARCHIVE_RE,
     CAPACITY_FIELDS,
@@ -368,6 +369,11 @@ def extract_fields_step(page: PageState, options: PipelineOptions) -> PageState:
     page = replace(page, fields={**page.fields, **proposals})
     invalid = [p for p in proposals.values() if not p.valid and p.name not in ("date", "capacity")]
     if invalid:
-        detail = "; ".join(f"{p.name} {p.value!r}: {p.reason}" for p in invalid)
-        page = page.with_flag("field_invalid", "warn", f"Check these fields against the paper: {detail}")
+        detail = "; ".join(
+            f"{p.label} ({p.name}) {p.value!r}: {p.reason}" if p.label else f"{p.name} {p.value!r}: {p.reason}"
+            for p in invalid
+        )
+        page = page.with_flag(
+            "field_invalid", "warn", N_("Check these fields against the paper: {detail}"), detail=detail
+        )
     return page

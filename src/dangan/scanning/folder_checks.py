@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-from dangan.i18n import _, ngettext
+from dangan.i18n import N_, kept, kept_plural, render
 from dangan.scanning.covers import cover_of
 from dangan.scanning.split import split_documents
 
@@ -70,16 +70,25 @@ def _edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
-def _split_hint(runs: list[int], value: str, work_order: str) -> str:
+def _split_hint(runs: list[int], value: str, work_order: str) -> dict:
+    """What to do with pages that belong elsewhere: a kept message (rendered in the reader's language)."""
     first, last = min(runs), max(runs)
     link = work_order or value
-    return ngettext(
-        "if it belongs to another folder, scan page {pages} as a folder of its own",
-        "if they belong to another folder, scan pages {pages} as a folder of their own",
-        len(runs),
-    ).format(pages=_ranges(runs)) + _(
-        ": behind a cover sheet (`dangan labels cover {link}`) or with a manifest row (FILE,{first},{last},{link})"
-    ).format(link=link, first=first, last=last)
+    return kept(
+        N_(
+            "{scan}: behind a cover sheet (`dangan labels cover {link}`) or with a manifest row "
+            "(FILE,{first},{last},{link})"
+        ),
+        scan=kept_plural(
+            "if it belongs to another folder, scan page {pages} as a folder of its own",
+            "if they belong to another folder, scan pages {pages} as a folder of their own",
+            len(runs),
+            pages=_ranges(runs),
+        ),
+        link=link,
+        first=first,
+        last=last,
+    )
 
 
 def _odd_pages(pages: list[Summary], name: str) -> tuple[str, dict[str, list[int]]]:
@@ -111,8 +120,9 @@ def folder_flags(pages: Sequence[Summary]) -> dict[int, list[dict]]:
     content = [p for p in pages if not p.is_blank and cover_of(p.fields) is None]
     flags: dict[int, list[dict]] = {}
 
-    def add(page_no: int, code: str, severity: str, message: str) -> None:
-        flags.setdefault(page_no, []).append({"code": code, "severity": severity, "message": message})
+    def add(page_no: int, code: str, severity: str, text: str, **params: Any) -> None:
+        message = kept(text, **params)
+        flags.setdefault(page_no, []).append({"code": code, "severity": severity, "message": render(message)} | message)
 
     own_account, other_accounts = _odd_pages(content, "account_number")
     flagged_as_other: set[int] = set()
@@ -120,28 +130,29 @@ def folder_flags(pages: Sequence[Summary]) -> dict[int, list[dict]]:
         numbers = _with_continuations(pages, numbers, "account_number")
         orders = {_value(p.fields, "work_order") for p in content if p.page_no in numbers} - {""}
         order = min(orders) if orders else ""
-        message = _(
+        text = N_(
             "Page carries 户号 {account}{order}, the rest of the folder 户号 {own}: another customer's paper "
             "filed here? {hint}."
-        ).format(
-            account=account,
-            order=_(" (work order {order})").format(order=order) if order else "",
-            own=own_account,
-            hint=_split_hint(numbers, account, order),
         )
+        params = {
+            "account": account,
+            "order": kept(N_(" (work order {order})"), order=order) if order else "",
+            "own": own_account,
+            "hint": _split_hint(numbers, account, order),
+        }
         for n in numbers:
-            add(n, OTHER_CUSTOMER, "fail", message)
+            add(n, OTHER_CUSTOMER, "fail", text, **params)
         flagged_as_other |= set(numbers)
     own_order, other_orders = _odd_pages(content, "work_order")
     for order, numbers in other_orders.items():
         numbers = [n for n in _with_continuations(pages, numbers, "work_order") if n not in flagged_as_other]
         if numbers:
-            message = _(
+            text = N_(
                 "Page carries work order {order}, the rest of the folder {own}: "
                 "another case's paper filed here? {hint}."
-            ).format(order=order, own=own_order, hint=_split_hint(numbers, order, order))
+            )
             for n in numbers:
-                add(n, OTHER_CASE, "fail", message)
+                add(n, OTHER_CASE, "fail", text, order=order, own=own_order, hint=_split_hint(numbers, order, order))
     names = {p.page_no: v for p in content if (v := _value(p.fields, "customer_name", HOLDER_LABELS))}
     business = Counter(v for p in content if (v := _value(p.fields, "business_type")))
     if len(set(names.values())) > 1 and not (business and business.most_common(1)[0][0] in NAME_CHANGES):
@@ -153,9 +164,9 @@ def folder_flags(pages: Sequence[Summary]) -> dict[int, list[dict]]:
                     n,
                     HOLDER_NAME,
                     "warn",
-                    _("Page names the holder (户名) {name}, other pages {own}: compare with the paper.").format(
-                        name=name, own=own
-                    ),
+                    N_("Page names the holder (户名) {name}, other pages {own}: compare with the paper."),
+                    name=name,
+                    own=own,
                 )
     return flags
 

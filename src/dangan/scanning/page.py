@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from dangan.i18n import kept, render
+
 
 @dataclass(frozen=True)
 class Word:
@@ -36,7 +38,22 @@ class QualityFlag:
 
     code: str  # short machine code, e.g. 'low_dpi', 'skew', 'blur', 'low_confidence'
     severity: str  # 'fail' | 'warn'
-    message: str  # plain English, says what to do
+    message: str  # says what to do, in the language it was written in
+    text: str = ""  # the English message (msgid) with {placeholders}: rendered again in the reader's language
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def of(cls, code: str, severity: str, text: str, /, **params: Any) -> QualityFlag:
+        """A flag whose message is TEXT (marked with N_) filled with PARAMS: kept as both, so
+        each reader sees it in their own language (``dangan.i18n.render``)."""
+        return cls(code, severity, render(kept(text, **params)), text, params)
+
+    def as_dict(self) -> dict[str, Any]:
+        """As a page row keeps it (JSON): code, severity, the message as written, text and params."""
+        out: dict[str, Any] = {"code": self.code, "severity": self.severity, "message": self.message}
+        if self.text:
+            out |= {"text": self.text, "params": self.params}
+        return out
 
 
 ENGINES = ("rapidocr", "tesseract")  # OCR engines, the default first (see scanning.ocr)
@@ -113,8 +130,9 @@ class PageState:
     # kept in step by every step that turns, crops or straightens the image.
     text_boxes: np.ndarray | None = field(default=None, compare=False)
 
-    def with_flag(self, code: str, severity: str, message: str) -> PageState:
-        return replace(self, flags=self.flags + (QualityFlag(code, severity, message),))
+    def with_flag(self, code: str, severity: str, text: str, /, **params: Any) -> PageState:
+        """The page with one more flag: TEXT (an English message marked with N_) filled with PARAMS."""
+        return replace(self, flags=self.flags + (QualityFlag.of(code, severity, text, **params),))
 
     @property
     def gray(self) -> np.ndarray:

@@ -13,7 +13,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from dangan.i18n import _
+from dangan.i18n import N_
 from dangan.scanning.analysis import downscaled_gray, grey_of, grey_percentile, ink_mask
 from dangan.scanning.cleanup import MAX_SKEW, estimate_skew
 from dangan.scanning.page import PageState, PipelineOptions, QualityFlag
@@ -188,60 +188,56 @@ def _resolution_flags(page: PageState, options: PipelineOptions) -> list[Quality
         # the file records no resolution: ours is an estimate from the text, not a fact to fail on;
         # what matters then is whether the characters are big enough to read
         if 0 < page.metrics.get("char_px", 0) < SMALL_PRINT_PX:
-            return [
-                QualityFlag(
-                    "low_dpi",
-                    "warn",
-                    _(
-                        "The file records no resolution; judged from its text the page is about {dpi} dpi: "
-                        "rescan the paper at {standard} dpi if small print is hard to read."
-                    ).format(dpi=dpi, standard=options.min_dpi_warn),
-                )
-            ]
+            text = N_(
+                "The file records no resolution; judged from its text the page is about {dpi} dpi: "
+                "rescan the paper at {standard} dpi if small print is hard to read."
+            )
+            return [QualityFlag.of("low_dpi", "warn", text, dpi=dpi, standard=options.min_dpi_warn)]
         return []
     if dpi < options.min_dpi_fail:
-        message = _("Scanned at {dpi} dpi, below the {minimum} dpi minimum: rescan at {standard} dpi.")
+        text = N_("Scanned at {dpi} dpi, below the {minimum} dpi minimum: rescan at {standard} dpi.")
         return [
-            QualityFlag(
-                "low_dpi", "fail", message.format(dpi=dpi, minimum=options.min_dpi_fail, standard=options.min_dpi_warn)
+            QualityFlag.of(
+                "low_dpi", "fail", text, dpi=dpi, minimum=options.min_dpi_fail, standard=options.min_dpi_warn
             )
         ]
     if dpi < options.min_dpi_warn:
-        message = _(
+        text = N_(
             "Scanned at {dpi} dpi, below the {standard} dpi standard: rescan at {standard} dpi if small print is "
             "hard to read."
         )
-        return [QualityFlag("low_dpi", "warn", message.format(dpi=dpi, standard=options.min_dpi_warn))]
+        return [QualityFlag.of("low_dpi", "warn", text, dpi=dpi, standard=options.min_dpi_warn)]
     return []
 
 
 def quality_flags(page: PageState, options: PipelineOptions) -> list[QualityFlag]:
+    """Each flag keeps its English text and its numbers, so a reader sees it in their language."""
     m = page.metrics
     flags = _resolution_flags(page, options)
     has_text = m.get("text_runs", MIN_TEXT_RUNS) >= MIN_TEXT_RUNS or bool(page.text.strip())
     skew = m.get("residual_skew")
     if skew is not None and skew > options.max_residual_skew and not page.is_blank:
-        message = _("Skew {skew:.1f}° after correction exceeds {limit:g}°: rescan the sheet straight.")
-        flags.append(QualityFlag("skew", "fail", message.format(skew=skew, limit=options.max_residual_skew)))
+        text = N_("Skew {skew:.1f}° after correction exceeds {limit:g}°: rescan the sheet straight.")
+        flags.append(QualityFlag.of("skew", "fail", text, skew=float(skew), limit=float(options.max_residual_skew)))
     sharp = m.get("sharpness")
     judged = sharp and not page.is_blank and m.get("contrast", 255) >= FAINT_CONTRAST
     if judged and m.get("char_px", MIN_CHAR_PX) >= MIN_CHAR_PX:
         if sharp < BLURRED_FAIL:
-            message = _(
+            text = N_(
                 "Page is badly blurred (edge sharpness {sharp:.2f}, sharp print is above 0.8): clean the scanner "
                 "glass, check the sheet lies flat, and rescan."
             )
-            flags.append(QualityFlag("blur", "fail", message.format(sharp=sharp)))
+            flags.append(QualityFlag.of("blur", "fail", text, sharp=float(sharp)))
         elif sharp < BLURRED_WARN:
-            message = _(
+            text = N_(
                 "Page is slightly blurred (edge sharpness {sharp:.2f}, sharp print is above 0.8): check small "
                 "characters by eye; rescan if they are unreadable."
             )
-            flags.append(QualityFlag("blur", "warn", message.format(sharp=sharp)))
+            flags.append(QualityFlag.of("blur", "warn", text, sharp=float(sharp)))
     paper = m.get("paper")
     if paper is not None and paper < DARK_PAPER and has_text:
-        message = _("Page is too dark (paper at {paper:.0f} of 255): rescan with higher brightness.")
-        flags.append(QualityFlag("too_dark", "fail", message.format(paper=paper)))
+        text = N_("Page is too dark (paper at {paper:.0f} of 255): rescan with higher brightness.")
+        flags.append(QualityFlag.of("too_dark", "fail", text, paper=float(paper)))
     contrast = m.get("contrast")
     if (
         contrast is not None
@@ -250,33 +246,35 @@ def quality_flags(page: PageState, options: PipelineOptions) -> list[QualityFlag
         and has_text
         and (paper or 0) >= DARK_PAPER
     ):
-        message = _(
+        text = N_(
             "Text is washed out (ink only {contrast:.0f} levels darker than paper): rescan with lower brightness or "
             "higher contrast."
         )
-        flags.append(QualityFlag("faint", "fail", message.format(contrast=contrast)))
+        flags.append(QualityFlag.of("faint", "fail", text, contrast=float(contrast)))
     black = m.get("border_area")  # what crop_borders cut or painted: dark, joined to the edge
     if black is not None and black > BLACK_AREA:
-        message = _(
+        text = N_(
             "{share:.0%} of the scan was black border: check for a folded corner or a sheet fed crooked, and "
             "rescan if text is hidden."
         )
-        flags.append(QualityFlag("black_area", "warn", message.format(share=black)))
+        flags.append(QualityFlag.of("black_area", "warn", text, share=float(black)))
     if (
         not page.has_seal
         and not page.is_blank
         and delivered_grey(page)
         and grey_seal_likely(grey_of(page.image), working_dpi(page))
     ):
-        message = _(
+        text = N_(
             "Page seems to carry a round seal but was scanned in greyscale: check the sheet and rescan in 24-bit "
             "colour if it is sealed."
         )
-        flags.append(QualityFlag("seal_not_colour", "fail", message))
+        flags.append(QualityFlag.of("seal_not_colour", "fail", text))
     if page.confidence is not None and page.confidence < options.low_confidence and not page.is_blank:
-        message = _("OCR confidence {conf:.0f} is below {limit:g}: check the text by eye; rescan if the image is poor.")
+        text = N_("OCR confidence {conf:.0f} is below {limit:g}: check the text by eye; rescan if the image is poor.")
         flags.append(
-            QualityFlag("low_confidence", "warn", message.format(conf=page.confidence, limit=options.low_confidence))
+            QualityFlag.of(
+                "low_confidence", "warn", text, conf=float(page.confidence), limit=float(options.low_confidence)
+            )
         )
     return flags
 

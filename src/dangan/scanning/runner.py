@@ -13,9 +13,9 @@ import cv2
 
 from dangan.archive.records.accession import IntakePage
 from dangan.archive.store import FileStore, StoreUnavailable
-from dangan.i18n import _, archive_language, use_language
+from dangan.i18n import N_, archive_language, use_language
 from dangan.scanning.likeness import perceptual_hash
-from dangan.scanning.page import PageState, PipelineOptions
+from dangan.scanning.page import PageState, PipelineOptions, QualityFlag
 from dangan.scanning.pipeline import BORN_DIGITAL_STEPS, run_pipeline
 from dangan.scanning.sources import RejectedFile, SourceInfo, read_page
 from dangan.tools import ToolMissing
@@ -56,10 +56,10 @@ def _process_page(task: PageTask) -> IntakePage:
         page = run_pipeline(page, task.options, BORN_DIGITAL_STEPS)
     else:
         if raw.note:
-            page = page.with_flag("text_layer_unusable", "warn", raw.note)
+            page = replace(page, flags=(*page.flags, QualityFlag("text_layer_unusable", "warn", raw.note)))
         page = run_pipeline(page, task.options)
     for problem in raw.problems:
-        page = page.with_flag("not_shown", "warn", problem)
+        page = replace(page, flags=(*page.flags, QualityFlag("not_shown", "warn", problem)))
     if raw.signatures:
         page = note_signatures(page, raw.signatures)
     derived = store.put_bytes("derived", encode_derived(page), ".jpg")
@@ -86,7 +86,7 @@ def _process_page(task: PageTask) -> IntakePage:
         ocr_confidence=page.confidence,
         ocr_engine=page.ocr_engine,
         metrics={k: round(float(v), 4) for k, v in page.metrics.items()},
-        flags=[{"code": f.code, "severity": f.severity, "message": f.message} for f in page.flags],
+        flags=[f.as_dict() for f in page.flags],
         fields={k: _jsonable(v) for k, v in page.fields.items()},
         doc_type=page.doc_type,
         doc_type_score=round(page.doc_type_score, 3),
@@ -113,11 +113,13 @@ def note_signatures(page: PageState, signatures: tuple[dict, ...]) -> PageState:
     )
     for s in signatures:
         if s["check"].startswith("changed"):
-            message = _(
+            text = N_(
                 "A {kind} on this electronic original covers parts that changed after signing ({parts}): "
                 "ask the sender for the original file."
-            ).format(kind=s["kind"].lower(), parts=s["check"].removeprefix("changed: "))
-            page = page.with_flag("signature_changed", "warn", message)
+            )
+            page = page.with_flag(
+                "signature_changed", "warn", text, kind=s["kind"].lower(), parts=s["check"].removeprefix("changed: ")
+            )
     return page
 
 
@@ -211,6 +213,9 @@ def process_page_guarded(task: PageTask) -> IntakePage:
     except (RejectedFile, StoreUnavailable, ToolMissing):
         raise
     except Exception as e:  # a page that breaks the engine must not take the batch down
-        raise RejectedFile(
-            f"page {task.page_no} could not be processed ({type(e).__name__}: {e}); rescan this file"
+        raise RejectedFile.of(
+            "page_failed",
+            N_("page {page} could not be processed ({detail}); rescan this file"),
+            page=task.page_no,
+            detail=f"{type(e).__name__}: {e}",
         ) from e

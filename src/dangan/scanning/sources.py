@@ -5,6 +5,10 @@ is not an image). Anything we cannot take raises RejectedFile with a reason an o
 can act on; the batch quarantines the file and goes on.
 
 Pages are produced one at a time: a 500-page PDF is never loaded whole.
+
+The module is long (past 550 lines) because each format it takes (PDF, TIFF/PNG/JPEG, OFD) has
+checks of its own, and each refusal keeps its reason as code + text + params for readers of any
+language; the formats share the limits, the sniffing and the refusal, so they stay together.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import numpy as np
 from PIL import Image
 
 from dangan.errors import DanganError
-from dangan.i18n import _
+from dangan.i18n import N_, _, kept
+from dangan.i18n import render as render_message
 from dangan.scanning.ofd import OfdFile, OfdInvalid, is_ofd, reading_order
 from dangan.scanning.ofd_render import drawable, render
 from dangan.scanning.page import Word
@@ -50,7 +55,17 @@ warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
 
 class RejectedFile(DanganError):
-    """The file cannot be ingested; str(e) tells the operator why and what to do."""
+    """The file cannot be ingested; str(e) tells the operator why and what to do (in the language
+    of the run), ``e.kept`` the same as code + text + params (the quarantine keeps it, so every
+    reader sees it in their own language)."""
+
+    @classmethod
+    def of(cls, code: str, text: str, /, **params: object) -> RejectedFile:
+        """Refused for reason CODE (stable, English): TEXT (marked with N_) filled with PARAMS."""
+        reason = kept(text, **params) | {"code": code}
+        e = cls(render_message(reason))
+        e.kept = reason
+        return e
 
 
 @dataclass(frozen=True)
@@ -98,23 +113,28 @@ def inspect(path: str | Path) -> SourceInfo:
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
-        raise RejectedFile("empty file (0 bytes): the scanner or the copy failed; scan the sheets again")
+        raise RejectedFile.of(
+            "empty", N_("empty file (0 bytes): the scanner or the copy failed; scan the sheets again")
+        )
     with open(path, "rb") as f:
         head = f.read(16)
     kind = sniff(head)
     if kind is None:
-        looks = "text" if _looks_like_text(path) else "binary data"
-        raise RejectedFile(
-            f"not a {ACCEPTED} file: its content is {looks}"
-            + (f" despite the '{path.suffix}' extension" if path.suffix else "")
-            + "; export the scan again as PDF or TIFF"
+        looks = kept(N_("text")) if _looks_like_text(path) else kept(N_("binary data"))
+        raise RejectedFile.of(
+            "not_a_scan",
+            N_("not a {accepted} file: its content is {looks}{extension}; export the scan again as PDF or TIFF"),
+            accepted=ACCEPTED,
+            looks=looks,
+            extension=kept(N_(" despite the '{suffix}' extension"), suffix=path.suffix) if path.suffix else "",
         )
     if kind == PDF:
         return SourceInfo(str(path), PDF, _pdf_page_count(path))
     if kind == ZIP:
         if not is_ofd(path):
-            raise RejectedFile(
-                _("a ZIP archive, not an OFD file (it holds no OFD.xml): unpack it and scan the files inside")
+            raise RejectedFile.of(
+                "zip_not_ofd",
+                N_("a ZIP archive, not an OFD file (it holds no OFD.xml): unpack it and scan the files inside"),
             )
         return SourceInfo(str(path), OFD, _ofd_page_count(path))
     return SourceInfo(str(path), kind, _image_frame_count(path, kind))
@@ -134,15 +154,26 @@ def _pdf_page_count(path: Path) -> int:
     try:
         pages = pdfinfo(path, timeout=TOOL_TIMEOUT).pages
     except PdfEncrypted:
-        raise RejectedFile("PDF is encrypted (password protected): save it again without a password") from None
+        raise RejectedFile.of(
+            "pdf_encrypted", N_("PDF is encrypted (password protected): save it again without a password")
+        ) from None
     except ToolTimeout:
-        raise RejectedFile("PDF could not be read within 2 minutes: the file is probably damaged") from None
+        raise RejectedFile.of(
+            "pdf_timeout", N_("PDF could not be read within 2 minutes: the file is probably damaged")
+        ) from None
     except ToolFailed as e:
-        raise RejectedFile(f"PDF is damaged or truncated ({e.detail}); copy or scan it again") from None
+        raise RejectedFile.of(
+            "pdf_damaged", N_("PDF is damaged or truncated ({detail}); copy or scan it again"), detail=e.detail
+        ) from None
     if pages == 0:
-        raise RejectedFile("PDF has no pages")
+        raise RejectedFile.of("pdf_no_pages", N_("PDF has no pages"))
     if pages > MAX_PDF_PAGES:
-        raise RejectedFile(f"PDF has {pages} pages, more than the {MAX_PDF_PAGES} allowed in one file; split it")
+        raise RejectedFile.of(
+            "too_many_pages",
+            N_("PDF has {pages} pages, more than the {limit} allowed in one file; split it"),
+            pages=pages,
+            limit=MAX_PDF_PAGES,
+        )
     try:  # a page image past the pixel limit is refused now, before poppler spends minutes decoding it
         images = list_images(path, None, timeout=TOOL_TIMEOUT)
     except (ToolFailed, ToolTimeout):
@@ -167,18 +198,34 @@ def _image_frame_count(path: Path, kind: str) -> int:
     except RejectedFile:
         raise
     except Image.DecompressionBombError as e:
-        raise RejectedFile(f"image is too large to be a scan ({e}); check the scanner settings")
+        raise RejectedFile.of(
+            "image_too_large",
+            N_("image is too large to be a scan ({detail}); check the scanner settings"),
+            detail=str(e),
+        )
     except Exception as e:  # noqa: BLE001 - Pillow signals damage with many exception types
         what = {TIFF: "TIFF", PNG: "PNG", JPEG: "JPEG"}[kind]
-        raise RejectedFile(f"{what} image is damaged or truncated ({e}); copy or scan it again")
+        raise RejectedFile.of(
+            "image_damaged",
+            N_("{what} image is damaged or truncated ({detail}); copy or scan it again"),
+            what=what,
+            detail=str(e),
+        )
 
 
 def _check_pixels(im: Image.Image) -> None:
     w, h = im.size
     if w * h > MAX_PIXELS:
-        raise RejectedFile(
-            f"image is {w}×{h} = {w * h / 1e6:.0f} megapixels, above the {MAX_PIXELS / 1e6:.0f} Mpx limit "
-            "(a decompression bomb or a wrong scanner setting); rescan at 300-600 dpi"
+        raise RejectedFile.of(
+            "too_many_pixels",
+            N_(
+                "image is {w}×{h} = {mpx:.0f} megapixels, above the {limit:.0f} Mpx limit "
+                "(a decompression bomb or a wrong scanner setting); rescan at 300-600 dpi"
+            ),
+            w=w,
+            h=h,
+            mpx=w * h / 1e6,
+            limit=MAX_PIXELS / 1e6,
         )
 
 
@@ -339,10 +386,17 @@ def _page_scan(images: list[EmbeddedImage], geometry: PageGeometry | None) -> Em
 
 def _check_image_pixels(image: EmbeddedImage, page_no: int) -> None:
     if image.width * image.height > MAX_PIXELS:
-        raise RejectedFile(
-            f"PDF page {page_no} holds a {image.width}×{image.height} image "
-            f"({image.width * image.height / 1e6:.0f} megapixels, above the {MAX_PIXELS / 1e6:.0f} Mpx limit): "
-            "a wrong scanner setting or a damaged file; rescan the page at 300-600 dpi"
+        raise RejectedFile.of(
+            "too_many_pixels",
+            N_(
+                "PDF page {page} holds a {w}×{h} image ({mpx:.0f} megapixels, above the {limit:.0f} Mpx limit): "
+                "a wrong scanner setting or a damaged file; rescan the page at 300-600 dpi"
+            ),
+            page=page_no,
+            w=image.width,
+            h=image.height,
+            mpx=image.width * image.height / 1e6,
+            limit=MAX_PIXELS / 1e6,
         )
 
 
@@ -369,9 +423,11 @@ def _embedded_master(path: Path, page_no: int, scan: EmbeddedImage) -> RawPage |
             im.info["dpi"] = dpi
             image, used_dpi = pixels(im)
     except (OSError, ValueError, SyntaxError) as e:  # Pillow reads every kind pdfimages writes
-        raise RejectedFile(
-            f"PDF page {page_no}: its scanned image is damaged ({str(e) or type(e).__name__}); "
-            "copy or scan the file again"
+        raise RejectedFile.of(
+            "image_damaged",
+            N_("PDF page {page}: its scanned image is damaged ({detail}); copy or scan the file again"),
+            page=page_no,
+            detail=str(e) or type(e).__name__,
         ) from None
     return RawPage(data, suffix, image, used_dpi)
 
@@ -450,16 +506,26 @@ def _pdf_render(path: Path, page_no: int, dpi: int, *, strict: bool = False) -> 
         return render_page(path, page_no, dpi=dpi, timeout=TOOL_TIMEOUT, strict=strict)
     except ToolFailed as e:
         if strict:
-            raise RejectedFile(
-                _(
+            raise RejectedFile.of(
+                "image_undecodable",
+                N_(
                     "PDF page {page} holds an image that cannot be decoded ({detail}): it would be archived "
                     "as a blank page; export the PDF again from the scanner, or scan the sheets again"
-                ).format(page=page_no, detail=e.detail)
+                ),
+                page=page_no,
+                detail=e.detail,
             ) from None
-        raise RejectedFile(f"PDF page {page_no} cannot be rendered ({e.detail}); the file is damaged") from None
+        raise RejectedFile.of(
+            "pdf_damaged",
+            N_("PDF page {page} cannot be rendered ({detail}); the file is damaged"),
+            page=page_no,
+            detail=e.detail,
+        ) from None
     except ToolTimeout:
-        raise RejectedFile(
-            f"PDF page {page_no} could not be rendered within 2 minutes: the file is probably damaged"
+        raise RejectedFile.of(
+            "pdf_timeout",
+            N_("PDF page {page} could not be rendered within 2 minutes: the file is probably damaged"),
+            page=page_no,
         ) from None
 
 
@@ -471,17 +537,20 @@ def _ofd_page_count(path: Path) -> int:
     try:
         with OfdFile(path) as ofd:
             if ofd.page_count > MAX_PDF_PAGES:
-                raise RejectedFile(
-                    _("OFD has {pages} pages, more than the {limit} allowed in one file; split it").format(
-                        pages=ofd.page_count, limit=MAX_PDF_PAGES
-                    )
+                raise RejectedFile.of(
+                    "too_many_pages",
+                    N_("OFD has {pages} pages, more than the {limit} allowed in one file; split it"),
+                    pages=ofd.page_count,
+                    limit=MAX_PDF_PAGES,
                 )
             for n in range(1, ofd.page_count + 1):
                 ofd.page(n)
             ofd.signatures()
             return ofd.page_count
     except OfdInvalid as e:
-        raise RejectedFile(_("OFD is damaged: {reason}; ask the sender for the file again").format(reason=e)) from None
+        raise RejectedFile.of(
+            "ofd_damaged", N_("OFD is damaged: {reason}; ask the sender for the file again"), reason=str(e)
+        ) from None
 
 
 @lru_cache(maxsize=4)
@@ -510,8 +579,11 @@ def _ofd_page(path: Path, page_no: int) -> RawPage:
                 if s["page"] == page_no or (s["page"] is None and page_no == 1)
             )
     except OfdInvalid as e:
-        raise RejectedFile(
-            _("OFD page {page} is damaged: {reason}; ask the sender for the file again").format(page=page_no, reason=e)
+        raise RejectedFile.of(
+            "ofd_damaged",
+            N_("OFD page {page} is damaged: {reason}; ask the sender for the file again"),
+            page=page_no,
+            reason=str(e),
         ) from None
     chars = reading_order(page, dpi)
     common = {"signatures": signatures, "problems": problems}

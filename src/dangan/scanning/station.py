@@ -159,7 +159,9 @@ class QueueRunner:
 
     def _done(self, a: _Awaited, result: dict) -> PageDone:
         if result.get("outcome") == "refused":
-            return RejectedFile(result["error"])
+            refused = RejectedFile(result["error"])
+            refused.kept = result.get("error_kept")  # code + text + params, for readers of other languages
+            return refused
         if result.get("reused"):
             self.reused += 1
         elif result.get("seconds"):

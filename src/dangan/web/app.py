@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dangan.app.archive import Archive, DataHome
 from dangan.app.names import display_name
-from dangan.app.reports import cell_text
+from dangan.app.reports import about_lines, cell_text, display_cell, status_line
 from dangan.app.users import session_user
 from dangan.errors import DanganError, without_paths
 from dangan.i18n import (
@@ -159,6 +159,7 @@ def create_app(
     templates.env.globals["role_labels"] = ROLE_LABELS
     templates.env.globals["may"] = may
     templates.env.filters["cell"] = cell_text  # a report cell as text, as in the CSV and the HTML report
+    templates.env.globals.update(about_lines=about_lines, display_cell=display_cell, status_line=status_line)
     templates.env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     app.state.templates = templates
     app.mount("/static/docs", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")

@@ -74,7 +74,10 @@ class SearchResults(Model):
 class Flag(Model):
     code: str | None
     severity: str | None
-    message: str
+    message: str = Field(description="in the reader's language, rendered from code + params when shown")
+    params: dict[str, Any] | None = Field(
+        None, description="the numbers and values of the message (personal values masked); None on older flags"
+    )
 
 
 class PageSummary(Model):
@@ -220,7 +223,9 @@ class Job(Model):
 
 class QuarantineItem(Model):
     file: str
-    reason: str
+    reason: str = Field(description="in the reader's language")
+    reason_code: str | None = Field(None, description="stable code, e.g. pdf_damaged; None on files refused before")
+    reason_params: dict[str, Any] | None = Field(None, description="the values in the reason")
     sha256: str
 
 

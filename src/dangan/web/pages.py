@@ -361,7 +361,7 @@ def reports_all_html(request: Request, user: CanReport, as_of: str = "", downloa
     archive, day = archive_for(request, user), as_of_date(as_of)
     reports = make_all(archive, as_of=day)
     exported(archive, [r.kind for r in reports], "html", as_of=day)
-    return _report_html(reports, "dangan audit reports 稽查报告", "all", download)
+    return _report_html(reports, _("dangan audit reports"), "all", download)
 
 
 @router.get("/reports/{kind}.csv")

@@ -39,6 +39,7 @@ from dangan.archive.records.numbering import ArchiveNumber
 from dangan.archive.records.views import find_records
 from dangan.archive.store import FileStore, sha256_file
 from dangan.errors import DanganError
+from dangan.i18n import _
 
 BAG_PROFILE = "dangan-archive-bag/1"
 METADATA_SCHEMA = SCHEMAS_DIR / "record-metadata.schema.json"
@@ -232,7 +233,7 @@ def export_bag(
     which must not exist yet (or be an empty directory)."""
     target = Path(target)
     if target.exists() and any(target.iterdir()):
-        raise BagError(f"{target} is not empty: give a new directory for the bag")
+        raise BagError(_("{target} is not empty: give a new directory for the bag").format(target=target))
     records = _select(session, list(numbers))
     scope = SELECTION if list(numbers) else WHOLE
     target.mkdir(parents=True, exist_ok=True)
@@ -254,8 +255,9 @@ def export_bag(
     if missing:
         shutil.rmtree(target)
         raise BagError(
-            f"{len(missing)} stored files are missing (first: {missing[0]}); run `dangan verify` "
-            "and restore them before exporting"
+            _(
+                "{n} stored files are missing (first: {missing}); run `dangan verify` and restore them before exporting"
+            ).format(n=len(missing), missing=missing[0])
         )
     for rel in sorted(refs):
         dest = target / "store" / rel
@@ -291,8 +293,10 @@ def export_bag(
     if altered:
         shutil.rmtree(target)
         raise BagError(
-            f"{len(altered)} stored files differ from their recorded SHA-256 (first: {altered[0]}); "
-            "run `dangan verify --full`; nothing was exported"
+            _(
+                "{n} stored files differ from their recorded SHA-256 (first: {altered}); run `dangan "
+                "verify --full`; nothing was exported"
+            ).format(n=len(altered), altered=altered[0])
         )
     size = sum((target / "data" / "store" / rel).stat().st_size for rel in refs)
     tagmanifest = target / "tagmanifest-sha256.txt"
@@ -401,9 +405,13 @@ def validate_bag(path: str | os.PathLike) -> bagit.Bag:
         bag.validate()
     except bagit.BagValidationError as e:
         details = "; ".join(str(d) for d in (e.details or [])[:5])
-        raise BagError(f"the bag at {path} is not valid: {e.message}{': ' + details if details else ''}") from None
+        raise BagError(
+            _("the bag at {path} is not valid: {message}{value}").format(
+                path=path, message=e.message, value=": " + details if details else ""
+            )
+        ) from None
     except bagit.BagError as e:
-        raise BagError(f"{path} is not a readable bag: {e}") from None
+        raise BagError(_("{path} is not a readable bag: {e}").format(path=path, e=e)) from None
     return bag
 
 
@@ -422,11 +430,13 @@ def import_bag(path: str | os.PathLike, home, *, progress=None) -> ImportResult:
     scope = _first(bag.info.get("Dangan-Scope"))
     if scope != WHOLE:
         raise BagError(
-            f"{path} holds a {scope or 'non-dangan'} bag; only a whole-archive export "
-            "(`dangan export -o DIR` without numbers) can be imported"
+            _(
+                "{path} holds a {value} bag; only a whole-archive export (`dangan export -o DIR` "
+                "without numbers) can be imported"
+            ).format(path=path, value=scope or "non-dangan")
         )
     if not home_is_empty(home.root):
-        raise BagError(f"{home.root} is not empty: import a bag only into a new, empty data home")
+        raise BagError(_("{root} is not empty: import a bag only into a new, empty data home").format(root=home.root))
     init_home(home)
     db = Database(home.db_url)
     data = path / "data"
@@ -434,7 +444,9 @@ def import_bag(path: str | os.PathLike, home, *, progress=None) -> ImportResult:
         with db.session() as s:
             if s.scalar(select(func.count(ArchiveRecord.id))) or s.scalar(select(func.count(Event.id))):
                 raise BagError(
-                    f"the database {home.db_url.split('@')[-1]} already holds an archive; import into an empty one"
+                    _("the database {value} already holds an archive; import into an empty one").format(
+                        value=home.db_url.split("@")[-1]
+                    )
                 )
             counts = _load_tables(s, data / "database")
         files = 0
@@ -463,7 +475,9 @@ def _load_tables(session: Session, folder: Path) -> dict[str, int]:
     for table in _tables():
         src = folder / f"{table.name}.jsonl"
         if not src.exists():
-            raise BagError(f"the bag has no {src.name}: it was written by another version of dangan")
+            raise BagError(
+                _("the bag has no {name}: it was written by another version of dangan").format(name=src.name)
+            )
         # A row may point to a later row of its own table (a rescan supersedes an older page):
         # insert those links empty, then set them once every row exists.
         self_refs = [c.name for c in table.columns if any(fk.column.table is table for fk in c.foreign_keys)]

@@ -32,6 +32,7 @@ from dangan.archive.business.workdays import due_dates
 from dangan.archive.models import AccountAlias, ArchiveRecord, BusinessCase, CaseLink, Customer, Document, utcnow
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.errors import DanganError
+from dangan.i18n import _
 
 NO_DEPARTMENT = "(no department)"
 CASE_LINK = "case link"
@@ -280,11 +281,13 @@ def case_documents(
     """`dangan case show WORKORDER`: the case's stages, due days, documents arrived and owed."""
     case = session.scalar(select(BusinessCase).filter_by(work_order=work_order))
     if case is None:
-        raise CollectionError(f"no business case with work order {work_order}")
+        raise CollectionError(_("no business case with work order {work_order}").format(work_order=work_order))
     if not case.business_type:
         raise CollectionError(
-            f"case {work_order} has no business type yet: import it from the "
-            f"business system's export (dangan import cases FILE)"
+            _(
+                "case {work_order} has no business type yet: import it from the business system's "
+                "export (dangan import cases FILE)"
+            ).format(work_order=work_order)
         )
     present = _present(session, [case.id]).get(case.id, [])
     customer = session.get(Customer, case.customer_id) if case.customer_id else None
@@ -483,17 +486,30 @@ def link_record(session: Session, number: str, work_order: str, *, actor: str, r
         raise CollectionError(str(exc)) from None
     record = session.scalar(select(ArchiveRecord).filter_by(number=number).with_for_update())
     if record is None:
-        raise CollectionError(f"no record numbered {number}")
+        raise CollectionError(_("no record numbered {number}").format(number=number))
     if record.status != "active":
-        raise CollectionError(f"record {number} is {record.status}; it cannot be linked")
+        raise CollectionError(
+            _("record {number} is {status}; it cannot be linked").format(number=number, status=record.status)
+        )
     case = session.scalar(select(BusinessCase).filter_by(work_order=work_order))
     if case is None:
-        raise CollectionError(f"no business case with work order {work_order}: import the cases export first")
+        raise CollectionError(
+            _("no business case with work order {work_order}: import the cases export first").format(
+                work_order=work_order
+            )
+        )
     if record.customer_id and case.customer_id and record.customer_id != case.customer_id:
         rec_c, case_c = session.get(Customer, record.customer_id), session.get(Customer, case.customer_id)
         raise CollectionError(
-            f"record {number} belongs to 户号 {rec_c.account_number} but case {work_order} "
-            f"to 户号 {case_c.account_number}; correct the record's 户号 first"
+            _(
+                "record {number} belongs to 户号 {account_number} but case {work_order} to 户号 "
+                "{account_number2}; correct the record's 户号 first"
+            ).format(
+                number=number,
+                account_number=rec_c.account_number,
+                work_order=work_order,
+                account_number2=case_c.account_number,
+            )
         )
     existing = session.get(CaseLink, record.id)
     before = {"work_order": None, "status": None}
@@ -505,7 +521,9 @@ def link_record(session: Session, number: str, work_order: str, *, actor: str, r
             "method": existing.method if existing else "work_order",
         }
     if record.case_id == case.id and existing is not None and existing.status == "confirmed":
-        raise CollectionError(f"record {number} is already linked to case {work_order}")
+        raise CollectionError(
+            _("record {number} is already linked to case {work_order}").format(number=number, work_order=work_order)
+        )
     link = existing or CaseLink(record_id=record.id)
     link.case_id, link.method, link.confidence, link.status = case.id, "operator", 1.0, "confirmed"
     link.reason, link.actor, link.at = reason or "linked by an operator", actor, utcnow()

@@ -8,13 +8,14 @@ module evaluates a case against them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from dangan.archive.business.predicates import PREDICATES, CaseFacts, identifier_failure
 from dangan.archive.business.workdays import add_months
+from dangan.i18n import N_, _
 
 if TYPE_CHECKING:
     from dangan.archive.business.scheme import (
@@ -35,6 +36,7 @@ class MissingDocument:
     doc_types: tuple[str, ...]
     names: tuple[str, ...]
     count: int  # how many more are needed
+    role_name: str = ""  # the role as the scheme names it: 户主/产权人 for owner
 
     @property
     def code(self) -> str:
@@ -61,11 +63,15 @@ class MissingDocument:
         return self.requirement.stage
 
     def __str__(self) -> str:
-        what = " or ".join(f"{c} {n}" for c, n in zip(self.doc_types, self.names))
-        role = f" ({self.role})" if self.role else ""
+        """One line for a person in the current language: missing SQ 用电申请书 [mandatory]."""
+        what = _(" or ").join(_("{code} {name}").format(code=c, name=n) for c, n in zip(self.doc_types, self.names))
+        role = _(" ({role})").format(role=self.role_name or self.role) if self.role else ""
         many = f" ×{self.count}" if self.count > 1 else ""
-        stage = f", stage {self.stage}" if self.stage else ""
-        return f"missing {what}{role}{many} [{self.why}{stage}]"
+        why = self.requirement.why()
+        stage = _(", stage {stage}").format(stage=self.stage) if self.stage else ""
+        return _("missing {what}{role}{many} [{why}{stage}]").format(
+            what=what, role=role, many=many, why=why, stage=stage
+        )
 
 
 @dataclass(frozen=True)
@@ -75,14 +81,18 @@ class FieldIssue:
     reason: str
     severity: str = "error"  # error | warning (limits from the 1996 rules)
     limit: str | None = None
+    label: str = ""  # the field as people read it: 换装日期 (replacement_date)
 
     def __str__(self) -> str:
         shown = (
-            "(missing)"
+            _("(missing)")
             if self.value is None
             else (self.value.isoformat() if hasattr(self.value, "isoformat") else repr(self.value))
         )
-        return f"{self.severity}: {self.field} = {shown}: {self.reason}"
+        severity = _("error") if self.severity == "error" else _("warning")
+        return _("{severity}: {field} = {shown}: {reason}").format(
+            severity=severity, field=self.label or self.field, shown=shown, reason=self.reason
+        )
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,7 @@ class UnmetPrecondition:
     reason: str
 
     def __str__(self) -> str:
-        return f"precondition {self.name} not met: {self.reason}"
+        return _("precondition {name} not met: {reason}").format(name=self.name, reason=self.reason)
 
 
 @dataclass(frozen=True)
@@ -192,9 +202,13 @@ def _normalise_present(scheme: ClassificationScheme, documents) -> list[Present]
         try:
             code = scheme.document_type(code).code
         except KeyError as exc:
-            raise ValueError(f"present document {item!r}: {exc.args[0]}") from None
+            raise ValueError(_("present document {item!r}: {problem}").format(item=item, problem=exc.args[0])) from None
         if role is not None and role not in scheme.roles:
-            raise ValueError(f"present document {item!r}: unknown role {role!r}; roles: {', '.join(scheme.roles)}")
+            raise ValueError(
+                _("present document {item!r}: unknown role {role!r}; roles: {choices}").format(
+                    item=item, role=role, choices=", ".join(scheme.roles)
+                )
+            )
         present.append((code, role))
     return present
 
@@ -210,7 +224,9 @@ def _active_requirements(rule: CompletenessRule, facts: CaseFacts, assumptions: 
             if predicate(facts):
                 active.append(req)
             elif not predicate.is_known(facts):
-                note = f"{req.when}: fact {'/'.join(predicate.reads)} not given, assumed false"
+                note = _("{when}: fact {facts} not given, assumed false").format(
+                    when=req.when, facts="/".join(predicate.reads)
+                )
                 if note not in assumptions:
                     assumptions.append(note)
     return active
@@ -248,7 +264,11 @@ def _match_documents(scheme, requirements, present: list[Present]):
             shortfall[id(req)] = shortfall.get(id(req), 0) + 1
     missing = [
         MissingDocument(
-            req, req.doc_types, tuple(scheme.document_types[c].name for c in req.doc_types), shortfall[id(req)]
+            req,
+            req.doc_types,
+            tuple(scheme.document_types[c].name for c in req.doc_types),
+            shortfall[id(req)],
+            scheme.roles.get(req.role or "", ""),
         )
         for req in requirements
         if id(req) in shortfall
@@ -272,16 +292,27 @@ def _check_preconditions(
         predicate = PREDICATES[pre.predicate]
         if predicate.is_known(facts):
             if not predicate(facts):
-                unmet.append(UnmetPrecondition(pre.predicate, f"facts say {pre.predicate} is not true"))
+                unmet.append(
+                    UnmetPrecondition(
+                        pre.predicate, _("facts say {predicate} is not true").format(predicate=pre.predicate)
+                    )
+                )
             continue
         # the billing system may hold the truth; the paper trace is acceptable evidence
         evidence = [code for code, _ in present if code in pre.evidence]
         if evidence:
-            assumptions.append(f"{pre.predicate}: not stated in facts, taken from document {evidence[0]}")
+            assumptions.append(
+                _("{predicate}: not stated in facts, taken from document {evidence}").format(
+                    predicate=pre.predicate, evidence=evidence[0]
+                )
+            )
         else:
             unmet.append(
                 UnmetPrecondition(
-                    pre.predicate, f"not stated in facts and no {'/'.join(pre.evidence) or 'evidence'} document present"
+                    pre.predicate,
+                    _("not stated in facts and no {evidence} document present").format(
+                        evidence="/".join(pre.evidence) or _("evidence")
+                    ),
                 )
             )
     return unmet
@@ -292,15 +323,18 @@ def _applicability(business_type, facts: CaseFacts) -> list[str]:
     for key, wanted in business_type.applies_when.items():
         if facts.get(key) is not None and facts[key] != wanted:
             problems.append(
-                f"{business_type.code} {business_type.name} applies only when "
-                f"{key} is {wanted}; this case has {facts[key]}"
+                _("{code} {name} applies only when {key} is {wanted}; this case has {actual}").format(
+                    code=business_type.code, name=business_type.name, key=key, wanted=wanted, actual=facts[key]
+                )
             )
     return problems
 
 
 def _undeclared_fields(business_type, values: Mapping[str, Any]) -> list[str]:
     return [
-        f"{name}: not a billing field of {business_type.code} {business_type.name}; ignored"
+        _("{field}: not a billing field of {code} {name}; ignored").format(
+            field=name, code=business_type.code, name=business_type.name
+        )
         for name in values
         if name not in business_type.billing_fields
     ]
@@ -332,7 +366,7 @@ def _check_billing_fields(business_type, values: Mapping[str, Any], facts: CaseF
         issue = _check_limit(limit, parsed, facts, specs)
         if issue:
             issues.append(issue)
-    return issues
+    return [replace(i, label=_label(specs[i.field])) if i.field in specs else i for i in issues]
 
 
 def _is_blank(value: Any) -> bool:
@@ -345,8 +379,8 @@ def _label(spec: FieldSpec) -> str:
 
 def _required_reason(spec: FieldSpec, specs) -> str:
     if spec.required:
-        return "missing required field"
-    return f"missing: required unless {_label(specs[spec.required_unless])} is given"
+        return _("missing required field")
+    return _("missing: required unless {other} is given").format(other=_label(specs[spec.required_unless]))
 
 
 def _parse(spec: FieldSpec, raw: Any) -> tuple[Any, str | None]:
@@ -362,7 +396,7 @@ def _parse_scalar(kind: str, raw: Any) -> tuple[Any, str | None]:
         return _as_number(raw)
     if isinstance(raw, str):
         return raw.strip(), None
-    return None, f"wrong type: expected text, got {type(raw).__name__}"
+    return None, _("wrong type: expected text, got {type}").format(type=type(raw).__name__)
 
 
 def _as_date(raw: Any) -> tuple[date | None, str | None]:
@@ -376,12 +410,12 @@ def _as_date(raw: Any) -> tuple[date | None, str | None]:
             return (datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)), None
         except ValueError:
             pass
-    return None, f"wrong type: expected a date (YYYY-MM-DD), got {raw!r}"
+    return None, _("wrong type: expected a date (YYYY-MM-DD), got {raw!r}").format(raw=raw)
 
 
 def _as_number(raw: Any) -> tuple[float | None, str | None]:
     if isinstance(raw, bool):
-        return None, f"wrong type: expected a number, got {raw!r}"
+        return None, _("wrong type: expected a number, got {raw!r}").format(raw=raw)
     if isinstance(raw, (int, float, Decimal)):
         return float(raw), None
     if isinstance(raw, str):
@@ -389,19 +423,21 @@ def _as_number(raw: Any) -> tuple[float | None, str | None]:
             return float(Decimal(raw.strip())), None
         except InvalidOperation:
             pass
-    return None, f"wrong type: expected a number, got {raw!r}"
+    return None, _("wrong type: expected a number, got {raw!r}").format(raw=raw)
 
 
 def _parse_list(spec: FieldSpec, raw: Any) -> tuple[list | None, str | None]:
     if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)):
-        return None, f"wrong type: expected a list, got {type(raw).__name__}"
+        return None, _("wrong type: expected a list, got {type}").format(type=type(raw).__name__)
     items = []
     for index, item in enumerate(raw, start=1):
         if not spec.item:
             items.append(item)
             continue
         if not isinstance(item, Mapping):
-            return None, f"item {index}: expected a mapping with {', '.join(spec.item)}"
+            return None, _("item {index}: expected a mapping with {choices}").format(
+                index=index, choices=", ".join(spec.item)
+            )
         parsed = {}
         for key, kind in spec.item.items():
             if _is_blank(item.get(key)):
@@ -421,8 +457,9 @@ def _field_rules(spec: FieldSpec, value: Any, parsed: Mapping, specs) -> list[Fi
             FieldIssue(
                 spec.name,
                 value,
-                f"date order broken: {_label(spec)} {value} "
-                f"must be after {_label(specs[spec.after])} {parsed[spec.after]}",
+                _("date order broken: {field} {value} must be after {other} {other_value}").format(
+                    field=_label(spec), value=value, other=_label(specs[spec.after]), other_value=parsed[spec.after]
+                ),
             )
         )
     if spec.not_before and spec.not_before in parsed and value < parsed[spec.not_before]:
@@ -430,8 +467,12 @@ def _field_rules(spec: FieldSpec, value: Any, parsed: Mapping, specs) -> list[Fi
             FieldIssue(
                 spec.name,
                 value,
-                f"date order broken: {_label(spec)} {value} "
-                f"is before {_label(specs[spec.not_before])} {parsed[spec.not_before]}",
+                _("date order broken: {field} {value} is before {other} {other_value}").format(
+                    field=_label(spec),
+                    value=value,
+                    other=_label(specs[spec.not_before]),
+                    other_value=parsed[spec.not_before],
+                ),
             )
         )
     if spec.not_above and spec.not_above in parsed and value > parsed[spec.not_above]:
@@ -443,7 +484,7 @@ def _field_rules(spec: FieldSpec, value: Any, parsed: Mapping, specs) -> list[Fi
             )
         )
     if spec.min is not None and value < spec.min:
-        issues.append(FieldIssue(spec.name, value, f"must be at least {spec.min:g}"))
+        issues.append(FieldIssue(spec.name, value, _("must be at least {min:g}").format(min=spec.min)))
     failure = identifier_failure(value, spec.validators) if spec.validators else None
     if failure:
         issues.append(FieldIssue(spec.name, value, failure))
@@ -456,7 +497,11 @@ def _check_limit(limit: Limit, parsed: Mapping, facts: CaseFacts, specs) -> Fiel
         value = facts.get(limit.fact)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value > limit.value:
             return FieldIssue(
-                limit.fact, value, f"exceeds the limit of {limit.value:g}{source}", limit.severity, limit.name
+                limit.fact,
+                value,
+                _("exceeds the limit of {value:g}{source}").format(value=limit.value, source=source),
+                limit.severity,
+                limit.name,
             )
         return None
     start, end = parsed.get(limit.from_field), parsed.get(limit.to_field)
@@ -472,12 +517,16 @@ def _check_limit(limit: Limit, parsed: Mapping, facts: CaseFacts, specs) -> Fiel
     }[limit.check]
     if not broken:
         return None
-    unit = "months" if "months" in limit.check else "days"
-    bound = "at least" if limit.check.startswith("min") else "at most"
+    should = {
+        "min_days_between": N_("{span} is {days} days; should be at least {value:g} days{source}"),
+        "max_days_between": N_("{span} is {days} days; should be at most {value:g} days{source}"),
+        "min_months_between": N_("{span} is {days} days; should be at least {value:g} months{source}"),
+        "max_months_between": N_("{span} is {days} days; should be at most {value:g} months{source}"),
+    }[limit.check]
     return FieldIssue(
         limit.to_field,
         end,
-        f"{span} is {days} days; should be {bound} {limit.value:g} {unit}{source}",
+        _(should).format(span=span, days=days, value=limit.value, source=source),
         limit.severity,
         limit.name,
     )

@@ -30,6 +30,7 @@ from dangan.archive.business.scheme_checks import (
 )
 from dangan.archive.personal import PersonalData
 from dangan.errors import NotFound
+from dangan.i18n import N_, _
 
 DEFAULT_SCHEME_PATH = SCHEMAS_DIR / "classification.yaml"
 
@@ -79,6 +80,9 @@ class Stage:
     due_working_days: int | None = None
 
 
+RULES = {"mandatory": N_("mandatory"), "optional": N_("optional")}  # how a document is required, in words
+
+
 @dataclass(frozen=True)
 class Requirement:
     """One line of a completeness rule: which document(s), how strictly, for whom."""
@@ -103,7 +107,10 @@ class Requirement:
         return text
 
     def why(self) -> str:
-        return f"conditional: {self.when}" if self.rule == "conditional" else self.rule
+        """How the document is required, in the current language: mandatory, conditional: WHEN."""
+        if self.rule == "conditional":
+            return _("conditional: {when}").format(when=self.when)
+        return _(RULES[self.rule]) if self.rule in RULES else self.rule
 
 
 @dataclass(frozen=True)
@@ -259,7 +266,7 @@ class ClassificationScheme:
         candidates = [
             c for bt in self.business_types.values() for c in (bt.code, bt.name, *(v.name for v in bt.variants))
         ]
-        raise UnknownCode(_unknown("business type", key, candidates))
+        raise UnknownCode(_unknown(N_("unknown business type {key!r}"), key, candidates))
 
     def document_type(self, code_or_name: str) -> DocumentType:
         key = code_or_name.strip()
@@ -269,16 +276,17 @@ class ClassificationScheme:
             if key == dt.name:
                 return dt
         candidates = [c for dt in self.document_types.values() for c in (dt.code, dt.name)]
-        raise UnknownCode(_unknown("document type", key, candidates))
+        raise UnknownCode(_unknown(N_("unknown document type {key!r}"), key, candidates))
 
 
-def _unknown(kind: str, key: str, candidates: Iterable[str]) -> str:
+def _unknown(text: str, key: str, candidates: Iterable[str]) -> str:
+    """TEXT (marked with N_, naming KEY) in the current language, with the names KEY is close to."""
     candidates = list(dict.fromkeys(candidates))
     close = difflib.get_close_matches(key, candidates, n=5, cutoff=0.4)
     if not close:  # short Chinese names score low; fall back to shared characters
         close = [c for c in candidates if set(key) & set(c) and not c.isascii()][:5]
-    hint = f"; did you mean: {', '.join(close)}?" if close else ""
-    return f"unknown {kind} {key!r}{hint}"
+    hint = _("; did you mean: {names}?").format(names=", ".join(close)) if close else ""
+    return _(text).format(key=key) + hint
 
 
 # --------------------------------------------------------------------------- loading

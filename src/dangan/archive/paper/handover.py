@@ -25,6 +25,7 @@ from dangan.archive.models import ArchiveRecord, Handover, HandoverItem, utcnow
 from dangan.archive.paper.locations import set_folder_state
 from dangan.archive.records.views import find_records
 from dangan.errors import DanganError, ExitStatus
+from dangan.i18n import _
 
 ARCHIVE_ROOM = "档案室"
 OFFERED, REFUSED, ACCEPTED, OVERRIDE = (
@@ -49,7 +50,8 @@ class HandoverRefused(DanganError):
         self.handover_id = handover_id
         self.problems = problems
         lines = [f"{number}: {p}" for number, ps in problems.items() for p in ps]
-        super().__init__(f"handover #{handover_id} refused:\n  " + "\n  ".join(lines))
+        refused = _("handover #{id} refused: the records below cannot be handed over until this is put right")
+        super().__init__(refused.format(id=handover_id) + "\n  " + "\n  ".join(lines))
 
 
 @dataclass(frozen=True)
@@ -67,14 +69,14 @@ def check_record(session: Session, record: ArchiveRecord, scheme: Classification
     """Evaluate one record for handover. The documents counted are those of every active
     record of the same business case, so a supplement accessioned later completes the case."""
     if record.status != "active":
-        return RecordCheck(record.number, (f"record is {record.status}",), None)
+        return RecordCheck(record.number, (_("record is {status}").format(status=record.status),), None)
     accepted = session.scalar(
         select(Handover.id)
         .join(HandoverItem, HandoverItem.handover_id == Handover.id)
         .where(HandoverItem.record_id == record.id, Handover.status == "accepted")
     )
     if accepted:
-        return RecordCheck(record.number, (f"already accepted in handover #{accepted}",), None)
+        return RecordCheck(record.number, (_("already accepted in handover #{id}").format(id=accepted),), None)
     case, cls = record.case, record.classification
     business_type = (cls.business_type if cls else "") or (case.business_type if case else "")
     if not business_type:
@@ -111,7 +113,7 @@ def offer_handover(
     """Offer NUMBERS from FROM_DEPT to TO_DEPT; ACTOR receives them. Returns the handover,
     accepted when every record passes (or an override reason is given), refused otherwise."""
     if override_reason is not None and not override_reason.strip():
-        raise HandoverError("an override needs a reason (--reason)")
+        raise HandoverError(_("an override needs a reason (--reason)"))
     records = _records(session, numbers)
     offered_by = offered_by or actor
     handover = Handover(from_dept=from_dept, to_dept=to_dept, offered_by=offered_by, status="offered")
@@ -201,7 +203,7 @@ def handover_view(handover: Handover) -> dict:
 def _records(session: Session, numbers: Iterable[str]) -> list[ArchiveRecord]:
     records, unknown = find_records(session, numbers)
     if unknown:
-        raise HandoverError("cannot offer the handover: " + "; ".join(unknown))
+        raise HandoverError(_("cannot offer the handover: {problems}").format(problems="; ".join(unknown)))
     if not records:
-        raise HandoverError("a handover needs at least one archive number")
+        raise HandoverError(_("a handover needs at least one archive number"))
     return records

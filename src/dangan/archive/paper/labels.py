@@ -22,6 +22,7 @@ from dangan.archive.paper.locations import LocationError, box_path, find_folder,
 from dangan.archive.records.accession import find_customer
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.errors import DanganError
+from dangan.i18n import _
 
 FONT_PATHS = (("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0), ("/usr/share/fonts/truetype/arphic/uming.ttc", 0))
 FONT_NAME = "DanganCJK"
@@ -49,7 +50,7 @@ def label_content(
         return _folder_label(session, code, business_names or {})
     if kind == "box":
         return _box_label(session, code)
-    raise LabelError(f"unknown label kind {kind!r}; kinds: folder, box")
+    raise LabelError(_("unknown label kind {kind!r}; kinds: folder, box").format(kind=kind))
 
 
 def _folder_label(session: Session, code: str, names: dict[str, str]) -> LabelContent:
@@ -61,10 +62,12 @@ def _folder_label(session: Session, code: str, names: dict[str, str]) -> LabelCo
         try:
             number = str(ArchiveNumber.parse(code))
         except InvalidArchiveNumber as e:
-            raise LabelError(f"{code!r} is neither a folder code nor an archive number: {e}") from None
+            raise LabelError(
+                _("{code!r} is neither a folder code nor an archive number: {e}").format(code=code, e=e)
+            ) from None
         record = session.scalar(select(ArchiveRecord).filter_by(number=number))
         if record is None:
-            raise LabelError(f"no record numbered {number}")
+            raise LabelError(_("no record numbered {number}").format(number=number))
         records, key = [record], number
     lines = []
     for r in records:
@@ -115,7 +118,7 @@ def write_labels(
 
     contents = [label_content(session, kind, c, business_names=business_names) for c in codes]
     if not contents:
-        raise LabelError("no codes given: nothing to print")
+        raise LabelError(_("no codes given: nothing to print"))
     printed_on = printed_on or date.today()
     font = _font()
     width, height = SIZES[kind]
@@ -139,7 +142,7 @@ def write_labels(
         # the number is what people read: as large as fits the width
         size = min(28.0, text_w / max(stringWidth(label.big, font, 1), 1))
         if kind == "folder":  # long numbers wrap after the fonds-category part
-            head, _, tail = label.big.partition("·")
+            head, _dot, tail = label.big.partition("·")
             if tail:
                 size = min(22.0, text_w / max(stringWidth(tail, font, 1), 1))
                 canvas.setFont(font, size)
@@ -208,7 +211,11 @@ def cover_code(key: str) -> CoverCode:
         if digits.isdigit() and len(digits) == 16:
             return CoverCode("work_order", validate_work_order(digits))
         if digits.isdigit():
-            raise CoverCodeError(f"{key!r}: a 户号 has 10 digits and a work-order number 16; this has {len(digits)}")
+            raise CoverCodeError(
+                _("{key!r}: a 户号 has 10 digits and a work-order number 16; this has {n}").format(
+                    key=key, n=len(digits)
+                )
+            )
         return CoverCode("record", str(ArchiveNumber.parse(key)))
     except (InvalidIdentifier, InvalidArchiveNumber) as e:
         raise CoverCodeError(str(e)) from None
@@ -218,7 +225,11 @@ def parse_cover_payload(text: str) -> CoverCode:
     """The code a cover's QR payload names; CoverCodeError for a DANGAN code we cannot use."""
 
     if not text.upper().startswith(COVER_PREFIX):
-        raise CoverCodeError(f"{text!r} is not a dangan cover code (it must start with {COVER_PREFIX})")
+        raise CoverCodeError(
+            _("{text!r} is not a dangan cover code (it must start with {COVER_PREFIX})").format(
+                text=text, COVER_PREFIX=COVER_PREFIX
+            )
+        )
     body = text[len(COVER_PREFIX) :].strip()
     try:
         if body.upper().startswith("WO:"):
@@ -227,7 +238,7 @@ def parse_cover_payload(text: str) -> CoverCode:
             return CoverCode("account", validate_account_number(body[5:]))
         return CoverCode("record", str(ArchiveNumber.parse(body)))
     except (InvalidIdentifier, InvalidArchiveNumber) as e:
-        raise CoverCodeError(f"cover code {text!r}: {e}") from None
+        raise CoverCodeError(_("cover code {text!r}: {e}").format(text=text, e=e)) from None
 
 
 @dataclass(frozen=True)
@@ -251,7 +262,9 @@ def cover_content(session: Session, key: str, *, business_names: dict[str, str] 
         record = session.scalar(select(ArchiveRecord).filter_by(number=code.value))
         if record is None:
             raise CoverCodeError(
-                f"no record numbered {code.value}: a cover for new pages names their work order or 户号"
+                _("no record numbered {value}: a cover for new pages names their work order or 户号").format(
+                    value=code.value
+                )
             )
         customer, case = record.customer, record.case
         cls = record.classification
@@ -295,7 +308,7 @@ def write_covers(
 
     contents = [cover_content(session, k, business_names=business_names) for k in keys]
     if not contents:
-        raise LabelError("no codes given: nothing to print")
+        raise LabelError(_("no codes given: nothing to print"))
     printed_on = printed_on or date.today()
     font = _font()
     width, height = A4

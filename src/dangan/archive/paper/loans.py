@@ -14,6 +14,7 @@ from dangan.archive import events
 from dangan.archive.models import Loan, utcnow
 from dangan.archive.paper.locations import LocationError, get_folder, scanned_page_count, set_folder_state
 from dangan.errors import DanganError
+from dangan.i18n import _
 
 LOAN_ISSUED = "loan issued"
 LOAN_RETURNED = "loan returned"
@@ -39,11 +40,11 @@ def lend(
 ) -> Loan:
     """Lend the folder (code or archive number) to BORROWER until DUE_ON (default: in 14 days)."""
     if not borrower.strip():
-        raise LoanError("a loan needs the borrower's name")
+        raise LoanError(_("a loan needs the borrower's name"))
     today = today or date.today()
     due_on = due_on or today + timedelta(days=days)
     if due_on < today:
-        raise LoanError(f"due date {due_on} is in the past")
+        raise LoanError(_("due date {due_on} is in the past").format(due_on=due_on))
     try:
         folder = get_folder(session, folder_key, lock=True)
     except LocationError as e:
@@ -51,7 +52,11 @@ def lend(
     if folder.state != "in_place":
         open_loan = _open_loan(session, folder.id)
         who = f" (lent to {open_loan.borrower}, due {open_loan.due_on})" if open_loan else ""
-        raise LoanError(f"folder {folder.code} is {folder.state}{who}; only a folder in place can be lent")
+        raise LoanError(
+            _("folder {code} is {state}{who}; only a folder in place can be lent").format(
+                code=folder.code, state=folder.state, who=who
+            )
+        )
     pages = scanned_page_count(session, folder)
     loan = Loan(
         folder_id=folder.id,
@@ -90,14 +95,14 @@ def return_loan(session: Session, folder_key: str, *, pages_counted: int, actor:
     """Take the folder back; PAGES_COUNTED is what the receiver counted. A difference from
     the scanned page count is recorded on the loan and in the event, not hidden."""
     if pages_counted < 0:
-        raise LoanError("the page count cannot be negative")
+        raise LoanError(_("the page count cannot be negative"))
     try:
         folder = get_folder(session, folder_key, lock=True)
     except LocationError as e:
         raise LoanError(str(e)) from None
     loan = _open_loan(session, folder.id)
     if loan is None:
-        raise LoanError(f"folder {folder.code} is not on loan")
+        raise LoanError(_("folder {code} is not on loan").format(code=folder.code))
     expected = scanned_page_count(session, folder)
     mismatch = pages_counted != expected
     loan.returned_at, loan.returned_to, loan.pages_back = utcnow(), actor, pages_counted

@@ -101,7 +101,9 @@ def get_box(session: Session, code: str, *, lock: bool = False) -> Box:
     box = session.scalar(q.with_for_update() if lock else q)
     if box is None:
         raise LocationError(
-            f"no box with code {code!r}; add it with `dangan location add {code.strip()} --kind box --parent SHELF`"
+            _("no box with code {code!r}; add it with `dangan location add {value} --kind box --parent SHELF`").format(
+                code=code, value=code.strip()
+            )
         )
     return box
 
@@ -113,7 +115,7 @@ def record_by_number(session: Session, text: str) -> ArchiveRecord:
         raise LocationError(str(e)) from None
     record = session.scalar(select(ArchiveRecord).filter_by(number=str(number)))
     if record is None:
-        raise LocationError(f"no record numbered {number}")
+        raise LocationError(_("no record numbered {number}").format(number=number))
     return record
 
 
@@ -139,7 +141,9 @@ def find_folder(session: Session, key: str, *, lock: bool = False) -> Folder | N
 def get_folder(session: Session, key: str, *, lock: bool = False) -> Folder:
     folder = find_folder(session, key, lock=lock)
     if folder is None:
-        raise LocationError(f"no paper folder {key!r}: shelve it first with `dangan shelve {key} BOX`")
+        raise LocationError(
+            _("no paper folder {key!r}: shelve it first with `dangan shelve {key} BOX`").format(key=key)
+        )
     return folder
 
 
@@ -152,20 +156,22 @@ def add_location(
     """Add a room, zone, rack, cabinet, shelf — or a box on a shelf."""
     code = code.strip()
     if not code or any(c.isspace() for c in code):
-        raise LocationError(f"location code {code!r} must be non-empty and without spaces")
+        raise LocationError(_("location code {code!r} must be non-empty and without spaces").format(code=code))
     if kind not in KINDS:
-        raise LocationError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
+        raise LocationError(_("unknown kind {kind!r}; kinds: {choices}").format(kind=kind, choices=", ".join(KINDS)))
     taken = (
         session.scalar(select(Location.id).filter_by(code=code))
         or session.scalar(select(Box.id).filter_by(code=code))
         or session.scalar(select(Folder.id).filter_by(code=code))
     )
     if taken:
-        raise LocationError(f"code {code!r} is already used by another location, box or folder")
+        raise LocationError(_("code {code!r} is already used by another location, box or folder").format(code=code))
     parent_loc = get_location(session, parent, wanted=_belongs(kind)) if parent else None
     if kind == "box":
         if parent_loc is not None and parent_loc.kind != "shelf":
-            raise LocationError(f"a box stands on a shelf, not on {parent_loc.kind} {parent_loc.code}")
+            raise LocationError(
+                _("a box stands on a shelf, not on {kind} {code}").format(kind=parent_loc.kind, code=parent_loc.code)
+            )
         box = Box(code=code, shelf_id=parent_loc.id if parent_loc else None)
         session.add(box)
         session.flush()
@@ -181,10 +187,14 @@ def add_location(
     wanted = PARENT_KIND[kind]
     allowed = (wanted,) if isinstance(wanted, str) else (wanted or ())
     if wanted is None and parent_loc is not None:
-        raise LocationError(f"a room is the top of the tree; it has no parent (got {parent_loc.code})")
+        raise LocationError(
+            _("a room is the top of the tree; it has no parent (got {code})").format(code=parent_loc.code)
+        )
     if wanted is not None and (parent_loc is None or parent_loc.kind not in allowed):
         got = f"{parent_loc.kind} {parent_loc.code}" if parent_loc else "no parent"
-        raise LocationError(f"a {kind} belongs in a {' or '.join(allowed)}; got {got}")
+        raise LocationError(
+            _("a {kind} belongs in a {choices}; got {got}").format(kind=kind, choices=" or ".join(allowed), got=got)
+        )
     loc = Location(code=code, kind=kind, name=name, parent_id=parent_loc.id if parent_loc else None)
     session.add(loc)
     session.flush()
@@ -271,13 +281,17 @@ def set_folder_state(
 ) -> Folder:
     """Move a folder to STATE if the paper's life allows it; record the change."""
     if state not in PAPER_STATES:
-        raise PaperStateError(f"unknown paper state {state!r}; states: {', '.join(PAPER_STATES)}")
+        raise PaperStateError(
+            _("unknown paper state {state!r}; states: {choices}").format(state=state, choices=", ".join(PAPER_STATES))
+        )
     if state == folder.state:
         return folder
     if state not in TRANSITIONS[folder.state]:
         allowed = ", ".join(sorted(TRANSITIONS[folder.state])) or "none (final)"
         raise PaperStateError(
-            f"folder {folder.code} is {folder.state}; it cannot become {state} (allowed next: {allowed})"
+            _("folder {code} is {state}; it cannot become {state2} (allowed next: {allowed})").format(
+                code=folder.code, state=folder.state, state2=state, allowed=allowed
+            )
         )
     old = folder.state
     folder.state = state
@@ -315,7 +329,7 @@ def shelve_box(session: Session, box_code: str, shelf_code: str, *, actor: str) 
     box = get_box(session, box_code, lock=True)
     shelf = get_location(session, shelf_code)
     if shelf.kind != "shelf":
-        raise LocationError(f"{shelf.code} is a {shelf.kind}; boxes go on shelves")
+        raise LocationError(_("{code} is a {kind}; boxes go on shelves").format(code=shelf.code, kind=shelf.kind))
     old = box.shelf.code if box.shelf else None
     box.shelf = shelf
     session.flush()
@@ -370,11 +384,17 @@ def _record_for_new_folder(session: Session, key: str) -> ArchiveRecord:
     try:
         record = record_by_number(session, key)
     except LocationError:
-        raise LocationError(f"{key!r} is neither a folder code nor the number of a record") from None
+        raise LocationError(_("{key!r} is neither a folder code nor the number of a record").format(key=key)) from None
     if record.status != "active":
-        raise LocationError(f"record {record.number} is {record.status}; its paper cannot be shelved")
+        raise LocationError(
+            _("record {number} is {status}; its paper cannot be shelved").format(
+                number=record.number, status=record.status
+            )
+        )
     if record.born_digital:
-        raise LocationError(f"record {record.number} is born digital: it has no paper to shelve")
+        raise LocationError(
+            _("record {number} is born digital: it has no paper to shelve").format(number=record.number)
+        )
     return record
 
 
@@ -382,12 +402,14 @@ def add_record_to_folder(session: Session, number: str, folder_code: str, *, act
     """File another record (e.g. a supplement) into an existing folder."""
     record = record_by_number(session, number)
     if record.born_digital:
-        raise LocationError(f"record {record.number} is born digital: it has no paper")
+        raise LocationError(_("record {number} is born digital: it has no paper").format(number=record.number))
     folder = get_folder(session, folder_code, lock=True)
     link = session.get(FolderRecord, record.id)
     if link is not None:
         current = session.get(Folder, link.folder_id)
-        raise LocationError(f"record {record.number} is already in folder {current.code}")
+        raise LocationError(
+            _("record {number} is already in folder {code}").format(number=record.number, code=current.code)
+        )
     session.add(FolderRecord(record_id=record.id, folder_id=folder.id))
     session.flush()
     session.refresh(folder)
@@ -400,10 +422,12 @@ def add_record_to_folder(session: Session, number: str, folder_code: str, *, act
 def mark_born_digital(session: Session, number: str, *, actor: str, reason: str) -> ArchiveRecord:
     """Say explicitly that a record has no paper, so its missing folder is not a gap."""
     if not reason.strip():
-        raise LocationError("say why the record has no paper (--reason)")
+        raise LocationError(_("say why the record has no paper (--reason)"))
     record = record_by_number(session, number)
     if session.get(FolderRecord, record.id) is not None:
-        raise LocationError(f"record {record.number} has a paper folder; it is not born digital")
+        raise LocationError(
+            _("record {number} has a paper folder; it is not born digital").format(number=record.number)
+        )
     record.born_digital = True
     session.flush()
     events.record_event(session, BORN_DIGITAL, actor, "record", record.number, {"reason": reason})

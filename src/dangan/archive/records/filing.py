@@ -251,12 +251,25 @@ def records_of_source(session: Session, sha256: str) -> list[str]:
 
 
 def quarantine_file(
-    session: Session, store: FileStore, path: Path, reason: str, *, actor: str, batch_id: int | None
+    session: Session,
+    store: FileStore,
+    path: Path,
+    reason: str,
+    *,
+    actor: str,
+    batch_id: int | None,
+    reason_kept: dict | None = None,
 ) -> Quarantined:
-    """Keep a refused file's bytes, under its own name, with the reason a person can act on."""
+    """Keep a refused file's bytes, under its own name, with the reason a person can act on
+    (REASON as written; REASON_KEPT, when given, the same as text + params for other readers)."""
     stored = store.put_named("quarantine", path.name, path)
     row = Quarantined(
-        batch_id=batch_id, original_name=str(path), stored_path=stored.relpath, sha256=stored.sha256, reason=reason
+        batch_id=batch_id,
+        original_name=str(path),
+        stored_path=stored.relpath,
+        sha256=stored.sha256,
+        reason=reason,
+        reason_kept=reason_kept,
     )
     session.add(row)
     events.record_event(

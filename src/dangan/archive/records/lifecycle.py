@@ -37,6 +37,7 @@ from dangan.archive.paper.locations import set_folder_state
 from dangan.archive.records.accession import record_title
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
 from dangan.errors import DanganError
+from dangan.i18n import _
 
 VOLTAGE_CLASSES = ("LV", "HV")
 CUSTOMER_CLASSES = ("residential", "non_residential")
@@ -65,13 +66,13 @@ def _record(session: Session, number: str, *, lock: bool = True) -> ArchiveRecor
     q = select(ArchiveRecord).filter_by(number=text)
     record = session.scalar(q.with_for_update() if lock else q)
     if record is None:
-        raise LifecycleError(f"no record numbered {text}")
+        raise LifecycleError(_("no record numbered {text}").format(text=text))
     return record
 
 
 def _need_reason(reason: str, what: str) -> None:
     if not (reason or "").strip():
-        raise LifecycleError(f"{what} needs a reason (--reason)")
+        raise LifecycleError(_("{what} needs a reason (--reason)").format(what=what))
 
 
 # --------------------------------------------------------------------------- reclassification
@@ -97,7 +98,11 @@ def reclassify(
     _need_reason(reason, "a reclassification")
     record = _record(session, number)
     if record.status != "active":
-        raise ReclassifyError(f"record {record.number} is {record.status}; it cannot be reclassified")
+        raise ReclassifyError(
+            _("record {number} is {status}; it cannot be reclassified").format(
+                number=record.number, status=record.status
+            )
+        )
     current = record.classification
     before = _cls_values(current)
     after = dict(before)
@@ -108,19 +113,31 @@ def reclassify(
             raise ReclassifyError(e.args[0]) from None
     if voltage_class is not None:
         if voltage_class.upper() not in VOLTAGE_CLASSES:
-            raise ReclassifyError(f"voltage class {voltage_class!r} must be one of {', '.join(VOLTAGE_CLASSES)}")
+            raise ReclassifyError(
+                _("voltage class {voltage_class!r} must be one of {choices}").format(
+                    voltage_class=voltage_class, choices=", ".join(VOLTAGE_CLASSES)
+                )
+            )
         after["voltage_class"] = voltage_class.upper()
     if customer_class is not None:
         if customer_class not in CUSTOMER_CLASSES:
-            raise ReclassifyError(f"customer class {customer_class!r} must be one of {', '.join(CUSTOMER_CLASSES)}")
+            raise ReclassifyError(
+                _("customer class {customer_class!r} must be one of {choices}").format(
+                    customer_class=customer_class, choices=", ".join(CUSTOMER_CLASSES)
+                )
+            )
         after["customer_class"] = customer_class
     if retention is not None:
         if retention.upper() not in scheme.retention_codes:
-            raise ReclassifyError(f"retention {retention!r} must be one of {', '.join(scheme.retention_codes)}")
+            raise ReclassifyError(
+                _("retention {retention!r} must be one of {choices}").format(
+                    retention=retention, choices=", ".join(scheme.retention_codes)
+                )
+            )
         after["retention"] = retention.upper()
     doc_changes = _document_changes(record, scheme, doc_types or {})
     if after == before and not doc_changes:
-        raise ReclassifyError(f"nothing to change: {record.number} already has these values")
+        raise ReclassifyError(_("nothing to change: {number} already has these values").format(number=record.number))
     now = utcnow()
     if after != before:
         if current is not None:
@@ -183,8 +200,9 @@ def _document_changes(
         doc = by_item.get(int(item_no))
         if doc is None:
             raise ReclassifyError(
-                f"record {record.number} has no document 件 {item_no} "
-                f"(it has {', '.join(map(str, sorted(by_item))) or 'none'})"
+                _("record {number} has no document 件 {item_no} (it has {value})").format(
+                    number=record.number, item_no=item_no, value=", ".join(map(str, sorted(by_item))) or "none"
+                )
             )
         try:
             new_type = scheme.document_type(code).code
@@ -244,7 +262,7 @@ def update_case(
     _need_reason(reason, "changing a business case")
     case = session.scalar(select(BusinessCase).filter_by(work_order=work_order).with_for_update())
     if case is None:
-        raise LifecycleError(f"no business case with work order {work_order}")
+        raise LifecycleError(_("no business case with work order {work_order}").format(work_order=work_order))
     before = {"billing_fields": dict(case.billing_fields or {}), "facts": dict(case.facts or {})}
     if billing_fields:
         case.billing_fields = {**before["billing_fields"], **billing_fields}
@@ -275,15 +293,15 @@ def change_account_number(session: Session, old: str, new: str, reason: str, act
     except InvalidIdentifier as e:
         raise LifecycleError(str(e)) from None
     if old == new:
-        raise LifecycleError("old and new 户号 are the same")
+        raise LifecycleError(_("old and new 户号 are the same"))
     old_alias = session.get(AccountAlias, old)
     if old_alias is None:
-        raise LifecycleError(f"no customer has ever had 户号 {old}")
+        raise LifecycleError(_("no customer has ever had 户号 {old}").format(old=old))
     source = session.execute(select(Customer).filter_by(id=old_alias.customer_id).with_for_update()).scalar_one()
     today = date.today()
     new_alias = session.get(AccountAlias, new)
     if new_alias is not None and new_alias.customer_id == source.id:
-        raise LifecycleError(f"户号 {new} already belongs to this customer")
+        raise LifecycleError(_("户号 {new} already belongs to this customer").format(new=new))
     if new_alias is None:  # a plain 户号 change: same customer, a new current number
         target = source
         session.add(AccountAlias(account_number=new, customer_id=target.id, valid_from=today, reason=reason))
@@ -325,7 +343,9 @@ def void_number(session: Session, number: str, *, reason: str, actor: str) -> Ar
     _need_reason(reason, "voiding a number")
     record = _record(session, number)
     if record.status != "active":
-        raise LifecycleError(f"record {record.number} is already {record.status}")
+        raise LifecycleError(
+            _("record {number} is already {status}").format(number=record.number, status=record.status)
+        )
     record.status, record.void_reason = "void", reason
     session.flush()
     events.record_event(session, events.NUMBER_VOIDED, actor, "record", record.number, {"reason": reason})
@@ -339,7 +359,7 @@ def close_case(session: Session, work_order: str, closed_on: date, *, actor: str
     """Mark a business case closed: the day its retention period can start counting from."""
     case = session.scalar(select(BusinessCase).filter_by(work_order=work_order).with_for_update())
     if case is None:
-        raise LifecycleError(f"no business case with work order {work_order}")
+        raise LifecycleError(_("no business case with work order {work_order}").format(work_order=work_order))
     case.status = "closed"
     case.stage_dates = {**(case.stage_dates or {}), "closed": closed_on.isoformat()}
     session.flush()
@@ -430,20 +450,21 @@ def dispose(
     record in it is disposed; its pages leave the search index."""
     _need_reason(reason, "a disposal")
     if not approved_by.strip():
-        raise DisposalRefused("a disposal needs the appraisal approver (--approved-by)")
+        raise DisposalRefused(_("a disposal needs the appraisal approver (--approved-by)"))
     record = _record(session, number)
     if record.status != "active":
-        raise DisposalRefused(f"record {record.number} is {record.status}")
+        raise DisposalRefused(_("record {number} is {status}").format(number=record.number, status=record.status))
     status = retention_of(session, record, scheme, today)
     if status.state != "due":
         when = f" (due on {status.due_on})" if status.due_on else ""
         raise DisposalRefused(
-            f"record {record.number} is not due for disposal: retention "
-            f"{status.retention or '?'} is {status.state}{when}"
+            _("record {number} is not due for disposal: retention {value} is {state}{when}").format(
+                number=record.number, value=status.retention or "?", state=status.state, when=when
+            )
         )
     folder = record.folder
     if folder is not None and folder.state == "on_loan":
-        raise DisposalRefused(f"the paper of {record.number} is on loan; get it back first")
+        raise DisposalRefused(_("the paper of {number} is on loan; get it back first").format(number=record.number))
     record.status = "disposed"
     session.add(
         Disposal(

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from dangan.archive.models import ArchiveRecord, Page, PageKey, PageLikeness
 from dangan.archive.records.page_fields import DOCUMENT_DATE_FIELDS, KEY_FIELDS, valid_value
 from dangan.archive.records.paper_pages import is_cover_fields
-from dangan.i18n import _
+from dangan.i18n import N_, kept, render
 
 SAME_IMAGE, LOOKS_SAME = "same_image", "looks_same"
 MAX_DISTANCE = 10
@@ -128,22 +128,22 @@ def find_likenesses(
 def likeness_flag(likes: list[Likeness], number: str) -> dict:
     """The flag that sends the page to a person, saying what it is like and what to do."""
     first = likes[0]
-    what = (
-        _("This page is the same image as page {where}")
+    what = kept(
+        N_("This page is the same image as page {where}")
         if first.how == SAME_IMAGE
-        else _("This page looks and reads the same as page {where}")
-    ).format(where=first.where)
-    more = _(" (and {n} more)").format(n=len(likes) - 1) if len(likes) > 1 else ""
-    return {
-        "code": FLAG,
-        "severity": "warn",
-        "message": what
-        + more
-        + _(
-            ": if the folder was scanned twice, void {number} (`dangan void {number} --reason …`); "
+        else N_("This page looks and reads the same as page {where}"),
+        where=first.where,
+    )
+    message = kept(
+        N_(
+            "{what}{more}: if the folder was scanned twice, void {number} (`dangan void {number} --reason …`); "
             "if both are needed, accept this page."
-        ).format(number=number),
-    }
+        ),
+        what=what,
+        more=kept(N_(" (and {n} more)"), n=len(likes) - 1) if len(likes) > 1 else "",
+        number=number,
+    )
+    return {"code": FLAG, "severity": "warn", "message": render(message)} | message
 
 
 def remember(session: Session, page: Page, likes: Iterable[Likeness]) -> None:

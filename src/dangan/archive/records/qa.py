@@ -21,6 +21,7 @@ from dangan.archive.records.likeness import find_likenesses, likeness_flag, reme
 from dangan.archive.records.page_fields import document_date
 from dangan.archive.records.views import find_record, page_by_id
 from dangan.errors import DanganError, NotFound
+from dangan.i18n import _
 
 
 class QaError(DanganError):
@@ -36,15 +37,15 @@ def find_page(session: Session, ref: str) -> Page:
     if re.fullmatch(r"-?\d+", ref):
         page = page_by_id(session, int(ref))
         if page is None:
-            raise NotFound(f"no page with id {ref}")
+            raise NotFound(_("no page with id {ref}").format(ref=ref))
         return page
     m = _PAGE_REF.match(ref)
     if not m:
-        raise QaError(f"{ref!r}: give a page id or ARCHIVE-NUMBER/PAGE, e.g. GD01-KH·2026-0000014/3")
+        raise QaError(_("{ref!r}: give a page id or ARCHIVE-NUMBER/PAGE, e.g. GD01-KH·2026-0000014/3").format(ref=ref))
     record = find_record(session, m["number"])
     page = session.scalar(select(Page).filter_by(record_id=record.id, seq=int(m["seq"]), superseded_by_id=None))
     if page is None:
-        raise NotFound(f"{record.number} has no page {m['seq']}")
+        raise NotFound(_("{number} has no page {m}").format(number=record.number, m=m["seq"]))
     return page
 
 
@@ -86,9 +87,13 @@ def qa_count(session: Session, record_id: int) -> int:
 
 def accept_page(session: Session, page: Page, *, actor: str, note: str) -> None:
     if page.superseded_by_id is not None:
-        raise QaError(f"page {page.id} was replaced by a rescan; look at page {page.superseded_by_id}")
+        raise QaError(
+            _("page {id} was replaced by a rescan; look at page {superseded_by_id}").format(
+                id=page.id, superseded_by_id=page.superseded_by_id
+            )
+        )
     if not note.strip():
-        raise QaError("say why the page is acceptable as it is (--note)")
+        raise QaError(_("say why the page is acceptable as it is (--note)"))
     page.qa_status = "accepted"
     events.record_event(
         session,
@@ -137,7 +142,11 @@ def replace_page(
     """Put a rescanned page in place of OLD: same record, document and position. SOURCE is the
     file the new page came from (its page new.source_page); without it the page keeps OLD's."""
     if old.superseded_by_id is not None:
-        raise QaError(f"page {old.id} was already replaced by page {old.superseded_by_id}")
+        raise QaError(
+            _("page {id} was already replaced by page {superseded_by_id}").format(
+                id=old.id, superseded_by_id=old.superseded_by_id
+            )
+        )
     if source is None:
         source_id = old.source_id
         new = replace(new, source_page=old.source_page)

@@ -14,6 +14,7 @@ from dangan.archive.records.accession import find_customer
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber, propose_corrections
 from dangan.archive.records.paper_pages import is_paper_page
 from dangan.errors import NotFound
+from dangan.i18n import render
 
 MAX_ID = 2**31 - 1  # row ids fit a 32-bit integer in every database we run on
 
@@ -165,6 +166,13 @@ def quarantine_list(session: Session, batch_id: int | None = None) -> list[dict[
     if batch_id is not None:
         q = q.filter_by(batch_id=batch_id)
     return [
-        {"file": x.original_name, "reason": x.reason, "kept_as": x.stored_path, "sha256": x.sha256}
+        {
+            "file": x.original_name,
+            "reason": render(x.reason_kept, fallback=x.reason) if x.reason_kept else x.reason,
+            "reason_code": (x.reason_kept or {}).get("code"),
+            "reason_params": (x.reason_kept or {}).get("params"),
+            "kept_as": x.stored_path,
+            "sha256": x.sha256,
+        }
         for x in session.scalars(q)
     ]

@@ -18,6 +18,7 @@ from dangan.archive.models import (
     ArchiveRecord,
     BusinessCase,
 )
+from dangan.i18n import N_, _
 
 # --------------------------------------------------------------------------- completeness
 
@@ -61,9 +62,9 @@ def check_case(
     cls = next((r.classification for r in records if r.classification is not None), None)
     business_type = (cls.business_type if cls else "") or case.business_type or ""
     if not records:
-        return CaseCheck(case, records, business_type, None, ("no active archive record for this case",))
+        return CaseCheck(case, records, business_type, None, (_("no active archive record for this case"),))
     if not business_type:
-        return CaseCheck(case, records, business_type, None, ("no business type: reclassify the record",))
+        return CaseCheck(case, records, business_type, None, (_("no business type: reclassify the record"),))
     facts = dict(case.facts or {})
     if cls is not None:
         for key in ("voltage_class", "customer_class"):
@@ -156,7 +157,7 @@ def completeness_report(
         unmet = [str(u) for u in r.unmet_preconditions] if r else []
         other = list(c.problems) + (list(r.not_applicable) if r else [])
         row = {
-            "work_order": c.case.work_order or f"case #{c.case.id}",
+            "work_order": c.case.work_order or _("case #{id}").format(id=c.case.id),
             "business_type": c.business_type,
             "business_name": names.get(c.business_type, ""),
             "department": c.case.department or NONE,
@@ -191,12 +192,12 @@ def completeness_report(
             )
     report = Report(
         "completeness",
-        "Completeness of business cases (业务档案完整性)",
+        _("Completeness of business cases"),
         about(session, db_url=db_url, actor=actor, scheme=scheme, filters=filters),
     )
     report.sections.append(
         Section(
-            "cases",
+            N_("cases"),
             [
                 "work_order",
                 "business_type",
@@ -214,24 +215,24 @@ def completeness_report(
         )
     )
     for key, label in (
-        ("business_type", "by business type"),
-        ("department", "by department"),
-        ("month", "by month"),
-        ("fonds", "by fonds"),
+        ("business_type", N_("by business type")),
+        ("department", N_("by department")),
+        ("month", N_("by month")),
+        ("fonds", N_("by fonds")),
     ):
         report.sections.append(
-            Section(label, [key, "cases", "complete", "incomplete", "percent_complete"], _summary(rows, key))
+            Section(label, [key, "cases", "complete", "incomplete", "percent_complete"], _summary(rows, key, names))
         )
     report.findings = {"incomplete_cases": findings}
     report.problems = len(findings)
     report.charts["completeness_by_business_type"] = [
-        (f"{s['business_type']} {names.get(s['business_type'], '')}".strip(), s["complete"], s["incomplete"])
+        (f"{names.get(s['business_type'], '')} {s['business_type']}".strip(), s["complete"], s["incomplete"])
         for s in report.section("by business type").rows
     ]
     return report
 
 
-def _summary(rows: list[dict], key: str) -> list[dict]:
+def _summary(rows: list[dict], key: str, names: dict[str, str]) -> list[dict]:
     total, done = Counter(), Counter()
     for row in rows:
         total[row[key]] += 1
@@ -244,5 +245,6 @@ def _summary(rows: list[dict], key: str) -> list[dict]:
             "incomplete": total[k] - done[k],
             "percent_complete": round(100 * done[k] / total[k], 1),
         }
+        | ({"business_name": names.get(k, "")} if key == "business_type" else {})
         for k in sorted(total)
     ]

@@ -18,6 +18,7 @@ from dangan.archive.models import (
     Page,
 )
 from dangan.archive.records.paper_pages import PAPER_PAGE
+from dangan.i18n import N_, _
 
 
 def digitisation_report(
@@ -82,18 +83,18 @@ def digitisation_report(
     }
     report = Report(
         "digitisation",
-        "Digitisation progress (数字化进度)",
+        _("Digitisation progress"),
         about(session, db_url=db_url, actor=actor, scheme=scheme, today=today),
     )
-    report.sections.append(Section("summary", list(summary), [summary]))
+    report.sections.append(Section(N_("summary"), list(summary), [summary]))
     report.sections.append(
         Section(
-            "folders",
+            N_("folders"),
             ["folder", "state", "records", "pages", "pages_to_check", "status"],
             [r for r in rows if r["status"] != "verified"] or [],
         )
     )
-    report.sections.append(Section("pages per day", ["day", "pages"], days))
+    report.sections.append(Section(N_("pages per day"), ["day", "pages"], days))
     report.findings = {
         "not_scanned": [r["folder"] for r in rows if r["status"] == "not scanned"],
         "qa_failed": [r["folder"] for r in rows if r["status"] == "QA failed"],
@@ -101,9 +102,11 @@ def digitisation_report(
     }
     report.problems = backlog + by_status["QA failed"]
     report.notes.append(
-        "Only folders that are not verified are listed; 'verified' = scanned with no page "
-        "waiting for QA. Projected finish assumes the folders-per-scanning-day pace of the "
-        f"last {window_days} days continues on working days."
+        _(
+            "Only folders that are not verified are listed; 'verified' = scanned with no page "
+            "waiting for QA. Projected finish assumes the folders-per-scanning-day pace of the "
+            "last {days} days continues on working days."
+        ).format(days=window_days)
     )
     running = 0
     for d in days:

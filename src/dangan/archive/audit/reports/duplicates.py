@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from dangan.archive.audit.reports.base import Report, Section, about
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.models import ArchiveRecord, Page, PageLikeness
+from dangan.i18n import N_, _
 
 TO_DECIDE = "to decide"
 
@@ -56,20 +57,23 @@ def duplicates_report(
         {"record": a, "like_record": b, "pages": n, "decided": (a, b) not in open_records}
         for (a, b), n in sorted(by_records.items())
     ]
-    report = Report(
-        "duplicates", "Near-duplicate pages (重复扫描)", about(session, db_url=db_url, actor=actor, scheme=scheme)
-    )
+    report = Report("duplicates", _("Near-duplicate pages"), about(session, db_url=db_url, actor=actor, scheme=scheme))
     report.sections += [
-        Section("records with pages like another record's", ["record", "like_record", "pages", "decided"], summary),
+        Section(N_("records with pages like another record's"), ["record", "like_record", "pages", "decided"], summary),
         Section(
-            "pages", ["record", "page", "like_record", "like_page", "how", "distance", "similarity", "decision"], pairs
+            N_("pages"),
+            ["record", "page", "like_record", "like_page", "how", "distance", "similarity", "decision"],
+            pairs,
         ),
     ]
     report.findings = {"pairs": pairs, "to_decide": [r for r in pairs if r["decision"] == TO_DECIDE]}
     report.problems = len(report.findings["to_decide"])
     report.notes.append(
-        "same_image: the page's master has the SHA-256 of an archived page's; looks_same: the two share a 户号, "
-        "work order or other number, their perceptual hashes differ in few bits (distance, of 64) and their OCR "
-        "texts agree (similarity). A person decides: void the second record, or accept its pages to keep both."
+        _(
+            "Same image: the page's master has the SHA-256 of an archived page's; looks the same: the two share an "
+            "account number, work order or other number, their perceptual hashes differ in few bits (distance, of "
+            "64) and their OCR texts agree (similarity). A person decides: void the second record, or accept its "
+            "pages to keep both."
+        )
     )
     return report

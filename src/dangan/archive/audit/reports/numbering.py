@@ -14,6 +14,7 @@ from dangan.archive.models import (
     NumberCounter,
 )
 from dangan.archive.records.numbering import ArchiveNumber, InvalidArchiveNumber
+from dangan.i18n import N_, _
 
 # --------------------------------------------------------------------------- numbering
 
@@ -47,7 +48,9 @@ def numbering_report(
                 bad.append(
                     {
                         "number": r.number,
-                        "problem": f"number does not match its parts {r.fonds}/{r.category}/{r.year}/{r.serial}",
+                        "problem": _("number does not match its parts {parts}").format(
+                            parts=f"{r.fonds}/{r.category}/{r.year}/{r.serial}"
+                        ),
                     }
                 )
         except InvalidArchiveNumber as e:
@@ -83,15 +86,13 @@ def numbering_report(
             }
         )
     duplicates += [{"number": n, "times": k} for n, k in by_number.items() if k > 1]
-    report = Report(
-        "numbering", "Archive numbering (档号连续性)", about(session, db_url=db_url, actor=actor, scheme=scheme)
-    )
+    report = Report("numbering", _("Archive numbering"), about(session, db_url=db_url, actor=actor, scheme=scheme))
     report.sections += [
-        Section("series", ["fonds", "category", "year", "used", "highest", "gaps"], series),
-        Section("gaps", ["number", "fonds", "year", "serial"], gaps),
-        Section("voided", ["number", "reason"], voids),
-        Section("duplicates", ["fonds", "category", "year", "serial", "number", "times"], duplicates),
-        Section("check character fails", ["number", "problem"], bad),
+        Section(N_("series"), ["fonds", "category", "year", "used", "highest", "gaps"], series),
+        Section(N_("gaps"), ["number", "fonds", "year", "serial"], gaps),
+        Section(N_("voided"), ["number", "reason"], voids),
+        Section(N_("duplicates"), ["fonds", "category", "year", "serial", "number", "times"], duplicates),
+        Section(N_("check character fails"), ["number", "problem"], bad),
     ]
     unexplained = [v for v in voids if not v["has_reason"]]
     report.findings = {
@@ -102,5 +103,5 @@ def numbering_report(
         "check_character_fails": [b["number"] for b in bad],
     }
     report.problems = len(gaps) + len(duplicates) + len(bad) + len(unexplained)
-    report.notes.append("A voided number is not a gap: it is listed with its reason and never reused.")
+    report.notes.append(_("A voided number is not a gap: it is listed with its reason and never reused."))
     return report

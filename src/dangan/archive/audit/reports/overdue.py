@@ -11,6 +11,7 @@ from dangan.archive.audit.reports.base import NONE, Report, Section, about
 from dangan.archive.business.collection import Unjudged, cases_owing
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.business.workdays import is_working_day
+from dangan.i18n import N_, _
 
 # --------------------------------------------------------------------------- overdue collection
 
@@ -48,9 +49,10 @@ def overdue_report(
     filters = {"business_type": business_type, "department": department, "customer": customer}
     report = Report(
         "overdue",
-        "Overdue collection (归档超期)",
+        _("Overdue collection"),
         about(session, db_url=db_url, actor=actor, scheme=scheme, today=today, filters=filters),
     )
+    names = {bt.code: bt.name for bt in scheme.business_types.values()}
     unjudged: list[Unjudged] = []
     rows = []
     for case in cases_owing(
@@ -69,6 +71,7 @@ def overdue_report(
                 {
                     "work_order": case.work_order,
                     "business_type": case.business_type,
+                    "business_name": names.get(case.business_type, ""),
                     "department": case.department or NONE,
                     "case_status": case.status,
                     "stage": d.stage,
@@ -81,7 +84,7 @@ def overdue_report(
             )
     report.sections.append(
         Section(
-            "overdue documents",
+            N_("overdue documents"),
             [
                 "work_order",
                 "business_type",
@@ -99,7 +102,7 @@ def overdue_report(
     )
     problems_in_data = [{"work_order": u.work_order, "problem": u.problem} for u in unjudged]
     if problems_in_data:
-        report.sections.append(Section("cases that cannot be judged", ["work_order", "problem"], problems_in_data))
+        report.sections.append(Section(N_("cases that cannot be judged"), ["work_order", "problem"], problems_in_data))
     report.findings = {
         "overdue": rows,
         "overdue_cases": sorted({r["work_order"] for r in rows}),
@@ -107,9 +110,15 @@ def overdue_report(
     }
     report.problems = len({r["work_order"] for r in rows}) + len(problems_in_data)
     report.notes.append(
-        "Due dates count working days (weekends skipped"
-        + (", holidays given" if holidays else ", no public holidays given")
-        + "). The same computation as `dangan collect`: cases with nothing scanned owe every document; "
-        "a closed case owes what is missing, due on its closing day."
+        (
+            _("Due dates count working days (weekends and the holidays given skipped).")
+            if holidays
+            else _("Due dates count working days (weekends skipped, no public holidays given).")
+        )
+        + " "
+        + _(
+            "The same computation as `dangan collect`: cases with nothing scanned owe every document; "
+            "a closed case owes what is missing, due on its closing day."
+        )
     )
     return report

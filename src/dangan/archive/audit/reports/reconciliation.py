@@ -17,6 +17,7 @@ from dangan.archive.models import (
 )
 from dangan.archive.paper.loans import overdue_loans
 from dangan.archive.paper.locations import unshelved_records
+from dangan.i18n import N_, _
 
 # --------------------------------------------------------------------------- reconciliation
 
@@ -57,12 +58,14 @@ def reconciliation_report(
     for f in folders:
         box = f.box
         why = (
-            "not in a box"
+            _("not in a box")
             if box is None
-            else "box not on a shelf"
+            else _("box not on a shelf")
             if box.shelf_id is None
-            else f"paper {f.state}"
-            if f.state in ("missing", "misplaced")
+            else _("paper missing")
+            if f.state == "missing"
+            else _("paper misplaced")
+            if f.state == "misplaced"
             else None
         )
         if why:
@@ -79,18 +82,20 @@ def reconciliation_report(
     ]
     report = Report(
         "reconciliation",
-        "Paper and electronic reconciliation (纸电一致性)",
+        _("Paper and electronic reconciliation"),
         about(session, db_url=db_url, actor=actor, scheme=scheme, today=today),
     )
     report.sections += [
-        Section("paper without scan", ["folder", "state", "records"], paper_only),
-        Section("scan without paper", ["record"], scan_only),
+        Section(N_("paper without scan"), ["folder", "state", "records"], paper_only),
+        Section(N_("scan without paper"), ["record"], scan_only),
         Section(
-            "electronic original where the scheme wants paper", ["record", "item", "doc_type", "title"], wanted_on_paper
+            N_("electronic original where the scheme wants paper"),
+            ["record", "item", "doc_type", "title"],
+            wanted_on_paper,
         ),
-        Section("page count differs", ["folder", "paper_pages", "scanned_pages", "counted_on", "loan"], mismatches),
-        Section("records without location", ["folder", "records", "problem"], unplaced),
-        Section("folders on overdue loan", ["folder", "borrower", "due_on", "days_overdue", "loan"], late),
+        Section(N_("page count differs"), ["folder", "paper_pages", "scanned_pages", "counted_on", "loan"], mismatches),
+        Section(N_("records without location"), ["folder", "records", "problem"], unplaced),
+        Section(N_("folders on overdue loan"), ["folder", "borrower", "due_on", "days_overdue", "loan"], late),
     ]
     report.findings = {
         "paper_without_scan": [r["folder"] for r in paper_only],
@@ -102,13 +107,17 @@ def reconciliation_report(
     }
     report.problems = sum(len(v) for v in report.findings.values())
     report.notes.append(
-        "Electronic originals (born-digital PDF, OFD) have no paper: paper is demanded for one only when "
-        "the scheme does not allow its document type to be born digital; paper page counts leave them out."
+        _(
+            "Electronic originals (born-digital PDF, OFD) have no paper: paper is demanded for one only when "
+            "the scheme does not allow its document type to be born digital; paper page counts leave them out."
+        )
     )
     report.notes.append(
-        "The database keeps no page count for a paper folder; paper pages are compared with "
-        "the scan where they were counted: the page count taken when a loan came back "
-        "(latest return per folder)."
+        _(
+            "The database keeps no page count for a paper folder; paper pages are compared with "
+            "the scan where they were counted: the page count taken when a loan came back "
+            "(latest return per folder)."
+        )
     )
     return report
 
@@ -124,7 +133,13 @@ def _electronic_where_paper_is_wanted(session: Session, scheme: ClassificationSc
     ).all()
     allowed = {code for code, t in scheme.document_types.items() if t.born_digital}
     return [
-        {"record": number, "item": item, "doc_type": doc_type or "", "title": title}
+        {
+            "record": number,
+            "item": item,
+            "doc_type": doc_type or "",
+            "doc_type_name": scheme.document_types[doc_type].name if doc_type in scheme.document_types else "",
+            "title": title,
+        }
         for number, item, doc_type, title in rows
         if doc_type not in allowed
     ]

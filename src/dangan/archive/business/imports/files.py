@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dangan.archive.business.imports.mapping import ImportFileError, KindMapping
+from dangan.i18n import _
 
 # --------------------------------------------------------------------------- reading files
 
@@ -30,7 +31,11 @@ def detect_encoding(path: str | Path, sample_size: int = 1 << 16) -> str:
             return encoding
         except UnicodeDecodeError:
             continue
-    raise ImportFileError(f"{path}: neither UTF-8 nor GBK/GB18030 text; save the export as CSV (UTF-8 or GBK) or .xlsx")
+    raise ImportFileError(
+        _("{path}: neither UTF-8 nor GBK/GB18030 text; save the export as CSV (UTF-8 or GBK) or .xlsx").format(
+            path=path
+        )
+    )
 
 
 def _cell_text(value: Any) -> Any:
@@ -57,7 +62,7 @@ class ExportFile:
     def __init__(self, path: str | Path, *, encoding: str | None = None, sheet: str | None = None):
         self.path = Path(path)
         if not self.path.is_file():
-            raise ImportFileError(f"{self.path}: no such file")
+            raise ImportFileError(_("{path}: no such file").format(path=self.path))
         self.is_xlsx = self.path.suffix.lower() in (".xlsx", ".xlsm")
         self.encoding = None if self.is_xlsx else (encoding or detect_encoding(self.path))
         self.sheet = sheet
@@ -92,11 +97,17 @@ class ExportFile:
                     yield reader.line_num, [_cell_text(c) for c in cells]
             except UnicodeDecodeError as exc:
                 raise ImportFileError(
-                    f"{self.path}:{reader.line_num + 1}: cannot be read as {self.encoding} "
-                    f"({exc.reason}); the file mixes encodings: export it again"
+                    _(
+                        "{path}:{value}: cannot be read as {encoding} ({reason}); the file mixes "
+                        "encodings: export it again"
+                    ).format(path=self.path, value=reader.line_num + 1, encoding=self.encoding, reason=exc.reason)
                 ) from None
             except csv.Error as exc:
-                raise ImportFileError(f"{self.path}:{reader.line_num}: not valid CSV ({exc})") from None
+                raise ImportFileError(
+                    _("{path}:{line_num}: not valid CSV ({exc})").format(
+                        path=self.path, line_num=reader.line_num, exc=exc
+                    )
+                ) from None
 
     def _xlsx_rows(self) -> Iterator[tuple[int, list[Any]]]:
         import openpyxl
@@ -104,10 +115,16 @@ class ExportFile:
         try:
             wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - openpyxl raises zipfile/KeyError/InvalidFileException
-            raise ImportFileError(f"{self.path}: not a readable .xlsx workbook ({exc})") from None
+            raise ImportFileError(
+                _("{path}: not a readable .xlsx workbook ({exc})").format(path=self.path, exc=exc)
+            ) from None
         try:
             if self.sheet and self.sheet not in wb.sheetnames:
-                raise ImportFileError(f"{self.path}: no sheet {self.sheet!r}; sheets: {', '.join(wb.sheetnames)}")
+                raise ImportFileError(
+                    _("{path}: no sheet {sheet!r}; sheets: {choices}").format(
+                        path=self.path, sheet=self.sheet, choices=", ".join(wb.sheetnames)
+                    )
+                )
             ws = wb[self.sheet] if self.sheet else wb.active
             for line, cells in enumerate(ws.iter_rows(values_only=True), start=1):
                 yield line, [_cell_text(c) for c in cells]
@@ -136,7 +153,7 @@ def plan_columns(
 ) -> tuple[ColumnPlan, Iterator[tuple[int, list[Any]]]]:
     """Find the header row (a title row above it is skipped) and resolve every mapped column."""
     key_headers = {_header_key(h) for f in kind.required for h in kind.columns[f]}
-    for _ in range(search_lines):
+    for _line in range(search_lines):
         try:
             line, cells = next(rows)
         except StopIteration:
@@ -146,9 +163,10 @@ def plan_columns(
             return _resolve(kind, line, [str(c) for c in cells], keys, file), rows
     wanted = ", ".join(f"{f} ({'/'.join(kind.columns[f])})" for f in kind.required)
     raise ImportFileError(
-        f"{file}: no header row with the required columns in the first {search_lines} "
-        f"lines; expected {wanted}. Is this the right export, or does it need "
-        f"another --mapping?"
+        _(
+            "{file}: no header row with the required columns in the first {search_lines} lines; "
+            "expected {wanted}. Is this the right export, or does it need another --mapping?"
+        ).format(file=file, search_lines=search_lines, wanted=wanted)
     )
 
 
@@ -161,8 +179,9 @@ def _resolve(kind: KindMapping, line: int, headers: list[str], keys: list[str], 
             hits = [i for i, k in enumerate(keys) if k in {_header_key(a) for a in aliases}]
             if len(hits) > 1:
                 raise ImportFileError(
-                    f"{file}:{line}: {what} {name} is in more than one column "
-                    f"({', '.join(headers[i] for i in hits)}); keep one"
+                    _("{file}:{line}: {what} {name} is in more than one column ({choices}); keep one").format(
+                        file=file, line=line, what=what, name=name, choices=", ".join(headers[i] for i in hits)
+                    )
                 )
             if hits:
                 out[name] = hits[0]

@@ -15,6 +15,7 @@ from dangan import SCHEMAS_DIR
 from dangan.archive.business.predicates import PREDICATES
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.errors import DanganError
+from dangan.i18n import _
 
 DEFAULT_MAPPING_PATH = SCHEMAS_DIR / "import-mapping.yaml"
 MAPPING_SCHEMA_PATH = SCHEMAS_DIR / "import-mapping.schema.json"
@@ -78,7 +79,7 @@ def load_mapping(name_or_path: str | Path | None = None, scheme: ClassificationS
     (``PATH`` with one flavour, or ``PATH#FLAVOUR``). Checked against its JSON Schema and,
     if SCHEME is given, against the scheme's stages, billing fields and facts."""
     spec = str(name_or_path or DEFAULT_FLAVOUR)
-    path_part, _, flavour = spec.partition("#")
+    path_part, _hash, flavour = spec.partition("#")
     candidate = Path(path_part)
     if candidate.suffix.lower() in (".yaml", ".yml") or candidate.exists():
         path = candidate
@@ -87,22 +88,32 @@ def load_mapping(name_or_path: str | Path | None = None, scheme: ClassificationS
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise MappingError(f"mapping file {path} not found") from None
+        raise MappingError(_("mapping file {path} not found").format(path=path)) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise MappingError(f"mapping file {path} is not valid UTF-8 YAML: {exc}") from None
+        raise MappingError(_("mapping file {path} is not valid UTF-8 YAML: {exc}").format(path=path, exc=exc)) from None
     schema = json.loads(MAPPING_SCHEMA_PATH.read_text(encoding="utf-8"))
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
     if errors:
         e = errors[0]
         where = "/".join(map(str, e.absolute_path)) or "(top)"
-        raise MappingError(f"mapping file {path}: at {where}: {e.message}")
+        raise MappingError(
+            _("mapping file {path}: at {where}: {message}").format(path=path, where=where, message=e.message)
+        )
     flavours = data["flavours"]
     if not flavour:
         if len(flavours) != 1:
-            raise MappingError(f"mapping file {path} has flavours {', '.join(flavours)}: name one as {path}#FLAVOUR")
+            raise MappingError(
+                _("mapping file {path} has flavours {choices}: name one as {path}#FLAVOUR").format(
+                    path=path, choices=", ".join(flavours)
+                )
+            )
         flavour = next(iter(flavours))
     if flavour not in flavours:
-        raise MappingError(f"no mapping flavour {flavour!r} in {path}; flavours: {', '.join(flavours)}")
+        raise MappingError(
+            _("no mapping flavour {flavour!r} in {path}; flavours: {choices}").format(
+                flavour=flavour, path=path, choices=", ".join(flavours)
+            )
+        )
     body = flavours[flavour]
 
     def kind(k: str) -> KindMapping:
@@ -127,7 +138,11 @@ def load_mapping(name_or_path: str | Path | None = None, scheme: ClassificationS
     for k in KINDS:
         unknown = [f for f in mapping.kind(k).required if f not in mapping.kind(k).columns]
         if unknown:
-            raise MappingError(f"mapping {flavour}: {k}.required names {', '.join(unknown)}, which have no columns")
+            raise MappingError(
+                _("mapping {flavour}: {k}.required names {choices}, which have no columns").format(
+                    flavour=flavour, k=k, choices=", ".join(unknown)
+                )
+            )
     if scheme is not None:
         _check_against_scheme(mapping, scheme)
     return mapping

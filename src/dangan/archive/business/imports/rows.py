@@ -21,6 +21,7 @@ from dangan.archive.business.imports.values import (
 )
 from dangan.archive.business.scheme import ClassificationScheme
 from dangan.archive.identifiers import InvalidIdentifier, validate_work_order
+from dangan.i18n import _
 
 # --------------------------------------------------------------------------- report
 
@@ -222,7 +223,9 @@ class RowReader:
             business_type = self.scheme.business_type(code).code
         except KeyError as exc:
             raise self.fail(
-                "business_type", name, exc.args[0] + " (add it under values.business_type in the mapping)"
+                "business_type",
+                name,
+                _("{problem} (add it under values.business_type in the mapping)").format(problem=exc.args[0]),
             ) from None
         stage_dates = {}
         for stage, index in self.plan.stages.items():

@@ -26,6 +26,7 @@ from dangan.archive.models import (
     utcnow,
 )
 from dangan.archive.records.accession import find_customer
+from dangan.i18n import _
 
 # --------------------------------------------------------------------------- the run
 
@@ -139,7 +140,7 @@ def customer_history(session: Session, account_number: str) -> list[dict[str, An
 
     customer = find_customer(session, account_number)
     if customer is None:
-        raise LookupError(f"no customer has 户号 {account_number}")
+        raise LookupError(_("no customer has 户号 {account_number}").format(account_number=account_number))
     return [
         {"earlier": v.earlier, "changed": v.changed, "valid_to": v.valid_to, "source": v.source, "run": v.import_run_id}
         for v in session.scalars(
@@ -151,7 +152,7 @@ def customer_history(session: Session, account_number: str) -> list[dict[str, An
 def case_history(session: Session, work_order: str) -> list[dict[str, Any]]:
     case = session.scalar(select(BusinessCase).filter_by(work_order=work_order))
     if case is None:
-        raise LookupError(f"no business case with work order {work_order}")
+        raise LookupError(_("no business case with work order {work_order}").format(work_order=work_order))
     return [
         {"earlier": v.earlier, "changed": v.changed, "valid_to": v.valid_to, "source": v.source, "run": v.import_run_id}
         for v in session.scalars(select(CaseVersion).filter_by(case_id=case.id).order_by(CaseVersion.id))

@@ -11,6 +11,7 @@ from typing import Any
 
 from dangan.archive.business.imports.mapping import EARLIEST_YEAR
 from dangan.archive.identifiers import InvalidIdentifier, validate_account_number, validate_ric, validate_uscc
+from dangan.i18n import _
 
 # --------------------------------------------------------------------------- values
 
@@ -42,15 +43,15 @@ def parse_date(value: Any, today: date | None = None) -> date:
         text = str(value).strip()
         m = _DATE_RE.match(text) or (re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text))
         if not m:
-            raise ValueError(f"{text!r} is not a date (write YYYY-MM-DD)")
+            raise ValueError(_("{text!r} is not a date (write YYYY-MM-DD)").format(text=text))
         try:
             d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         except ValueError:
-            raise ValueError(f"{text!r} is not a real date") from None
+            raise ValueError(_("{text!r} is not a real date").format(text=text)) from None
     if d.year < EARLIEST_YEAR:
-        raise ValueError(f"{d.isoformat()} is before {EARLIEST_YEAR}")
+        raise ValueError(_("{day} is before {year}").format(day=d.isoformat(), year=EARLIEST_YEAR))
     if today is not None and d > today:
-        raise ValueError(f"{d.isoformat()} is in the future")
+        raise ValueError(_("{day} is in the future").format(day=d.isoformat()))
     return d
 
 
@@ -61,9 +62,9 @@ def parse_capacity(value: Any) -> float:
     try:
         number = float(Decimal(text))
     except InvalidOperation:
-        raise ValueError(f"{value!r} is not a number of kVA") from None
+        raise ValueError(_("{value!r} is not a number of kVA").format(value=value)) from None
     if number < 0:
-        raise ValueError(f"{value!r} is negative")
+        raise ValueError(_("{value!r} is negative").format(value=value))
     return number
 
 
@@ -77,7 +78,7 @@ def parse_flag(value: Any) -> bool:
         return True
     if text in _NO:
         return False
-    raise ValueError(f"{value!r} is not yes/no (是/否)")
+    raise ValueError(_("{value!r} is not yes/no (是/否)").format(value=value))
 
 
 _VOLTAGE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(kv|v)", re.IGNORECASE)
@@ -93,7 +94,9 @@ def parse_voltage_class(value: Any, table: Mapping[str, str]) -> str:
     if m:
         volts = float(m.group(1)) * (1000 if m.group(2).lower() == "kv" else 1)
         return "HV" if volts >= 1000 else "LV"
-    raise ValueError(f"voltage class {text!r} is neither listed under values.voltage_class nor a voltage")
+    raise ValueError(
+        _("voltage class {text!r} is neither listed under values.voltage_class nor a voltage").format(text=text)
+    )
 
 
 def parse_customer_class(value: Any, table: Mapping[str, str]) -> str:
@@ -104,13 +107,17 @@ def parse_customer_class(value: Any, table: Mapping[str, str]) -> str:
         return table[text]
     if "_default" in table:
         return table["_default"]
-    raise ValueError(f"customer class {text!r} is not listed under values.customer_class")
+    raise ValueError(_("customer class {text!r} is not listed under values.customer_class").format(text=text))
 
 
 def parse_account(value: Any) -> str:
     text = str(value).strip()
     if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", text):
-        raise ValueError(f"户号 {text!r} was turned into scientific notation by a spreadsheet; export it again as text")
+        raise ValueError(
+            _("户号 {text!r} was turned into scientific notation by a spreadsheet; export it again as text").format(
+                text=text
+            )
+        )
     try:
         return validate_account_number(text)
     except InvalidIdentifier as exc:
