@@ -198,3 +198,28 @@ def test_another_reader_reads_a_copied_ofd_page_as_the_original(exported_ofd):
         assert ["".join(r.text for r in p.runs) for p in again.pages] == [
             "".join(r.text for r in p.runs) for p in original.pages
         ]
+
+
+def test_an_e_invoice_goes_out_with_its_jbig2_qr_code_usable(tmp_path):
+    """ofdrw-1.ofd carries its QR code as JBIG2: the copied page keeps it, check-four decodes it
+    (jbig2dec) and passes, and drawn back the QR code is there where it was."""
+    home = tmp_path / "home"
+    run = lambda *a: CliRunner().invoke(main, ["--home", str(home), "--as", "tester", *a], catch_exceptions=False)
+    assert run("init").exit_code == 0
+    source = REAL / "ofdrw-1.ofd"
+    (folder,) = json.loads(run("scan", "--jobs", "1", "--json", str(source)).stdout)["folders"]
+    out = run("export-ofd", folder["number"], "-o", str(tmp_path / "invoice.ofd"), "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["vector_pages"] == 1
+    check = json.loads(run("check-four", str(tmp_path / "invoice.ofd"), "--json").stdout)
+    assert check["ok"], check
+    usability = next(p for p in check["properties"] if p["name"] == "usability")
+    with OfdFile(tmp_path / "invoice.ofd") as again:
+        page = again.page(1)
+        (qr,) = [p for p in page.pictures if again.media_formats.get(p.part) == "GBIG2"]
+        assert usability["checked"] >= len(page.pictures)
+        drawn = np.asarray(render(again, page, 150).convert("L"))
+    k = 150 / 25.4
+    left, top, right, bottom = (round(v * k) for v in qr.box)
+    assert [round(v, 1) for v in qr.box] == [8.5, 3.5, 28.5, 23.5]
+    assert 0.3 < (drawn[top:bottom, left:right] < 128).mean() < 0.7

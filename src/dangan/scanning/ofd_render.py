@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from dangan.scanning.ofd import MM_PER_INCH, OfdFile, OfdInvalid, OfdPage, Picture, seal_picture
+from dangan.scanning.ofd import MM_PER_INCH, OfdFile, OfdInvalid, OfdPage, Picture, PictureUnreadable, seal_picture
 
 FALLBACK_FONTS = (
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "Noto Sans CJK SC"),
@@ -134,12 +134,11 @@ def _has_glyph(font: ImageFont.FreeTypeFont, ch: str) -> bool:
 
 def _paste(im: Image.Image, ofd: OfdFile, picture: Picture, px, page: OfdPage, seal: bool = False) -> None:
     try:
-        data = ofd.read(picture.part)
-        pic = seal_picture(data) if seal else Image.open(io.BytesIO(data))
+        pic = seal_picture(ofd.read(picture.part)) if seal else ofd.picture(picture.part)
         if pic is None:
             return
         pic.load()
-    except Exception:  # noqa: BLE001 - Pillow reads no JBIG2 and fails many ways on damage
+    except (PictureUnreadable, OfdInvalid, OSError):  # drawable() says so on the page
         return
     left, top = px(picture.box[0], picture.box[1])
     right, bottom = px(picture.box[2], picture.box[3])
@@ -153,12 +152,15 @@ def _paste(im: Image.Image, ofd: OfdFile, picture: Picture, px, page: OfdPage, s
 
 
 def drawable(ofd: OfdFile, page: OfdPage) -> list[str]:
-    """What on PAGE cannot be shown (pictures Pillow cannot decode): said on the page."""
+    """What on PAGE cannot be shown (pictures that do not decode, and why): said on the page."""
     problems = list(page.problems)
     for picture in page.pictures:
+        name = picture.part.rsplit("/", 1)[-1]
         try:
-            with Image.open(io.BytesIO(ofd.read(picture.part))) as pic:
-                pic.load()
-        except Exception:  # noqa: BLE001
-            problems.append(f"picture {picture.part.rsplit('/', 1)[-1]} cannot be shown (an unsupported format)")
+            ofd.picture(picture.part)
+        except PictureUnreadable as e:
+            why = str(e) if e.missing else f"an unsupported format or damaged: {e}"
+            problems.append(f"picture {name} cannot be shown ({why})")
+        except OfdInvalid as e:
+            problems.append(f"picture {name} cannot be shown ({e})")
     return problems
