@@ -200,9 +200,11 @@ def test_another_reader_reads_a_copied_ofd_page_as_the_original(exported_ofd):
         ]
 
 
-def test_an_e_invoice_goes_out_with_its_jbig2_qr_code_usable(tmp_path):
+def test_an_e_invoice_goes_out_with_its_jbig2_qr_code_usable_and_its_fonts_by_family(tmp_path):
     """ofdrw-1.ofd carries its QR code as JBIG2: the copied page keeps it, check-four decodes it
-    (jbig2dec) and passes, and drawn back the QR code is there where it was."""
+    (jbig2dec) and passes, and drawn back the QR code is there where it was. Its fonts are not
+    embedded (楷体, KaiTi, 宋体, Courier New): each goes out as the installed face of its family
+    that the renderer draws it with, so the export draws back as the original is drawn."""
     home = tmp_path / "home"
     run = lambda *a: CliRunner().invoke(main, ["--home", str(home), "--as", "tester", *a], catch_exceptions=False)
     assert run("init").exit_code == 0
@@ -223,3 +225,15 @@ def test_an_e_invoice_goes_out_with_its_jbig2_qr_code_usable(tmp_path):
     left, top, right, bottom = (round(v * k) for v in qr.box)
     assert [round(v, 1) for v in qr.box] == [8.5, 3.5, 28.5, 23.5]
     assert 0.3 < (drawn[top:bottom, left:right] < 128).mean() < 0.7
+    with zipfile.ZipFile(tmp_path / "invoice.ofd") as z:
+        public = ET.fromstring(z.read("Doc_0/PublicRes.xml"))
+    embedded = {f.get("FamilyName"): f.get("FontName") for f in public.iter(f"{{{NS}}}Font")}
+    assert {k: embedded.get(k) for k in ("楷体", "KaiTi", "宋体", "Courier New")} == {
+        "楷体": "AR PL UKai CN",
+        "KaiTi": "AR PL UKai CN",
+        "宋体": "Noto Serif CJK SC",
+        "Courier New": "Liberation Mono",
+    }
+    with OfdFile(source) as original:
+        theirs = render(original, original.page(1), 150)
+    assert _grey_difference(Image.fromarray(drawn).convert("RGB"), theirs) < 1.0  # was 6.85 with one CJK font

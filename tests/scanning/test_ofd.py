@@ -252,3 +252,25 @@ def test_rotated_text_is_drawn_rotated(tmp_path):
     assert abs(drawn.shape[0] - expected.shape[0]) <= 3 and abs(drawn.shape[1] - expected.shape[1]) <= 3
     h, w = min(drawn.shape[0], expected.shape[0]), min(drawn.shape[1], expected.shape[1])
     assert (drawn[:h, :w] != expected[:h, :w]).mean() < 0.1  # upright letters stacked would differ
+
+
+@pytest.mark.parametrize(
+    ("family", "face"),
+    [
+        ("宋体", "Noto Serif CJK SC"),
+        ("SimSun", "Noto Serif CJK SC"),
+        ("仿宋_GB2312", "Noto Serif CJK SC"),
+        ("楷体", "AR PL UKai CN"),
+        ("KaiTi", "AR PL UKai CN"),
+        ("黑体", "Noto Sans CJK SC"),
+        ("微软雅黑", "Noto Sans CJK SC"),
+        ("Courier New", "Liberation Mono"),
+        ("an unknown family", "Noto Sans CJK SC"),
+    ],
+)
+def test_a_font_not_embedded_stands_in_by_its_family(family, face):
+    from dangan.archive.audit.font_substitutes import face_for
+
+    assert face_for(family, "012 AB").name == face
+    # a character the closest face lacks comes from the next one that has it
+    assert face_for(family, "浙江").name != "Liberation Mono"

@@ -156,6 +156,7 @@ class OfdFile:
         self.page_area = self._box(kid(common, "PageArea")) or A4_MM
         self.fonts: dict[str, str] = {}
         self.media: dict[str, str] = {}
+        self.font_families: dict[str, str] = {}
         self.media_formats: dict[str, str] = {}  # part → its MultiMedia's Format, upper case
         self.draw_params: dict[str, ET.Element] = {}
         self.composites: dict[str, ET.Element] = {}
@@ -230,6 +231,8 @@ class OfdFile:
         for group in res:
             for item in group:
                 name, rid = local(item.tag), item.get("ID", "")
+                if name == "Font":
+                    self.font_families[rid] = (item.get("FamilyName") or item.get("FontName") or "").strip()
                 if name == "Font" and kid(item, "FontFile") is not None:
                     try:
                         self.fonts[rid] = self.resolve(base, kid(item, "FontFile").text or "")

@@ -31,6 +31,7 @@ class Glyph:
     colour: tuple[int, int, int] = (0, 0, 0)
     visible: bool = True  # Fill="false": text laid invisibly over a picture of the page (OCR, OFD/A)
     angle: float = 0.0  # degrees the glyph is turned clockwise on the page (a rotating CTM)
+    family: str = ""  # the font's FamilyName (else FontName): what stands in when it is not embedded
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -106,6 +107,7 @@ class Resources(Protocol):
     """What a page's objects refer to (scanning.ofd.OfdFile has it)."""
 
     fonts: dict[str, str]  # font ID → part of its embedded file ('' when not embedded)
+    font_families: dict[str, str]  # font ID → its FamilyName, else its FontName
     media: dict[str, str]  # picture ID → part
     draw_params: dict[str, ET.Element]
     composites: dict[str, ET.Element]
@@ -157,6 +159,7 @@ class Walk:
         size = (numbers(obj.get("Size")) or [3.5])[0]
         scale = math.sqrt(abs(m[0] * m[3] - m[1] * m[2])) or 1.0
         font = self.ofd.fonts.get(obj.get("Font", ""), "")
+        family = self.ofd.font_families.get(obj.get("Font", ""), "")
         colour = _colour(_either(kid(obj, "FillColor"), kid(param, "FillColor")), (0, 0, 0))
         visible = obj.get("Fill", "true") != "false" or obj.get("Stroke", "false") == "true"
         angle = round(math.degrees(math.atan2(m[1], m[0])), 3)  # y runs down: positive turns clockwise
@@ -174,7 +177,9 @@ class Walk:
                 step = dx[i] if i < len(dx) else _width(ch, size)
                 px, py = apply(m, cx, cy)
                 if not ch.isspace():
-                    self.glyphs.append(Glyph(ch, px, py, size * scale, step * scale, font, colour, visible, angle))
+                    self.glyphs.append(
+                        Glyph(ch, px, py, size * scale, step * scale, font, colour, visible, angle, family)
+                    )
                 cx += step
                 cy += dy[i] if i < len(dy) else 0.0
 

@@ -7,32 +7,30 @@ from __future__ import annotations
 import io
 import math
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from dangan.archive.audit.font_substitutes import face_for
 from dangan.scanning.ofd import MM_PER_INCH, OfdFile, OfdInvalid, OfdPage, Picture, PictureUnreadable, seal_picture
-
-FALLBACK_FONTS = (
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "Noto Sans CJK SC"),
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", ""),
-)
 
 
 @cache
-def _system_font(size_px: int) -> ImageFont.FreeTypeFont:
-    for path, name in FALLBACK_FONTS:
-        if not Path(path).exists():
-            continue
-        for index in range(10):
-            try:
-                f = ImageFont.truetype(path, size_px, index=index)
-            except OSError:
-                break
-            if not name or f.getname()[0] == name:
-                return f
+def _substitute(family: str, char: str, size_px: int) -> ImageFont.FreeTypeFont:
+    """The installed font standing in for FAMILY (not embedded, or without CHAR): the closest
+    face by its family that has CHAR (archive.audit.font_substitutes, as the export embeds)."""
+    face = face_for(family, char)
+    if face is not None:
+        try:
+            return _face(face.path, face.index, size_px)
+        except OSError:
+            pass
     return ImageFont.load_default(size_px)
+
+
+@cache
+def _face(path: str, index: int, size_px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size_px, index=index)
 
 
 def render(ofd: OfdFile, page: OfdPage, dpi: int) -> Image.Image:
@@ -56,15 +54,15 @@ def render(ofd: OfdFile, page: OfdPage, dpi: int) -> Image.Image:
             points = [px(*p) for p in line]
             if stroke.width and len(points) > 1:
                 draw.line(points, fill=stroke.colour, width=max(1, round(stroke.width * k)))
-    fonts: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
+    fonts: dict[tuple[str, int], ImageFont.FreeTypeFont | None] = {}
     for g in (g for g in page.glyphs if g.visible):
         size_px = max(1, round(g.size * k))
         key = (g.font, size_px)
-        if key not in fonts:
-            fonts[key] = _font(ofd, g.font, size_px)
-        font = fonts[key]
-        if g.font and font is not _system_font(size_px) and not _has_glyph(font, g.char):
-            font = _system_font(size_px)
+        if g.font and key not in fonts:
+            fonts[key] = _embedded(ofd, g.font, size_px)
+        font = fonts.get(key)
+        if font is None or not _has_glyph(font, g.char):
+            font = _substitute(g.family, g.char, size_px)
         if g.angle:
             _turned(im, px(g.x, g.y), g.char, font, g.colour, g.angle)
         else:
@@ -116,13 +114,11 @@ def _fill(im: Image.Image, polygons: list[list[tuple[float, float]]], colour, ev
         im.paste(colour, (left, top, right, bottom), cover)
 
 
-def _font(ofd: OfdFile, part: str, size_px: int) -> ImageFont.FreeTypeFont:
-    if part:
-        try:
-            return ImageFont.truetype(io.BytesIO(ofd.read(part)), size_px)
-        except (OSError, OfdInvalid):
-            pass
-    return _system_font(size_px)
+def _embedded(ofd: OfdFile, part: str, size_px: int) -> ImageFont.FreeTypeFont | None:
+    try:
+        return ImageFont.truetype(io.BytesIO(ofd.read(part)), size_px)
+    except (OSError, OfdInvalid):
+        return None
 
 
 def _has_glyph(font: ImageFont.FreeTypeFont, ch: str) -> bool:
