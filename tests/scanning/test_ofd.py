@@ -149,6 +149,8 @@ def test_an_ofd_page_is_archived_byte_for_byte_with_its_own_text_and_seals(tmp_p
     assert page.fields["signatures"]["signatures"][0]["check"] == "intact"
     # its JBIG2 QR code is drawn (jbig2dec), so nothing on the page goes unshown
     assert "not_shown" not in [f["code"] for f in page.flags]
+    # its one picture is the QR code: OCR reads no words in it that the page would gain
+    assert "text_in_pictures" not in [f["code"] for f in page.flags] and page.ocr_engine == TEXT_LAYER
 
 
 QR_BOX_MM = (8.5, 3.5, 28.5, 23.5)  # the invoice's ImageObject: Boundary="8.5 3.5 20 20", CTM 20 x 20
