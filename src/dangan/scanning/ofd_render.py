@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from dangan.archive.audit.font_substitutes import face_for
 from dangan.scanning.ofd import MM_PER_INCH, OfdFile, OfdInvalid, OfdPage, Picture, PictureUnreadable, seal_picture
+from dangan.scanning.ofd_content import Glyph, Stroke
 
 
 @cache
@@ -34,8 +35,9 @@ def _face(path: str, index: int, size_px: int) -> ImageFont.FreeTypeFont:
 
 
 def render(ofd: OfdFile, page: OfdPage, dpi: int) -> Image.Image:
-    """The page drawn for viewing at DPI: pictures, lines and text (embedded fonts where
-    Pillow can load them, a CJK system font otherwise), and seals on top."""
+    """The page drawn for viewing at DPI: pictures, lines and text in the order the page draws
+    them (embedded fonts where Pillow can load them, the installed face of the font's family
+    otherwise), and seals on top."""
     x0, y0, width_mm, height_mm = page.box
     k = dpi / MM_PER_INCH
     size = (max(1, math.ceil(width_mm * k)), max(1, math.ceil(height_mm * k)))
@@ -45,17 +47,21 @@ def render(ofd: OfdFile, page: OfdPage, dpi: int) -> Image.Image:
     def px(x: float, y: float) -> tuple[float, float]:
         return ((x - x0) * k, (y - y0) * k)
 
-    for picture in page.pictures:
-        _paste(im, ofd, picture, px, page)
-    for stroke in page.strokes:
-        if stroke.fill is not None:
-            _fill(im, [[px(*p) for p in line] for line in stroke.polylines], stroke.fill, stroke.even_odd)
-        for line in stroke.polylines:
-            points = [px(*p) for p in line]
-            if stroke.width and len(points) > 1:
-                draw.line(points, fill=stroke.colour, width=max(1, round(stroke.width * k)))
     fonts: dict[tuple[str, int], ImageFont.FreeTypeFont | None] = {}
-    for g in (g for g in page.glyphs if g.visible):
+    drawing: list[Picture | Stroke | Glyph] = [*page.pictures, *page.strokes, *(g for g in page.glyphs if g.visible)]
+    for item in sorted(drawing, key=lambda item: item.order):  # later objects over earlier ones
+        if isinstance(item, Picture):
+            _paste(im, ofd, item, px, page)
+            continue
+        if isinstance(item, Stroke):
+            if item.fill is not None:
+                _fill(im, [[px(*p) for p in line] for line in item.polylines], item.fill, item.even_odd)
+            for line in item.polylines:
+                points = [px(*p) for p in line]
+                if item.width and len(points) > 1:
+                    draw.line(points, fill=item.colour, width=max(1, round(item.width * k)))
+            continue
+        g = item
         size_px = max(1, round(g.size * k))
         key = (g.font, size_px)
         if g.font and key not in fonts:
