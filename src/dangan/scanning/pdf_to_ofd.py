@@ -21,7 +21,6 @@ import base64
 import io
 import math
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +28,8 @@ from xml.etree import ElementTree as ET
 
 from dangan.archive.audit.ofd_export import NS, VectorPage
 from dangan.scanning.ofd_content import local, numbers
+from dangan.tools import ToolError, ToolFailed
+from dangan.tools.pdftocairo import svg_page
 
 NewId = Callable[[], int]
 MM_PER_PT = 25.4 / 72
@@ -67,14 +68,9 @@ def pdf_page(path: str | Path, number: int, new_id: NewId, timeout: float = 60) 
     with tempfile.TemporaryDirectory(prefix="dangan-svg-") as tmp:
         svg = Path(tmp) / "page.svg"
         try:
-            subprocess.run(
-                ["pdftocairo", "-svg", "-f", str(number), "-l", str(number), str(path), str(svg)],
-                check=True,
-                capture_output=True,
-                timeout=timeout,
-            )
+            svg_page(path, number, svg, timeout=timeout)
             root = ET.parse(svg).getroot()
-        except (OSError, subprocess.SubprocessError, ET.ParseError):
+        except (ToolError, ToolFailed, OSError, ET.ParseError):
             return None
     try:
         return _SvgPage(root, new_id).page()

@@ -4,6 +4,7 @@ its timeouts and typed errors. Nothing else in dangan starts these programs itse
     pdfinfo      page count and encryption of a PDF
     pdfimages    the image streams embedded in a PDF page, listed and extracted unchanged
     pdftoppm     a PDF page rendered to pixels (through pdf2image)
+    pdftocairo   a PDF page as SVG (glyphs as outlines), for the OFD export
     jbig2dec     a JBIG2 picture (an OFD e-invoice's QR code) decoded
     tesseract    OCR, its version
 """
@@ -49,6 +50,7 @@ PACKAGES = {
     "pdfimages": "poppler-utils",
     "pdftoppm": "poppler-utils",
     "tesseract": "tesseract-ocr",
+    "pdftocairo": "poppler-utils",
     "jbig2dec": "jbig2dec",
 }
 
