@@ -156,3 +156,86 @@ def test_a_real_born_digital_pdf_reads_as_poppler_reads_it():
     poppler = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert raw.master_is_source and raw.note == ""
     assert "".join(raw.text.split()) == "".join(poppler.split())
+
+
+PASTED = ["客户签字 司马光明", "同意以上条款"]  # a scanned signature block pasted into a generated PDF
+PASTED_AT_PT = (72.0, 300.0, 360.0, 90.0)  # left, top (from the page top), width, height
+
+
+def _pdf_with_a_pasted_picture(path):
+    """A reportlab PDF: lines of text (its text layer) and a picture of Chinese text pasted below
+    them, as a business system embeds a scanned signature block; and a tiny logo."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen.canvas import Canvas
+
+    from dangan.testing.born_digital import A4_PT, LEADING_PT, LEFT_PT, TOP_PT, _font
+    from tests.conftest import SONG
+
+    left, top, width, height = PASTED_AT_PT
+    picture = Image.new("RGB", (round(width * 300 / 72), round(height * 300 / 72)), (250, 250, 245))
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.truetype(SONG, 58, index=2)
+    for i, line in enumerate(PASTED):
+        draw.text((40, 40 + i * 110), line, font=font, fill=(20, 20, 20))
+    canvas = Canvas(str(path), pagesize=A4_PT, invariant=1)
+    canvas.setFont(_font(), SIZE_PT)
+    for i, line in enumerate(CONTRACT):
+        canvas.drawString(LEFT_PT, A4_PT[1] - (TOP_PT + i * LEADING_PT), line)
+    buf = io.BytesIO()
+    picture.save(buf, format="JPEG", quality=90)
+    buf.seek(0)
+    canvas.drawImage(ImageReader(buf), left, A4_PT[1] - top - height, width=width, height=height)
+    logo = io.BytesIO()
+    Image.new("RGB", (40, 40), "navy").save(logo, format="PNG")
+    logo.seek(0)
+    canvas.drawImage(ImageReader(logo), 500, 800, width=6, height=6)  # too small to hold text
+    canvas.showPage()
+    canvas.save()
+
+
+def test_text_only_in_a_picture_on_a_born_digital_page_is_ocred_and_marked(tmp_path):
+    """The page's text layer stays its text; the pasted picture's words are read by OCR, added
+    with boxes inside the picture, marked as OCR, and found by search."""
+    path = tmp_path / "signed.pdf"
+    _pdf_with_a_pasted_picture(path)
+    raw = read_page(inspect(path), 1)
+    assert raw.words and len(raw.pictures) == 2  # the pasted block and the tiny logo
+
+    home = tmp_path / "home"
+    run = lambda *a: CliRunner().invoke(main, ["--home", str(home), "--as", "tester", *a], catch_exceptions=False)
+    assert run("init").exit_code == 0
+    scanned = run("scan", "--jobs", "1", "--json", str(path))
+    assert scanned.exit_code == 0, scanned.output
+    number = json.loads(scanned.stdout)["folders"][0]["number"]
+    (page,) = [p for d in json.loads(run("show", "--json", "--text", number).stdout)["documents"] for p in d["pages"]]
+    assert page["ocr_engine"].startswith(TEXT_LAYER + " + ")
+    text = "".join(page["text"].split())
+    assert "".join("".join(CONTRACT).split()) in text  # the layer's text, exactly
+    assert "司马光明" in text and "同意以上条款" in text
+
+    result = json.loads(run("search", "--json", "--exact", "司马光明").stdout)
+    hits = [h for g in result["groups"] for h in g["hits"]]
+    assert len(hits) == 1 and hits[0]["boxes"]
+    px = 300 / 72
+    left, top, width, height = (v * px for v in PASTED_AT_PT)
+    for box in hits[0]["boxes"]:
+        assert left <= box["left"] and box["left"] + box["width"] <= left + width
+        assert top <= box["top"] and box["top"] + box["height"] <= top + height
+    # marked as OCR: a flag to check them, and which words they are
+    assert "text_in_pictures" in [f["code"] for f in page["flags"]]
+    marked = page["fields"]["text_in_pictures"]
+    assert "".join(w[0] for w in marked["words"]) == "".join("".join(PASTED).split())
+    assert [[round(v / px) for v in b] for b in marked["pictures"]] == [[72, 300, 432, 390]]
+    # the layer's own words are not read twice
+    assert text.count("供用电合同") == 1
+
+
+def test_a_picture_too_small_to_hold_text_is_not_read():
+    from dangan.scanning.picture_text import big_enough
+
+    assert not big_enough((0, 0, 25, 25), 300)  # 6 pt square: a logo, a bullet
+    assert not big_enough((0, 0, 1000, 30), 300)  # a rule or a border strip
+    assert big_enough((0, 0, 200, 40), 300)  # a line of 8-point text, several characters

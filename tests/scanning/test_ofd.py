@@ -17,6 +17,7 @@ from dangan.cli import main
 from dangan.scanning.page import PipelineOptions
 from dangan.scanning.runner import TEXT_LAYER, PageTask, process_page
 from dangan.scanning.sources import OFD, RejectedFile, inspect, read_page
+from dangan.tools import ToolFailed
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real"
 CERTIFICATE = REAL / "ofdrw-keyword.ofd"  # Suwell: template, embedded font, seal (digests changed)
@@ -146,8 +147,60 @@ def test_an_ofd_page_is_archived_byte_for_byte_with_its_own_text_and_seals(tmp_p
     assert page.ocr_engine == TEXT_LAYER and "浙江增值税电子普通发票" in _compact(page.text)
     assert page.has_seal and page.fields["signatures"]["valid"]
     assert page.fields["signatures"]["signatures"][0]["check"] == "intact"
-    # its JBIG2 picture cannot be drawn: said on the page, not hidden
-    assert "not_shown" in [f["code"] for f in page.flags]
+    # its JBIG2 QR code is drawn (jbig2dec), so nothing on the page goes unshown
+    assert "not_shown" not in [f["code"] for f in page.flags]
+    # its one picture is the QR code: OCR reads no words in it that the page would gain
+    assert "text_in_pictures" not in [f["code"] for f in page.flags] and page.ocr_engine == TEXT_LAYER
+
+
+QR_BOX_MM = (8.5, 3.5, 28.5, 23.5)  # the invoice's ImageObject: Boundary="8.5 3.5 20 20", CTM 20 x 20
+
+
+def test_the_invoice_qr_code_in_jbig2_is_drawn():
+    """The e-invoice carries its QR code as a JBIG2 file (MultiMedia Format="GBIG2"): drawn,
+    where the page places it, module for module as jbig2dec decodes it."""
+    from dangan.tools import jbig2dec
+
+    raw = read_page(inspect(INVOICE), 1)
+    assert raw.problems == ()
+    left, top, right, bottom = (round(v * MM) for v in QR_BOX_MM)
+    drawn = raw.image[top:bottom, left:right].min(axis=2) < 128
+    assert 0.3 < drawn.mean() < 0.7  # a QR code is about half ink; blank paper is none
+    with zipfile.ZipFile(INVOICE) as z:
+        data = z.read("Doc_0/Res/image_78.jb2")
+    assert jbig2dec.is_jbig2_file(data)  # OFD stores the whole file, header and all
+    modules = np.asarray(jbig2dec.decode(data).convert("L").resize(drawn.shape[::-1])) < 128
+    assert (modules == drawn).mean() > 0.9
+
+
+def test_a_jbig2_stream_without_its_file_header_decodes_the_same():
+    from dangan.tools import jbig2dec
+
+    with zipfile.ZipFile(INVOICE) as z:
+        data = z.read("Doc_0/Res/image_78.jb2")
+    header = len(jbig2dec.FILE_HEADER) + 1 + 4  # ID string, flags (sequential), number of pages
+    assert np.array_equal(np.asarray(jbig2dec.decode(data[header:])), np.asarray(jbig2dec.decode(data)))
+    with pytest.raises(ToolFailed):
+        jbig2dec.decode(b"not a picture at all")
+
+
+def test_without_jbig2dec_the_page_says_so_and_is_drawn_without_the_picture(tmp_path, monkeypatch):
+    from dangan.scanning.ofd import OfdFile, PictureUnreadable
+    from dangan.scanning.ofd_check import check_ofda
+    from dangan.scanning.ofd_render import drawable, render
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # the program is not on this machine
+    with OfdFile(INVOICE) as ofd:
+        page = ofd.page(1)
+        with pytest.raises(PictureUnreadable, match="jbig2dec is not installed"):
+            ofd.picture(page.pictures[0].part)
+        (problem,) = drawable(ofd, page)
+        assert "image_78.jb2" in problem and "install the Debian package jbig2dec" in problem
+        im = np.asarray(render(ofd, page, 100).convert("L"))
+    k = 100 / 25.4
+    assert (im[round(3.5 * k) : round(23.5 * k), round(8.5 * k) : round(28.5 * k)] < 128).mean() < 0.05
+    usability = next(p for p in check_ofda(INVOICE).properties if p.name == "usability")
+    assert any("cannot be checked: jbig2dec is not installed" in f["problem"] for f in usability.failures)
 
 
 def test_scan_search_and_quarantine_through_the_command(tmp_path):
@@ -201,3 +254,25 @@ def test_rotated_text_is_drawn_rotated(tmp_path):
     assert abs(drawn.shape[0] - expected.shape[0]) <= 3 and abs(drawn.shape[1] - expected.shape[1]) <= 3
     h, w = min(drawn.shape[0], expected.shape[0]), min(drawn.shape[1], expected.shape[1])
     assert (drawn[:h, :w] != expected[:h, :w]).mean() < 0.1  # upright letters stacked would differ
+
+
+@pytest.mark.parametrize(
+    ("family", "face"),
+    [
+        ("宋体", "Noto Serif CJK SC"),
+        ("SimSun", "Noto Serif CJK SC"),
+        ("仿宋_GB2312", "Noto Serif CJK SC"),
+        ("楷体", "AR PL UKai CN"),
+        ("KaiTi", "AR PL UKai CN"),
+        ("黑体", "Noto Sans CJK SC"),
+        ("微软雅黑", "Noto Sans CJK SC"),
+        ("Courier New", "Liberation Mono"),
+        ("an unknown family", "Noto Sans CJK SC"),
+    ],
+)
+def test_a_font_not_embedded_stands_in_by_its_family(family, face):
+    from dangan.archive.audit.font_substitutes import face_for
+
+    assert face_for(family, "012 AB").name == face
+    # a character the closest face lacks comes from the next one that has it
+    assert face_for(family, "浙江").name != "Liberation Mono"

@@ -39,6 +39,7 @@ from dangan.scanning.ofd_content import (
     numbers,
     text_of,
 )
+from dangan.tools import ToolError, ToolFailed, ToolMissing, jbig2dec
 
 MAX_ENTRIES = 20_000
 MAX_PART_BYTES = 64 << 20  # one part, uncompressed
@@ -53,6 +54,18 @@ HASHES = {
     "sha256": "sha256",
     "md5": "md5",
 }
+
+
+JBIG2_FORMATS = {"JBIG2", "JB2", "GBIG2"}  # GBIG2: how e-invoices misspell it
+
+
+class PictureUnreadable(Exception):
+    """A picture of the package cannot be decoded; str(e) says why. MISSING: the decoder it
+    needs (jbig2dec) is not installed, so the picture was not judged."""
+
+    def __init__(self, reason: str, *, missing: bool = False):
+        self.missing = missing
+        super().__init__(reason)
 
 
 class OfdInvalid(Exception):
@@ -143,6 +156,8 @@ class OfdFile:
         self.page_area = self._box(kid(common, "PageArea")) or A4_MM
         self.fonts: dict[str, str] = {}
         self.media: dict[str, str] = {}
+        self.font_families: dict[str, str] = {}
+        self.media_formats: dict[str, str] = {}  # part → its MultiMedia's Format, upper case
         self.draw_params: dict[str, ET.Element] = {}
         self.composites: dict[str, ET.Element] = {}
         for res in kids(common, "PublicRes") + kids(common, "DocumentRes"):
@@ -216,6 +231,8 @@ class OfdFile:
         for group in res:
             for item in group:
                 name, rid = local(item.tag), item.get("ID", "")
+                if name == "Font":
+                    self.font_families[rid] = (item.get("FamilyName") or item.get("FontName") or "").strip()
                 if name == "Font" and kid(item, "FontFile") is not None:
                     try:
                         self.fonts[rid] = self.resolve(base, kid(item, "FontFile").text or "")
@@ -226,12 +243,30 @@ class OfdFile:
                 elif name == "MultiMedia" and kid(item, "MediaFile") is not None:
                     try:
                         self.media[rid] = self.resolve(base, kid(item, "MediaFile").text or "")
+                        self.media_formats[self.media[rid]] = (item.get("Format") or "").strip().upper()
                     except OfdInvalid:
                         self.media[rid] = ""
                 elif name == "DrawParam":
                     self.draw_params[rid] = item
                 elif name == "CompositeGraphicUnit":
                     self.composites[rid] = item
+
+    def picture(self, part: str) -> Image.Image:
+        """The picture in PART decoded: JBIG2 (an e-invoice's QR code; a JBIG2 file by its
+        header, or a stream its MultiMedia calls JBIG2) through jbig2dec, anything else through
+        Pillow. Raises PictureUnreadable, whose str says why (jbig2dec missing among them)."""
+        data = self.read(part)
+        if jbig2dec.is_jbig2_file(data) or self.media_formats.get(part, "") in JBIG2_FORMATS:
+            try:
+                return jbig2dec.decode(data)
+            except (ToolError, ToolFailed) as e:
+                raise PictureUnreadable(str(e), missing=isinstance(e, ToolMissing)) from None
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+                return im.copy()
+        except Exception as e:  # noqa: BLE001 - Pillow fails many ways on damage
+            raise PictureUnreadable(f"{e}" or type(e).__name__) from None
 
     # ------------------------------------------------------------------ pages
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageFont
+from PIL import ImageFont
 
 from dangan.archive.audit.fixity import PropertyResult
-from dangan.scanning.ofd import OfdFile, OfdInvalid
+from dangan.scanning.ofd import OfdFile, OfdInvalid, PictureUnreadable
 from dangan.scanning.ofd_content import kid, kids, local, text_of
 
 PROFILE_METADATA = ("档号", "全宗号", "年度", "题名")  # the custom data a record's OFD must carry
@@ -110,9 +110,12 @@ def _pages(ofd: OfdFile, integrity: PropertyResult, usability: PropertyResult) -
         for picture in page.pictures:
             usability.checked += 1
             try:
-                with Image.open(io.BytesIO(ofd.read(picture.part))) as im:
-                    im.load()
-            except Exception as e:  # noqa: BLE001 - any decoding failure makes the page unusable
+                ofd.picture(picture.part)
+            except PictureUnreadable as e:  # a decoder missing here is no proof the picture is sound
+                usability.fail(
+                    "picture", picture.part, f"cannot be checked: {e}" if e.missing else f"does not decode: {e}"
+                )
+            except OfdInvalid as e:
                 usability.fail("picture", picture.part, f"does not decode: {e}")
 
 
@@ -137,7 +140,12 @@ def _security(ofd: OfdFile, prop: PropertyResult) -> None:
         if not part.lower().endswith(".xml"):
             continue
         prop.checked += 1
-        for e in ofd.xml(part).iter():
+        try:
+            tree = ofd.xml(part)
+        except OfdInvalid as e:  # an e-invoice's CustomTag.xml may be (<:eInvoice xmlns:="">)
+            prop.fail("well-formed", part, f"cannot be checked: {e}")
+            continue
+        for e in tree.iter():
             if local(e.tag) == "Actions":
                 prop.fail("actions", part, "holds actions (links or scripts run on opening)")
                 break

@@ -31,6 +31,8 @@ class Glyph:
     colour: tuple[int, int, int] = (0, 0, 0)
     visible: bool = True  # Fill="false": text laid invisibly over a picture of the page (OCR, OFD/A)
     angle: float = 0.0  # degrees the glyph is turned clockwise on the page (a rotating CTM)
+    family: str = ""  # the font's FamilyName (else FontName): what stands in when it is not embedded
+    order: int = 0  # place in the page's drawing order (later objects are drawn over earlier ones)
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -44,12 +46,14 @@ class Stroke:
     colour: tuple[int, int, int]
     fill: tuple[int, int, int] | None = None
     even_odd: bool = False  # the fill rule (Rule="Even-Odd"); NonZero otherwise
+    order: int = 0  # place in the page's drawing order
 
 
 @dataclass(frozen=True)
 class Picture:
     part: str
     box: tuple[float, float, float, float]  # left, top, right, bottom in mm
+    order: int = 0  # place in the page's drawing order
 
 
 def local(tag: str) -> str:
@@ -106,6 +110,7 @@ class Resources(Protocol):
     """What a page's objects refer to (scanning.ofd.OfdFile has it)."""
 
     fonts: dict[str, str]  # font ID → part of its embedded file ('' when not embedded)
+    font_families: dict[str, str]  # font ID → its FamilyName, else its FontName
     media: dict[str, str]  # picture ID → part
     draw_params: dict[str, ET.Element]
     composites: dict[str, ET.Element]
@@ -120,6 +125,11 @@ class Walk:
         self.strokes: list[Stroke] = []
         self.pictures: list[Picture] = []
         self.problems: list[str] = []
+        self.drawn = 0  # objects met so far, in drawing order
+
+    def _next(self) -> int:
+        self.drawn += 1
+        return self.drawn
 
     def content(self, root: ET.Element) -> None:
         for layer in kids(kid(root, "Content"), "Layer"):
@@ -149,7 +159,7 @@ class Walk:
                 corners = [apply(here, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]
                 xs, ys = [c[0] for c in corners], [c[1] for c in corners]
                 if part:
-                    self.pictures.append(Picture(part, (min(xs), min(ys), max(xs), max(ys))))
+                    self.pictures.append(Picture(part, (min(xs), min(ys), max(xs), max(ys)), self._next()))
                 else:
                     self.problems.append(f"image {obj.get('ResourceID')} is missing from the package")
 
@@ -157,6 +167,8 @@ class Walk:
         size = (numbers(obj.get("Size")) or [3.5])[0]
         scale = math.sqrt(abs(m[0] * m[3] - m[1] * m[2])) or 1.0
         font = self.ofd.fonts.get(obj.get("Font", ""), "")
+        family = self.ofd.font_families.get(obj.get("Font", ""), "")
+        order = self._next()
         colour = _colour(_either(kid(obj, "FillColor"), kid(param, "FillColor")), (0, 0, 0))
         visible = obj.get("Fill", "true") != "false" or obj.get("Stroke", "false") == "true"
         angle = round(math.degrees(math.atan2(m[1], m[0])), 3)  # y runs down: positive turns clockwise
@@ -174,7 +186,9 @@ class Walk:
                 step = dx[i] if i < len(dx) else _width(ch, size)
                 px, py = apply(m, cx, cy)
                 if not ch.isspace():
-                    self.glyphs.append(Glyph(ch, px, py, size * scale, step * scale, font, colour, visible, angle))
+                    self.glyphs.append(
+                        Glyph(ch, px, py, size * scale, step * scale, font, colour, visible, angle, family, order)
+                    )
                 cx += step
                 cy += dy[i] if i < len(dy) else 0.0
 
@@ -224,6 +238,7 @@ class Walk:
                 colour,
                 fill_colour,
                 obj.get("Rule", "NonZero").lower() == "even-odd",
+                self._next(),
             )
         )
 

@@ -159,7 +159,7 @@ class _Copy:
             if obj.get("Font", "").strip() == rid
             for code in kids(obj, "TextCode")
         )
-        name, data = subset_font(text)
+        name, data = subset_font(text, (font.get("FamilyName") or font.get("FontName") or "").strip())
         file_name = f"o{font.get('ID')}.ttf"
         font.set("FontName", name)
         _sub(font, "FontFile", file_name)

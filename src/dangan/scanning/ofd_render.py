@@ -7,37 +7,37 @@ from __future__ import annotations
 import io
 import math
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from dangan.scanning.ofd import MM_PER_INCH, OfdFile, OfdInvalid, OfdPage, Picture, seal_picture
-
-FALLBACK_FONTS = (
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "Noto Sans CJK SC"),
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", ""),
-)
+from dangan.archive.audit.font_substitutes import face_for
+from dangan.scanning.ofd import MM_PER_INCH, OfdFile, OfdInvalid, OfdPage, Picture, PictureUnreadable, seal_picture
+from dangan.scanning.ofd_content import Glyph, Stroke
 
 
 @cache
-def _system_font(size_px: int) -> ImageFont.FreeTypeFont:
-    for path, name in FALLBACK_FONTS:
-        if not Path(path).exists():
-            continue
-        for index in range(10):
-            try:
-                f = ImageFont.truetype(path, size_px, index=index)
-            except OSError:
-                break
-            if not name or f.getname()[0] == name:
-                return f
+def _substitute(family: str, char: str, size_px: int) -> ImageFont.FreeTypeFont:
+    """The installed font standing in for FAMILY (not embedded, or without CHAR): the closest
+    face by its family that has CHAR (archive.audit.font_substitutes, as the export embeds)."""
+    face = face_for(family, char)
+    if face is not None:
+        try:
+            return _face(face.path, face.index, size_px)
+        except OSError:
+            pass
     return ImageFont.load_default(size_px)
 
 
+@cache
+def _face(path: str, index: int, size_px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size_px, index=index)
+
+
 def render(ofd: OfdFile, page: OfdPage, dpi: int) -> Image.Image:
-    """The page drawn for viewing at DPI: pictures, lines and text (embedded fonts where
-    Pillow can load them, a CJK system font otherwise), and seals on top."""
+    """The page drawn for viewing at DPI: pictures, lines and text in the order the page draws
+    them (embedded fonts where Pillow can load them, the installed face of the font's family
+    otherwise), and seals on top."""
     x0, y0, width_mm, height_mm = page.box
     k = dpi / MM_PER_INCH
     size = (max(1, math.ceil(width_mm * k)), max(1, math.ceil(height_mm * k)))
@@ -47,24 +47,28 @@ def render(ofd: OfdFile, page: OfdPage, dpi: int) -> Image.Image:
     def px(x: float, y: float) -> tuple[float, float]:
         return ((x - x0) * k, (y - y0) * k)
 
-    for picture in page.pictures:
-        _paste(im, ofd, picture, px, page)
-    for stroke in page.strokes:
-        if stroke.fill is not None:
-            _fill(im, [[px(*p) for p in line] for line in stroke.polylines], stroke.fill, stroke.even_odd)
-        for line in stroke.polylines:
-            points = [px(*p) for p in line]
-            if stroke.width and len(points) > 1:
-                draw.line(points, fill=stroke.colour, width=max(1, round(stroke.width * k)))
-    fonts: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
-    for g in (g for g in page.glyphs if g.visible):
+    fonts: dict[tuple[str, int], ImageFont.FreeTypeFont | None] = {}
+    drawing: list[Picture | Stroke | Glyph] = [*page.pictures, *page.strokes, *(g for g in page.glyphs if g.visible)]
+    for item in sorted(drawing, key=lambda item: item.order):  # later objects over earlier ones
+        if isinstance(item, Picture):
+            _paste(im, ofd, item, px, page)
+            continue
+        if isinstance(item, Stroke):
+            if item.fill is not None:
+                _fill(im, [[px(*p) for p in line] for line in item.polylines], item.fill, item.even_odd)
+            for line in item.polylines:
+                points = [px(*p) for p in line]
+                if item.width and len(points) > 1:
+                    draw.line(points, fill=item.colour, width=max(1, round(item.width * k)))
+            continue
+        g = item
         size_px = max(1, round(g.size * k))
         key = (g.font, size_px)
-        if key not in fonts:
-            fonts[key] = _font(ofd, g.font, size_px)
-        font = fonts[key]
-        if g.font and font is not _system_font(size_px) and not _has_glyph(font, g.char):
-            font = _system_font(size_px)
+        if g.font and key not in fonts:
+            fonts[key] = _embedded(ofd, g.font, size_px)
+        font = fonts.get(key)
+        if font is None or not _has_glyph(font, g.char):
+            font = _substitute(g.family, g.char, size_px)
         if g.angle:
             _turned(im, px(g.x, g.y), g.char, font, g.colour, g.angle)
         else:
@@ -116,13 +120,11 @@ def _fill(im: Image.Image, polygons: list[list[tuple[float, float]]], colour, ev
         im.paste(colour, (left, top, right, bottom), cover)
 
 
-def _font(ofd: OfdFile, part: str, size_px: int) -> ImageFont.FreeTypeFont:
-    if part:
-        try:
-            return ImageFont.truetype(io.BytesIO(ofd.read(part)), size_px)
-        except (OSError, OfdInvalid):
-            pass
-    return _system_font(size_px)
+def _embedded(ofd: OfdFile, part: str, size_px: int) -> ImageFont.FreeTypeFont | None:
+    try:
+        return ImageFont.truetype(io.BytesIO(ofd.read(part)), size_px)
+    except (OSError, OfdInvalid):
+        return None
 
 
 def _has_glyph(font: ImageFont.FreeTypeFont, ch: str) -> bool:
@@ -134,12 +136,11 @@ def _has_glyph(font: ImageFont.FreeTypeFont, ch: str) -> bool:
 
 def _paste(im: Image.Image, ofd: OfdFile, picture: Picture, px, page: OfdPage, seal: bool = False) -> None:
     try:
-        data = ofd.read(picture.part)
-        pic = seal_picture(data) if seal else Image.open(io.BytesIO(data))
+        pic = seal_picture(ofd.read(picture.part)) if seal else ofd.picture(picture.part)
         if pic is None:
             return
         pic.load()
-    except Exception:  # noqa: BLE001 - Pillow reads no JBIG2 and fails many ways on damage
+    except (PictureUnreadable, OfdInvalid, OSError):  # drawable() says so on the page
         return
     left, top = px(picture.box[0], picture.box[1])
     right, bottom = px(picture.box[2], picture.box[3])
@@ -153,12 +154,15 @@ def _paste(im: Image.Image, ofd: OfdFile, picture: Picture, px, page: OfdPage, s
 
 
 def drawable(ofd: OfdFile, page: OfdPage) -> list[str]:
-    """What on PAGE cannot be shown (pictures Pillow cannot decode): said on the page."""
+    """What on PAGE cannot be shown (pictures that do not decode, and why): said on the page."""
     problems = list(page.problems)
     for picture in page.pictures:
+        name = picture.part.rsplit("/", 1)[-1]
         try:
-            with Image.open(io.BytesIO(ofd.read(picture.part))) as pic:
-                pic.load()
-        except Exception:  # noqa: BLE001
-            problems.append(f"picture {picture.part.rsplit('/', 1)[-1]} cannot be shown (an unsupported format)")
+            ofd.picture(picture.part)
+        except PictureUnreadable as e:
+            why = str(e) if e.missing else f"an unsupported format or damaged: {e}"
+            problems.append(f"picture {name} cannot be shown ({why})")
+        except OfdInvalid as e:
+            problems.append(f"picture {name} cannot be shown ({e})")
     return problems

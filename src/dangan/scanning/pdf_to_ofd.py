@@ -1,10 +1,12 @@
 """A born-digital PDF page as OFD content of its own, for the OFD/A export, converted through
 poppler's SVG (`pdftocairo -svg`, one page): glyphs, lines and fills become PathObjects (curves
 kept as curves, the fill rule kept), pictures ImageObjects with the bytes poppler hands on (a
-JPEG stays the JPEG). The drawing carries no text: the export lays the page's exact text (its
-text layer, a box per character) invisible over it, as a scan's OCR text. A page whose drawing
-uses what this does not carry (patterns, gradients, masks, clips smaller than the page, rotated
-transforms) gives None, and the export writes its rendering as before.
+JPEG stays the JPEG; a picture with a soft mask becomes a PNG with the mask as its alpha, one
+under a rectangular clip is cut to it). The drawing carries no text: the export lays the page's
+exact text (its text layer, a box per character) invisible over it, as a scan's OCR text. A page
+whose drawing uses what this does not carry (patterns, gradients, filters, masks other than one
+picture, clips that are not an upright rectangle, a clip cutting a path, rotated transforms)
+gives None, and the export writes its rendering as before.
 
 Why SVG and not the PDF's own fonts as OFD text: a PDF's fonts are subsets with encodings of
 their own (CID, no Unicode), which OFD's TextCode (Unicode text) cannot name glyph by glyph
@@ -16,9 +18,9 @@ differs from poppler's drawing of the original by a mean grey level of about 0.1
 from __future__ import annotations
 
 import base64
+import io
 import math
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +28,8 @@ from xml.etree import ElementTree as ET
 
 from dangan.archive.audit.ofd_export import NS, VectorPage
 from dangan.scanning.ofd_content import local, numbers
+from dangan.tools import ToolError, ToolFailed
+from dangan.tools.pdftocairo import svg_page
 
 NewId = Callable[[], int]
 MM_PER_PT = 25.4 / 72
@@ -49,7 +53,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}href"
 Affine = tuple[float, float, float, float, float, float]
 IDENTITY: Affine = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-UNSUPPORTED = ("mask", "pattern", "linearGradient", "radialGradient", "filter")
+UNSUPPORTED = ("pattern", "linearGradient", "radialGradient", "filter")
+Rect = tuple[float, float, float, float]  # left, top, right, bottom on the page, in points
+CLIP_SLACK_PT = 1.5  # what a clip cuts off within this of its edge is not missed
 
 
 class Unsupported(Exception):
@@ -62,14 +68,9 @@ def pdf_page(path: str | Path, number: int, new_id: NewId, timeout: float = 60) 
     with tempfile.TemporaryDirectory(prefix="dangan-svg-") as tmp:
         svg = Path(tmp) / "page.svg"
         try:
-            subprocess.run(
-                ["pdftocairo", "-svg", "-f", str(number), "-l", str(number), str(path), str(svg)],
-                check=True,
-                capture_output=True,
-                timeout=timeout,
-            )
+            svg_page(path, number, svg, timeout=timeout)
             root = ET.parse(svg).getroot()
-        except (OSError, subprocess.SubprocessError, ET.ParseError):
+        except (ToolError, ToolFailed, OSError, ET.ParseError):
             return None
     try:
         return _SvgPage(root, new_id).page()
@@ -211,48 +212,75 @@ class _SvgPage:
 
     def page(self) -> VectorPage:
         if any(local(e.tag) in UNSUPPORTED for e in self.root.iter()):
-            raise Unsupported("masks, patterns or gradients")
-        self._children(self.root, (1.0, 0.0, 0.0, 1.0, -numbers(self.root.get("viewBox"))[0], 0.0), {})
+            raise Unsupported("patterns, gradients or filters")
+        self._children(self.root, (1.0, 0.0, 0.0, 1.0, -numbers(self.root.get("viewBox"))[0], 0.0), {}, None)
         return self.out
 
-    def _children(self, parent: ET.Element, m: Affine, style: dict[str, str]) -> None:
+    def _children(self, parent: ET.Element, m: Affine, style: dict[str, str], clip: Rect | None) -> None:
         for child in parent:
-            self._element(child, m, style)
+            self._element(child, m, style, clip)
 
-    def _element(self, e: ET.Element, m: Affine, inherited: dict[str, str]) -> None:
+    def _element(
+        self, e: ET.Element, m: Affine, inherited: dict[str, str], clip: Rect | None, mask: bytes | None = None
+    ) -> None:
+        """CLIP: the rectangle a clip smaller than the page keeps (pictures are cut to it, a path
+        must lie inside it); MASK: the grey picture a soft mask gives the picture drawn here."""
         name = local(e.tag)
-        if name in ("defs", "clipPath", "symbol", "title", "desc", "metadata", "style"):
+        if name in ("defs", "clipPath", "mask", "symbol", "title", "desc", "metadata", "style"):
             return
         if e.get("clip-path"):
-            self._check_clip(e.get("clip-path", ""), m)
-        if e.get("mask") or e.get("filter"):
-            raise Unsupported("mask")
+            clip = _intersect(clip, self._clip(e.get("clip-path", ""), m))
+        if e.get("filter"):
+            raise Unsupported("filter")
+        if e.get("mask"):
+            if name not in ("use", "image") or mask is not None:
+                raise Unsupported("mask")
+            mask = self._mask(e.get("mask", ""))
         here = _compose(m, _matrix(e.get("transform")))
         style = _style(e, inherited)
         if name in ("g", "svg"):
-            self._children(e, here, style)
+            self._children(e, here, style, clip)
         elif name == "use":
             target = self.defs.get((e.get(XLINK) or e.get("href") or "").lstrip("#"))
             if target is None:
                 return
             moved = _compose(here, (1.0, 0.0, 0.0, 1.0, float(e.get("x", 0)), float(e.get("y", 0))))
+            if mask is not None and local(target.tag) != "image":
+                raise Unsupported("mask")
             if local(target.tag) in ("symbol", "g"):
-                self._children(target, moved, _style(target, style))
+                self._children(target, moved, _style(target, style), clip)
             else:
-                self._element(target, moved, style)
+                self._element(target, moved, style, clip, mask)
         elif name == "path":
-            self._path(e.get("d", ""), here, style)
+            self._path(e.get("d", ""), here, style, clip)
         elif name == "rect":
             x, y = float(e.get("x", 0)), float(e.get("y", 0))
             w, h = float(e.get("width", 0)), float(e.get("height", 0))
-            self._path(f"M {x} {y} L {x + w} {y} L {x + w} {y + h} L {x} {y + h} Z", here, style)
+            self._path(f"M {x} {y} L {x + w} {y} L {x + w} {y + h} L {x} {y + h} Z", here, style, clip)
         elif name == "image":
-            self._image(e, here)
+            self._image(e, here, clip, mask)
         elif name in ("text", "line", "polyline", "polygon", "circle", "ellipse"):
             raise Unsupported(name)  # cairo writes none of these; another producer may
 
-    def _check_clip(self, ref: str, m: Affine) -> None:
-        """A clip that is a rectangle holding the whole page changes nothing; any other is not carried."""
+    def _mask(self, ref: str) -> bytes:
+        """A soft mask that is one picture (as cairo writes a PDF's SMask): its bytes, whose
+        grey is the alpha of the picture it masks; any other mask is not carried."""
+        found = self.defs.get(ref.strip()[4:-1].lstrip("#")) if ref.startswith("url(") else None
+        kids = [] if found is None else [k for k in found if local(k.tag) in ("use", "image")]
+        if len(kids) != 1:
+            raise Unsupported("mask")
+        image = kids[0]
+        if local(image.tag) == "use":
+            image = self.defs.get((image.get(XLINK) or image.get("href") or "").lstrip("#"), image)
+        href = image.get(XLINK) or image.get("href") or ""
+        data = re.match(r"data:image/(png|jpeg|jpg);base64,", href)
+        if local(image.tag) != "image" or data is None:
+            raise Unsupported("mask")
+        return base64.b64decode(href[data.end() :])
+
+    def _clip(self, ref: str, m: Affine) -> Rect | None:
+        """The rectangle a clip keeps, on the page; None when it holds the whole page (it
+        changes nothing). A clip that is not one rectangle is not carried."""
         clip = self.defs.get(ref.strip()[4:-1].lstrip("#")) if ref.startswith("url(") else None
         paths = [] if clip is None else [p for p in clip if local(p.tag) in ("path", "rect")]
         if len(paths) != 1:
@@ -271,10 +299,13 @@ class _SvgPage:
         left, top = min(a for a, _ in corners), min(b for _, b in corners)
         right, bottom = max(a for a, _ in corners), max(b for _, b in corners)
         x0, y0, x1, y1 = self.page_box
-        if left > x0 + 3 or top > y0 + 3 or right < x1 - 3 or bottom < y1 - 3:
-            raise Unsupported("a clip smaller than the page")
+        if left <= x0 + 3 and top <= y0 + 3 and right >= x1 - 3 and bottom >= y1 - 3:
+            return None
+        if abs(c[1]) > 1e-6 or abs(c[2]) > 1e-6 or len(values) > 10:  # turned, or more than a rectangle
+            raise Unsupported("clip")
+        return (left, top, right, bottom)
 
-    def _path(self, d: str, m: Affine, style: dict[str, str]) -> None:
+    def _path(self, d: str, m: Affine, style: dict[str, str], clip: Rect | None = None) -> None:
         if float(style.get("opacity", 1) or 1) < 1:
             raise Unsupported("opacity")
         fill = _colour(style.get("fill", "black"))
@@ -284,6 +315,11 @@ class _SvgPage:
         ops = _path_ops(d, m)
         if not ops:
             return
+        if clip is not None:  # a path the clip cuts is not carried; one inside it is unchanged
+            points = [float(v) / MM_PER_PT for v in " ".join(ops).split() if not v.isalpha()]
+            bounds = (min(points[0::2]), min(points[1::2]), max(points[0::2]), max(points[1::2]))
+            if not _inside(bounds, clip):
+                raise Unsupported("a clip cutting a drawing")
         rule = "Even-Odd" if style.get("fill-rule", "nonzero") == "evenodd" else "NonZero"
         key = (fill, rule, float(style.get("fill-opacity", 1) or 1))
         if stroke is None and self.last is not None and self.last[0] == key:
@@ -314,7 +350,7 @@ class _SvgPage:
         _sub(obj, "AbbreviatedData", " ".join(ops))
         self.last = (key, obj) if stroke is None else None
 
-    def _image(self, e: ET.Element, m: Affine) -> None:
+    def _image(self, e: ET.Element, m: Affine, clip: Rect | None = None, mask: bytes | None = None) -> None:
         href = e.get(XLINK) or e.get("href") or ""
         found = re.match(r"data:image/(png|jpeg|jpg);base64,", href)
         if not found:
@@ -323,6 +359,12 @@ class _SvgPage:
         fmt = "PNG" if found.group(1) == "png" else "JPEG"
         w, h = float(e.get("width", 0)), float(e.get("height", 0))
         x, y = float(e.get("x", 0)), float(e.get("y", 0))
+        c = _compose(m, (w, 0.0, 0.0, h, x, y))  # the unit square onto the picture's place, in points
+        if mask is not None:  # the mask first: it covers the whole picture
+            data, fmt = _masked(data, mask), "PNG"
+        if clip is not None and not _inside(_bounds(c), clip):
+            data, c = _cut(data, c, clip)
+            fmt = "PNG"
         rid = str(self.new_id())
         media = ET.Element(_q("MultiMedia"), {"ID": rid, "Type": "Image", "Format": fmt})
         name = f"v{rid}.{'png' if fmt == 'PNG' else 'jpg'}"
@@ -330,7 +372,6 @@ class _SvgPage:
         self.out.files[name] = data
         self.out.resources.setdefault("MultiMedias", []).append(media)
         # the unit square of an OFD image onto the picture's place on the page, in mm
-        c = _compose(m, (w, 0.0, 0.0, h, x, y))
         ctm = " ".join(_f(v * MM_PER_PT) for v in c)
         ET.SubElement(
             self.layer,
@@ -350,3 +391,56 @@ def _alpha(attrs: dict[str, str], style: dict[str, str], kind: str) -> dict[str,
     if opacity < 1:
         attrs["Alpha"] = str(round(opacity * 255))
     return attrs
+
+
+def _bounds(c: Affine) -> Rect:
+    xs = [c[4], c[0] + c[4], c[2] + c[4], c[0] + c[2] + c[4]]
+    ys = [c[5], c[1] + c[5], c[3] + c[5], c[1] + c[3] + c[5]]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _inside(box: Rect, clip: Rect) -> bool:
+    s = CLIP_SLACK_PT
+    return box[0] >= clip[0] - s and box[1] >= clip[1] - s and box[2] <= clip[2] + s and box[3] <= clip[3] + s
+
+
+def _intersect(a: Rect | None, b: Rect | None) -> Rect | None:
+    if a is None or b is None:
+        return a or b
+    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+
+
+def _cut(data: bytes, c: Affine, clip: Rect) -> tuple[bytes, Affine]:
+    """A picture placed upright by C (the unit square onto the page) cut to CLIP, as PNG, and
+    where the part kept goes; a turned or mirrored picture under a clip is not carried."""
+    from PIL import Image
+
+    if abs(c[1]) > 1e-9 or abs(c[2]) > 1e-9 or c[0] <= 0 or c[3] <= 0:
+        raise Unsupported("a clip cutting a turned picture")
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        width, height = im.size
+        left = max(0, math.floor((clip[0] - c[4]) / c[0] * width))
+        top = max(0, math.floor((clip[1] - c[5]) / c[3] * height))
+        right = min(width, math.ceil((clip[2] - c[4]) / c[0] * width))
+        bottom = min(height, math.ceil((clip[3] - c[5]) / c[3] * height))
+        if right <= left or bottom <= top:
+            raise Unsupported("a clip holding none of a picture")
+        kept = im.crop((left, top, right, bottom))
+        buf = io.BytesIO()
+        kept.save(buf, format="PNG")
+    sx, sy = c[0] / width, c[3] / height
+    return buf.getvalue(), (sx * (right - left), 0.0, 0.0, sy * (bottom - top), c[4] + sx * left, c[5] + sy * top)
+
+
+def _masked(data: bytes, mask: bytes) -> bytes:
+    """The picture with its soft mask's grey as its alpha (stretched to the picture's size, as a
+    PDF SMask of another resolution is), as PNG."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im, Image.open(io.BytesIO(mask)) as alpha:
+        rgba = im.convert("RGBA")
+        rgba.putalpha(alpha.convert("L").resize(rgba.size))
+        buf = io.BytesIO()
+        rgba.save(buf, format="PNG")
+    return buf.getvalue()

@@ -16,6 +16,7 @@ from dangan.archive.store import FileStore, StoreUnavailable
 from dangan.i18n import N_, archive_language, use_language
 from dangan.scanning.likeness import perceptual_hash
 from dangan.scanning.page import PageState, PipelineOptions, QualityFlag
+from dangan.scanning.picture_text import read_pictures
 from dangan.scanning.pipeline import BORN_DIGITAL_STEPS, run_pipeline
 from dangan.scanning.sources import RejectedFile, SourceInfo, read_page
 from dangan.tools import ToolMissing
@@ -53,6 +54,7 @@ def _process_page(task: PageTask) -> IntakePage:
     )
     if raw.words:
         page = replace(page, text=raw.text, words=raw.words, confidence=100.0, ocr_engine=TEXT_LAYER)
+        page = read_pictures(page, raw.pictures, task.options)
         page = run_pipeline(page, task.options, BORN_DIGITAL_STEPS)
     else:
         if raw.note:

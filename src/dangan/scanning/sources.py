@@ -30,7 +30,7 @@ from dangan.i18n import render as render_message
 from dangan.scanning.ofd import OfdFile, OfdInvalid, is_ofd, reading_order
 from dangan.scanning.ofd_render import drawable, render
 from dangan.scanning.page import Word
-from dangan.scanning.text_layer import MIN_CHARS, TextLayer, read_text_layer, text_layer
+from dangan.scanning.text_layer import MIN_CHARS, TextLayer, picture_boxes, read_text_layer, text_layer
 from dangan.tools import ToolFailed, ToolTimeout
 from dangan.tools.pdfimages import EmbeddedImage, extract_images, list_images
 from dangan.tools.pdfinfo import PageGeometry, PdfEncrypted, page_geometry, pdfinfo
@@ -92,6 +92,9 @@ class RawPage:
     # An OFD page: its signatures and seals (Signature.as_dict()), and what of it cannot be shown.
     signatures: tuple[dict, ...] = ()
     problems: tuple[str, ...] = ()
+    # A born-digital page with its own text: where pictures lie on it (left, top, right, bottom
+    # in pixels), which may hold text the layer does not (picture_text OCRs them).
+    pictures: tuple[tuple[int, int, int, int], ...] = ()
 
 
 def sniff(head: bytes) -> str | None:
@@ -356,7 +359,8 @@ def _pdf_page(path: Path, page_no: int) -> RawPage:
     layer = _text_layer(path, page_no, im.size)
     if layer is not None:  # born digital: the file is the master, the rendering is for viewing
         if layer.usable:
-            return RawPage(b"", SUFFIX[PDF], image, dpi, True, layer.text, layer.words)
+            pictures = tuple(picture_boxes(path, page_no, im.size))
+            return RawPage(b"", SUFFIX[PDF], image, dpi, True, layer.text, layer.words, pictures=pictures)
         return RawPage(b"", SUFFIX[PDF], image, dpi, True, note=layer.problem)
     buf = io.BytesIO()
     im.save(buf, format="PNG", dpi=(dpi, dpi))
@@ -591,5 +595,12 @@ def _ofd_page(path: Path, page_no: int) -> RawPage:
         return RawPage(b"", SUFFIX[OFD], image, dpi, True, **common)
     layer = text_layer(chars)
     if layer.usable:
-        return RawPage(b"", SUFFIX[OFD], image, dpi, True, layer.text, layer.words, **common)
+        k, (h, w), (x, y) = dpi / 25.4, image.shape[:2], page.box[:2]
+        corners = (
+            ((p.box[0] - x) * k, (p.box[1] - y) * k, (p.box[2] - x) * k, (p.box[3] - y) * k) for p in page.pictures
+        )
+        pictures = tuple(
+            (max(0, round(x0)), max(0, round(y0)), min(w, round(x1)), min(h, round(y1))) for x0, y0, x1, y1 in corners
+        )
+        return RawPage(b"", SUFFIX[OFD], image, dpi, True, layer.text, layer.words, pictures=pictures, **common)
     return RawPage(b"", SUFFIX[OFD], image, dpi, True, note=layer.problem, **common)

@@ -57,6 +57,36 @@ def read_text_layer(path: str | Path, page_no: int, size_px: tuple[int, int]) ->
     return text_layer(chars)
 
 
+def picture_boxes(path: str | Path, page_no: int, size_px: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """(left, top, right, bottom) in pixels of a rendering SIZE_PX of the page as displayed, of
+    every picture drawn on page PAGE_NO (inside form XObjects too): where a born-digital page
+    may carry text the text layer does not (a pasted scan, a signature block, a logo)."""
+    import ctypes
+
+    import pypdfium2 as pdfium
+    from pypdfium2 import raw
+
+    width, height = size_px
+    boxes = []
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        page = pdf[page_no - 1]
+        dx, dy = ctypes.c_int(), ctypes.c_int()
+        for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_IMAGE,)):
+            left, bottom, right, top = obj.get_bounds()
+            corners = []
+            for x, y in ((left, top), (right, bottom)):
+                raw.FPDF_PageToDevice(page.raw, 0, 0, width, height, 0, x, y, ctypes.byref(dx), ctypes.byref(dy))
+                corners.append((dx.value, dy.value))
+            (x0, y0), (x1, y1) = corners
+            box = (max(0, min(x0, x1)), max(0, min(y0, y1)), min(width, max(x0, x1)), min(height, max(y0, y1)))
+            if box[2] > box[0] and box[3] > box[1]:
+                boxes.append(box)
+    finally:
+        pdf.close()
+    return boxes
+
+
 def text_layer(chars: list[tuple[str, int, int, int, int, int]]) -> TextLayer:
     """The text layer of (character, left, top, right, bottom, line) in reading order."""
     text = layer_text(chars)

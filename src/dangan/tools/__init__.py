@@ -4,6 +4,8 @@ its timeouts and typed errors. Nothing else in dangan starts these programs itse
     pdfinfo      page count and encryption of a PDF
     pdfimages    the image streams embedded in a PDF page, listed and extracted unchanged
     pdftoppm     a PDF page rendered to pixels (through pdf2image)
+    pdftocairo   a PDF page as SVG (glyphs as outlines), for the OFD export
+    jbig2dec     a JBIG2 picture (an OFD e-invoice's QR code) decoded
     tesseract    OCR, its version
 """
 
@@ -14,6 +16,7 @@ import subprocess
 from collections.abc import Sequence
 
 from dangan.errors import DanganError, Unavailable
+from dangan.i18n import _
 
 
 class ToolError(Unavailable):
@@ -26,13 +29,18 @@ class ToolError(Unavailable):
 
 class ToolMissing(ToolError):
     def __init__(self, tool: str, package: str):
-        super().__init__(tool, f"{tool} is not installed: install the Debian package {package} (`make setup` does)")
+        super().__init__(
+            tool,
+            _("{tool} is not installed: install the Debian package {package} (`make setup` does)").format(
+                tool=tool, package=package
+            ),
+        )
 
 
 class ToolTimeout(ToolError):
     def __init__(self, tool: str, seconds: float):
         self.seconds = seconds
-        super().__init__(tool, f"{tool} did not finish within {seconds:g} s")
+        super().__init__(tool, _("{tool} did not finish within {seconds} s").format(tool=tool, seconds=f"{seconds:g}"))
 
 
 class ToolFailed(DanganError):
@@ -40,7 +48,7 @@ class ToolFailed(DanganError):
 
     def __init__(self, tool: str, detail: str):
         self.tool, self.detail = tool, detail
-        super().__init__(f"{tool} failed: {detail}")
+        super().__init__(_("{tool} failed: {detail}").format(tool=tool, detail=detail))
 
 
 PACKAGES = {
@@ -48,6 +56,8 @@ PACKAGES = {
     "pdfimages": "poppler-utils",
     "pdftoppm": "poppler-utils",
     "tesseract": "tesseract-ocr",
+    "pdftocairo": "poppler-utils",
+    "jbig2dec": "jbig2dec",
 }
 
 

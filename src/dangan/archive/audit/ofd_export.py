@@ -25,6 +25,7 @@ from xml.etree import ElementTree as ET
 from sqlalchemy.orm import Session
 
 from dangan.archive import events
+from dangan.archive.audit.font_substitutes import face_for
 from dangan.archive.audit.searchable_pdf import CJK_FONTS, ExportError, current_pages, written_whole
 from dangan.archive.events import EXPORT
 from dangan.archive.models import ArchiveRecord, Page
@@ -323,14 +324,20 @@ def numbers_of(area: ET.Element) -> list[float]:
     return values if len(values) == 4 else [0.0, 0.0, 210.0, 297.0]
 
 
-def subset_font(text: str) -> tuple[str, bytes]:
-    """A CJK TrueType font cut down to the characters of TEXT (OFD/A embeds every font)."""
+def subset_font(text: str, family: str | None = None) -> tuple[str, bytes]:
+    """A font cut down to the characters of TEXT (OFD/A embeds every font): for FAMILY (a font
+    an OFD names but does not embed) the installed face that stands in for it, the one the
+    renderer draws it with (font_substitutes); without one (invisible text) a CJK TrueType font."""
     import logging
 
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    for font_path, index in CJK_FONTS:
+    candidates = list(CJK_FONTS)
+    if family is not None:
+        face = face_for(family, text)
+        candidates = [(face.path, face.index)] if face is not None else candidates
+    for font_path, index in candidates:
         if not os.path.exists(font_path):
             continue
         logging.getLogger("fontTools").setLevel(logging.ERROR)  # tables it drops are bitmaps we do not want
