@@ -228,3 +228,32 @@ def test_tantivy_ranks_a_broad_query_in_a_sample_and_says_more_match(tmp_path, m
     results = search(index, "供用电合同 -第7页")  # the user's search asks for its first 1000: all counted
     assert (results.total_hits, results.total_exact) == (199, True)
     index.close()
+
+
+@pytest.mark.parametrize("name", [POSTGRES])
+def test_postgresql_bulk_load_builds_its_terms_index_at_the_end(request, tmp_path, customer_pages, name):
+    from sqlalchemy import text
+
+    from dangan.indexing import pg_backend
+
+    index = open_test_backend(request, tmp_path, name)
+
+    def has_terms_index() -> bool:
+        with index.engine.connect() as conn:
+            return conn.execute(text("SELECT to_regclass(:n) IS NOT NULL"), {"n": pg_backend.TERMS_INDEX}).scalar()
+
+    seen_during = []
+    index.add(customer_pages[:3], batch_size=1, on_commit=lambda _doc: seen_during.append(has_terms_index()))
+    assert seen_during == [False, False, False] and has_terms_index()  # loaded without it, built at the end
+    with index.engine.begin() as conn:  # as a bulk load killed before its end leaves it
+        conn.execute(text(f"DROP INDEX {pg_backend.TERMS_INDEX}"))
+    assert ids(index.search("申请")) == ["p1", "p3"]  # still answers, reading every row
+    index.add(customer_pages[3:])
+    assert has_terms_index() and ids(index.search("申请")) == ["p1", "p3", "p4"]
+    index.add([page("p6", "新增申请")])  # into a filled index with its terms index: row by row
+    assert has_terms_index() and ids(index.search("申请")) == ["p1", "p3", "p4", "p6"]
+
+
+def test_a_code_with_a_quote_or_backslash_is_found_by_it(backend):
+    backend.add([page("q1", "合同", location="K1'A\\02"), page("q2", "合同", location="K1-A-02")])
+    assert ids(backend.search('位置:"K1\'A\\02"')) == ["q1"]
