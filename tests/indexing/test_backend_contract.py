@@ -223,6 +223,8 @@ def test_tantivy_ranks_a_broad_query_in_a_sample_and_says_more_match(tmp_path, m
     by_date = index.search("供用电合同", limit=3, sort="date")
     assert (by_date.total, by_date.total_exact) == (200, True)
     assert [h.page_id for h in by_date.hits] == ["b199", "b198", "b197"]
+    word = index.search("合同", limit=5)  # one term: counted from its postings, exactly
+    assert (word.total, word.total_exact) == (200, True)
     rare = index.search('"特别约定"')
     assert (rare.total, rare.total_exact, ids(rare)) == (1, True, ["rare"])
     results = search(index, "供用电合同 -第7页")  # the user's search asks for its first 1000: all counted

@@ -14,7 +14,7 @@ Python object per term) and three Tantivy fields hold them:
 Tantivy's own n-gram tokenizer cannot be used: it gives every n-gram position 0, so no
 phrase could be matched (measured with tantivy 0.27).
 
-A broad query ranked by relevance is ranked in a sample: every page falls in one of SLOTS
+A broad phrase or conjunction ranked by relevance is ranked in a sample: every page falls in one of SLOTS
 slots (a hash of its id), and in an index of more than 2 x SAMPLE_PAGES pages the query is
 first run on the first slots holding about SAMPLE_PAGES pages. When they hold enough
 matches for the window asked for, those are the answer, counted as "more than" the matches
@@ -155,6 +155,19 @@ def sample_slots(num_docs: int) -> int:
     if num_docs <= 2 * SAMPLE_PAGES:
         return 0
     return min(SLOTS, math.ceil(SLOTS * SAMPLE_PAGES / num_docs))
+
+
+def worth_sampling(q) -> bool:
+    """Does Q check positions (a phrase) or intersect several clauses, whose cost grows with every
+    page that matches? One term or prefix is counted from its postings, fast at any size, and
+    its count stays exact."""
+    if isinstance(q, (PhraseQ, CharsQ)):
+        return True
+    if isinstance(q, AndQ):
+        return len(q.must) > 1 or any(worth_sampling(m) for m in q.must)
+    if isinstance(q, OrQ):
+        return any(worth_sampling(m) for m in q.should)
+    return False
 
 
 def in_sample(compiled, schema, slots: int) -> Query:
@@ -344,8 +357,8 @@ class TantivyBackend(FolderCheckpoint):
         compiled = compile_query(query) if isinstance(query, str) else query
         searcher = self._searcher()
         schema = self._ix.schema
-        slots = sample_slots(searcher.num_docs) if sort == "relevance" else 0
-        if slots and not isinstance(compiled, (AllQ, NothingQ)):
+        slots = sample_slots(searcher.num_docs) if sort == "relevance" and worth_sampling(compiled) else 0
+        if slots:
             sampled = searcher.search(in_sample(compiled, schema, slots), max(limit, 1), count=True, offset=offset)
             if sampled.count >= offset + max(limit, 1):  # enough in the sample: more match in all
                 return BackendPage(sampled.count, self._hits(searcher, sampled, limit, sort), total_exact=False)
