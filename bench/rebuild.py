@@ -142,15 +142,22 @@ def rebuild(home: Path, db_url: str, backend: str, fresh: bool, kill_at: int | N
         if kill_at and done >= kill_at:
             os._exit(9)  # as kill -9 would: no clean-up, no final commit
 
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), _cpu()
     result = rebuild_index(archive, fresh=fresh, progress=progress)
     out.put(
         {
             "pages": result.pages,
             "seconds": time.perf_counter() - started,
+            "cpu_ms_per_page": 1000 * (_cpu() - started_cpu) / max(1, result.pages),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
     )
+
+
+def _cpu() -> float:
+    """CPU seconds of this process, every thread (Tantivy indexes in threads of its own)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run(home: Path, db_url: str, backend: str, fresh: bool, kill_at: int | None = None) -> dict | None:
@@ -182,7 +189,9 @@ def main(argv=None) -> int:
     full = run(home, db_url, args.backend, fresh=True)
     print(
         f"rebuild of {full['pages']} pages into an empty {args.backend} index: "
-        f"{full['pages'] / full['seconds']:.0f} pages/s, {full['seconds']:.0f} s, peak RSS {full['peak_rss_mb']:.0f} MB"
+        f"{full['pages'] / full['seconds']:.0f} pages/s, {full['seconds']:.0f} s, "
+        f"CPU {full['cpu_ms_per_page']:.2f} ms/page (all threads), peak RSS {full['peak_rss_mb']:.0f} MB; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     killed = run(home, db_url, args.backend, fresh=True, kill_at=args.pages // 2)
     assert killed is None, "the second rebuild should have been killed"

@@ -106,3 +106,15 @@ def test_streams_are_tokenize_in_another_shape():
 def test_fast_normalize_equals_the_character_by_character_one():
     for text in _random_texts(2000, seed=11):
         assert normalize(text) == normalize_with_offsets(text)[0]
+
+
+def test_long_texts_have_the_terms_of_short_ones():
+    """Terms of a long text are made as an array, of a short one run by run: the same terms."""
+    from dangan.indexing.analyzer import _NON_TOKEN, ARRAY_TERMS_FROM, _array_terms, _run_terms
+
+    texts = list(_random_texts(500, seed=5))
+    long = "".join(texts)
+    assert len(long) >= ARRAY_TERMS_FROM
+    for text in [*texts, long, "24起执行", "王", "", "a\ud800王二 x"]:
+        cleaned = _NON_TOKEN.sub(" ", normalize(text))
+        assert _array_terms(cleaned).split() == _run_terms(cleaned).split(), text

@@ -1,5 +1,7 @@
 """The same story for both backends: what a business clerk types finds the same pages."""
 
+import datetime as dt
+
 import pytest
 
 from dangan.indexing.backends import open_backend
@@ -197,3 +199,63 @@ def test_postgresql_bounds_a_broad_query_and_says_more_match(request, tmp_path, 
     assert (narrow.total, narrow.total_exact) == (1, True)
     results = search(index, "申请")
     assert (results.total_hits, results.total_exact, results.truncated) == (2, False, True)
+
+
+def test_tantivy_ranks_a_broad_query_in_a_sample_and_says_more_match(tmp_path, monkeypatch):
+    from dangan.indexing import tantivy_backend
+    from dangan.indexing.search import search
+
+    index = open_backend(tmp_path / "tantivy", "tantivy")
+    first = dt.date(2024, 1, 1)
+    index.add([page(f"b{i:03d}", f"供用电合同 第{i}页", date=first + dt.timedelta(days=i)) for i in range(200)])
+    index.add([page("rare", "一页特别约定")])
+    monkeypatch.setattr(tantivy_backend, "SAMPLE_PAGES", 20)  # 201 pages: the sample is 26 of 256 slots
+    slots = tantivy_backend.sample_slots(201)
+    in_sample = {f"b{i:03d}" for i in range(200) if tantivy_backend.slot_of(f"b{i:03d}") < slots}
+    broad = index.search("供用电合同", limit=5)
+    assert (broad.total, broad.total_exact, len(broad.hits)) == (len(in_sample), False, 5)
+    assert {h.page_id for h in broad.hits} <= in_sample
+    second = index.search("供用电合同", limit=5, offset=5)  # the next window, from the same sample
+    assert not {h.page_id for h in second.hits} & {h.page_id for h in broad.hits}
+    # more asked for than the sample holds: every page is searched and counted
+    assert (index.search("供用电合同", limit=len(in_sample) + 1).total, broad.total_exact) == (200, False)
+    # sorted: the order of every match, counted exactly
+    by_date = index.search("供用电合同", limit=3, sort="date")
+    assert (by_date.total, by_date.total_exact) == (200, True)
+    assert [h.page_id for h in by_date.hits] == ["b199", "b198", "b197"]
+    word = index.search("合同", limit=5)  # one term: counted from its postings, exactly
+    assert (word.total, word.total_exact) == (200, True)
+    rare = index.search('"特别约定"')
+    assert (rare.total, rare.total_exact, ids(rare)) == (1, True, ["rare"])
+    results = search(index, "供用电合同 -第7页")  # the user's search asks for its first 1000: all counted
+    assert (results.total_hits, results.total_exact) == (199, True)
+    index.close()
+
+
+@pytest.mark.parametrize("name", [POSTGRES])
+def test_postgresql_bulk_load_builds_its_terms_index_at_the_end(request, tmp_path, customer_pages, name):
+    from sqlalchemy import text
+
+    from dangan.indexing import pg_backend
+
+    index = open_test_backend(request, tmp_path, name)
+
+    def has_terms_index() -> bool:
+        with index.engine.connect() as conn:
+            return conn.execute(text("SELECT to_regclass(:n) IS NOT NULL"), {"n": pg_backend.TERMS_INDEX}).scalar()
+
+    seen_during = []
+    index.add(customer_pages[:3], batch_size=1, on_commit=lambda _doc: seen_during.append(has_terms_index()))
+    assert seen_during == [False, False, False] and has_terms_index()  # loaded without it, built at the end
+    with index.engine.begin() as conn:  # as a bulk load killed before its end leaves it
+        conn.execute(text(f"DROP INDEX {pg_backend.TERMS_INDEX}"))
+    assert ids(index.search("申请")) == ["p1", "p3"]  # still answers, reading every row
+    index.add(customer_pages[3:])
+    assert has_terms_index() and ids(index.search("申请")) == ["p1", "p3", "p4"]
+    index.add([page("p6", "新增申请")])  # into a filled index with its terms index: row by row
+    assert has_terms_index() and ids(index.search("申请")) == ["p1", "p3", "p4", "p6"]
+
+
+def test_a_code_with_a_quote_or_backslash_is_found_by_it(backend):
+    backend.add([page("q1", "合同", location="K1'A\\02"), page("q2", "合同", location="K1-A-02")])
+    assert ids(backend.search('位置:"K1\'A\\02"')) == ["q1"]

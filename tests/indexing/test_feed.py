@@ -132,3 +132,31 @@ def test_on_postgresql_a_page_is_searchable_at_the_commit_that_accessions_it(db)
     assert feed.check(db, backend).ok
     with db.session() as s:
         assert s.query(IndexOutbox).count() == 0
+
+
+def test_read_ahead_keeps_the_order_raises_the_readers_error_and_stops_with_the_consumer():
+    import threading
+
+    assert list(feed.read_ahead(iter(range(50)), depth=2)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise OSError("disk gone")
+
+    reader = feed.read_ahead(broken())
+    assert next(reader) == 1
+    with pytest.raises(OSError, match="disk gone"):
+        next(reader)
+
+    produced = []
+
+    def endless():
+        while True:
+            produced.append(len(produced))
+            yield produced[-1]
+
+    reader = feed.read_ahead(endless(), depth=2)
+    assert [next(reader) for _ in range(3)] == [0, 1, 2]
+    reader.close()  # the consumer stops: the reader thread ends, having read at most depth + 2 ahead
+    assert len(produced) <= 3 + 2 + 2
+    assert not [t for t in threading.enumerate() if t.name == "dangan-index-reader"]

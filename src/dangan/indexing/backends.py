@@ -24,8 +24,9 @@ DEFAULT_SHARED = "postgresql"
 # Pages up to which bench/search.py measured the backend holding the search targets (p95
 # ≤ 50 ms plain, ≤ 100 ms tolerant, recall 1.0) on this project's 2-core machine; None: at
 # no size measured. README "when to switch"; `dangan index check` warns past them. Tantivy held
-# them at 100k and missed plain p95 at 300k (74 ms, on a machine loaded 9-17 by other work).
-MEASURED_PAGES: dict[str, int | None] = {"tantivy": 100_000, "whoosh": None, "postgresql": None}
+# them at 100k, 300k and 1M (plain p95 17.6 ms at 1M, broad phrases ranked in a sample, on a
+# machine loaded 4-7.5); PostgreSQL missed plain p95 at 100k (362 ms).
+MEASURED_PAGES: dict[str, int | None] = {"tantivy": 1_000_000, "whoosh": None, "postgresql": None}
 
 
 class UnknownBackend(DanganError, ValueError):

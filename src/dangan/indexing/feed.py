@@ -10,7 +10,9 @@ page), with a checkpoint at each commit so a killed rebuild resumes. `check` com
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
@@ -24,6 +26,7 @@ from dangan.indexing.page_docs import page_docs
 from dangan.indexing.schema import IndexDoc, doc_fingerprint
 
 CHUNK = 1000  # pages read from the database at a time
+READ_AHEAD = 4  # chunks a rebuild's reader thread may hold ready for the writer
 REBUILD_BATCH = 10_000  # pages per index commit in a rebuild (and per checkpoint)
 OUTBOX_IN_SESSION = "dangan.index_outbox"  # Session.info key: outbox rows this transaction wrote
 
@@ -98,12 +101,15 @@ def rebuild(
         outbox_max = s.scalar(select(func.max(IndexOutbox.id))) or 0
     counted = {"done": done}
 
-    def pages() -> Iterator[IndexDoc]:
+    def chunks() -> Iterator[tuple[int, list[IndexDoc]]]:
         for ids in _page_id_chunks(db, after):
             with db.session() as s:
-                docs = page_docs(s, ids, scheme)
+                yield len(ids), page_docs(s, ids, scheme)
+
+    def pages() -> Iterator[IndexDoc]:
+        for read, docs in read_ahead(chunks()):
             yield from docs
-            counted["done"] += len(ids)
+            counted["done"] += read
             if progress:
                 progress(counted["done"], total)
 
@@ -113,6 +119,48 @@ def rebuild(
     with db.session() as s:  # everything up to now is in; later outbox rows still need sync
         s.execute(delete(IndexOutbox).where(IndexOutbox.id <= outbox_max))
     return counted["done"]
+
+
+def read_ahead(items: Iterable, depth: int = READ_AHEAD) -> Iterator:
+    """ITEMS made by a thread of its own, up to DEPTH ahead of the consumer: the database
+    is read while the index writes (the wait on SQLite or the server, outside the GIL,
+    overlaps with the writer's work). An error of the reader is raised to the consumer;
+    a consumer that stops early stops the reader."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for item in items:
+                if not hand_over((None, item)):
+                    return
+            hand_over((None, done))
+        except BaseException as error:  # noqa: BLE001 - raised again in the consumer
+            hand_over((error, None))
+
+    reader = threading.Thread(target=read, name="dangan-index-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            error, item = ready.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _remove_orphans(db: Database, backend: Backend) -> None:

@@ -9,6 +9,12 @@ holds every field: text terms as they are, other fields' terms behind a field co
 capitals (`N:王`, `ACCT:3401405288`), which no lower-cased text term can start with, so a
 prefix query on the text never reaches another field. Queries become one tsquery where
 they can (phrases with `<N>` distances, prefixes with `:*`), dates and sorts plain columns.
+
+A bulk load (`add` into an empty table: a rebuild from scratch, a switch of backend) drops
+the GIN index of the terms and builds it once at the end: kept up to date row by row it cost
+most of the load (README "when to switch"). A load killed before that leaves the index
+missing; the next `add` goes on in bulk and builds it at its end (searches meanwhile work,
+reading every row).
 """
 
 from __future__ import annotations
@@ -83,7 +89,9 @@ SEARCH_STATE = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
-Index("ix_search_page_terms", SEARCH_PAGE.c.terms, postgresql_using="gin")
+TERMS_INDEX = "ix_search_page_terms"
+Index(TERMS_INDEX, SEARCH_PAGE.c.terms, postgresql_using="gin")
+BUILD_MEMORY = "256MB"  # maintenance_work_mem while the terms index is built after a bulk load
 
 ORDER_BY = {
     "relevance": "score DESC, page_id",
@@ -118,7 +126,8 @@ _IS_CJK = _IsCjk()
 
 def tsvector(doc: IndexDoc) -> str:
     """Every term of every field of DOC as a tsvector literal (positions count from 1): the
-    terms of `positioned_terms`, made here without a Python object per term."""
+    terms of `positioned_terms`, made here without a Python object per term. A position may
+    be given twice; PostgreSQL keeps it once."""
     lexemes: dict[str, list[int]] = {}
     positions_of = lexemes.setdefault
     for field, get in ANALYZED_FIELDS.items():
@@ -127,10 +136,8 @@ def tsvector(doc: IndexDoc) -> str:
             continue
         code = FIELD_CODES[field]
         s = streams(value)
-        terms = s.terms.split()
-        for position, term in enumerate(terms, 1):
+        for position, term in enumerate(s.terms.split(), 1):
             positions_of(code + term, []).append(position)
-        for position, term in enumerate(terms, 1):
             if len(term) == 2 and _IS_CJK[term[0]]:  # a bigram: its first character here, its second next
                 first = positions_of(code + term[0], [])
                 if not first or first[-1] != position:
@@ -141,11 +148,15 @@ def tsvector(doc: IndexDoc) -> str:
     for field in KEYWORD_FIELDS:
         for value in keyword_values(doc, field):
             positions_of(FIELD_CODES[field] + value, [])
-    return " ".join(
-        quote(lexeme) + ":" + ",".join(map(str, positions)) if positions else quote(lexeme)
-        for lexeme, positions in lexemes.items()
-        if len(lexeme) * 3 <= MAX_LEXEME_BYTES or len(lexeme.encode("utf-8")) <= MAX_LEXEME_BYTES
-    )
+    every = " ".join(lexemes)
+    plain = "'" not in every and "\\" not in every  # nothing to escape: quote each as it is
+    out = []
+    for lexeme, positions in lexemes.items():
+        if len(lexeme) * 3 > MAX_LEXEME_BYTES and len(lexeme.encode("utf-8")) > MAX_LEXEME_BYTES:
+            continue
+        quoted = "'" + lexeme + "'" if plain else quote(lexeme)
+        out.append(quoted + ":" + ",".join(map(str, positions)) if positions else quoted)
+    return " ".join(out)
 
 
 def row(doc: IndexDoc) -> dict:
@@ -360,6 +371,7 @@ class PostgresBackend:
     # --- writing -------------------------------------------------------------------
     def add(self, docs: Iterable[IndexDoc], *, batch_size: int = 1000, on_commit: OnCommit | None = None) -> int:
         self._check()
+        bulk = self._start_bulk()
         written, batch = 0, []
         for doc in docs:
             batch.append(doc)
@@ -368,7 +380,25 @@ class PostgresBackend:
                 batch = []
         if batch:
             written += self._commit(batch, on_commit)
+        if bulk:
+            self._build_terms_index()
         return written
+
+    def _start_bulk(self) -> bool:
+        """Into an empty table, or after a bulk load that did not finish: without the terms
+        index until the end (module docstring). True when this load is a bulk load."""
+        with self.engine.begin() as conn:
+            if conn.execute(text("SELECT to_regclass(:name) IS NULL"), {"name": TERMS_INDEX}).scalar():
+                return True
+            if conn.execute(text("SELECT NOT EXISTS (SELECT 1 FROM search_page)")).scalar():
+                conn.execute(text(f"DROP INDEX IF EXISTS {TERMS_INDEX}"))
+                return True
+        return False
+
+    def _build_terms_index(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"))
+            conn.execute(text(f"CREATE INDEX IF NOT EXISTS {TERMS_INDEX} ON search_page USING gin (terms)"))
 
     def _commit(self, batch: list[IndexDoc], on_commit: OnCommit | None) -> int:
         with self.engine.begin() as conn:
