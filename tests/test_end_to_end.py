@@ -36,6 +36,7 @@ def test_scan_accessions_each_file_with_a_number(archive):
     assert {f["pages"] for f in folders} == {len(archive["pages"]), 1}
     assert len({f["number"] for f in folders}) == 2
     assert archive["scan"]["indexed"] == len(archive["pages"]) + 1
+    assert archive["scan"]["indexed_at_commit"] is False  # the embedded index: the scan indexed them
 
 
 def test_the_account_number_finds_the_folder(archive):

@@ -56,6 +56,7 @@ def test_two_stations_and_two_workers_on_one_batch_store_every_page_once(
     # every page was indexed in the transaction that accessioned it (the PostgreSQL index):
     # nothing left for either station to sync; the index check above found every page
     assert ra["indexed"] == rb["indexed"] == 0
+    assert ra["indexed_at_commit"] and rb["indexed_at_commit"]
     # and the workers' logs say which page took how long, never what was on it
     assert re.search(r"succeeded in [0-9.]+s: \{'page': \d, 'outcome': 'staged'", w1.text() + w2.text())
     assert_no_page_text(w1.text(), w2.text(), account="3401400002")

@@ -45,9 +45,12 @@ class IndexUpdate:
 
     indexed: int | None  # None: the index could not be written now
     problem: str = ""
+    # the index lives in the database (PostgreSQL): pages were indexed in the transaction that
+    # accessioned them, so `indexed` counts only what waited in the outbox (usually 0)
+    at_commit: bool = False
 
     def as_dict(self) -> dict:
-        return {"indexed": self.indexed, "index_problem": self.problem}
+        return {"indexed": self.indexed, "index_problem": self.problem, "indexed_at_commit": self.at_commit}
 
 
 @dataclass
@@ -195,7 +198,8 @@ class Archive:
         loses nothing: the pages stay in the outbox, so it is reported (last_index), not raised."""
         try:
             with self.index(on_wait) as backend:
-                update = IndexUpdate(feed.sync(self.db, backend, progress=progress, scheme=self.scheme))
+                pages = feed.sync(self.db, backend, progress=progress, scheme=self.scheme)
+            update = IndexUpdate(pages, at_commit=self.archive_backend not in EMBEDDED)
         except Exception as e:  # noqa: BLE001 - whatever the index did, the database holds the change
             update = IndexUpdate(
                 None,

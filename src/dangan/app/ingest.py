@@ -95,6 +95,7 @@ class IngestResult:
             "seconds": round(r.seconds, 1),
             "pages_per_minute": round(r.pages_per_minute, 1),
             "indexed": self.index.indexed,
+            "indexed_at_commit": self.index.at_commit,
             **({"index_problem": self.index.problem} if self.index.problem else {}),
             "folders": [asdict(f) for f in r.folders],
             **({"queue": self.queue} if self.queue is not None else {}),
@@ -143,7 +144,7 @@ def ingest(
     queue = stats() if stats else None
     last = index_after_change(archive, progress=index_progress)  # whatever is still waiting
     total = None if last.indexed is None else indexed.pages + last.indexed
-    return IngestResult(report, IndexUpdate(total, last.problem), queue)
+    return IngestResult(report, IndexUpdate(total, last.problem, last.at_commit), queue)
 
 
 class _IndexEachFolder:

@@ -168,6 +168,14 @@ def batch_summary(report) -> str:
     )
 
 
+def indexed_words(update) -> str:
+    """How the index followed: a count, or, with the index in the database, that each page was
+    indexed as it was accessioned (nothing waited for the station to index)."""
+    if update.at_commit and not update.indexed:
+        return _("pages indexed at their accession")
+    return _("{indexed} pages indexed").format(indexed=update.indexed or 0)
+
+
 def print_batch(result: ingest.IngestResult) -> None:
     report = result.report
     table = Table(title=batch_summary(report))
@@ -189,11 +197,11 @@ def print_batch(result: ingest.IngestResult) -> None:
         )
     console.print(table)
     console.print(
-        _("{accessioned} accessioned, {skipped} skipped, {quarantined} quarantined; {indexed} pages indexed.").format(
+        _("{accessioned} accessioned, {skipped} skipped, {quarantined} quarantined; {indexed}.").format(
             accessioned=report.count("accessioned"),
             skipped=report.count("skipped"),
             quarantined=report.count("quarantined"),
-            indexed=result.index.indexed or 0,
+            indexed=indexed_words(result.index),
         )
     )
 
@@ -280,9 +288,7 @@ def watch(ctx, folder, interval, settle, jobs, fonds, engine, label) -> None:
                     f" {f.number or f.reason}",
                 )
             )
-        console.print(
-            _("{batch}; {indexed} pages indexed").format(batch=batch_summary(report), indexed=update.indexed or 0)
-        )
+        console.print(_("{batch}; {indexed}").format(batch=batch_summary(report), indexed=indexed_words(update)))
         if update.problem:
             err.print(f"[red]{update.problem}[/]")
 
