@@ -25,25 +25,24 @@ CONTRACT = ["供用电合同", "工单编号 2024031500001234", "用电人 欧�
 SCANNED = ["用电变更申请书", "客户名称 欧阳修远", "申请容量 8 千瓦"]
 
 
+def scanned_and_exported(tmp: Path, source: Path, name: str) -> dict:
+    """SOURCE scanned into a new archive under TMP and its record exported as TMP/NAME."""
+    home = tmp / "home"
+    run = lambda *a: CliRunner().invoke(main, ["--home", str(home), "--as", "tester", *a], catch_exceptions=False)
+    assert run("init").exit_code == 0
+    (folder,) = json.loads(run("scan", "--jobs", "1", "--json", str(source)).stdout)["folders"]
+    out = run("export-ofd", folder["number"], "-o", str(tmp / name), "--json")
+    assert out.exit_code == 0, out.output
+    return {"run": run, "home": home, "folder": folder, "file": tmp / name, "result": json.loads(out.stdout)}
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ofd-out")
     write_born_digital_pdf(tmp / "mixed.pdf", [CONTRACT, render_page(SCANNED)])
-    home = tmp / "home"
-    run = lambda *a: CliRunner().invoke(main, ["--home", str(home), "--as", "tester", *a], catch_exceptions=False)
-    assert run("init").exit_code == 0
-    (folder,) = json.loads(run("scan", "--jobs", "1", "--json", str(tmp / "mixed.pdf")).stdout)["folders"]
-    out = run("export-ofd", folder["number"], "-o", str(tmp / "record.ofd"), "--json")
-    assert out.exit_code == 0, out.output
-    view = json.loads(run("show", "--json", "--text", folder["number"]).stdout)
-    return {
-        "run": run,
-        "file": tmp / "record.ofd",
-        "view": view,
-        "home": home,
-        "result": json.loads(out.stdout),
-        "source": tmp / "mixed.pdf",
-    }
+    done = scanned_and_exported(tmp, tmp / "mixed.pdf", "record.ofd")
+    view = json.loads(done["run"]("show", "--json", "--text", done["folder"]["number"]).stdout)
+    return done | {"view": view, "source": tmp / "mixed.pdf"}
 
 
 def _pages(view):
@@ -164,15 +163,8 @@ REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 @pytest.fixture(scope="module")
 def exported_ofd(tmp_path_factory):
     """An OFD original with a seal (ofdrw's SESV4SignDoc.ofd), scanned and exported again."""
-    tmp = tmp_path_factory.mktemp("ofd-again")
-    home = tmp / "home"
-    run = lambda *a: CliRunner().invoke(main, ["--home", str(home), "--as", "tester", *a], catch_exceptions=False)
-    assert run("init").exit_code == 0
     source = REAL / "ofdrw-SESV4SignDoc.ofd"
-    (folder,) = json.loads(run("scan", "--jobs", "1", "--json", str(source)).stdout)["folders"]
-    out = run("export-ofd", folder["number"], "-o", str(tmp / "again.ofd"), "--json")
-    assert out.exit_code == 0, out.output
-    return {"run": run, "file": tmp / "again.ofd", "source": source, "result": json.loads(out.stdout)}
+    return scanned_and_exported(tmp_path_factory.mktemp("ofd-again"), source, "again.ofd") | {"source": source}
 
 
 def test_an_ofd_page_is_copied_as_it_is(exported_ofd):
@@ -205,14 +197,10 @@ def test_an_e_invoice_goes_out_with_its_jbig2_qr_code_usable_and_its_fonts_by_fa
     (jbig2dec) and passes, and drawn back the QR code is there where it was. Its fonts are not
     embedded (楷体, KaiTi, 宋体, Courier New): each goes out as the installed face of its family
     that the renderer draws it with, so the export draws back as the original is drawn."""
-    home = tmp_path / "home"
-    run = lambda *a: CliRunner().invoke(main, ["--home", str(home), "--as", "tester", *a], catch_exceptions=False)
-    assert run("init").exit_code == 0
     source = REAL / "ofdrw-1.ofd"
-    (folder,) = json.loads(run("scan", "--jobs", "1", "--json", str(source)).stdout)["folders"]
-    out = run("export-ofd", folder["number"], "-o", str(tmp_path / "invoice.ofd"), "--json")
-    assert out.exit_code == 0, out.output
-    assert json.loads(out.stdout)["vector_pages"] == 1
+    done = scanned_and_exported(tmp_path, source, "invoice.ofd")
+    run = done["run"]
+    assert done["result"]["vector_pages"] == 1
     check = json.loads(run("check-four", str(tmp_path / "invoice.ofd"), "--json").stdout)
     assert check["ok"], check
     usability = next(p for p in check["properties"] if p["name"] == "usability")
@@ -244,14 +232,10 @@ def test_a_pdf_page_with_masked_and_clipped_pictures_goes_out_as_vector(tmp_path
     masks, each clipped to a rectangle: they go out as pictures with their mask as alpha, cut to
     the clip, drawn in the page's order (the emblems over the grey box behind them), and the page
     draws back as poppler draws the original, within poppler's own two renderers' difference."""
-    home = tmp_path / "home"
-    run = lambda *a: CliRunner().invoke(main, ["--home", str(home), "--as", "tester", *a], catch_exceptions=False)
-    assert run("init").exit_code == 0
     source = REAL / "rapidocrpdf-direct_extract.pdf"
-    (folder,) = json.loads(run("scan", "--jobs", "1", "--json", str(source)).stdout)["folders"]
-    out = run("export-ofd", folder["number"], "-o", str(tmp_path / "de.ofd"), "--json")
-    assert out.exit_code == 0, out.output
-    assert json.loads(out.stdout)["vector_pages"] == 1
+    done = scanned_and_exported(tmp_path, source, "de.ofd")
+    run = done["run"]
+    assert done["result"]["vector_pages"] == 1
     _root, names = _content(tmp_path / "de.ofd", 1)
     assert names.count("ImageObject") == 2 and "PathObject" in names
     assert json.loads(run("check-four", str(tmp_path / "de.ofd"), "--json").stdout)["ok"]
