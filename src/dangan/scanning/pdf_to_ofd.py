@@ -241,7 +241,7 @@ class _SvgPage:
         if name in ("g", "svg"):
             self._children(e, here, style, clip)
         elif name == "use":
-            target = self.defs.get((e.get(XLINK) or e.get("href") or "").lstrip("#"))
+            target = self.defs.get(_href(e).lstrip("#"))
             if target is None:
                 return
             moved = _compose(here, (1.0, 0.0, 0.0, 1.0, float(e.get("x", 0)), float(e.get("y", 0))))
@@ -265,23 +265,26 @@ class _SvgPage:
     def _mask(self, ref: str) -> bytes:
         """A soft mask that is one picture (as cairo writes a PDF's SMask): its bytes, whose
         grey is the alpha of the picture it masks; any other mask is not carried."""
-        found = self.defs.get(ref.strip()[4:-1].lstrip("#")) if ref.startswith("url(") else None
+        found = self._defined(ref)
         kids = [] if found is None else [k for k in found if local(k.tag) in ("use", "image")]
         if len(kids) != 1:
             raise Unsupported("mask")
         image = kids[0]
         if local(image.tag) == "use":
-            image = self.defs.get((image.get(XLINK) or image.get("href") or "").lstrip("#"), image)
-        href = image.get(XLINK) or image.get("href") or ""
-        data = re.match(r"data:image/(png|jpeg|jpg);base64,", href)
-        if local(image.tag) != "image" or data is None:
+            image = self.defs.get(_href(image).lstrip("#"), image)
+        picture = _embedded_picture(image)
+        if picture is None:
             raise Unsupported("mask")
-        return base64.b64decode(href[data.end() :])
+        return picture[1]
+
+    def _defined(self, ref: str) -> ET.Element | None:
+        """The element a `url(#id)` reference names."""
+        return self.defs.get(ref.strip()[4:-1].lstrip("#")) if ref.startswith("url(") else None
 
     def _clip(self, ref: str, m: Affine) -> Rect | None:
         """The rectangle a clip keeps, on the page; None when it holds the whole page (it
         changes nothing). A clip that is not one rectangle is not carried."""
-        clip = self.defs.get(ref.strip()[4:-1].lstrip("#")) if ref.startswith("url(") else None
+        clip = self._defined(ref)
         paths = [] if clip is None else [p for p in clip if local(p.tag) in ("path", "rect")]
         if len(paths) != 1:
             raise Unsupported("clip")
@@ -351,12 +354,10 @@ class _SvgPage:
         self.last = (key, obj) if stroke is None else None
 
     def _image(self, e: ET.Element, m: Affine, clip: Rect | None = None, mask: bytes | None = None) -> None:
-        href = e.get(XLINK) or e.get("href") or ""
-        found = re.match(r"data:image/(png|jpeg|jpg);base64,", href)
-        if not found:
+        picture = _embedded_picture(e)
+        if picture is None:
             raise Unsupported("image")
-        data = base64.b64decode(href[found.end() :])
-        fmt = "PNG" if found.group(1) == "png" else "JPEG"
+        fmt, data = picture
         w, h = float(e.get("width", 0)), float(e.get("height", 0))
         x, y = float(e.get("x", 0)), float(e.get("y", 0))
         c = _compose(m, (w, 0.0, 0.0, h, x, y))  # the unit square onto the picture's place, in points
@@ -384,6 +385,20 @@ class _SvgPage:
             },
         )
         self.last = None
+
+
+def _href(e: ET.Element) -> str:
+    return e.get(XLINK) or e.get("href") or ""
+
+
+def _embedded_picture(e: ET.Element) -> tuple[str, bytes] | None:
+    """The picture an <image> carries inline (cairo writes every picture as a data URI): its
+    format (PNG or JPEG) and bytes; None for anything else."""
+    href = _href(e)
+    found = re.match(r"data:image/(png|jpeg|jpg);base64,", href)
+    if local(e.tag) != "image" or found is None:
+        return None
+    return ("PNG" if found.group(1) == "png" else "JPEG"), base64.b64decode(href[found.end() :])
 
 
 def _alpha(attrs: dict[str, str], style: dict[str, str], kind: str) -> dict[str, str]:
