@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from dangan.archive.audit.ofd_export import NS, VectorPage, subset_font
+from dangan.archive.audit.ofd_export import VectorPage, mm_text, ofd_element, ofd_name, subset_font
 from dangan.scanning.ofd import OfdFile, OfdInvalid, seal_picture
 from dangan.scanning.ofd_content import kid, kids, local, numbers, text_of
 from dangan.scanning.pdf_to_ofd import pdf_page
@@ -33,14 +33,6 @@ RESOURCE_GROUPS = {
     "CompositeGraphicUnit": "CompositeGraphicUnits",
 }
 LEFT_OUT = ("Actions",)  # links and scripts run on opening: not in an archival file
-
-
-def _q(name: str) -> str:
-    return f"{{{NS}}}{name}"
-
-
-def _f(v: float) -> str:
-    return f"{v:.3f}".rstrip("0").rstrip(".") or "0"
 
 
 # --------------------------------------------------------------------------- an OFD page copied
@@ -61,7 +53,7 @@ class _Copy:
         self.ofd, self.new_id = ofd, new_id
         self.found: dict[str, tuple[ET.Element, str]] = {}  # resource ID → (element, folder of its files)
         self.mapped: dict[str, str] = {}  # resource ID in the original → in the export
-        self.out = VectorPage(ET.Element(_q("Area")), [])
+        self.out = VectorPage(ET.Element(ofd_name("Area")), [])
 
     def _read_resources(self, part: str) -> None:
         res = self.ofd.xml(part)
@@ -88,7 +80,7 @@ class _Copy:
         box = numbers(text_of(kid(kid(root, "Area"), "PhysicalBox")))
         if len(box) != 4:
             box = list(ofd.page_area)
-        _sub(self.out.area, "PhysicalBox", " ".join(_f(v) for v in box))
+        ofd_element(self.out.area, "PhysicalBox", " ".join(mm_text(v) for v in box))
         behind = [t for t in kids(root, "Template") if t.get("ZOrder", "Background") == "Background"]
         front = [t for t in kids(root, "Template") if t not in behind]
         for template in behind:
@@ -108,7 +100,7 @@ class _Copy:
 
     def _copy(self, element: ET.Element) -> ET.Element:
         """ELEMENT in the export's namespace, its IDs renumbered and its references followed."""
-        out = ET.Element(_q(local(element.tag)))
+        out = ET.Element(ofd_name(local(element.tag)))
         out.text, out.tail = element.text, None
         for name, value in element.attrib.items():
             name = local(name)
@@ -162,7 +154,7 @@ class _Copy:
         name, data = subset_font(text, (font.get("FamilyName") or font.get("FontName") or "").strip())
         file_name = f"o{font.get('ID')}.ttf"
         font.set("FontName", name)
-        _sub(font, "FontFile", file_name)
+        ofd_element(font, "FontFile", file_name)
         self.out.files[file_name] = data
 
     def _all_text_objects(self) -> list[ET.Element]:
@@ -189,31 +181,25 @@ class _Copy:
             buf = io.BytesIO()
             picture.convert("RGBA").save(buf, format="PNG")
             rid = str(self.new_id())
-            media = ET.Element(_q("MultiMedia"), {"ID": rid, "Type": "Image", "Format": "PNG"})
-            _sub(media, "MediaFile", f"o{rid}.png")
+            media = ET.Element(ofd_name("MultiMedia"), {"ID": rid, "Type": "Image", "Format": "PNG"})
+            ofd_element(media, "MediaFile", f"o{rid}.png")
             self.out.files[f"o{rid}.png"] = buf.getvalue()
             self.out.resources.setdefault("MultiMedias", []).append(media)
             if layer is None:
-                layer = ET.Element(_q("Layer"), {"ID": str(self.new_id()), "Type": "Foreground"})
+                layer = ET.Element(ofd_name("Layer"), {"ID": str(self.new_id()), "Type": "Foreground"})
                 self.out.layers.append(layer)
             left, top, right, bottom = seal.box
             w, h = right - left, bottom - top
             ET.SubElement(
                 layer,
-                _q("ImageObject"),
+                ofd_name("ImageObject"),
                 {
                     "ID": str(self.new_id()),
                     "ResourceID": rid,
-                    "Boundary": " ".join(_f(v) for v in (left - box[0], top - box[1], w, h)),
-                    "CTM": f"{_f(w)} 0 0 {_f(h)} 0 0",
+                    "Boundary": " ".join(mm_text(v) for v in (left - box[0], top - box[1], w, h)),
+                    "CTM": f"{mm_text(w)} 0 0 {mm_text(h)} 0 0",
                 },
             )
-
-
-def _sub(parent: ET.Element, name: str, text: str) -> ET.Element:
-    e = ET.SubElement(parent, _q(name))
-    e.text = text
-    return e
 
 
 # --------------------------------------------------------------------------- either

@@ -26,27 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from dangan.archive.audit.ofd_export import NS, VectorPage
+from dangan.archive.audit.ofd_export import VectorPage, mm_text, ofd_element, ofd_name
 from dangan.scanning.ofd_content import local, numbers
 from dangan.tools import ToolError, ToolFailed
 from dangan.tools.pdftocairo import svg_page
 
 NewId = Callable[[], int]
 MM_PER_PT = 25.4 / 72
-
-
-def _q(name: str) -> str:
-    return f"{{{NS}}}{name}"
-
-
-def _f(v: float) -> str:
-    return f"{v:.3f}".rstrip("0").rstrip(".") or "0"
-
-
-def _sub(parent: ET.Element, name: str, text: str) -> ET.Element:
-    e = ET.SubElement(parent, _q(name))
-    e.text = text
-    return e
 
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -145,7 +131,8 @@ def _path_ops(d: str, m: Affine) -> list[str]:
     x = y = sx = sy = 0.0
 
     def pt(px: float, py: float) -> str:
-        return f"{_f((m[0] * px + m[2] * py + m[4]) * MM_PER_PT)} {_f((m[1] * px + m[3] * py + m[5]) * MM_PER_PT)}"
+        x, y = m[0] * px + m[2] * py + m[4], m[1] * px + m[3] * py + m[5]
+        return f"{mm_text(x * MM_PER_PT)} {mm_text(y * MM_PER_PT)}"
 
     def take(n: int) -> list[float]:
         nonlocal i
@@ -203,9 +190,9 @@ class _SvgPage:
         if len(vb) != 4:
             raise Unsupported("no viewBox")
         self.width, self.height = vb[2] * MM_PER_PT, vb[3] * MM_PER_PT
-        self.out = VectorPage(ET.Element(_q("Area")), [], with_text=True)
-        _sub(self.out.area, "PhysicalBox", f"0 0 {_f(self.width)} {_f(self.height)}")
-        self.layer = ET.Element(_q("Layer"), {"ID": str(new_id()), "Type": "Body"})
+        self.out = VectorPage(ET.Element(ofd_name("Area")), [], with_text=True)
+        ofd_element(self.out.area, "PhysicalBox", f"0 0 {mm_text(self.width)} {mm_text(self.height)}")
+        self.layer = ET.Element(ofd_name("Layer"), {"ID": str(new_id()), "Type": "Body"})
         self.out.layers.append(self.layer)
         self.last: tuple[tuple, ET.Element] | None = None  # the fill-only path glyphs are added to
         self.page_box = (-1.0, -1.0, vb[2] + 1, vb[3] + 1)
@@ -326,31 +313,31 @@ class _SvgPage:
         rule = "Even-Odd" if style.get("fill-rule", "nonzero") == "evenodd" else "NonZero"
         key = (fill, rule, float(style.get("fill-opacity", 1) or 1))
         if stroke is None and self.last is not None and self.last[0] == key:
-            data = self.last[1].find(_q("AbbreviatedData"))
+            data = self.last[1].find(ofd_name("AbbreviatedData"))
             assert data is not None
             data.text = f"{data.text} {' '.join(ops)}"
             return
         attrs = {
             "ID": str(self.new_id()),
-            "Boundary": f"0 0 {_f(self.width)} {_f(self.height)}",
+            "Boundary": f"0 0 {mm_text(self.width)} {mm_text(self.height)}",
             "Stroke": "true" if stroke else "false",
             "Fill": "true" if fill else "false",
             "Rule": rule,
         }
         scale = math.sqrt(abs(m[0] * m[3] - m[1] * m[2])) or 1.0
         if stroke:
-            attrs["LineWidth"] = _f(float(style.get("stroke-width", 1) or 1) * scale * MM_PER_PT)
+            attrs["LineWidth"] = mm_text(float(style.get("stroke-width", 1) or 1) * scale * MM_PER_PT)
             cap = style.get("stroke-linecap", "butt")
             join = style.get("stroke-linejoin", "miter")
             attrs["Cap"] = {"round": "Round", "square": "Square"}.get(cap, "Butt")
             attrs["Join"] = {"round": "Round", "bevel": "Bevel"}.get(join, "Miter")
             attrs["MiterLimit"] = style.get("stroke-miterlimit", "10")
-        obj = ET.SubElement(self.layer, _q("PathObject"), attrs)
+        obj = ET.SubElement(self.layer, ofd_name("PathObject"), attrs)
         if stroke:
-            ET.SubElement(obj, _q("StrokeColor"), _alpha({"Value": " ".join(map(str, stroke))}, style, "stroke"))
+            ET.SubElement(obj, ofd_name("StrokeColor"), _alpha({"Value": " ".join(map(str, stroke))}, style, "stroke"))
         if fill:
-            ET.SubElement(obj, _q("FillColor"), _alpha({"Value": " ".join(map(str, fill))}, style, "fill"))
-        _sub(obj, "AbbreviatedData", " ".join(ops))
+            ET.SubElement(obj, ofd_name("FillColor"), _alpha({"Value": " ".join(map(str, fill))}, style, "fill"))
+        ofd_element(obj, "AbbreviatedData", " ".join(ops))
         self.last = (key, obj) if stroke is None else None
 
     def _image(self, e: ET.Element, m: Affine, clip: Rect | None = None, mask: bytes | None = None) -> None:
@@ -367,20 +354,20 @@ class _SvgPage:
             data, c = _cut(data, c, clip)
             fmt = "PNG"
         rid = str(self.new_id())
-        media = ET.Element(_q("MultiMedia"), {"ID": rid, "Type": "Image", "Format": fmt})
+        media = ET.Element(ofd_name("MultiMedia"), {"ID": rid, "Type": "Image", "Format": fmt})
         name = f"v{rid}.{'png' if fmt == 'PNG' else 'jpg'}"
-        _sub(media, "MediaFile", name)
+        ofd_element(media, "MediaFile", name)
         self.out.files[name] = data
         self.out.resources.setdefault("MultiMedias", []).append(media)
         # the unit square of an OFD image onto the picture's place on the page, in mm
-        ctm = " ".join(_f(v * MM_PER_PT) for v in c)
+        ctm = " ".join(mm_text(v * MM_PER_PT) for v in c)
         ET.SubElement(
             self.layer,
-            _q("ImageObject"),
+            ofd_name("ImageObject"),
             {
                 "ID": str(self.new_id()),
                 "ResourceID": rid,
-                "Boundary": f"0 0 {_f(self.width)} {_f(self.height)}",
+                "Boundary": f"0 0 {mm_text(self.width)} {mm_text(self.height)}",
                 "CTM": ctm,
             },
         )

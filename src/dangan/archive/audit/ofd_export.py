@@ -71,12 +71,13 @@ class VectorPage:
 BornDigital = Callable[[Page, Callable[[], int]], "VectorPage | None"]
 
 
-def _q(name: str) -> str:
+def ofd_name(name: str) -> str:
+    """NAME in the OFD namespace (an element's tag)."""
     return f"{{{NS}}}{name}"
 
 
-def _el(parent: ET.Element | None, name: str, text: str | None = None, **attrs: object) -> ET.Element:
-    e = ET.Element(_q(name)) if parent is None else ET.SubElement(parent, _q(name))
+def ofd_element(parent: ET.Element | None, name: str, text: str | None = None, **attrs: object) -> ET.Element:
+    e = ET.Element(ofd_name(name)) if parent is None else ET.SubElement(parent, ofd_name(name))
     for k, v in attrs.items():
         e.set(k, str(v))
     if text is not None:
@@ -88,7 +89,8 @@ def _xml(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
 
 
-def _mm(v: float) -> str:
+def mm_text(v: float) -> str:
+    """A length or coordinate in millimetres as OFD writes it: three decimals at most."""
     return f"{v:.3f}".rstrip("0").rstrip(".")
 
 
@@ -168,21 +170,21 @@ def write_ofd(
     meta = record_metadata(record, pages)
     parts: dict[str, bytes] = {}
 
-    ofd = _el(None, "OFD", Version="1.1", DocType="OFD")
-    body = _el(ofd, "DocBody")
-    info = _el(body, "DocInfo")
-    _el(info, "DocID", uuid.uuid5(uuid.NAMESPACE_URL, f"dangan:{record.number}").hex)
-    _el(info, "Title", record.title or record.number)
-    _el(info, "Author", record.fonds)
-    _el(info, "CreationDate", date.today().isoformat())
-    _el(info, "Creator", "dangan")
-    custom = _el(info, "CustomDatas")
+    ofd = ofd_element(None, "OFD", Version="1.1", DocType="OFD")
+    body = ofd_element(ofd, "DocBody")
+    info = ofd_element(body, "DocInfo")
+    ofd_element(info, "DocID", uuid.uuid5(uuid.NAMESPACE_URL, f"dangan:{record.number}").hex)
+    ofd_element(info, "Title", record.title or record.number)
+    ofd_element(info, "Author", record.fonds)
+    ofd_element(info, "CreationDate", date.today().isoformat())
+    ofd_element(info, "Creator", "dangan")
+    custom = ofd_element(info, "CustomDatas")
     for name, value in meta.items():
-        _el(custom, "CustomData", value, Name=name)
-    _el(body, "DocRoot", "Doc_0/Document.xml")
+        ofd_element(custom, "CustomData", value, Name=name)
+    ofd_element(body, "DocRoot", "Doc_0/Document.xml")
 
-    media = _el(None, "Res", BaseLoc="Res")
-    medias = _el(media, "MultiMedias")
+    media = ofd_element(None, "Res", BaseLoc="Res")
+    medias = ofd_element(media, "MultiMedias")
     page_parts: list[tuple[int, str]] = []
     text = ""
     placed = 0
@@ -192,10 +194,10 @@ def write_ofd(
         k = MM_PER_INCH / dpi
         w, h = p.width * k, p.height * k
         own = born_digital(p, lambda: next(ids)) if born_digital is not None else None
-        page = _el(None, "Page")
+        page = ofd_element(None, "Page")
         if own is not None:
             page.append(own.area)
-            content = _el(page, "Content")
+            content = ofd_element(page, "Content")
             content.extend(own.layers)
             for group, elements in own.resources.items():
                 groups.setdefault(group, []).extend(elements)
@@ -209,43 +211,43 @@ def write_ofd(
                 page_parts.append((page_id, f"Pages/Page_{n}/Content.xml"))
                 parts[f"Doc_0/Pages/Page_{n}/Content.xml"] = _xml(page)
                 continue
-            layer = _el(content, "Layer", ID=next(ids), Type="Body")
+            layer = ofd_element(content, "Layer", ID=next(ids), Type="Body")
         else:
             if not p.derived_path:
                 raise ExportError(f"page {p.seq} has no derived image to export")
             first_box = first_box or (w, h)
             image_id = next(ids)
-            mm = _el(medias, "MultiMedia", ID=image_id, Type="Image", Format="JPEG")
-            _el(mm, "MediaFile", f"page_{n + 1}.jpg")
+            mm = ofd_element(medias, "MultiMedia", ID=image_id, Type="Image", Format="JPEG")
+            ofd_element(mm, "MediaFile", f"page_{n + 1}.jpg")
             parts[f"Doc_0/Res/page_{n + 1}.jpg"] = store.path(p.derived_path).read_bytes()
-            area = _el(page, "Area")
-            _el(area, "PhysicalBox", f"0 0 {_mm(w)} {_mm(h)}")
-            layer = _el(_el(page, "Content"), "Layer", ID=next(ids), Type="Body")
-            _el(
+            area = ofd_element(page, "Area")
+            ofd_element(area, "PhysicalBox", f"0 0 {mm_text(w)} {mm_text(h)}")
+            layer = ofd_element(ofd_element(page, "Content"), "Layer", ID=next(ids), Type="Body")
+            ofd_element(
                 layer,
                 "ImageObject",
                 ID=next(ids),
                 ResourceID=image_id,
-                Boundary=f"0 0 {_mm(w)} {_mm(h)}",
-                CTM=f"{_mm(w)} 0 0 {_mm(h)} 0 0",
+                Boundary=f"0 0 {mm_text(w)} {mm_text(h)}",
+                CTM=f"{mm_text(w)} 0 0 {mm_text(h)} 0 0",
             )
         for word in p.words or []:
             chars, left, top, width, height = str(word[0]).strip(), *map(float, word[1:5])
             if not chars or width <= 0 or height <= 0:
                 continue
             size = height * k
-            obj = _el(
+            obj = ofd_element(
                 layer,
                 "TextObject",
                 ID=next(ids),
-                Boundary=f"{_mm(left * k)} {_mm(top * k)} {_mm(width * k)} {_mm(height * k)}",
+                Boundary=f"{mm_text(left * k)} {mm_text(top * k)} {mm_text(width * k)} {mm_text(height * k)}",
                 Font=font_id,
-                Size=_mm(size),
+                Size=mm_text(size),
                 Fill="false",  # invisible: the image shows the page, the text is for search and copy
             )
-            code = _el(obj, "TextCode", chars, X="0", Y=_mm(ASCENT * size))
+            code = ofd_element(obj, "TextCode", chars, X="0", Y=mm_text(ASCENT * size))
             if len(chars) > 1:
-                code.set("DeltaX", f"g {len(chars) - 1} {_mm(width * k / len(chars))}")
+                code.set("DeltaX", f"g {len(chars) - 1} {mm_text(width * k / len(chars))}")
             text += chars
             placed += 1
         page_id = next(ids)
@@ -253,31 +255,31 @@ def write_ofd(
         parts[f"Doc_0/Pages/Page_{n}/Content.xml"] = _xml(page)
 
     font_name, font_bytes = subset_font(text)
-    public = _el(None, "Res", BaseLoc="Res")
-    fonts = _el(public, "Fonts")
-    font = _el(fonts, "Font", ID=font_id, FontName=font_name, FamilyName=font_name)
-    _el(font, "FontFile", "font_1.ttf")
+    public = ofd_element(None, "Res", BaseLoc="Res")
+    fonts = ofd_element(public, "Fonts")
+    font = ofd_element(fonts, "Font", ID=font_id, FontName=font_name, FamilyName=font_name)
+    ofd_element(font, "FontFile", "font_1.ttf")
     parts["Doc_0/Res/font_1.ttf"] = font_bytes
     fonts.extend(groups.pop("Fonts", []))
     medias.extend(groups.pop("MultiMedias", []))
     for group, elements in groups.items():  # Res holds its groups in any order (CT_Res: a choice)
-        _el(media, group).extend(elements)
+        ofd_element(media, group).extend(elements)
 
-    doc = _el(None, "Document")
-    common = _el(doc, "CommonData")
-    _el(common, "MaxUnitID", str(next(ids) - 1))
+    doc = ofd_element(None, "Document")
+    common = ofd_element(doc, "CommonData")
+    ofd_element(common, "MaxUnitID", str(next(ids) - 1))
     box = first_box or (210.0, 297.0)
-    _el(_el(common, "PageArea"), "PhysicalBox", f"0 0 {_mm(box[0])} {_mm(box[1])}")
-    _el(common, "PublicRes", "PublicRes.xml")
-    _el(common, "DocumentRes", "DocumentRes.xml")
-    pages_el = _el(doc, "Pages")
+    ofd_element(ofd_element(common, "PageArea"), "PhysicalBox", f"0 0 {mm_text(box[0])} {mm_text(box[1])}")
+    ofd_element(common, "PublicRes", "PublicRes.xml")
+    ofd_element(common, "DocumentRes", "DocumentRes.xml")
+    pages_el = ofd_element(doc, "Pages")
     for page_id, loc in page_parts:
-        _el(pages_el, "Page", ID=page_id, BaseLoc=loc)
-    _el(doc, "CustomTags", "Tags/CustomTags.xml")
+        ofd_element(pages_el, "Page", ID=page_id, BaseLoc=loc)
+    ofd_element(doc, "CustomTags", "Tags/CustomTags.xml")
 
-    tags = _el(None, "CustomTags")
-    tag = _el(tags, "CustomTag", NameSpace=TAG_NAMESPACE)
-    _el(tag, "FileLoc", "Tag_Record.xml")
+    tags = ofd_element(None, "CustomTags")
+    tag = ofd_element(tags, "CustomTag", NameSpace=TAG_NAMESPACE)
+    ofd_element(tag, "FileLoc", "Tag_Record.xml")
     parts["Doc_0/Tags/CustomTags.xml"] = _xml(tags)
     parts["Doc_0/Tags/Tag_Record.xml"] = _record_tag(record, pages, meta)
 
@@ -316,7 +318,7 @@ def _record_tag(record: ArchiveRecord, pages: Sequence[Page], meta: dict[str, st
 
 def numbers_of(area: ET.Element) -> list[float]:
     """The PhysicalBox of an Area element as four numbers (A4 when it says none)."""
-    box = area.find(_q("PhysicalBox"))
+    box = area.find(ofd_name("PhysicalBox"))
     try:
         values = [float(v) for v in (box.text or "").split()] if box is not None else []
     except ValueError:
