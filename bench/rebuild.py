@@ -20,8 +20,10 @@ import multiprocessing as mp
 import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Self
 
 from sqlalchemy import func, insert, select
 
@@ -143,15 +145,46 @@ def rebuild(home: Path, db_url: str, backend: str, fresh: bool, kill_at: int | N
             os._exit(9)  # as kill -9 would: no clean-up, no final commit
 
     started, started_cpu = time.perf_counter(), _cpu()
-    result = rebuild_index(archive, fresh=fresh, progress=progress)
+    with RssSplit() as split:
+        result = rebuild_index(archive, fresh=fresh, progress=progress)
     out.put(
         {
             "pages": result.pages,
             "seconds": time.perf_counter() - started,
             "cpu_ms_per_page": 1000 * (_cpu() - started_cpu) / max(1, result.pages),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_anon_mb": split.peak["RssAnon"] / 1024,
+            "peak_file_mb": split.peak["RssFile"] / 1024,
         }
     )
+
+
+class RssSplit:
+    """Peaks of the two parts of RSS, sampled twice a second: RssAnon, the process's own
+    memory, and RssFile, pages of files it has mapped (Tantivy memory-maps its index: the
+    kernel drops those pages under pressure, they are not memory the process holds)."""
+
+    def __init__(self) -> None:
+        self.peak = {"RssAnon": 0, "RssFile": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key in self.peak:
+                    self.peak[key] = max(self.peak[key], int(value.split()[0]))
+            if self._stop.wait(0.5):
+                return
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _cpu() -> float:
@@ -190,7 +223,8 @@ def main(argv=None) -> int:
     print(
         f"rebuild of {full['pages']} pages into an empty {args.backend} index: "
         f"{full['pages'] / full['seconds']:.0f} pages/s, {full['seconds']:.0f} s, "
-        f"CPU {full['cpu_ms_per_page']:.2f} ms/page (all threads), peak RSS {full['peak_rss_mb']:.0f} MB; "
+        f"CPU {full['cpu_ms_per_page']:.2f} ms/page (all threads), peak RSS {full['peak_rss_mb']:.0f} MB "
+        f"(own memory {full['peak_anon_mb']:.0f} MB, mapped index files {full['peak_file_mb']:.0f} MB at their peaks); "
         f"load average {os.getloadavg()[0]:.1f}"
     )
     killed = run(home, db_url, args.backend, fresh=True, kill_at=args.pages // 2)
@@ -201,7 +235,8 @@ def main(argv=None) -> int:
     resumed = run(home, db_url, args.backend, fresh=False)
     print(
         f"resumed: finished in {resumed['seconds']:.0f} s ({resumed['pages']} pages counted), "
-        f"peak RSS {resumed['peak_rss_mb']:.0f} MB; load average {os.getloadavg()[0]:.1f}"
+        f"peak RSS {resumed['peak_rss_mb']:.0f} MB (own memory {resumed['peak_anon_mb']:.0f} MB); "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     return 0
 

@@ -100,6 +100,21 @@ def test_same_page_twice_in_one_batch_keeps_the_last(backend):
     assert ids(backend.search("第二版")) == ["p1"]
 
 
+def test_pages_out_of_order_and_repeated_into_an_empty_index_keep_their_last_version(backend):
+    given = ["10", "9", "10", "p2", "p10", "p2", "11"]
+    backend.add([page(pid, f"版本{n}") for n, pid in enumerate(given)], batch_size=3)
+    assert backend.count() == 5
+    assert ids(backend.search("版本2")) == ["10"] and ids(backend.search("版本0")) == []
+    assert ids(backend.search("版本5")) == ["p2"] and ids(backend.search("版本3")) == []
+
+
+def test_page_ids_name_every_page_once(backend):
+    backend.add(page(f"{i}", f"第{i}页") for i in range(1, 41))
+    backend.delete(["5", "17"])
+    every = [pid for batch in backend.page_ids() for pid in batch]
+    assert sorted(every, key=int) == [str(i) for i in range(1, 41) if i not in (5, 17)]
+
+
 def test_delete_removes_pages(filled):
     assert filled.delete(["p1", "p5", "missing"]) == 2
     assert filled.count() == 3

@@ -73,6 +73,7 @@ def test_a_rebuild_killed_halfway_resumes_where_it_stopped(archive, backend, mon
     with pytest.raises(KeyboardInterrupt):
         feed.rebuild(archive, backend, progress=crash_after_two_chunks, resume=False)
     assert backend.count() == 10
+    backend.add([replace(_doc(archive, 1), page_id=orphan) for orphan in ("9999", "p7", "012")])
     resumed = []
     assert feed.rebuild(archive, backend, progress=lambda d, t: resumed.append(d)) == 24
     assert resumed[0] == 15  # went on from the checkpoint, did not start over
@@ -94,6 +95,15 @@ def test_a_search_during_a_rebuild_answers_from_the_index_in_use(archive, backen
     # every page (and the orphan) stayed findable while the rebuild went on; the orphan left at the end
     assert [(total, one) for _done, total, one in during] == [(25, 4)] * len(during)
     assert len(during) == 6 and backend.count() == 24 and feed.check(archive, backend).ok
+
+
+def test_a_complete_rebuild_that_left_nothing_behind_does_not_list_the_index(archive, backend, monkeypatch):
+    def listed():
+        raise AssertionError("the index's pages were listed")
+
+    monkeypatch.setattr(backend, "page_ids", listed)
+    assert feed.rebuild(archive, backend, resume=False) == 24
+    assert backend.count() == 24
 
 
 def _doc(db, page_id):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +22,7 @@ from dangan.indexing.schema import SCHEMA_VERSION, SORT_FIELDS, IndexDoc
 
 MARKER_FILE = "dangan-index.json"
 CHECKPOINT_FILE = "rebuild-checkpoint.json"
+PAGE_ID_BATCH = 10_000  # page ids a backend hands over at a time (page_ids)
 # relevance; date, newest first; then by 户号 or business type code, ascending
 SORTS = ("relevance", "date", *SORT_FIELDS)
 
@@ -62,6 +63,9 @@ class Backend(Protocol):
 
     def doc_ids(self) -> dict[str, str]:
         """page_id -> stored content fingerprint (indexing.schema.doc_fingerprint)."""
+
+    def page_ids(self) -> Iterator[list[str]]:
+        """Every page id in the index, a batch at a time (memory does not grow with the index)."""
 
     def count(self) -> int: ...
 

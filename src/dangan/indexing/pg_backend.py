@@ -20,7 +20,7 @@ reading every row).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, create_engine, text
@@ -31,7 +31,14 @@ from sqlalchemy.exc import ProgrammingError
 from dangan.errors import DanganError
 from dangan.i18n import _
 from dangan.indexing.analyzer import is_cjk, streams
-from dangan.indexing.backend import BackendHit, BackendPage, IndexNeedsRebuild, check_sort, current_marker
+from dangan.indexing.backend import (
+    PAGE_ID_BATCH,
+    BackendHit,
+    BackendPage,
+    IndexNeedsRebuild,
+    check_sort,
+    current_marker,
+)
 from dangan.indexing.query import AllQ, AndQ, CharsQ, NothingQ, OrQ, PhraseQ, PrefixQ, RangeQ, TermQ, compile_query
 from dangan.indexing.schema import (
     ANALYZED_FIELDS,
@@ -461,6 +468,12 @@ class PostgresBackend:
     def doc_ids(self) -> dict[str, str]:
         with self.engine.connect() as conn:
             return dict(conn.execute(text("SELECT page_id, fingerprint FROM search_page")).all())
+
+    def page_ids(self) -> Iterator[list[str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execution_options(stream_results=True).execute(text("SELECT page_id FROM search_page"))
+            for batch in rows.scalars().partitions(PAGE_ID_BATCH):
+                yield list(batch)
 
     def count(self) -> int:
         with self.engine.connect() as conn:

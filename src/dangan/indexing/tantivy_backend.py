@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import os
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import tantivy
@@ -301,16 +301,19 @@ class TantivyBackend(FolderCheckpoint):
         written = 0
         with self._lock():
             ix.reload()
-            # into an empty index (a new one, a switch of backend) only a page given twice needs a delete
-            seen: set[str] | None = set() if ix.searcher().num_docs == 0 else None
+            # Into an empty index (a new one, a switch of backend) a page needs a delete only if it
+            # may have been given before: when its id does not sort after every id before it. A
+            # rebuild gives pages in id order, so no set of ids grows with the archive.
+            empty, highest = ix.searcher().num_docs == 0, (-1, "")
             writer = self._writer(ix)
             try:
                 pending, last = 0, None
                 for doc in docs:
-                    if seen is None or doc.page_id in seen:
-                        writer.delete_documents_by_term(ID_FIELD, doc.page_id)
+                    key = (len(doc.page_id), doc.page_id)  # numeric order for numeric ids
+                    if empty and key > highest:
+                        highest = key
                     else:
-                        seen.add(doc.page_id)
+                        writer.delete_documents_by_term(ID_FIELD, doc.page_id)
                     writer.add_document(to_document(doc))
                     pending, last = pending + 1, doc
                     if pending >= batch_size:
@@ -395,6 +398,16 @@ class TantivyBackend(FolderCheckpoint):
             stored = searcher.doc(address)
             out[stored.get_first(ID_FIELD)] = stored.get_first(FINGERPRINT_FIELD)
         return out
+
+    def page_ids(self) -> Iterator[list[str]]:
+        searcher = self._searcher()
+        schema = self._ix.schema
+        for slot in range(SLOTS):  # a slot at a time: a 256th of the index in memory
+            q = Query.term_query(schema, SLOT_FIELD, slot)
+            found = searcher.search(q, 1, count=True).count
+            if found:
+                hits = searcher.search(q, found, count=False).hits
+                yield [searcher.doc(address).get_first(ID_FIELD) for _, address in hits]
 
     def count(self) -> int:
         return self._searcher().num_docs

@@ -3,7 +3,7 @@ code). Simple, pure Python, slow beyond ~30k pages: see bench/search.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import whoosh.index
@@ -13,6 +13,7 @@ from whoosh.query import spans
 
 from dangan.indexing.analyzer import BigramTokenizer
 from dangan.indexing.backend import (
+    PAGE_ID_BATCH,
     BackendHit,
     BackendPage,
     FolderCheckpoint,
@@ -259,6 +260,16 @@ class WhooshBackend(FolderCheckpoint):
     def doc_ids(self) -> dict[str, str]:
         searcher = self._fresh_searcher()
         return {f[ID_FIELD]: f[FINGERPRINT_FIELD] for f in searcher.all_stored_fields()}
+
+    def page_ids(self) -> Iterator[list[str]]:
+        batch: list[str] = []
+        for stored in self._fresh_searcher().all_stored_fields():
+            batch.append(stored[ID_FIELD])
+            if len(batch) >= PAGE_ID_BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     def count(self) -> int:
         return self._fresh_searcher().doc_count()
