@@ -74,11 +74,15 @@ def test_a_rebuild_killed_halfway_resumes_where_it_stopped(archive, backend, mon
         feed.rebuild(archive, backend, progress=crash_after_two_chunks, resume=False)
     assert backend.count() == 10
     backend.add([replace(_doc(archive, 1), page_id=orphan) for orphan in ("9999", "p7", "012")])
+    with archive.session() as s:  # while it was down, a page it had done changed
+        s.get(feed.Page, 3).text = "停电期间改过的文字"
     resumed = []
     assert feed.rebuild(archive, backend, progress=lambda d, t: resumed.append(d)) == 24
     assert resumed[0] == 15  # went on from the checkpoint, did not start over
-    assert backend.count() == 24 and feed.check(archive, backend).ok
     assert backend.read_checkpoint() is None
+    assert backend.count() == 24 and feed.check(archive, backend).stale == ["3"]
+    feed.sync(archive, backend)  # the change still waits in the outbox
+    assert feed.check(archive, backend).ok and backend.search("停电期间").total == 1
 
 
 def test_a_search_during_a_rebuild_answers_from_the_index_in_use(archive, backend, monkeypatch):

@@ -119,8 +119,12 @@ def rebuild(
     )
     _remove_orphans(db, backend, written=written, complete=not after)
     backend.write_checkpoint(None)
-    with db.session() as s:  # everything up to now is in; later outbox rows still need sync
-        s.execute(delete(IndexOutbox).where(IndexOutbox.id <= outbox_max))
+    # Everything queued before this run started is in, but for a resumed run only from its
+    # checkpoint on: a page before it may have changed while the rebuild was down. Later rows
+    # and those stay for sync.
+    done = delete(IndexOutbox).where(IndexOutbox.id <= outbox_max)
+    with db.session() as s:
+        s.execute(done.where(IndexOutbox.page_id > after) if after else done)
     return counted["done"]
 
 
