@@ -61,7 +61,7 @@ class RumOrdered(PostgresBackend):
             total = conn.execute(
                 text(f"SELECT count(*) FROM (SELECT 1 FROM search_page WHERE {where} LIMIT {cap}) AS m"), c.params
             ).scalar()
-        hits = [BackendHit(r.page_id, 1.0 / (1.0 + float(r.distance)), IndexDoc.from_json(r.doc)) for r in rows]
+        hits = [BackendHit.of(r.page_id, 1.0 / (1.0 + float(r.distance)), IndexDoc.from_json(r.doc)) for r in rows]
         return BackendPage(min(total, MATCH_CAP), hits, total_exact=total <= MATCH_CAP)
 
 

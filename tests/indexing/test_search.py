@@ -1,6 +1,9 @@
+import datetime as dt
+
 import pytest
 
 from dangan.indexing.query import QuerySyntaxError
+from dangan.indexing.schema import IndexDoc
 from dangan.indexing.search import find_garbled, search
 from tests.indexing.conftest import page
 
@@ -65,6 +68,25 @@ def test_pagination_is_over_groups(contracts):
     assert len(first.groups) == 2 and len(second.groups) == 1
     records = [g.record_number for g in first.groups + second.groups]
     assert sorted(records) == ["R-1", "R-2", "R-4"]
+
+
+def test_a_broad_query_decodes_only_the_pages_it_shows(backend, monkeypatch):
+    record, page_no, day = (lambda i: f"R-{i // 3}"), (lambda i: i % 3 + 1), (lambda i: dt.date(2024, 1, 1 + i // 3))
+    backend.add(
+        page(f"{i}", f"供电方式 第{i}页", record_number=record(i), page_no=page_no(i), date=day(i)) for i in range(60)
+    )
+    decoded = []
+    from_json = IndexDoc.from_json
+    monkeypatch.setattr(IndexDoc, "from_json", classmethod(lambda cls, raw: decoded.append(raw) or from_json(raw)))
+    results = search(backend, "供电方式", per_page=2, page=3, tolerant=False)
+    assert results.total_hits == 60 and results.total_groups == 20
+    shown = [h for g in results.groups for h in g.hits]
+    assert len(shown) == 6  # two records of three pages, each page where its record and number say
+    places = [((h.record_number, h.page_no, h.date), int(h.page_id)) for h in shown]
+    assert all(place == (record(i), page_no(i), day(i)) for place, i in places)
+    assert all(f"【供电方式】 第{h.page_id}页" == h.snippet for h in shown)
+    if backend.name == "tantivy":  # the others hand their pages over decoded
+        assert len(decoded) == len(shown)
 
 
 def test_query_errors_surface_as_query_syntax_error(contracts):

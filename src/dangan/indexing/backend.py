@@ -7,11 +7,13 @@ return the same pages; they differ in speed and size (bench/search.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -32,10 +34,47 @@ class IndexNeedsRebuild(DanganError, RuntimeError):
 
 
 @dataclass(frozen=True)
+class HitPlace:
+    """Where a page found belongs: enough to group and order the hits of a query without
+    decoding the stored pages (a broad query hands over a thousand; a result page shows twenty)."""
+
+    record_number: str
+    document_id: str
+    page_no: int
+    date: dt.date | None
+
+    @classmethod
+    def of(cls, doc: IndexDoc) -> HitPlace:
+        return cls(doc.record_number, doc.document_id, doc.page_no, doc.date)
+
+    def to_stored(self) -> str:
+        day = self.date.isoformat() if self.date else None
+        return json.dumps([self.record_number, self.document_id, self.page_no, day], ensure_ascii=False)
+
+    @classmethod
+    def from_stored(cls, raw: str) -> HitPlace:
+        record_number, document_id, page_no, day = json.loads(raw)
+        return cls(record_number, document_id, page_no, dt.date.fromisoformat(day) if day else None)
+
+
 class BackendHit:
-    page_id: str
-    score: float
-    doc: IndexDoc
+    """A page found: its id, score and place, and the page as stored, decoded when first
+    asked for (LOAD)."""
+
+    def __init__(self, page_id: str, score: float, place: HitPlace, load: Callable[[], IndexDoc]):
+        self.page_id, self.score, self.place, self._load = page_id, score, place, load
+
+    @classmethod
+    def of(cls, page_id: str, score: float, doc: IndexDoc) -> BackendHit:
+        """A hit whose page is decoded already."""
+        return cls(page_id, score, HitPlace.of(doc), lambda: doc)
+
+    @cached_property
+    def doc(self) -> IndexDoc:
+        return self._load()
+
+    def __repr__(self) -> str:
+        return f"BackendHit({self.page_id!r}, {self.score!r}, {self.place!r})"
 
 
 @dataclass(frozen=True)

@@ -460,7 +460,7 @@ class PostgresBackend:
                     ),
                     c.params,
                 ).all()
-        hits = [BackendHit(r.page_id, float(r.score), IndexDoc.from_json(r.doc)) for r in rows]
+        hits = [BackendHit.of(r.page_id, float(r.score), IndexDoc.from_json(r.doc)) for r in rows]
         if total > MATCH_CAP:
             return BackendPage(MATCH_CAP, hits, total_exact=False)
         return BackendPage(total, hits)

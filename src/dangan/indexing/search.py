@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from dangan.indexing.analyzer import compact, compact_with_offsets, is_cjk
-from dangan.indexing.backend import Backend, check_sort
+from dangan.indexing.backend import Backend, BackendHit, check_sort
 from dangan.indexing.query import (
     And,
     CharsQ,
@@ -94,8 +94,8 @@ def search(
     wanted = positive_text_terms(ast)
     exact_query = compile_node(ast, personal=personal) or NothingQ()
     exact = backend.search(exact_query, limit=max_hits, sort=sort)
-    exact_hits = [_hit(h.doc, h.score) for h in exact.hits]
-    docs = {h.page_id: h.doc for h in exact.hits}
+    exact_hits = [_hit(h) for h in exact.hits]
+    found = {h.page_id: h for h in exact.hits}  # their pages decoded only for the hits shown
 
     tolerant_hits: list[Hit] = []
     tolerant_truncated = False
@@ -104,7 +104,7 @@ def search(
     # query over a common phrase would cost seconds).
     phrases = tolerant_phrases(ast) if tolerant and exact.total_exact and exact.total <= max_hits else []
     if phrases:
-        seen = set(docs)
+        seen = set(found)
         loose_query = compile_node(ast, phrase_hook=_tolerant_hook, personal=personal) or NothingQ()
         loose = backend.search(loose_query, limit=MAX_TOLERANT_CANDIDATES, sort=sort)
         tolerant_truncated = loose.total > len(loose.hits) or not loose.total_exact
@@ -113,10 +113,10 @@ def search(
                 continue
             garbled = garbled_occurrences(h.doc.text, phrases)
             if garbled:
-                hit = _hit(h.doc, h.score, tolerant=True)
+                hit = _hit(h, tolerant=True)
                 hit.matched = garbled
                 tolerant_hits.append(hit)
-                docs[h.page_id] = h.doc
+                found[h.page_id] = h
 
     exact_groups = group_by_record(exact_hits)
     tolerant_groups = group_by_record(tolerant_hits, tolerant=True)
@@ -124,7 +124,7 @@ def search(
     shown = all_groups[(page - 1) * per_page : page * per_page]
     for group in shown:
         for hit in group.hits:
-            _decorate(hit, docs[hit.page_id], wanted)
+            _decorate(hit, found[hit.page_id].doc, wanted)
     return SearchResults(
         query=query_string,
         page=page,
@@ -140,14 +140,15 @@ def search(
     )
 
 
-def _hit(doc: IndexDoc, score: float, *, tolerant: bool = False) -> Hit:
+def _hit(found: BackendHit, *, tolerant: bool = False) -> Hit:
+    place = found.place
     return Hit(
-        page_id=doc.page_id,
-        record_number=doc.record_number,
-        document_id=doc.document_id,
-        page_no=doc.page_no,
-        score=score,
-        date=doc.date,
+        page_id=found.page_id,
+        record_number=place.record_number,
+        document_id=place.document_id,
+        page_no=place.page_no,
+        score=found.score,
+        date=place.date,
         tolerant=tolerant,
     )
 

@@ -30,6 +30,7 @@ import math
 import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
 import tantivy
@@ -40,6 +41,7 @@ from dangan.indexing.backend import (
     BackendHit,
     BackendPage,
     FolderCheckpoint,
+    HitPlace,
     check_sort,
     current_index,
     is_empty_dir,
@@ -77,7 +79,7 @@ from dangan.indexing.schema import (
 
 NAME = "tantivy"
 # The layout of Tantivy fields below; bump with any change (the marker then asks for a rebuild).
-LAYOUT = 3  # 3: the sample slot
+LAYOUT = 4  # 3: the sample slot; 4: the hit place
 # Two indexing threads: Python prepares pages while Rust indexes; more cores would not be used.
 WRITER_THREADS = max(1, min(2, os.cpu_count() or 1))
 WRITER_HEAP = 96_000_000 * WRITER_THREADS  # Tantivy flushes a segment when a thread's share is full
@@ -87,6 +89,7 @@ CHARS_SUFFIX = "_chars"
 COMPOUNDS_SUFFIX = "_compounds"
 SORT_PREFIX = "sort_"
 SLOT_FIELD = "slot"
+PLACE_FIELD = "place"  # HitPlace: a hit grouped without decoding its stored page
 SLOTS = 256  # a page's slot: a hash of its id, 0..SLOTS-1
 SAMPLE_PAGES = 20_000  # pages a broad relevance query is first ranked in (module docstring)
 _REGEX_SPECIAL = set(r"\.+*?()|[]{}^$#&-~\"<>@")
@@ -98,6 +101,7 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field(ID_FIELD, stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field(FINGERPRINT_FIELD, stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_bytes_field(STORED_DOC_FIELD, stored=True, indexed=False)
+    sb.add_bytes_field(PLACE_FIELD, stored=True, indexed=False)
     sb.add_integer_field(DATE_FIELD, indexed=True, fast=True)
     sb.add_integer_field(SLOT_FIELD, indexed=True)
     for name in SORT_FIELDS:
@@ -126,6 +130,7 @@ def to_document(doc: IndexDoc) -> tantivy.Document:
     out.add_integer(SLOT_FIELD, slot_of(doc.page_id))
     out.add_text(FINGERPRINT_FIELD, doc_fingerprint(doc, json_doc))
     out.add_bytes(STORED_DOC_FIELD, json_doc.encode("utf-8"))
+    out.add_bytes(PLACE_FIELD, HitPlace.of(doc).to_stored().encode("utf-8"))
     for name, get in ANALYZED_FIELDS.items():
         value = get(doc)
         if value:
@@ -144,6 +149,10 @@ def to_document(doc: IndexDoc) -> tantivy.Document:
     if doc.date:
         out.add_integer(DATE_FIELD, date_key(doc.date))
     return out
+
+
+def _stored_page(stored: tantivy.Document) -> IndexDoc:
+    return IndexDoc.from_json(stored.get_first(STORED_DOC_FIELD).decode())
 
 
 def slot_of(page_id: str) -> int:
@@ -380,11 +389,8 @@ class TantivyBackend(FolderCheckpoint):
         for key, address in result.hits[:limit]:
             stored = searcher.doc(address)
             score = float(key) if sort == "relevance" else 0.0
-            hits.append(
-                BackendHit(
-                    stored.get_first(ID_FIELD), score, IndexDoc.from_json(stored.get_first(STORED_DOC_FIELD).decode())
-                )
-            )
+            place = HitPlace.from_stored(stored.get_first(PLACE_FIELD).decode())
+            hits.append(BackendHit(stored.get_first(ID_FIELD), score, place, partial(_stored_page, stored)))
         return hits
 
     def doc_ids(self) -> dict[str, str]:

@@ -254,7 +254,7 @@ class WhooshBackend(FolderCheckpoint):
         for i in range(offset, min(offset + limit, results.scored_length())):
             stored = results[i].fields()
             score = float(results[i].score or 0.0) if sort == "relevance" else 0.0
-            hits.append(BackendHit(stored[ID_FIELD], score, IndexDoc.from_json(stored[STORED_DOC_FIELD])))
+            hits.append(BackendHit.of(stored[ID_FIELD], score, IndexDoc.from_json(stored[STORED_DOC_FIELD])))
         return BackendPage(total, hits)
 
     def doc_ids(self) -> dict[str, str]:
