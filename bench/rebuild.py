@@ -10,12 +10,18 @@ killed half-way that resumes from its checkpoint.
 The archive is filled in bulk (customers, cases, records, documents, pages with the text of
 bench/search.py's corpus), not through accession: the rebuild is what is measured. An
 archive already holding --pages pages is reused. Each rebuild runs in a process of its own
-(clean peak RSS); the first is killed once it has committed about half the pages.
+(clean peak RSS); the first is killed once it has committed about half the pages. With
+--memory-limit GB, every run happens inside a memory cgroup of that size (as root): RSS counts
+the pages of the index files Tantivy memory-maps, which the kernel may drop at any time;
+finishing under the limit shows what the rebuild really needs.
+
+    .venv/bin/python bench/rebuild.py --pages 1000000 --home /tmp/rb1m --memory-limit 1
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import multiprocessing as mp
 import os
 import resource
@@ -202,12 +208,39 @@ def run(home: Path, db_url: str, backend: str, fresh: bool, kill_at: int | None 
     return None if proc.exitcode else queue.get()
 
 
+class MemoryCgroup:
+    """This process and its children inside a memory cgroup limited to LIMIT bytes (needs root):
+    what the kernel charges them counts, their own memory and the page cache of the files they
+    read and map alike, and past the limit it reclaims that cache or kills the process. The
+    peak charge says how much memory the runs really needed."""
+
+    def __init__(self, limit: int):
+        v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
+        root = Path("/sys/fs/cgroup") if v2 else Path("/sys/fs/cgroup/memory")
+        self.path = root / f"dangan-bench-{os.getpid()}"
+        self.path.mkdir()
+        self._files = ("memory.max", "memory.peak") if v2 else ("memory.limit_in_bytes", "memory.max_usage_in_bytes")
+        (self.path / self._files[0]).write_text(str(limit))
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+        atexit.register(self._remove)
+
+    def _remove(self) -> None:
+        (self.path.parent / "cgroup.procs").write_text(str(os.getpid()))  # out, so that it can go
+        self.path.rmdir()
+
+    def peak_mb(self) -> float:
+        return int((self.path / self._files[1]).read_text()) / 2**20
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=100_000)
     parser.add_argument("--backend", default="tantivy")
     parser.add_argument("--home", default=None, help="data home to fill (default: a new folder under /tmp)")
     parser.add_argument("--db", default=None, help="database URL (default: SQLite in the home)")
+    parser.add_argument(
+        "--memory-limit", type=float, default=None, metavar="GB", help="run the rebuilds in a memory cgroup (root)"
+    )
     args = parser.parse_args(argv)
     home = Path(args.home or f"/tmp/dangan-rebuild-{args.pages}").resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -219,7 +252,12 @@ def main(argv=None) -> int:
     archive = Archive(DataHome(home, db_url), backend=args.backend)
     with archive.index() as index:
         index.clear()  # a new index, as when an archive switches backend
+    cgroup = MemoryCgroup(int(args.memory_limit * 2**30)) if args.memory_limit else None
+    if cgroup:
+        print(f"# the rebuilds run in a memory cgroup limited to {args.memory_limit:g} GB ({cgroup.path})")
     full = run(home, db_url, args.backend, fresh=True)
+    if full is None:
+        raise SystemExit("the rebuild did not finish (killed: out of memory in the cgroup?)")
     print(
         f"rebuild of {full['pages']} pages into an empty {args.backend} index: "
         f"{full['pages'] / full['seconds']:.0f} pages/s, {full['seconds']:.0f} s, "
@@ -233,11 +271,15 @@ def main(argv=None) -> int:
         checkpoint, indexed = index.read_checkpoint(), index.count()
     print(f"a rebuild in place killed half-way: {indexed} pages searchable, checkpoint after page {checkpoint}")
     resumed = run(home, db_url, args.backend, fresh=False)
+    if resumed is None:
+        raise SystemExit("the resumed rebuild did not finish (killed: out of memory in the cgroup?)")
     print(
         f"resumed: finished in {resumed['seconds']:.0f} s ({resumed['pages']} pages counted), "
         f"peak RSS {resumed['peak_rss_mb']:.0f} MB (own memory {resumed['peak_anon_mb']:.0f} MB); "
         f"load average {os.getloadavg()[0]:.1f}"
     )
+    if cgroup:
+        print(f"every run finished inside {args.memory_limit:g} GB; the cgroup's peak charge {cgroup.peak_mb():.0f} MB")
     return 0
 
 
