@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import multiprocessing as mp
 import os
 import resource
@@ -225,8 +226,11 @@ class MemoryCgroup:
         atexit.register(self._remove)
 
     def _remove(self) -> None:
-        (self.path.parent / "cgroup.procs").write_text(str(os.getpid()))  # out, so that it can go
-        self.path.rmdir()
+        for pid in (self.path / "cgroup.procs").read_text().split():  # us and multiprocessing's helper
+            with contextlib.suppress(OSError):
+                (self.path.parent / "cgroup.procs").write_text(pid)
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
 
     def peak_mb(self) -> float:
         return int((self.path / self._files[1]).read_text()) / 2**20
