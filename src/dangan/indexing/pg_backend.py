@@ -107,9 +107,10 @@ ORDER_BY = {
 }
 OnCommit = Callable[[IndexDoc], None]
 # A query matching more pages than this is counted as "more than MATCH_CAP" and ranked among
-# the first MATCH_CAP matches found: at a million pages, ranking and counting every page that
-# holds a common phrase took PostgreSQL tens of seconds (README "when to switch").
-MATCH_CAP = 10_000
+# the first MATCH_CAP matches found: each costs a position check and a rank, reading its
+# tsvector (~25 µs), so a phrase on most pages cost ~250 ms with 10,000 (README "when to switch").
+# Kept above indexing.search.MAX_EXACT_HITS (1,000): a user's search still groups the best thousand.
+MATCH_CAP = 2_000
 
 
 class NeedsPostgres(DanganError, ValueError):
@@ -440,12 +441,15 @@ class PostgresBackend:
         with self.engine.connect() as conn:
             if sort == "relevance":
                 # ranking reads every match: bounded to the first MATCH_CAP found, counted in the same pass
+                # and only the window's pages read whole
                 rows = conn.execute(
                     text(
-                        f"WITH matches AS MATERIALIZED (SELECT page_id, doc, terms FROM search_page "
-                        f"WHERE {where} LIMIT {cap}) "
-                        f"SELECT page_id, doc, {score} AS score, count(*) OVER () AS total FROM matches "
-                        f"ORDER BY {ORDER_BY[sort]} {window}"
+                        f"WITH matches AS MATERIALIZED (SELECT page_id, terms FROM search_page "
+                        f"WHERE {where} LIMIT {cap}), "
+                        f"ranked AS (SELECT page_id, {score} AS score, count(*) OVER () AS total FROM matches "
+                        f"ORDER BY {ORDER_BY[sort]} {window}) "
+                        f"SELECT page_id, doc, score, total FROM ranked JOIN search_page USING (page_id) "
+                        f"ORDER BY {ORDER_BY[sort]}"
                     ),
                     c.params,
                 ).all()
