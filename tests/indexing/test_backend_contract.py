@@ -108,10 +108,10 @@ def test_pages_out_of_order_and_repeated_into_an_empty_index_keep_their_last_ver
     assert ids(backend.search("版本5")) == ["p2"] and ids(backend.search("版本3")) == []
 
 
-def test_page_ids_name_every_page_once(backend):
+def test_fingerprints_name_every_page_once(backend):
     backend.add(page(f"{i}", f"第{i}页") for i in range(1, 41))
     backend.delete(["5", "17"])
-    every = [pid for batch in backend.page_ids() for pid in batch]
+    every = [pid for batch in backend.fingerprints() for pid, _ in batch]
     assert sorted(every, key=int) == [str(i) for i in range(1, 41) if i not in (5, 17)]
 
 
@@ -121,12 +121,16 @@ def test_delete_removes_pages(filled):
     assert ids(filled.search("王建国")) == ["p2"]
 
 
-def test_doc_ids_give_fingerprints_that_change_with_content(filled, customer_pages):
-    fingerprints = filled.doc_ids()
+def test_fingerprints_change_with_content(filled, customer_pages):
+    fingerprints = _fingerprints(filled)
     assert fingerprints == {d.page_id: doc_fingerprint(d) for d in customer_pages}
     changed = page("p5", "改过的文本")
     filled.add([changed])
-    assert filled.doc_ids()["p5"] == doc_fingerprint(changed) != fingerprints["p5"]
+    assert _fingerprints(filled)["p5"] == doc_fingerprint(changed) != fingerprints["p5"]
+
+
+def _fingerprints(backend) -> dict[str, str]:
+    return dict(pair for batch in backend.fingerprints() for pair in batch)
 
 
 def test_stored_page_comes_back_whole(filled, customer_pages):

@@ -55,9 +55,10 @@ def test_check_names_missing_stale_and_orphaned_pages(archive, backend):
     backend.delete(["1"])
     with archive.session() as s:
         page2 = page_docs(s, [2])[0]
-    backend.add([replace(page2, text="changed"), replace(page2, page_id="9999")])
+    backend.add([replace(page2, text="changed"), replace(page2, page_id="9999"), replace(page2, page_id="p7")])
     result = feed.check(archive, backend)
-    assert (result.missing, result.stale, result.orphaned) == (["1"], ["2"], ["9999"])
+    assert (result.missing, result.stale, result.orphaned) == (["1"], ["2"], ["9999", "p7"])
+    assert result.pages == 24 and not result.ok
 
 
 def test_a_rebuild_killed_halfway_resumes_where_it_stopped(archive, backend, monkeypatch):
@@ -105,7 +106,7 @@ def test_a_complete_rebuild_that_left_nothing_behind_does_not_list_the_index(arc
     def listed():
         raise AssertionError("the index's pages were listed")
 
-    monkeypatch.setattr(backend, "page_ids", listed)
+    monkeypatch.setattr(backend, "fingerprints", listed)
     assert feed.rebuild(archive, backend, resume=False) == 24
     assert backend.count() == 24
 

@@ -24,7 +24,7 @@ from dangan.indexing.schema import SCHEMA_VERSION, SORT_FIELDS, IndexDoc
 
 MARKER_FILE = "dangan-index.json"
 CHECKPOINT_FILE = "rebuild-checkpoint.json"
-PAGE_ID_BATCH = 10_000  # page ids a backend hands over at a time (page_ids)
+FINGERPRINT_BATCH = 10_000  # pages a backend's fingerprints() hands over at a time
 # relevance; date, newest first; then by 户号 or business type code, ascending
 SORTS = ("relevance", "date", *SORT_FIELDS)
 
@@ -100,11 +100,9 @@ class Backend(Protocol):
     def search(self, query, *, limit: int = 20, offset: int = 0, sort: str = "relevance") -> BackendPage:
         """`query`: a query string (indexing.query syntax) or a compiled query."""
 
-    def doc_ids(self) -> dict[str, str]:
-        """page_id -> stored content fingerprint (indexing.schema.doc_fingerprint)."""
-
-    def page_ids(self) -> Iterator[list[str]]:
-        """Every page id in the index, a batch at a time (memory does not grow with the index)."""
+    def fingerprints(self) -> Iterator[list[tuple[str, str]]]:
+        """Every page in the index as (page_id, stored content fingerprint: indexing.schema.
+        doc_fingerprint), a batch at a time: memory does not grow with the index."""
 
     def count(self) -> int: ...
 

@@ -174,17 +174,14 @@ def _remove_orphans(db: Database, backend: Backend, *, written: int, complete: b
     """Pages the index holds that the database no longer shows (or never had). When this
     rebuild wrote every live page (COMPLETE: it did not resume) and the index holds no more
     than it WROTE, there are none. Otherwise the live page ids are read into one array (8 bytes
-    a page) and the index's ids checked against it a batch at a time: memory stays small at a
-    million pages."""
+    a page) and the index's pages checked against it a batch at a time."""
     if complete and backend.count() == written:
         return
     live = _live_page_ids(db)
     orphans: list[str] = []
-    for batch in backend.page_ids():
-        ids = np.array([_page_number(i) for i in batch], dtype=np.int64)
-        at = np.minimum(np.searchsorted(live, ids), max(len(live) - 1, 0))
-        known = live[at] == ids if len(live) else np.zeros(len(ids), dtype=bool)
-        orphans += [pid for pid, ok in zip(batch, known, strict=True) if not ok]
+    for batch in backend.fingerprints():
+        at = _positions(live, np.array([_page_number(pid) for pid, _ in batch], dtype=np.int64))
+        orphans += [pid for (pid, _), i in zip(batch, at, strict=True) if i < 0]
     if orphans:
         backend.delete(orphans)
 
@@ -215,6 +212,31 @@ def _live_page_ids(db: Database) -> np.ndarray:
 def _page_number(page_id: str) -> int:
     """PAGE_ID as the database's page id; -1 when it cannot be one."""
     return int(page_id) if page_id.isascii() and page_id.isdigit() and page_id[0] != "0" else -1
+
+
+def _positions(ordered: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Where each of VALUES stands in the sorted array ORDERED; -1 where it is not there."""
+    if not len(ordered):
+        return np.full(len(values), -1)
+    at = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    return np.where(ordered[at] == values, at, -1)
+
+
+def _indexed(backend: Backend) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The index's pages as sorted page ids with their fingerprints (32 ASCII bytes): ~40 bytes
+    a page, where a dict of strings took ~250. Ids the database cannot have are kept apart."""
+    ids, fingerprints, odd = [], [], []
+    for batch in backend.fingerprints():
+        numbers = np.array([_page_number(pid) for pid, _ in batch], dtype=np.int64)
+        usable = numbers >= 0
+        odd += [pid for (pid, _), ok in zip(batch, usable, strict=True) if not ok]
+        ids.append(numbers[usable])
+        fingerprints.append(np.array([fp for _, fp in batch], dtype="S32")[usable])
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype="S32"), odd
+    every, prints = np.concatenate(ids), np.concatenate(fingerprints)
+    order = np.argsort(every)
+    return every[order], prints[order], odd
 
 
 # --- in the accession's own transaction (PostgreSQL) ------------------------------------
@@ -274,19 +296,20 @@ class IndexCheck:
 
 
 def check(db: Database, backend: Backend, *, scheme: ClassificationScheme | None = None) -> IndexCheck:
-    indexed = backend.doc_ids()
+    ids, fingerprints, odd = _indexed(backend)
+    found = np.zeros(len(ids), dtype=bool)
     result = IndexCheck()
-    seen: set[str] = set()
-    for ids in _page_id_chunks(db, 0):
+    for chunk in _page_id_chunks(db, 0):
         with db.session() as s:
-            docs = page_docs(s, ids, scheme)
-        for d in docs:
+            docs = page_docs(s, chunk, scheme)
+        at = _positions(ids, np.array([int(d.page_id) for d in docs], dtype=np.int64))
+        for d, i in zip(docs, at, strict=True):
             result.pages += 1
-            seen.add(d.page_id)
-            fp = indexed.get(d.page_id)
-            if fp is None:
+            if i < 0:
                 result.missing.append(d.page_id)
-            elif fp != doc_fingerprint(d):
+                continue
+            found[i] = True
+            if fingerprints[i] != doc_fingerprint(d).encode("ascii"):
                 result.stale.append(d.page_id)
-    result.orphaned = sorted(set(indexed) - seen, key=int)
+    result.orphaned = [str(i) for i in ids[~found]] + sorted(odd)
     return result

@@ -32,7 +32,7 @@ from dangan.errors import DanganError
 from dangan.i18n import _
 from dangan.indexing.analyzer import is_cjk, streams
 from dangan.indexing.backend import (
-    PAGE_ID_BATCH,
+    FINGERPRINT_BATCH,
     BackendHit,
     BackendPage,
     IndexNeedsRebuild,
@@ -469,15 +469,13 @@ class PostgresBackend:
             return BackendPage(MATCH_CAP, hits, total_exact=False)
         return BackendPage(total, hits)
 
-    def doc_ids(self) -> dict[str, str]:
+    def fingerprints(self) -> Iterator[list[tuple[str, str]]]:
         with self.engine.connect() as conn:
-            return dict(conn.execute(text("SELECT page_id, fingerprint FROM search_page")).all())
-
-    def page_ids(self) -> Iterator[list[str]]:
-        with self.engine.connect() as conn:
-            rows = conn.execution_options(stream_results=True).execute(text("SELECT page_id FROM search_page"))
-            for batch in rows.scalars().partitions(PAGE_ID_BATCH):
-                yield list(batch)
+            rows = conn.execution_options(stream_results=True).execute(
+                text("SELECT page_id, fingerprint FROM search_page")
+            )
+            for batch in rows.partitions(FINGERPRINT_BATCH):
+                yield [(r.page_id, r.fingerprint) for r in batch]
 
     def count(self) -> int:
         with self.engine.connect() as conn:

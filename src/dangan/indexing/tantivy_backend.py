@@ -393,27 +393,15 @@ class TantivyBackend(FolderCheckpoint):
             hits.append(BackendHit(stored.get_first(ID_FIELD), score, place, partial(_stored_page, stored)))
         return hits
 
-    def doc_ids(self) -> dict[str, str]:
-        searcher = self._searcher()
-        total = searcher.num_docs
-        if total == 0:
-            return {}
-        result = searcher.search(Query.all_query(), total, count=False)
-        out = {}
-        for _, address in result.hits:
-            stored = searcher.doc(address)
-            out[stored.get_first(ID_FIELD)] = stored.get_first(FINGERPRINT_FIELD)
-        return out
-
-    def page_ids(self) -> Iterator[list[str]]:
+    def fingerprints(self) -> Iterator[list[tuple[str, str]]]:
         searcher = self._searcher()
         schema = self._ix.schema
         for slot in range(SLOTS):  # a slot at a time: a 256th of the index in memory
             q = Query.term_query(schema, SLOT_FIELD, slot)
             found = searcher.search(q, 1, count=True).count
             if found:
-                hits = searcher.search(q, found, count=False).hits
-                yield [searcher.doc(address).get_first(ID_FIELD) for _, address in hits]
+                stored = (searcher.doc(address) for _, address in searcher.search(q, found, count=False).hits)
+                yield [(d.get_first(ID_FIELD), d.get_first(FINGERPRINT_FIELD)) for d in stored]
 
     def count(self) -> int:
         return self._searcher().num_docs

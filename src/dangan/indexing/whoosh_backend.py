@@ -13,7 +13,7 @@ from whoosh.query import spans
 
 from dangan.indexing.analyzer import BigramTokenizer
 from dangan.indexing.backend import (
-    PAGE_ID_BATCH,
+    FINGERPRINT_BATCH,
     BackendHit,
     BackendPage,
     FolderCheckpoint,
@@ -257,15 +257,11 @@ class WhooshBackend(FolderCheckpoint):
             hits.append(BackendHit.of(stored[ID_FIELD], score, IndexDoc.from_json(stored[STORED_DOC_FIELD])))
         return BackendPage(total, hits)
 
-    def doc_ids(self) -> dict[str, str]:
-        searcher = self._fresh_searcher()
-        return {f[ID_FIELD]: f[FINGERPRINT_FIELD] for f in searcher.all_stored_fields()}
-
-    def page_ids(self) -> Iterator[list[str]]:
-        batch: list[str] = []
+    def fingerprints(self) -> Iterator[list[tuple[str, str]]]:
+        batch: list[tuple[str, str]] = []
         for stored in self._fresh_searcher().all_stored_fields():
-            batch.append(stored[ID_FIELD])
-            if len(batch) >= PAGE_ID_BATCH:
+            batch.append((stored[ID_FIELD], stored[FINGERPRINT_FIELD]))
+            if len(batch) >= FINGERPRINT_BATCH:
                 yield batch
                 batch = []
         if batch:
