@@ -56,8 +56,10 @@ def test_check_names_missing_stale_and_orphaned_pages(archive, backend):
     with archive.session() as s:
         page2 = page_docs(s, [2])[0]
     backend.add([replace(page2, text="changed"), replace(page2, page_id="9999"), replace(page2, page_id="p7")])
-    result = feed.check(archive, backend)
+    steps = []
+    result = feed.check(archive, backend, lambda done, total: steps.append((done, total)))
     assert (result.missing, result.stale, result.orphaned) == (["1"], ["2"], ["9999", "p7"])
+    assert steps and steps[-1] == (24, 24)  # pages read of the database's, for a progress bar
     assert result.pages == 24 and not result.ok
 
 

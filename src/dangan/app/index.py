@@ -66,11 +66,11 @@ class Checked:
         )
 
 
-def check_index(archive: Archive) -> Checked:
+def check_index(archive: Archive, *, progress: Progress | None = None) -> Checked:
     """Pages missing from the index, stale in it, or in it but not in the database; and a
     warning when the index has grown past what its backend was measured to hold."""
     with archive.index() as backend:
-        result = feed.check(archive.db, backend, scheme=archive.scheme)
+        result = feed.check(archive.db, backend, progress, scheme=archive.scheme)
         indexed = backend.count()
         name = backend.name
     return Checked(name, indexed, result, size_warning(name, indexed, archive.home.db_url))

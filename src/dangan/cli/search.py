@@ -130,7 +130,8 @@ def index_check(ctx, as_json) -> None:
     """Report pages missing from the index, stale in it, or in it but not in the database,
     and warn when the index has grown past the size its backend was measured to hold.
     Exit status 4 when they disagree."""
-    checked = check_index(ctx.archive)
+    with progress(_("Checking the index")) as read:
+        checked = check_index(ctx.archive, progress=read)
     result = checked.result
 
     def show(_data) -> None:

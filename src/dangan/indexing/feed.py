@@ -295,13 +295,21 @@ class IndexCheck:
         return not (self.missing or self.stale or self.orphaned)
 
 
-def check(db: Database, backend: Backend, *, scheme: ClassificationScheme | None = None) -> IndexCheck:
+def check(
+    db: Database, backend: Backend, progress: Progress | None = None, *, scheme: ClassificationScheme | None = None
+) -> IndexCheck:
+    """Compare every page in the database with the index; PROGRESS(pages read, pages in the database)."""
     ids, fingerprints, odd = _indexed(backend)
     found = np.zeros(len(ids), dtype=bool)
     result = IndexCheck()
+    with db.session() as s:
+        total, read = s.scalar(select(func.count(Page.id))) or 0, 0
     for chunk in _page_id_chunks(db, 0):
         with db.session() as s:
             docs = page_docs(s, chunk, scheme)
+        read += len(chunk)
+        if progress:
+            progress(read, total)
         at = _positions(ids, np.array([int(d.page_id) for d in docs], dtype=np.int64))
         for d, i in zip(docs, at, strict=True):
             result.pages += 1
