@@ -25,7 +25,8 @@ DEFAULT_SHARED = "postgresql"
 # ≤ 50 ms plain, ≤ 100 ms tolerant, recall 1.0) on this project's 2-core machine; None: at
 # no size measured. README "when to switch"; `dangan index check` warns past them. Tantivy held
 # them at 100k, 300k and 1M (plain p95 17.6 ms at 1M, broad phrases ranked in a sample, on a
-# machine loaded 4-7.5); PostgreSQL missed plain p95 at 100k (362 ms).
+# machine loaded 4-7.5); PostgreSQL missed plain p95 at 100k (362 ms) and, narrowly, at 1M (61.5 ms
+# with broad queries ranked among their first 2,000 matches).
 MEASURED_PAGES: dict[str, int | None] = {"tantivy": 1_000_000, "whoosh": None, "postgresql": None}
 
 
