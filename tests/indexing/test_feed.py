@@ -59,7 +59,7 @@ def test_check_names_missing_stale_and_orphaned_pages(archive, backend):
     steps = []
     result = feed.check(archive, backend, lambda done, total: steps.append((done, total)))
     assert (result.missing, result.stale, result.orphaned) == (["1"], ["2"], ["9999", "p7"])
-    assert steps and steps[-1] == (24, 24)  # pages read of the database's, for a progress bar
+    assert steps[-1] == (result.pages, result.pages) == (24, 24)  # pages compared of those to compare
     assert result.pages == 24 and not result.ok
 
 

@@ -191,22 +191,19 @@ def _live_page_ids(db: Database) -> np.ndarray:
     chunks, after = [], 0
     while True:
         with db.session() as s:
-            ids = s.scalars(
-                select(Page.id)
-                .join(ArchiveRecord, ArchiveRecord.id == Page.record_id)
-                .where(
-                    Page.id > after,
-                    Page.superseded_by_id.is_(None),
-                    Page.is_blank.is_(False),
-                    ArchiveRecord.status == "active",
-                )
-                .order_by(Page.id)
-                .limit(50 * CHUNK)
-            ).all()
+            query = _live_pages(select(Page.id)).where(Page.id > after).order_by(Page.id).limit(50 * CHUNK)
+            ids = s.scalars(query).all()
         if not ids:
             return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
         chunks.append(np.array(ids, dtype=np.int64))
         after = ids[-1]
+
+
+def _live_pages(query):
+    """QUERY over Page narrowed to the pages an index should hold (page_docs's choice)."""
+    return query.join(ArchiveRecord, ArchiveRecord.id == Page.record_id).where(
+        Page.superseded_by_id.is_(None), Page.is_blank.is_(False), ArchiveRecord.status == "active"
+    )
 
 
 def _page_number(page_id: str) -> int:
@@ -298,18 +295,17 @@ class IndexCheck:
 def check(
     db: Database, backend: Backend, progress: Progress | None = None, *, scheme: ClassificationScheme | None = None
 ) -> IndexCheck:
-    """Compare every page in the database with the index; PROGRESS(pages read, pages in the database)."""
+    """Compare every page in the database with the index; PROGRESS(pages compared, pages to compare)."""
     ids, fingerprints, odd = _indexed(backend)
     found = np.zeros(len(ids), dtype=bool)
     result = IndexCheck()
     with db.session() as s:
-        total, read = s.scalar(select(func.count(Page.id))) or 0, 0
+        total = s.scalar(select(func.count()).select_from(_live_pages(select(Page.id)).subquery())) or 0
     for chunk in _page_id_chunks(db, 0):
         with db.session() as s:
             docs = page_docs(s, chunk, scheme)
-        read += len(chunk)
         if progress:
-            progress(read, total)
+            progress(result.pages + len(docs), total)
         at = _positions(ids, np.array([int(d.page_id) for d in docs], dtype=np.int64))
         for d, i in zip(docs, at, strict=True):
             result.pages += 1
