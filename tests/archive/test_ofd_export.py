@@ -251,3 +251,17 @@ def test_a_pdf_page_with_masked_and_clipped_pictures_goes_out_as_vector(tmp_path
     a = np.asarray(drawn.convert("L"), dtype=np.int16)[emblem]
     b = np.asarray(original.convert("L"), dtype=np.int16)[emblem]
     assert a.std() > 20 and np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.6  # measured 0.75; a flat box: 0
+
+
+def test_a_clip_given_as_one_rectangle_is_cut_and_any_other_is_not_carried():
+    from dangan.scanning.pdf_to_ofd import Unsupported, _SvgPage
+
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 100"><defs>'
+        '<clipPath id="box"><rect x="10" y="20" width="50" height="30"/></clipPath>'
+        '<clipPath id="two"><rect width="5" height="5"/><rect width="9" height="9"/></clipPath></defs></svg>'
+    )
+    page = _SvgPage(ET.fromstring(svg), iter(range(1, 100)).__next__)
+    assert page._clip("url(#box)", (1, 0, 0, 1, 0, 0)) == (10, 20, 60, 50)
+    with pytest.raises(Unsupported):
+        page._clip("url(#two)", (1, 0, 0, 1, 0, 0))

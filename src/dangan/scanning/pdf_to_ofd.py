@@ -27,7 +27,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from dangan.archive.audit.ofd_export import VectorPage, mm_text, ofd_element, ofd_name
-from dangan.scanning.ofd_content import local, numbers
+from dangan.scanning.ofd_content import IDENTITY, Affine, compose, local, numbers
 from dangan.tools import ToolError, ToolFailed
 from dangan.tools.pdftocairo import svg_page
 
@@ -37,8 +37,6 @@ MM_PER_PT = 25.4 / 72
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}href"
-Affine = tuple[float, float, float, float, float, float]
-IDENTITY: Affine = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 UNSUPPORTED = ("pattern", "linearGradient", "radialGradient", "filter")
 Rect = tuple[float, float, float, float]  # left, top, right, bottom on the page, in points
 CLIP_SLACK_PT = 1.5  # what a clip cuts off within this of its edge is not missed
@@ -76,16 +74,10 @@ def _matrix(value: str | None) -> Affine:
             t = (v[0], 0.0, 0.0, v[1] if len(v) > 1 else v[0], 0.0, 0.0)
         else:
             raise Unsupported(kind)
-        m = _compose(m, t)
+        m = compose(m, t)
     if re.search(r"rotate|skew", value or ""):
         raise Unsupported("transform")
     return m
-
-
-def _compose(outer: Affine, inner: Affine) -> Affine:
-    A, B, C, D, E, F = outer
-    a, b, c, d, e, f = inner
-    return (A * a + C * b, B * a + D * b, A * c + C * d, B * c + D * d, A * e + C * f + E, B * e + D * f + F)
 
 
 def _style(element: ET.Element, inherited: dict[str, str]) -> dict[str, str]:
@@ -223,7 +215,7 @@ class _SvgPage:
             if name not in ("use", "image") or mask is not None:
                 raise Unsupported("mask")
             mask = self._mask(e.get("mask", ""))
-        here = _compose(m, _matrix(e.get("transform")))
+        here = compose(m, _matrix(e.get("transform")))
         style = _style(e, inherited)
         if name in ("g", "svg"):
             self._children(e, here, style, clip)
@@ -231,7 +223,7 @@ class _SvgPage:
             target = self.defs.get(_href(e).lstrip("#"))
             if target is None:
                 return
-            moved = _compose(here, (1.0, 0.0, 0.0, 1.0, float(e.get("x", 0)), float(e.get("y", 0))))
+            moved = compose(here, (1.0, 0.0, 0.0, 1.0, float(e.get("x", 0)), float(e.get("y", 0))))
             if mask is not None and local(target.tag) != "image":
                 raise Unsupported("mask")
             if local(target.tag) in ("symbol", "g"):
@@ -252,11 +244,7 @@ class _SvgPage:
     def _mask(self, ref: str) -> bytes:
         """A soft mask that is one picture (as cairo writes a PDF's SMask): its bytes, whose
         grey is the alpha of the picture it masks; any other mask is not carried."""
-        found = self._defined(ref)
-        kids = [] if found is None else [k for k in found if local(k.tag) in ("use", "image")]
-        if len(kids) != 1:
-            raise Unsupported("mask")
-        image = kids[0]
+        image = self._only(ref, ("use", "image"), "mask")
         if local(image.tag) == "use":
             image = self.defs.get(_href(image).lstrip("#"), image)
         picture = _embedded_picture(image)
@@ -268,23 +256,28 @@ class _SvgPage:
         """The element a `url(#id)` reference names."""
         return self.defs.get(ref.strip()[4:-1].lstrip("#")) if ref.startswith("url(") else None
 
+    def _only(self, ref: str, tags: tuple[str, ...], what: str) -> ET.Element:
+        """The one child of a TAGS kind in the element REF names; anything else is not carried."""
+        found = self._defined(ref)
+        kids = [] if found is None else [k for k in found if local(k.tag) in tags]
+        if len(kids) != 1:
+            raise Unsupported(what)
+        return kids[0]
+
     def _clip(self, ref: str, m: Affine) -> Rect | None:
         """The rectangle a clip keeps, on the page; None when it holds the whole page (it
         changes nothing). A clip that is not one rectangle is not carried."""
-        clip = self._defined(ref)
-        paths = [] if clip is None else [p for p in clip if local(p.tag) in ("path", "rect")]
-        if len(paths) != 1:
-            raise Unsupported("clip")
-        p = paths[0]
+        p = self._only(ref, ("path", "rect"), "clip")
         if local(p.tag) == "rect":
             xs = [float(p.get("x", 0)), float(p.get("x", 0)) + float(p.get("width", 0))]
             ys = [float(p.get("y", 0)), float(p.get("y", 0)) + float(p.get("height", 0))]
+            values = xs + ys  # four numbers: a rectangle (below: more than ten is more than one)
         else:
             values = [float(v) for v in re.findall(r"[-+]?(?:\d+\.?\d*|\.\d+)", p.get("d", ""))]
             if re.search(r"[CcQqAa]", p.get("d", "")) or len(values) < 8:
                 raise Unsupported("clip")
             xs, ys = values[0::2], values[1::2]
-        c = _compose(m, _matrix(p.get("transform")))
+        c = compose(m, _matrix(p.get("transform")))
         corners = [(c[0] * x + c[2] * y + c[4], c[1] * x + c[3] * y + c[5]) for x in xs for y in ys]
         left, top = min(a for a, _ in corners), min(b for _, b in corners)
         right, bottom = max(a for a, _ in corners), max(b for _, b in corners)
@@ -347,7 +340,7 @@ class _SvgPage:
         fmt, data = picture
         w, h = float(e.get("width", 0)), float(e.get("height", 0))
         x, y = float(e.get("x", 0)), float(e.get("y", 0))
-        c = _compose(m, (w, 0.0, 0.0, h, x, y))  # the unit square onto the picture's place, in points
+        c = compose(m, (w, 0.0, 0.0, h, x, y))  # the unit square onto the picture's place, in points
         if mask is not None:  # the mask first: it covers the whole picture
             data, fmt = _masked(data, mask), "PNG"
         if clip is not None and not _inside(_bounds(c), clip):

@@ -59,9 +59,10 @@ def read_pictures(page: PageState, boxes: tuple[Box, ...], options: PipelineOpti
             added += words
     if not added:
         return page
-    text = "\n".join(t for t in (page.text, text_from_words(added)) if t)
+    read_text = text_from_words(added)
+    text = "\n".join(t for t in (page.text, read_text) if t)
     marked = {
-        "value": text_from_words(added),
+        "value": read_text,
         "confidence": round(sum(w.conf for w in added) / len(added), 1),
         "valid": True,
         "engine": engine.name,
