@@ -200,7 +200,7 @@ def visible_flags(personal: PersonalData | None, flags: list[dict], known: list[
     for f in flags:
         written = f.get("message") or ""
         params = f.get("params") if isinstance(f.get("params"), Mapping) else None
-        message = render(f, fallback=written) if f.get("text") else written
+        message = render(f, fallback=written)
         out.append(
             {
                 "code": f.get("code"),

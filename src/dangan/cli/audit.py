@@ -86,13 +86,18 @@ def emit_report(ctx, report: Report, as_json: bool, csv_out: str | None, html_ou
             console.print(table)
         for n in report.notes:
             console.print(f"[dim]{escape(n)}[/]")
-        console.print(f"[green]{status_line(report)}[/]" if report.ok else f"[red]{status_line(report)}[/]")
+        console.print(status_markup(report))
         for path in (csv_out, html_out):
             if path:
                 console.print(_("written: {path}").format(path=escape(path)))
 
     output(report.as_dict(), as_json, show)
     finish(problems_status(report.ok))
+
+
+def status_markup(report: Report) -> str:
+    """The report's status line, green when it found nothing, red otherwise."""
+    return f"[{'green' if report.ok else 'red'}]{status_line(report)}[/]"
 
 
 NUMBER_COLUMNS = ("number", "record", "records", "like_record", "work_order", "customer")  # never broken
@@ -221,7 +226,7 @@ def report_all(ctx, as_of, html_out):
     Path(html_out).write_text(as_html(reports), encoding="utf-8")
     exported(ctx.archive, [r.kind for r in reports], "html", as_of=day(as_of))
     for r in reports:
-        console.print(f"{escape(r.title)}: " + (f"[green]{status_line(r)}[/]" if r.ok else f"[red]{status_line(r)}[/]"))
+        console.print(f"{escape(r.title)}: " + status_markup(r))
     console.print(_("written: {path}").format(path=escape(html_out)))
     finish(problems_status(all(r.ok for r in reports)))
 

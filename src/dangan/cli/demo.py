@@ -11,7 +11,8 @@ from rich.table import Table
 
 from dangan.app import Archive, ingest, records
 from dangan.app.archive import init_archive
-from dangan.app.reports import as_html, make_all, status_line
+from dangan.app.reports import as_html, make_all
+from dangan.cli.audit import status_markup
 from dangan.cli.base import console, default_jobs, pass_ctx, progress
 from dangan.cli.records import print_record
 from dangan.cli.scan import print_batch
@@ -96,7 +97,7 @@ def demo(ctx, demo_home, jobs, seed) -> None:
     reports = make_all(archive)  # the demo's cases lack billing fields and shelving: the report says so
     report_html.write_text(as_html(reports), encoding="utf-8")
     for r in reports:
-        console.print(f"{r.title}: " + (f"[green]{status_line(r)}[/]" if r.ok else f"[red]{status_line(r)}[/]"))
+        console.print(f"{r.title}: " + status_markup(r))
     console.print(_("written: {path}").format(path=report_html))
 
     console.rule("[bold]" + _("Try it yourself"))

@@ -168,7 +168,7 @@ def quarantine_list(session: Session, batch_id: int | None = None) -> list[dict[
     return [
         {
             "file": x.original_name,
-            "reason": render(x.reason_kept, fallback=x.reason) if x.reason_kept else x.reason,
+            "reason": render(x.reason_kept, fallback=x.reason),
             "reason_code": (x.reason_kept or {}).get("code"),
             "reason_params": (x.reason_kept or {}).get("params"),
             "kept_as": x.stored_path,
