@@ -45,6 +45,15 @@ def test_counters_are_the_archive_rooms():
         )
 
 
+def test_a_missing_paper_folder_reads_missing_not_the_missing_documents_heading():
+    from dangan.archive.audit.reports.base import display_cell
+
+    with use_language("zh_CN"):
+        assert display_cell("state", "missing") == ["缺失"]
+    with use_language("en"):
+        assert display_cell("state", "missing") == ["missing"]
+
+
 def test_the_language_comes_from_posix_variables_and_the_browsers_preference():
     assert environment_language({"LANG": "zh_CN.UTF-8"}) == "zh_CN"
     assert environment_language({"LANG": "zh_CN.UTF-8", "LC_MESSAGES": "C"}) == "en"

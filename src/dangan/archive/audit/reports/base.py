@@ -118,7 +118,7 @@ VALUES: dict[str, dict[str, str]] = {
         "out_for_digitisation": N_("out for digitisation"),
         "on_loan": N_("on loan"),
         "misplaced": N_("misplaced"),
-        "missing": N_("missing documents"),
+        "missing": N_("missing"),  # a paper folder not found
         "destroyed": N_("destroyed"),
     },
     "case_status": {"open": N_("open"), "closed": N_("closed")},
